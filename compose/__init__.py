@@ -1,0 +1,1 @@
+"""pycompose: the compose layer (files -> project -> Engine API calls)."""

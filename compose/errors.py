@@ -1,0 +1,59 @@
+"""The compose layer's error type and warnings channel.
+
+Every problem a user can cause in a compose file becomes one `ComposeFileError`
+whose `str()` is a single line: `file:line:col: key.path: message`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+log = logging.getLogger("pycompose")
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A position in a source file; line and col are 1-based."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+class ComposeError(Exception):
+    """Base of every error the compose layer reports to a user."""
+
+
+class ComposeFileError(ComposeError):
+    """A problem in a compose (or env) file, with where it is."""
+
+    def __init__(self, message: str, mark: Mark | None = None, path: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.mark = mark
+        self.path = path
+
+    def __str__(self) -> str:
+        where = f"{self.mark}: " if self.mark else ""
+        key = f"{self.path}: " if self.path else ""
+        return f"{where}{key}{self.message}"
+
+
+def warn(message: str, mark: Mark | None = None) -> None:
+    """Report something the user should fix but that does not stop loading."""
+    log.warning("%s%s", f"{mark}: " if mark else "", message)
+
+
+def format_path(path: tuple[str | int, ...] | list[str | int]) -> str:
+    """`('services', 'web', 'ports', 0)` -> `services.web.ports[0]`."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out

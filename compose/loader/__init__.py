@@ -1,0 +1,1 @@
+"""Loader pipeline: compose files to a normalized project mapping."""

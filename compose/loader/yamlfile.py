@@ -1,0 +1,205 @@
+"""Read one compose file: YAML text to MDict/MList with positions.
+
+Scalars resolve by the YAML 1.2 core schema, as Docker Compose's parser does:
+`yes`/`on` stay strings and `80:80` stays a string (PyYAML's YAML 1.1 default
+would turn them into True and 4880). `!reset` and `!override` are recorded on
+the enclosing mapping for the merge stage; `<<` merge keys are honoured.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import yaml
+
+from compose.errors import ComposeFileError, Mark
+from compose.loader.marks import OVERRIDE, RESET, MDict, MList
+
+_STR = "tag:yaml.org,2002:str"
+_NULL = "tag:yaml.org,2002:null"
+_BOOL = "tag:yaml.org,2002:bool"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_MERGE = "tag:yaml.org,2002:merge"
+_DIRECTIVES = {"!reset": RESET, "!override": OVERRIDE}
+
+
+class _Resolver(yaml.resolver.BaseResolver):
+    """YAML 1.2 core schema."""
+
+
+_Resolver.yaml_implicit_resolvers = {}
+_Resolver.add_implicit_resolver(_NULL, re.compile(r"^(?:~|null|Null|NULL|)$"), list("~nN") + [""])
+_Resolver.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+_Resolver.add_implicit_resolver(
+    _INT, re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"), list("-+0123456789")
+)
+_Resolver.add_implicit_resolver(
+    _FLOAT,
+    re.compile(
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+.0123456789"),
+)
+_Resolver.add_implicit_resolver(_MERGE, re.compile(r"^<<$"), ["<"])
+
+class _PyNodeReader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser,
+                    yaml.composer.Composer, _Resolver):
+    def __init__(self, text: str) -> None:
+        yaml.reader.Reader.__init__(self, text)
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+        yaml.composer.Composer.__init__(self)
+        _Resolver.__init__(self)
+
+
+if getattr(yaml, "__with_libyaml__", False):
+
+    class _CNodeReader(yaml.cyaml.CParser, _Resolver):  # type: ignore[name-defined,misc]
+        def __init__(self, text: str) -> None:
+            yaml.cyaml.CParser.__init__(self, text)  # type: ignore[attr-defined]
+            _Resolver.__init__(self)
+
+    _NodeReader: type = _CNodeReader
+else:
+    _NodeReader = _PyNodeReader
+
+
+def _mark(file: str, node: yaml.Node) -> Mark:
+    return Mark(file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def parse_yaml(text: str, file: str) -> Any:
+    """Parse YAML text into MDict/MList/scalars; None for an empty document."""
+    reader = _NodeReader(text)
+    try:
+        node = reader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        m = exc.problem_mark or exc.context_mark
+        where = Mark(file, m.line + 1, m.column + 1) if m else Mark(file, 1, 1)
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise ComposeFileError(f"invalid YAML: {problem}", where) from None
+    except yaml.YAMLError as exc:
+        raise ComposeFileError(f"invalid YAML: {exc}", Mark(file, 1, 1)) from None
+    finally:
+        reader.dispose()
+    if node is None:
+        return None
+    return _Builder(file).build(node)
+
+
+class _Builder:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.active: set[int] = set()
+
+    def build(self, node: yaml.Node) -> Any:
+        if id(node) in self.active:
+            raise ComposeFileError("invalid YAML: recursive alias", _mark(self.file, node))
+        self.active.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node)
+            if isinstance(node, yaml.SequenceNode):
+                out = MList(mark=_mark(self.file, node))
+                for item in node.value:
+                    out.append(self.build(item))
+                    out.item_marks.append(_mark(self.file, item))
+                return out
+            return self._scalar(node)
+        finally:
+            self.active.discard(id(node))
+
+    def _mapping(self, node: yaml.MappingNode) -> MDict:
+        out = MDict(mark=_mark(self.file, node))
+        merged: list[MDict] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                merged.extend(self._merge_sources(value_node))
+                continue
+            key = self._key(key_node)
+            if key in out:
+                first = out.key_marks[key]
+                raise ComposeFileError(
+                    f"mapping key {key!r} already defined at line {first.line}", _mark(self.file, key_node)
+                )
+            out[key] = self.build(value_node)
+            out.key_marks[key] = _mark(self.file, key_node)
+            if value_node.tag in _DIRECTIVES:
+                out.tags[key] = _DIRECTIVES[value_node.tag]
+        for source in merged:  # `<<` keys lose to the mapping's own keys, earlier sources win
+            for key, value in source.items():
+                if key not in out:
+                    out[key] = value
+                    out.key_marks[key] = source.mark_of(key) or out.mark  # type: ignore[assignment]
+        return out
+
+    def _merge_sources(self, node: yaml.Node) -> list[MDict]:
+        nodes = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        sources = []
+        for item in nodes:
+            value = self.build(item)
+            if not isinstance(value, MDict):
+                raise ComposeFileError("invalid YAML: '<<' merges only mappings", _mark(self.file, item))
+            sources.append(value)
+        return sources
+
+    def _key(self, node: yaml.Node) -> str:
+        if not isinstance(node, yaml.ScalarNode):
+            raise ComposeFileError("invalid YAML: mapping keys must be scalars", _mark(self.file, node))
+        value = self._scalar(node)
+        if value is None:
+            return "null" if node.value else ""
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value) if not isinstance(value, str) else value
+
+    def _scalar(self, node: yaml.Node) -> Any:
+        value = node.value
+        tag = node.tag
+        if tag in _DIRECTIVES:  # `!reset` / `!override` carry the value their node would have had
+            if isinstance(node, yaml.ScalarNode) and node.style is None:
+                tag = _resolve_plain(value)
+            else:
+                tag = _STR
+        if tag == _NULL:
+            return None
+        if tag == _BOOL:
+            return value.lower() == "true"
+        if tag == _INT:
+            return _to_int(value, self.file, node)
+        if tag == _FLOAT:
+            return _to_float(value)
+        if tag in (_STR, "!", "tag:yaml.org,2002:binary", "tag:yaml.org,2002:timestamp"):
+            return value
+        raise ComposeFileError(f"invalid YAML: unknown tag {tag}", _mark(self.file, node))
+
+
+def _resolve_plain(value: str) -> str:
+    for tag, regexp in _Resolver.yaml_implicit_resolvers.get(value[:1], []):
+        if regexp.match(value):
+            return str(tag)
+    return _STR
+
+
+def _to_int(text: str, file: str, node: yaml.Node) -> int:
+    try:
+        if text.startswith("0o"):
+            return int(text[2:], 8)
+        if text.startswith("0x"):
+            return int(text[2:], 16)
+        return int(text, 10)
+    except ValueError:
+        raise ComposeFileError(f"invalid YAML: bad integer {text!r}", _mark(file, node)) from None
+
+
+def _to_float(text: str) -> float:
+    low = text.lower()
+    if low.endswith(".inf"):
+        return -math.inf if low.startswith("-") else math.inf
+    if low == ".nan":
+        return math.nan
+    return float(text)

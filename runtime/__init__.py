@@ -1,0 +1,1 @@
+"""pycompose engine: the daemon behind the Docker Engine API."""

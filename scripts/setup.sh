@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs everything pycompose and its tests need on a fresh Debian machine, as root:
+# Debian packages (only the missing ones), a virtualenv in .venv, and the project in it.
+# Safe to run again: it does only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+debs=(busybox-static nftables skopeo umoci iproute2 tmux curl)
+missing=()
+for p in "${debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "setup: installing Debian packages: ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: not root, cannot install Debian packages: ${missing[*]}" >&2
+  fi
+fi
+
+# The real interpreter, not the pyenv shim (the shim costs ~60 ms per start).
+py=""
+for cand in /root/.pyenv/versions/3.11*/bin/python3 python3.11 python3; do
+  if command -v "$cand" >/dev/null 2>&1; then py=$(command -v "$cand"); break; fi
+done
+[ -n "$py" ] || { echo "setup: no python3 found" >&2; exit 1; }
+[ -x .venv/bin/python ] || "$py" -m venv .venv
+
+stamp=.venv/.pycompose-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "setup: installing Python packages into .venv" >&2
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+  touch "$stamp"
+fi
