@@ -7,6 +7,7 @@ whose `str()` is a single line: `file:line:col: key.path: message`.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 
 log = logging.getLogger("pycompose")
@@ -41,6 +42,16 @@ class ComposeFileError(ComposeError):
         where = f"{self.mark}: " if self.mark else ""
         key = f"{self.path}: " if self.path else ""
         return f"{where}{key}{self.message}"
+
+
+def display_path(path: str | os.PathLike[str], base: str | os.PathLike[str] | None = None) -> str:
+    """How a file is named in messages: relative to `base` (the current folder) when below it."""
+    text = os.fspath(path)
+    try:
+        rel = os.path.relpath(text, base)
+    except ValueError:
+        return text
+    return text if rel.startswith("..") else rel
 
 
 def warn(message: str, mark: Mark | None = None) -> None:

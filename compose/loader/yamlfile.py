@@ -31,10 +31,10 @@ class _Resolver(yaml.resolver.BaseResolver):
 
 
 _Resolver.yaml_implicit_resolvers = {}
-_Resolver.add_implicit_resolver(_NULL, re.compile(r"^(?:~|null|Null|NULL|)$"), list("~nN") + [""])
+_Resolver.add_implicit_resolver(_NULL, re.compile(r"^(?:~|null|Null|NULL|)$"), [*list("~nN"), ""])
 _Resolver.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 _Resolver.add_implicit_resolver(
-    _INT, re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"), list("-+0123456789")
+    _INT, re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+|0b[01]+)$"), list("-+0123456789")
 )
 _Resolver.add_implicit_resolver(
     _FLOAT,
@@ -58,7 +58,7 @@ class _PyNodeReader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser
 
 if getattr(yaml, "__with_libyaml__", False):
 
-    class _CNodeReader(yaml.cyaml.CParser, _Resolver):  # type: ignore[name-defined,misc]
+    class _CNodeReader(yaml.cyaml.CParser, _Resolver):  # type: ignore[name-defined]
         def __init__(self, text: str) -> None:
             yaml.cyaml.CParser.__init__(self, text)  # type: ignore[attr-defined]
             _Resolver.__init__(self)
@@ -161,10 +161,7 @@ class _Builder:
         value = node.value
         tag = node.tag
         if tag in _DIRECTIVES:  # `!reset` / `!override` carry the value their node would have had
-            if isinstance(node, yaml.ScalarNode) and node.style is None:
-                tag = _resolve_plain(value)
-            else:
-                tag = _STR
+            tag = _resolve_plain(value) if isinstance(node, yaml.ScalarNode) and node.style is None else _STR
         if tag == _NULL:
             return None
         if tag == _BOOL:
@@ -191,6 +188,11 @@ def _to_int(text: str, file: str, node: yaml.Node) -> int:
             return int(text[2:], 8)
         if text.startswith("0x"):
             return int(text[2:], 16)
+        if text.startswith("0b"):
+            return int(text[2:], 2)
+        if len(text) > 1 and text.startswith("0") and text.isdigit():
+            # Compose's parser (go-yaml) keeps YAML 1.1 octal here: `mode: 0440` is 288.
+            return int(text, 8)
         return int(text, 10)
     except ValueError:
         raise ComposeFileError(f"invalid YAML: bad integer {text!r}", _mark(file, node)) from None

@@ -1,0 +1,122 @@
+"""`pycompose config`: the normalized project, as Docker Compose prints it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+import yaml
+
+from compose.cli.main import GlobalOptions
+from compose.cli.options import load_options
+from compose.errors import ComposeFileError
+from compose.hashing import service_hash
+from compose.loader.normalize import canonical_order
+from compose.loader.profiles import all_profiles
+from compose.loader.project import Loaded, load_project
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style with sequences indented under their key, like Docker Compose's output."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
+def _str_presenter(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str_presenter)
+
+
+def render(data: Any, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(data, indent=2) + "\n"
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
+                     allow_unicode=True, width=1 << 30)
+
+
+@click.command("config")
+@click.argument("services", nargs=-1)
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", help="Output format.")
+@click.option("-q", "--quiet", is_flag=True, help="Only validate the configuration, print nothing.")
+@click.option("--services", "list_services", is_flag=True, help="Print the service names, one per line.")
+@click.option("--volumes", "list_volumes", is_flag=True, help="Print the volume names, one per line.")
+@click.option("--networks", "list_networks", is_flag=True, help="Print the network names, one per line.")
+@click.option("--images", "list_images", is_flag=True, help="Print the image names, one per line.")
+@click.option("--profiles", "list_profiles", is_flag=True, help="Print the profile names, one per line.")
+@click.option("--hash", "hash_of", default=None, metavar="SERVICE",
+              help='Print the config hash of services ("*" for all).')
+@click.option("--no-interpolate", is_flag=True, help="Do not interpolate environment variables.")
+@click.option("--environment", "show_environment", is_flag=True, help="Print the environment used for interpolation.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Save to file (default: stdout).")
+@click.pass_obj
+def config(opts: GlobalOptions, services: tuple[str, ...], fmt: str, quiet: bool, list_services: bool,
+           list_volumes: bool, list_networks: bool, list_images: bool, list_profiles: bool,
+           hash_of: str | None, no_interpolate: bool, show_environment: bool, output: str | None) -> None:
+    """Parse, resolve and render the compose file in canonical form."""
+    profiles = ("*",) if list_profiles else None
+    loaded = load_project(load_options(opts, services, not no_interpolate, profiles))
+    text = _text(loaded, services, fmt, list_services, list_volumes, list_networks, list_images,
+                 list_profiles, hash_of, show_environment, not no_interpolate)
+    if quiet:
+        return
+    if output:
+        try:
+            with open(output, "w", encoding="utf-8") as f:
+                f.write(text)
+        except OSError as exc:
+            raise ComposeFileError(f"cannot write {output}: {exc.strerror}") from None
+    else:
+        click.echo(text, nl=False)
+
+
+def _lines(items: Any) -> str:
+    return "".join(f"{item}\n" for item in items)
+
+
+def _escape_dollars(value: Any) -> Any:
+    """`$` doubled, as Docker Compose prints it, so the output loads back to the same values."""
+    if isinstance(value, str):
+        return value.replace("$", "$$")
+    if isinstance(value, dict):
+        return {k: _escape_dollars(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_escape_dollars(v) for v in value]
+    return value
+
+
+def _text(loaded: Loaded, services: tuple[str, ...], fmt: str, list_services: bool, list_volumes: bool,
+          list_networks: bool, list_images: bool, list_profiles: bool, hash_of: str | None,
+          show_environment: bool, interpolated: bool) -> str:
+    project = loaded.project
+    if list_services:
+        return _lines(project.services)
+    if list_volumes:
+        return _lines(project.volumes)
+    if list_networks:
+        return _lines(project.networks)
+    if list_images:
+        return _lines(project.images())
+    if list_profiles:
+        return _lines(all_profiles(loaded.doc))
+    if show_environment:
+        return _lines(f"{k}={v}" for k, v in sorted(loaded.environment.items()))
+    if hash_of is not None:
+        names = list(project.services) if hash_of == "*" else [s.strip() for s in hash_of.split(",")]
+        for name in names:
+            if name not in project.services:
+                raise ComposeFileError(f"no such service: {name}")
+        return _lines(f"{name} {service_hash(name, loaded.doc)}" for name in names)
+    data = canonical_order(loaded.doc)
+    if interpolated:
+        data = _escape_dollars(data)
+    if services:
+        from compose.graph import graph_of, with_dependencies
+
+        wanted = with_dependencies(graph_of(loaded.doc.get("services") or {}), list(services))
+        data["services"] = {k: v for k, v in data["services"].items() if k in wanted}
+    return render(data, fmt)

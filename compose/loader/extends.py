@@ -1,0 +1,239 @@
+"""Extends stage: a service built on another service, in this file or another.
+
+As in compose-go v2 (`loader/extends.go`): `extends: name` or
+`extends: {service, file}` takes the base service (itself resolved first, so
+chains work across files), lays the local service over it with the same
+rules as merging files (`merge.merge_service`), and drops the `extends` key.
+Everything is inherited, `depends_on`, `links` and `volumes_from` included;
+whether those names exist is checked later, on the whole project.
+
+A base from another file has its relative paths made absolute against that
+file's folder, so they keep pointing where its author meant. `!reset` and
+`!override` of the local service apply to the base and stay on the result,
+so they also apply when this file is later merged over the previous ones.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from compose.errors import ComposeFileError, Mark, format_path
+from compose.loader.marks import MDict, MList, mark_of
+from compose.loader.merge import merge_service
+
+LoadFile = Callable[[Path], Mapping[str, Any]]
+
+# A build context with one of these prefixes is not a local folder (as buildkit decides).
+_REMOTE_CONTEXTS = ("https://", "http://", "git://", "ssh://", "github.com/", "git@", "service:")
+
+
+def apply_extends(doc: Mapping[str, Any], file: Path | str, load_file: LoadFile) -> MDict:
+    """`doc` (read from `file`) with every `extends` resolved; `doc` is not changed.
+
+    `load_file(path)` returns another compose file's document, interpolated,
+    validated and canonical, with paths still relative to its own folder.
+    """
+    out = doc.derive(doc.items()) if isinstance(doc, MDict) else MDict(doc)
+    services = doc.get("services")
+    if not isinstance(services, Mapping):
+        return out
+    origin = _absolute(str(file))
+    resolver = _Resolver(load_file, {origin: doc})
+    resolved = _shallow(services)
+    for name in services:
+        resolved[name] = resolver.resolve(origin, name, ())
+    out["services"] = resolved
+    return out
+
+
+def rebase_service_paths(service: Mapping[str, Any], folder: str) -> MDict:
+    """A copy of one (canonical) service with its relative paths made absolute against `folder`.
+
+    The paths are those compose-go resolves: build context, additional
+    contexts and ssh keys, env_file and label_file, bind mount sources,
+    develop.watch paths.
+    """
+    def local(path: Any) -> Any:
+        return _rebase(path, folder)
+
+    def context(path: Any) -> Any:
+        if isinstance(path, str) and ("://" in path or path.startswith(_REMOTE_CONTEXTS)):
+            return path
+        return _rebase(path, folder)
+
+    def env_file(entry: Any) -> Any:
+        return _update(entry, "path", local) if isinstance(entry, Mapping) else local(entry)
+
+    def volume(entry: Any) -> Any:
+        if isinstance(entry, Mapping) and entry.get("type") == "bind":
+            return _update(entry, "source", local)
+        return entry
+
+    def build(value: Any) -> Any:
+        if not isinstance(value, Mapping):
+            return value
+        value = _update(value, "context", context)
+        value = _update(value, "additional_contexts", _values(context))
+        return _update(value, "ssh", _values(local))
+
+    out = _shallow(service)
+    out = _update(out, "build", build)
+    out = _update(out, "env_file", _each(env_file))
+    out = _update(out, "label_file", _each(local))
+    out = _update(out, "volumes", _each(volume))
+    out = _update(out, "develop", lambda develop: _update(
+        develop, "watch", _each(lambda rule: _update(rule, "path", local))))
+    return out
+
+
+@dataclass(frozen=True)
+class _Link:
+    """One step of an extends chain: service `name` of `file`, whose `extends` is at `mark`."""
+
+    file: str
+    name: str
+    mark: Mark | None
+
+
+class _Resolver:
+    """Resolves services one by one, remembering files read and services done."""
+
+    def __init__(self, load_file: LoadFile, docs: dict[str, Mapping[str, Any]]) -> None:
+        self.load_file = load_file
+        self.docs = docs
+        self.done: dict[tuple[str, str], Any] = {}
+
+    def resolve(self, file: str, name: str, chain: tuple[_Link, ...]) -> Any:
+        if (file, name) in self.done:
+            return self.done[(file, name)]
+        service = _services(self.docs[file], file)[name]
+        if not isinstance(service, Mapping) or "extends" not in service:
+            return service
+        here = _Link(file, name, mark_of(service, "extends"))
+        for i, link in enumerate(chain):
+            if (link.file, link.name) == (file, name):
+                raise _cycle_error([*chain[i:], here], chain[-1].mark)
+        ref, ref_file, ref_mark = _target(service["extends"], file, name, here.mark)
+        base_file = file
+        if ref_file is not None:
+            base_file = _absolute(os.path.join(os.path.dirname(file), ref_file))
+            self._load(base_file, ref_mark)
+        if ref not in _services(self.docs[base_file], base_file):
+            where = "" if base_file == file else f" in {ref_file}"
+            raise ComposeFileError(f'cannot extend service "{name}": service "{ref}" not found{where}',
+                                   ref_mark, format_path(("services", name, "extends")))
+        base = self.resolve(base_file, ref, (*chain, here))
+        if not isinstance(base, Mapping):
+            base = MDict()
+        if base_file != file:
+            base = rebase_service_paths(base, os.path.dirname(base_file))
+        own = _shallow(service)
+        del own["extends"]
+        merged = merge_service(base, own, name, keep_directives=True)
+        self.done[(file, name)] = merged
+        return merged
+
+    def _load(self, file: str, mark: Mark | None) -> None:
+        if file in self.docs:
+            return
+        try:
+            doc = self.load_file(Path(file))
+        except OSError as exc:
+            raise ComposeFileError(f"cannot read extends file {file}: {exc.strerror or exc}", mark) from None
+        except ComposeFileError as exc:
+            if exc.mark is not None:
+                raise
+            raise ComposeFileError(f"cannot extend from {file}: {exc.message}", mark) from None
+        if not isinstance(doc, Mapping):
+            raise ComposeFileError(f"extends file {file} is not a mapping", mark)
+        self.docs[file] = doc
+
+
+def _services(doc: Mapping[str, Any], file: str) -> Mapping[str, Any]:
+    services = doc.get("services")
+    if not isinstance(services, Mapping):
+        raise ComposeFileError(f"{file} has no services section to extend", mark_of(doc))
+    return services
+
+
+def _target(extends: Any, file: str, name: str, mark: Mark | None) -> tuple[str, str | None, Mark | None]:
+    """(service, file or None, position to blame) from an `extends` value."""
+    path = format_path(("services", name, "extends"))
+    if isinstance(extends, str):
+        return extends, None, mark
+    if isinstance(extends, Mapping) and isinstance(extends.get("service"), str):
+        ref_file = extends.get("file")
+        if ref_file is not None and not isinstance(ref_file, str):
+            raise ComposeFileError("extends.file must be a string", mark_of(extends, "file"), path)
+        return extends["service"], ref_file, mark_of(extends, "service") or mark
+    raise ComposeFileError("extends must be a service name or a mapping with a service", mark, path)
+
+
+def _cycle_error(links: list[_Link], mark: Mark | None) -> ComposeFileError:
+    one_file = all(link.file == links[0].file for link in links)
+    names = [link.name if one_file else f"{link.name} ({os.path.basename(link.file)})" for link in links]
+    first = links[0]
+    return ComposeFileError(f"extends cycle: {' -> '.join(names)}", mark,
+                            format_path(("services", first.name, "extends")))
+
+
+# --- copying along a path ----------------------------------------------------
+
+def _absolute(path: str) -> str:
+    return os.path.normpath(os.path.abspath(path))
+
+
+def _rebase(path: Any, folder: str) -> Any:
+    if not isinstance(path, str) or not path or os.path.isabs(path) or path.startswith("~"):
+        return path
+    return os.path.normpath(os.path.join(folder, path))
+
+
+def _shallow(mapping: Mapping[str, Any]) -> MDict:
+    return mapping.derive(mapping.items()) if isinstance(mapping, MDict) else MDict(mapping)
+
+
+def _update(value: Any, key: str, change: Callable[[Any], Any]) -> Any:
+    """`value` with `value[key]` changed, copied only if it is a mapping holding `key`."""
+    if not isinstance(value, Mapping) or key not in value:
+        return value
+    out = _shallow(value)
+    out[key] = change(value[key])
+    return out
+
+
+def _each(change: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Apply `change` to each item of a sequence (or to a lone item)."""
+
+    def apply(value: Any) -> Any:
+        if isinstance(value, list):
+            items = [change(item) for item in value]
+            return value.derive(items) if isinstance(value, MList) else MList(items)
+        return change(value)
+
+    return apply
+
+
+def _values(change: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Apply `change` to the values of a mapping or of a `name=value` list."""
+
+    def apply(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            out = _shallow(value)
+            for key, entry in value.items():
+                out[key] = change(entry)
+            return out
+
+        def pair(entry: Any) -> Any:
+            if isinstance(entry, str) and "=" in entry:
+                key, _, rest = entry.partition("=")
+                return f"{key}={change(rest)}"
+            return entry
+
+        return _each(pair)(value)
+
+    return apply
