@@ -60,10 +60,10 @@ def config(opts: GlobalOptions, services: tuple[str, ...], fmt: str, quiet: bool
     """Parse, resolve and render the compose file in canonical form."""
     profiles = ("*",) if list_profiles else None
     loaded = load_project(load_options(opts, services, not no_interpolate, profiles))
-    text = _text(loaded, services, fmt, list_services, list_volumes, list_networks, list_images,
-                 list_profiles, hash_of, show_environment, not no_interpolate)
     if quiet:
         return
+    text = _text(loaded, services, fmt, list_services, list_volumes, list_networks, list_images,
+                 list_profiles, hash_of, show_environment, not no_interpolate)
     if output:
         try:
             with open(output, "w", encoding="utf-8") as f:

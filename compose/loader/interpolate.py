@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from compose.errors import ComposeFileError, Mark, format_path, warn
-from compose.loader.marks import MDict, MList
+from compose.loader.marks import MDict, MList, mark_of
 
 Lookup: TypeAlias = Callable[[str], "str | None"]
 Caster: TypeAlias = Callable[[str, "Mark | None"], Any]
@@ -162,38 +162,48 @@ def substitute(text: str, lookup: Lookup, mark: Mark | None = None, path: str | 
 
 
 def interpolate(doc: Any, env: Mapping[str, str]) -> Any:
-    """A copy of `doc` with every string value substituted from `env` and cast where typed."""
-    warned: set[str] = set()
-    return _walk(doc, (), None, env.get, warned)
+    """`doc` with every string value substituted from `env` and cast where typed.
+
+    Containers are copied (positions kept) only where something below changed;
+    unchanged parts are shared, as no stage mutates a document.
+    """
+    return _Interpolation(env.get, set()).value(doc, (), None, [_CAST_TRIE])
 
 
-def _walk(value: Any, path: tuple[str | int, ...], mark: Mark | None, lookup: Lookup,
-          warned: set[str]) -> Any:
-    if isinstance(value, MDict):
-        return value.derive(
-            (key, _walk(item, (*path, key), value.mark_of(key), lookup, warned))
-            for key, item in value.items()
-        )
-    if isinstance(value, MList):
-        return value.derive(
-            _walk(item, (*path, index), value.mark_of(index), lookup, warned)
-            for index, item in enumerate(value)
-        )
-    if isinstance(value, Mapping):
-        return {key: _walk(item, (*path, key), mark, lookup, warned) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_walk(item, (*path, index), mark, lookup, warned) for index, item in enumerate(value)]
-    if isinstance(value, str):
+class _Interpolation:
+    def __init__(self, lookup: Lookup, warned: set[str]) -> None:
+        self.lookup = lookup
+        self.warned = warned
+
+    def value(self, value: Any, path: tuple[str | int, ...], mark: Mark | None, casts: list[_CastNode]) -> Any:
+        if isinstance(value, Mapping):
+            items = [(key, self.value(item, (*path, key), mark_of(value, key) or mark, _below(casts, key)))
+                     for key, item in value.items()]
+            if all(a is b for a, (_, b) in zip(value.values(), items, strict=True)):
+                return value
+            return value.derive(items) if isinstance(value, MDict) else dict(items)
+        if isinstance(value, list):
+            values = [self.value(item, (*path, index), mark_of(value, index) or mark, _below(casts, index))
+                      for index, item in enumerate(value)]
+            if all(a is b for a, b in zip(value, values, strict=True)):
+                return value
+            return value.derive(values) if isinstance(value, MList) else values
+        if isinstance(value, str):
+            return self.string(value, path, mark, casts)
+        return value
+
+    def string(self, value: str, path: tuple[str | int, ...], mark: Mark | None, casts: list[_CastNode]) -> Any:
+        caster = next((c.caster for c in casts if c.caster is not None), None)
+        if "$" not in value and caster is None:
+            return value
         where = format_path(path) or None
-        result = substitute(value, lookup, mark, where, warned=warned)
-        caster = _caster_for(path)
+        result = substitute(value, self.lookup, mark, where, warned=self.warned)
         if caster is None:
             return result
         try:
             return caster(result, mark)
         except ValueError as exc:
             raise ComposeFileError(str(exc), mark, where) from None
-    return value
 
 
 # --- casts -----------------------------------------------------------------
@@ -281,14 +291,34 @@ CAST_PATHS: tuple[tuple[tuple[str, ...], Caster], ...] = (
 )
 
 
-def _caster_for(path: tuple[str | int, ...]) -> Caster | None:
+class _CastNode:
+    """A step of CAST_PATHS as a trie, followed down the document by the walk."""
+
+    __slots__ = ("caster", "children")
+
+    def __init__(self) -> None:
+        self.children: dict[str, _CastNode] = {}
+        self.caster: Caster | None = None
+
+
+def _cast_trie() -> _CastNode:
+    root = _CastNode()
     for pattern, caster in CAST_PATHS:
-        if len(pattern) == len(path) and all(map(_part_matches, pattern, path)):
-            return caster
-    return None
+        node = root
+        for step in pattern:
+            node = node.children.setdefault(step, _CastNode())
+        node.caster = node.caster or caster
+    return root
 
 
-def _part_matches(want: str, part: str | int) -> bool:
-    if isinstance(part, int):
-        return want == "[]"
-    return want in ("*", part)
+_CAST_TRIE = _cast_trie()
+
+
+def _below(states: list[_CastNode], key: str | int) -> list[_CastNode]:
+    if not states:
+        return states
+    if isinstance(key, int):
+        return [s.children["[]"] for s in states if "[]" in s.children]
+    out = [s.children[key] for s in states if key in s.children]
+    out += [s.children["*"] for s in states if "*" in s.children]
+    return out

@@ -19,6 +19,8 @@ previous files, as compose-go's reset processor does.
 
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -46,13 +48,21 @@ def merge(base: Mapping[str, Any] | None, override: Mapping[str, Any] | None) ->
     The result carries no directives: `!reset`/`!override` of `override` are
     applied, any left in `base` too (see `strip_tags`).
     """
-    owned = strip_tags(base if base is not None else MDict())
+    owned = _copy(_top(base), (), False)  # merging writes into base: always a fresh copy
+    assert isinstance(owned, MDict)
     return _merge_mapping(owned, _top(override), (), False)
 
 
 def strip_tags(doc: Mapping[str, Any] | None) -> MDict:
-    """A copy of one document with its directives applied and list duplicates merged."""
-    copied = _copy(_top(doc), (), False)
+    """One document with its directives applied and list duplicates merged.
+
+    A document with nothing to apply is returned as it is (no stage mutates
+    one), which spares a deep copy of every file without directives.
+    """
+    top = _top(doc)
+    if isinstance(top, MDict) and not _has_directives(top, ()):
+        return top
+    copied = _copy(top, (), False)
     assert isinstance(copied, MDict)
     return copied
 
@@ -106,6 +116,26 @@ def _copy(value: Any, path: Path, keep: bool) -> Any:
             return _dedupe(copied, rule.key)
         return copied
     return value
+
+
+def _has_directives(value: Any, path: Path) -> bool:
+    """Whether `_copy` would change anything: a tag, a plain container, or a keyed list with duplicates."""
+    if isinstance(value, Mapping):
+        if not isinstance(value, MDict) or value.tags:
+            return True
+        return any(_has_directives(item, (*path, key)) for key, item in value.items())
+    if isinstance(value, list):
+        if not isinstance(value, MList):
+            return True
+        rule = _rule_for(path)
+        if rule is not None and rule.key is not None and len({_hashable(rule.key(i)) for i in value}) < len(value):
+            return True
+        return any(_has_directives(item, (*path, i)) for i, item in enumerate(value))
+    return False
+
+
+def _hashable(key: Any) -> Any:
+    return key if isinstance(key, Hashable) else repr(key)
 
 
 def _set_key_mark(out: MDict, key: str, source: Any) -> None:
@@ -415,6 +445,12 @@ _PATTERNS: tuple[tuple[tuple[str, ...], Rule], ...] = tuple(
 
 
 def _rule_for(path: Path) -> Rule | None:
+    # Every pattern has `*` second (the service or resource name): fold it so the cache stays small.
+    return _rule_for_shape(path if len(path) < 2 else (path[0], "*", *path[2:]))
+
+
+@functools.lru_cache(maxsize=4096)
+def _rule_for_shape(path: Path) -> Rule | None:
     for pattern, rule in _PATTERNS:
         if len(pattern) == len(path) and all(p in ("*", s) for p, s in zip(pattern, path, strict=True)):
             return rule

@@ -43,6 +43,7 @@ class NormalizeContext:
 def normalize(doc: MDict, ctx: NormalizeContext) -> MDict:
     """The merged document as `docker compose config` sees it (positions kept)."""
     out = positioned(doc)  # earlier stages may have left plain dicts; every rule below expects MDicts
+    out = out.derive(out)  # positioned shares unchanged containers: write to a copy
     if "version" in out:
         warn("the attribute `version` is obsolete, it will be ignored, please remove it to avoid potential "
              "confusion", out.mark_of("version"))

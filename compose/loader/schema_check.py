@@ -1,19 +1,21 @@
 """The fast yes/no schema check: fastjsonschema's generated code, cached.
 
 fastjsonschema turns the schema into plain Python (16 ms for 500 services,
-against 150-300 ms for jsonschema), but generating that code costs ~0.5 s. The
-generated module is written once per schema version to the user's cache and
-imported from there, so Python's own bytecode cache makes later loads ~1 ms.
-When the cache cannot be written, the check is compiled in memory.
+against 150-300 ms for jsonschema), but generating and compiling that code
+costs ~0.5 s. The compiled code object is written once per schema version to
+the user's cache and loaded from there (~1 ms). When the cache cannot be
+written, the check is still built, just not kept.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import importlib.util
 import json
+import marshal
 import os
 import re
+import sys
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -29,41 +31,39 @@ def _cache_dir() -> Path:
     return Path(base) / "pycompose"
 
 
-def _generated_module(schema_text: str) -> Any:
+def _generated_code(schema_text: str) -> Any:
+    """The validator's code object, from the cache or generated and cached."""
     import fastjsonschema
 
-    digest = hashlib.sha256(f"{_LAYOUT}\n{fastjsonschema.VERSION}\n{schema_text}".encode()).hexdigest()[:20]
-    path = _cache_dir() / f"compose_schema_{digest}.py"
-    if not path.is_file():
-        code = fastjsonschema.compile_to_code(json.loads(schema_text))
-        # The root validator is the first function generated; give it a fixed name.
-        root = re.search(r"^def (\w+)\(", code, re.MULTILINE)
-        if root is None:
-            raise SyntaxError("fastjsonschema generated no validator")
-        code += f"\n\nvalidate = {root.group(1)}\n"
+    key = f"{_LAYOUT}\n{fastjsonschema.VERSION}\n{sys.implementation.cache_tag}\n{schema_text}"
+    path = _cache_dir() / f"compose_schema_{hashlib.sha256(key.encode()).hexdigest()[:20]}.bin"
+    try:
+        return marshal.loads(path.read_bytes())
+    except (OSError, ValueError, EOFError, TypeError):
+        pass
+    source = fastjsonschema.compile_to_code(json.loads(schema_text))
+    # The root validator is the first function generated; give it a fixed name.
+    root = re.search(r"^def (\w+)\(", source, re.MULTILINE)
+    if root is None:
+        raise SyntaxError("fastjsonschema generated no validator")
+    code = compile(f"{source}\n\nvalidate = {root.group(1)}\n", str(path), "exec")
+    # PYTHONDONTWRITEBYTECODE is set on these machines: keep the compiled form ourselves.
+    with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(code)
+        with os.fdopen(fd, "wb") as f:
+            f.write(marshal.dumps(code))
         os.replace(tmp, path)
-    spec = importlib.util.spec_from_file_location(f"_pycompose_schema_{digest}", path)
-    if spec is None or spec.loader is None:
-        raise OSError(f"cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return code
 
 
 def compile_check(schema_text: str) -> Check:
     """A function telling whether a document satisfies the schema."""
     from fastjsonschema import JsonSchemaException
 
-    try:
-        validate: Callable[[Any], Any] = _generated_module(schema_text).validate
-    except (OSError, SyntaxError):
-        import fastjsonschema
-
-        validate = fastjsonschema.compile(json.loads(schema_text))
+    namespace: dict[str, Any] = {}
+    exec(_generated_code(schema_text), namespace)
+    validate: Callable[[Any], Any] = namespace["validate"]
 
     def check(doc: Any) -> bool:
         try:

@@ -3,7 +3,8 @@
 A rule gets the value at a matching path and returns its replacement; the
 walk then goes on into the replacement's children, so rules for deeper paths
 see canonical shapes. Containers are rebuilt with `derive`, keeping positions,
-and the input document is never modified.
+only where something below them changed; the input document is never modified
+(no stage mutates a document, so unchanged parts are shared).
 """
 
 from __future__ import annotations
@@ -20,59 +21,90 @@ Pattern = tuple[str, ...]
 Rule = Callable[[Any, DocPath, "Mark | None"], Any]
 
 
-def _matches(pattern: Pattern, path: DocPath) -> bool:
-    return all(want == "*" or (isinstance(got, str) and want == got) for want, got in zip(pattern, path, strict=True))
+class _Node:
+    """One step of the pattern trie: the rule ending here and the steps below."""
+
+    __slots__ = ("children", "order", "rule")
+
+    def __init__(self) -> None:
+        self.children: dict[str, _Node] = {}
+        self.rule: Rule | None = None
+        self.order = 0
 
 
 class Rules:
-    """An immutable table of path patterns (`*` matches any key or index) to rules."""
+    """An immutable table of path patterns (`*` matches any key or index) to rules.
 
-    __slots__ = ("_by_length", "_prefixes")
+    Kept as a trie so the walk follows it step by step: a document node costs a
+    dict lookup, not a scan of every pattern. Where two patterns match one path,
+    the one listed first wins.
+    """
+
+    __slots__ = ("_root",)
 
     def __init__(self, table: Mapping[Pattern, Rule]) -> None:
-        by_length: dict[int, list[tuple[Pattern, Rule]]] = {}
-        prefixes: dict[int, set[Pattern]] = {}
-        for pattern, rule in table.items():
-            by_length.setdefault(len(pattern), []).append((pattern, rule))
-            for cut in range(len(pattern)):
-                prefixes.setdefault(cut, set()).add(pattern[:cut])
-        self._by_length = by_length
-        self._prefixes = {cut: tuple(found) for cut, found in prefixes.items()}
+        self._root = _Node()
+        for order, (pattern, rule) in enumerate(table.items()):
+            node = self._root
+            for step in pattern:
+                node = node.children.setdefault(step, _Node())
+            if node.rule is None:
+                node.rule, node.order = rule, order
 
-    def rule_for(self, path: DocPath) -> Rule | None:
-        for pattern, rule in self._by_length.get(len(path), ()):
-            if _matches(pattern, path):
-                return rule
-        return None
 
-    def reaches_below(self, path: DocPath) -> bool:
-        return any(_matches(prefix, path) for prefix in self._prefixes.get(len(path), ()))
+def _rule(states: list[_Node]) -> Rule | None:
+    found = [s for s in states if s.rule is not None]
+    return min(found, key=lambda s: s.order).rule if found else None
+
+
+def _below(states: list[_Node], key: str | int) -> list[_Node]:
+    out = [s.children[key] for s in states if isinstance(key, str) and key in s.children]
+    out += [s.children["*"] for s in states if "*" in s.children]
+    return out
 
 
 def walk(node: Any, rules: Rules, path: DocPath = (), mark: Mark | None = None) -> Any:
     """`node` with every rule applied where its pattern matches."""
-    rule = rules.rule_for(path)
+    return _walk(node, [rules._root], path, mark)
+
+
+def _walk(node: Any, states: list[_Node], path: DocPath, mark: Mark | None) -> Any:
+    rule = _rule(states)
     if rule is not None:
         node = rule(node, path, mark)
-    if not rules.reaches_below(path):
+    if not any(s.children for s in states):
         return node
     if isinstance(node, MDict):
-        return node.derive((k, walk(v, rules, (*path, k), node.mark_of(k))) for k, v in node.items())
+        items = [(k, _step(v, states, (*path, k), node.mark_of(k))) for k, v in node.items()]
+        return node if _same(node.values(), items) else node.derive(items)
     if isinstance(node, MList):
-        return node.derive(walk(v, rules, (*path, i), node.mark_of(i)) for i, v in enumerate(node))
+        values = [_step(v, states, (*path, i), node.mark_of(i)) for i, v in enumerate(node)]
+        return node if all(a is b for a, b in zip(node, values, strict=True)) else node.derive(values)
     if isinstance(node, dict):
-        return {k: walk(v, rules, (*path, k), mark) for k, v in node.items()}
+        return {k: _step(v, states, (*path, k), mark) for k, v in node.items()}
     if isinstance(node, list):
-        return [walk(v, rules, (*path, i), mark) for i, v in enumerate(node)]
+        return [_step(v, states, (*path, i), mark) for i, v in enumerate(node)]
     return node
+
+
+def _same(old: Any, items: list[tuple[str, Any]]) -> bool:
+    """Whether no value was replaced (then the container itself is reused: no stage mutates)."""
+    return all(a is b for a, (_, b) in zip(old, items, strict=True))
+
+
+def _step(value: Any, states: list[_Node], path: DocPath, mark: Mark | None) -> Any:
+    below = _below(states, path[-1])
+    return _walk(value, below, path, mark) if below else value
 
 
 def positioned(node: Any, mark: Mark | None = None) -> Any:
     """A copy where every dict is an MDict and every list an MList (positions from the nearest known)."""
     if isinstance(node, MDict):
-        return node.derive((k, positioned(v, node.mark_of(k) or mark)) for k, v in node.items())
+        items = [(k, positioned(v, node.mark_of(k) or mark)) for k, v in node.items()]
+        return node if _same(node.values(), items) else node.derive(items)
     if isinstance(node, MList):
-        return node.derive(positioned(v, node.mark_of(i) or mark) for i, v in enumerate(node))
+        values = [positioned(v, node.mark_of(i) or mark) for i, v in enumerate(node)]
+        return node if all(a is b for a, b in zip(node, values, strict=True)) else node.derive(values)
     if isinstance(node, dict):
         return mdict({str(k): positioned(v, mark) for k, v in node.items()}, mark)
     if isinstance(node, list | tuple):

@@ -19,7 +19,7 @@ SCHEMA = json.dumps({
 def test_generated_code_is_cached_and_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     check = compile_check(SCHEMA)
-    cached = list((tmp_path / "pycompose").glob("compose_schema_*.py"))
+    cached = list((tmp_path / "pycompose").glob("compose_schema_*.bin"))
     assert len(cached) == 1
     stamp = cached[0].stat().st_mtime_ns
     again = compile_check(SCHEMA)
