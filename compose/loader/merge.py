@@ -20,7 +20,6 @@ previous files, as compose-go's reset processor does.
 from __future__ import annotations
 
 import functools
-
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
