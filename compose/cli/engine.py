@@ -1,0 +1,217 @@
+"""`pycompose engine`: run the engine in the foreground, or start/stop/status it.
+
+The engine is a separate program (`python -m runtime`); this command only
+execs or spawns it and talks to it over its socket and pidfile, so compose
+never imports runtime. The pidfile (`<root>/engine.pid`) and the log of a
+background engine (`<root>/engine.log`) are the contract between the two.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import click
+
+DEFAULT_ROOT = Path("/var/lib/pycompose")
+DEFAULT_HOST = "unix:///run/pycompose/engine.sock"
+PIDFILE = "engine.pid"
+LOGFILE = "engine.log"
+LOG_LEVELS = ("debug", "info", "warn", "error", "fatal")
+START_TIMEOUT = 5.0
+STOP_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    root: Path
+    host: str
+    log_level: str
+
+    @property
+    def pidfile(self) -> Path:
+        return self.root / PIDFILE
+
+    def daemon_argv(self) -> list[str]:
+        return [sys.executable, "-m", "runtime", "--root", str(self.root), "--host", self.host,
+                "--log-level", self.log_level]
+
+
+def _check_host(host: str) -> str:
+    path = host[len("unix://"):] if host.startswith("unix://") else host
+    if not path.startswith("/"):
+        raise click.BadParameter(f"{host!r}: the engine listens on unix:// sockets only", param_hint="--host")
+    return host
+
+
+def _options(group: bool) -> Any:
+    """--root/--host/--log-level, on the group (with env and defaults) and on each subcommand."""
+
+    def decorate(func: Any) -> Any:
+        func = click.option("-l", "--log-level", type=click.Choice(LOG_LEVELS),
+                            default="info" if group else None, help="Engine log level.")(func)
+        func = click.option("-H", "--host", envvar="DOCKER_HOST" if group else None,
+                            default=DEFAULT_HOST if group else None, show_default=group,
+                            help="Socket to listen on (unix:///path); env DOCKER_HOST.")(func)
+        func = click.option("--root", type=click.Path(file_okay=False, path_type=Path),
+                            envvar="PYCOMPOSE_ENGINE_ROOT" if group else None,
+                            default=DEFAULT_ROOT if group else None, show_default=group,
+                            help="State root; env PYCOMPOSE_ENGINE_ROOT.")(func)
+        return func
+
+    return decorate
+
+
+def _settings(ctx: click.Context, root: Path | None, host: str | None, log_level: str | None) -> EngineSettings:
+    """The group's settings, with what was given after the subcommand on top."""
+    base: EngineSettings = ctx.obj
+    if root is not None:
+        base = replace(base, root=root.absolute())
+    if host is not None:
+        base = replace(base, host=_check_host(host))
+    if log_level is not None:
+        base = replace(base, log_level=log_level)
+    return base
+
+
+@click.group(invoke_without_command=True)
+@_options(group=True)
+@click.pass_context
+def engine(ctx: click.Context, root: Path, host: str, log_level: str) -> None:
+    """Run the engine in the foreground, or manage it in the background."""
+    settings = EngineSettings(root.absolute(), _check_host(host), log_level)
+    if ctx.invoked_subcommand is not None:
+        ctx.obj = settings
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, settings.daemon_argv(), _daemon_environ())
+
+
+@engine.command()
+@_options(group=False)
+@click.pass_context
+def start(ctx: click.Context, root: Path | None, host: str | None, log_level: str | None) -> None:
+    """Start the engine in the background and wait until it answers."""
+    settings = _settings(ctx, root, host, log_level)
+    pid = running_pid(settings.pidfile)
+    if pid is not None:
+        click.echo(f"engine already running (pid {pid}) on {settings.host}")
+        return
+    settings.root.mkdir(parents=True, exist_ok=True)
+    log_path = settings.root / LOGFILE
+    ready_r, ready_w = os.pipe()
+    try:
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen(
+                [*settings.daemon_argv(), "--notify-fd", str(ready_w)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=_daemon_environ(),
+                start_new_session=True, pass_fds=(ready_w,),
+            )
+        os.close(ready_w)
+        said = os.read(ready_r, 64) if _wait_readable(ready_r, START_TIMEOUT) else None
+    finally:
+        os.close(ready_r)
+    ready = said is not None and said.startswith(b"READY")
+    if said is not None and not ready:
+        # The pipe closed without a word: the engine is exiting; let it finish.
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(STOP_TIMEOUT)
+    if not ready or not _answers(settings.host):
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait()
+            what = f"did not start within {START_TIMEOUT:g} s"
+        else:
+            what = f"exited with status {proc.returncode}"
+        raise click.ClickException(f"the engine {what}; the end of its log ({log_path}):\n{_tail(log_path)}")
+    click.echo(f"engine started (pid {proc.pid}) on {settings.host}, root {settings.root}, log {log_path}")
+
+
+@engine.command()
+@_options(group=False)
+@click.pass_context
+def stop(ctx: click.Context, root: Path | None, host: str | None, log_level: str | None) -> None:
+    """Stop the background engine (SIGTERM) and wait for it to exit."""
+    settings = _settings(ctx, root, host, log_level)
+    pid = running_pid(settings.pidfile)
+    if pid is None:
+        click.echo(f"engine is not running (root {settings.root})")
+        return
+    try:
+        # The pidfd pins the process: the pid cannot be reused under us.
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        click.echo(f"engine is not running (root {settings.root})")
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+        if not _wait_readable(pidfd, STOP_TIMEOUT):
+            raise click.ClickException(f"the engine (pid {pid}) did not stop within {STOP_TIMEOUT:g} s")
+    finally:
+        os.close(pidfd)
+    click.echo(f"engine stopped (pid {pid})")
+
+
+@engine.command()
+@_options(group=False)
+@click.pass_context
+def status(ctx: click.Context, root: Path | None, host: str | None, log_level: str | None) -> None:
+    """Show whether the engine runs, its pid and socket; exit 1 if not."""
+    settings = _settings(ctx, root, host, log_level)
+    pid = running_pid(settings.pidfile)
+    if pid is None:
+        click.echo(f"engine is not running (root {settings.root})")
+        ctx.exit(1)
+    answering = "answering" if _answers(settings.host) else "NOT answering"
+    click.echo(f"engine running (pid {pid}) on {settings.host} ({answering}), root {settings.root}")
+
+
+def running_pid(pidfile: Path) -> int | None:
+    """The pid in the pidfile if that process is a live engine (not a recycled pid)."""
+    try:
+        pid = int(pidfile.read_text().strip())
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        return None
+    return pid if b"-m" in argv and b"runtime" in argv else None
+
+
+def _answers(host: str) -> bool:
+    from compose.client import ping_sync
+
+    return ping_sync(host, timeout=1.0) is not None
+
+
+def _wait_readable(fd: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            readable, _, _ = select.select([fd], [], [], left)
+        except InterruptedError:
+            continue
+        return bool(readable)
+    return False
+
+
+def _daemon_environ() -> dict[str, str]:
+    """The environment for the engine: ours, plus where the packages are."""
+    source = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (source, env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"

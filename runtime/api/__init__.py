@@ -1,0 +1,1 @@
+"""The Docker Engine API over a UNIX socket: server, router and routes."""

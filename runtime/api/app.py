@@ -1,0 +1,12 @@
+"""The engine's API application: every route table behind one router."""
+
+from __future__ import annotations
+
+from runtime.api import routes_images, routes_system
+from runtime.api.router import Router
+from runtime.engine import Engine
+
+
+def build_app(engine: Engine) -> Router[Engine]:
+    routes = (*routes_system.ROUTES, *routes_images.ROUTES)
+    return Router(engine, routes, routes_system.common_headers(routes_system.server_version()))

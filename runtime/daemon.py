@@ -1,0 +1,243 @@
+"""The engine daemon in the foreground: socket, pidfile, signals, shutdown.
+
+Start-up stays single-threaded until the event loop runs: the container
+supervisor will be forked from here, and a fork taken after any thread
+exists inherits locks it can never release (and cannot setns into a mount
+namespace). Heavy modules (image store, tar, sqlite) load on first use.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import signal
+import socket
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from runtime.engine import Engine, EngineStateError
+
+if TYPE_CHECKING:
+    import anyio
+    import anyio.abc
+
+DEFAULT_ROOT = Path("/var/lib/pycompose")
+DEFAULT_HOST = "unix:///run/pycompose/engine.sock"
+SOCKET_GROUP = "pycompose"
+SOCKET_MODE = 0o660
+LOG_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warn": logging.WARNING,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+    "fatal": logging.CRITICAL,
+}
+
+log = logging.getLogger("pycompose.engine")
+
+
+class DaemonError(Exception):
+    """The daemon cannot start; the message is for the operator."""
+
+
+@dataclass(frozen=True)
+class DaemonConfig:
+    root: Path
+    socket: Path
+    log_level: str = "info"
+    # Written "READY=1" and closed once the engine serves (`engine start` waits on it).
+    notify_fd: int | None = None
+
+
+def socket_path(host: str) -> Path:
+    """`unix:///run/x.sock` (or a bare absolute path) -> the socket's path."""
+    if host.startswith("unix://"):
+        path = host[len("unix://") :]
+    elif host.startswith("/"):
+        path = host
+    else:
+        raise DaemonError(f"unsupported host {host!r}: the engine listens on unix:// sockets only")
+    if not path.startswith("/"):
+        raise DaemonError(f"socket path must be absolute: {host!r}")
+    return Path(path)
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=LOG_LEVELS[level],
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def run(config: DaemonConfig) -> int:
+    """Run the engine until SIGTERM/SIGINT; 0 on a clean stop."""
+    configure_logging(config.log_level)
+    # Until the event loop installs its own handlers, a signal must still
+    # unwind through the cleanup below instead of killing the process.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        engine = Engine.open(config.root)
+        claim_pidfile(engine.pidfile)
+    except (EngineStateError, DaemonError) as exc:
+        log.error("%s", exc)
+        return 1
+    listener: socket.socket | None = None
+    try:
+        listener = bind_socket(config.socket)
+        # The container supervisor is forked here, before any thread exists
+        # (the event loop's worker threads come later), so it can fork and
+        # setns for container births, exec and health checks.
+        import anyio
+
+        log.info("engine %s listening on unix://%s (root %s)", engine.prefix, config.socket, engine.root)
+        anyio.run(_serve, engine, listener, config.notify_fd)
+        log.info("engine %s stopped", engine.prefix)
+        return 0
+    except DaemonError as exc:
+        log.error("%s", exc)
+        return 1
+    except (SystemExit, KeyboardInterrupt):
+        log.info("engine %s stopped", engine.prefix)
+        return 0
+    finally:
+        if listener is not None:
+            listener.close()
+            _unlink(config.socket)
+        engine.close()
+        _unlink(engine.pidfile)
+
+
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+async def _serve(engine: Engine, sock: socket.socket, notify_fd: int | None) -> None:
+    import anyio
+    import anyio.abc
+
+    from runtime.api.app import build_app
+    from runtime.api.server import serve
+
+    app = build_app(engine)
+    listener = await anyio.abc.SocketListener.from_socket(sock)
+    async with listener, anyio.create_task_group() as tasks:
+        # Signals are handled by the loop before anyone is told we are ready.
+        await tasks.start(_stop_on_signal, tasks.cancel_scope)
+        if notify_fd is not None:
+            _notify_ready(notify_fd)
+        await serve(listener, app)
+
+
+async def _stop_on_signal(scope: anyio.CancelScope, *, task_status: anyio.abc.TaskStatus[None]) -> None:
+    import anyio
+
+    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        task_status.started()
+        async for signum in signals:
+            log.info("received %s, shutting down", signal.Signals(signum).name)
+            scope.cancel()
+            return
+
+
+def _notify_ready(fd: int) -> None:
+    try:
+        os.write(fd, b"READY=1\n")
+        os.close(fd)
+    except OSError as exc:
+        log.warning("cannot notify readiness on fd %d: %s", fd, exc.strerror)
+
+
+def claim_pidfile(path: Path) -> None:
+    """Write our pid to `path`, refusing if a live engine already holds it."""
+    for _ in range(3):
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            other = read_pid(path)
+            if other is not None and other != os.getpid() and engine_alive(other):
+                raise DaemonError(f"an engine is already running with this root (pid {other})") from None
+            _unlink(path)
+            continue
+        with os.fdopen(fd, "w") as out:
+            out.write(f"{os.getpid()}\n")
+        return
+    raise DaemonError(f"cannot claim pidfile {path}")
+
+
+def read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def engine_alive(pid: int) -> bool:
+    """Whether `pid` is a running engine daemon (not a recycled pid)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"runtime" in cmdline and b"-m" in cmdline
+
+
+def bind_socket(path: Path) -> socket.socket:
+    """The listening socket at `path`, mode 0660, group pycompose if it exists."""
+    if len(os.fsencode(path)) > 107:
+        raise DaemonError(f"socket path too long for AF_UNIX (max 107 bytes): {path}")
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o755, parents=True)
+    _remove_stale_socket(path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    # bind() creates the file with the umask applied; set it so the socket is
+    # never world-accessible, not even between bind and chmod.
+    old_umask = os.umask(0o117)
+    try:
+        sock.bind(os.fspath(path))
+    except OSError as exc:
+        sock.close()
+        raise DaemonError(f"cannot listen on {path}: {exc.strerror}") from exc
+    finally:
+        os.umask(old_umask)
+    os.chmod(path, SOCKET_MODE)
+    _chgrp(path, SOCKET_GROUP)
+    sock.listen(128)
+    return sock
+
+
+def _remove_stale_socket(path: Path) -> None:
+    """A socket file nobody listens on is left from a crash: remove it."""
+    if not path.is_socket():
+        if path.exists() or path.is_symlink():
+            raise DaemonError(f"{path} exists and is not a socket")
+        return
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(os.fspath(path))
+    except OSError as exc:
+        if exc.errno != errno.ECONNREFUSED:
+            raise DaemonError(f"cannot check {path}: {exc.strerror}") from exc
+        path.unlink()
+        return
+    finally:
+        probe.close()
+    raise DaemonError(f"another process is listening on {path}")
+
+
+def _chgrp(path: Path, group: str) -> None:
+    import grp
+
+    try:
+        gid = grp.getgrnam(group).gr_gid
+    except KeyError:
+        return
+    os.chown(path, -1, gid)
+
+
+def _unlink(path: Path) -> None:
+    path.unlink(missing_ok=True)

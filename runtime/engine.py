@@ -1,0 +1,111 @@
+"""The engine: one state root, one id, and the stores that live under it.
+
+Everything the engine owns sits under `root` (passed in, so tests run many
+engines side by side). Every kernel object it makes carries `prefix`, `pyc`
+plus the engine id, so a private engine can find and remove exactly its own.
+The stores are opened on first use: the daemon starts without importing
+them, and the API layer reaches them through worker threads.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from runtime.images.store import ImageStore
+
+ID_FILE = "engine-id"
+PIDFILE = "engine.pid"
+PREFIX = "pyc"
+# 4 hex digits keep `pyc` + id at 7 characters, leaving 8 of the kernel's 15
+# for the object's own name (veth, bridge) while making a clash between
+# engines that run side by side unlikely.
+ID_LENGTH = 4
+_ID = re.compile(r"[0-9a-f]{4,8}")
+
+
+class EngineStateError(Exception):
+    """The state root cannot be used (unreadable, or not ours)."""
+
+
+class Engine:
+    def __init__(self, root: Path, engine_id: str) -> None:
+        self.root = root
+        self.id = engine_id
+        self._lock = threading.Lock()
+        self._images: ImageStore | None = None
+
+    @classmethod
+    def open(cls, root: Path) -> Engine:
+        """Create or reopen the state root and its engine id."""
+        try:
+            root.mkdir(mode=0o711, parents=True, exist_ok=True)
+            return cls(root, read_or_create_id(root / ID_FILE))
+        except OSError as exc:
+            raise EngineStateError(f"cannot use state root {root}: {exc.strerror or exc}") from exc
+
+    @property
+    def prefix(self) -> str:
+        """The name prefix of every kernel object of this engine, e.g. `pyc3f9a`."""
+        return PREFIX + self.id
+
+    @property
+    def pidfile(self) -> Path:
+        return self.root / PIDFILE
+
+    @property
+    def images(self) -> ImageStore:
+        """The image store, opened on first use (from a worker thread).
+
+        Opening repairs what a crash left behind, which is work the daemon's
+        start and its event loop must not wait for.
+        """
+        with self._lock:
+            if self._images is None:
+                from runtime.images.store import ImageStore
+
+                self._images = ImageStore(self.root / "images")
+            return self._images
+
+    def image_in_use(self, image_id: str) -> bool:
+        """Whether a container refers to the image (no containers exist yet)."""
+        return False
+
+    def container_counts(self) -> dict[str, int]:
+        """Containers by state, as /info reports them."""
+        return {"Containers": 0, "ContainersRunning": 0, "ContainersPaused": 0, "ContainersStopped": 0}
+
+    def close(self) -> None:
+        with self._lock:
+            store, self._images = self._images, None
+        if store is not None:
+            store.close()
+
+
+def read_or_create_id(path: Path) -> str:
+    """The engine id stored at `path`; a new random one on first start."""
+    try:
+        text = path.read_text().strip()
+    except FileNotFoundError:
+        return _create_id(path)
+    if not _ID.fullmatch(text):
+        raise EngineStateError(f"{path}: not an engine id: {text[:40]!r}")
+    return text
+
+
+def _create_id(path: Path) -> str:
+    engine_id = os.urandom(ID_LENGTH // 2).hex()
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text(engine_id + "\n")
+    try:
+        # link() fails if another engine got there first; then theirs wins.
+        os.link(tmp, path)
+    except FileExistsError:
+        return read_or_create_id(path)
+    finally:
+        tmp.unlink()
+    return engine_id

@@ -1,0 +1,148 @@
+"""Removing images (`rmi`), pruning, and collecting what no image holds any more.
+
+Docker's rules: removing by name untags, and deletes the image only with its last
+reference gone; removing by ID deletes (refused without force when several repositories
+name it). An image a container uses is never deleted: without force that is a 409
+conflict, with force its references go and the image stays, dangling.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from runtime.images import filters
+from runtime.images.docker_json import labels_of, parse_time
+from runtime.images.errors import ImageConflict
+from runtime.images.leases import Leases
+from runtime.images.reference import Reference, familiar, parse
+from runtime.images.snapshots import Snapshots
+from runtime.store.blobs import BlobStore, is_digest
+from runtime.store.metadata import ImageRecord, Metadata
+
+InUse = Callable[[str], bool]
+
+
+def _short(image_id: str) -> str:
+    return image_id.removeprefix("sha256:")[:12]
+
+
+class Removal:
+    def __init__(
+        self, lock: threading.RLock, blobs: BlobStore, snapshots: Snapshots, meta: Metadata, leases: Leases
+    ) -> None:
+        self._lock = lock
+        self._blobs = blobs
+        self._snapshots = snapshots
+        self._meta = meta
+        self._leases = leases
+
+    def collect(self, candidates: Iterable[str] | None = None) -> tuple[int, list[str]]:
+        """Delete snapshots and blobs no image references and no operation leases.
+
+        Blobs are looked at among `candidates` (all blobs when None); snapshots always all.
+        Returns (bytes freed, chain IDs of removed snapshots)."""
+        with self._lock:
+            leased = self._leases.held()
+            rows = {r.chain_id: r.size for r in self._meta.drop_unreferenced(leased)}
+            chains = self._meta.referenced_chains()
+            freed, removed = 0, []
+            for chain in self._snapshots.ids():
+                if chain not in chains and chain not in leased:
+                    self._snapshots.remove(chain)
+                    removed.append(chain)
+                    freed += rows.get(chain, 0)
+            referenced = self._meta.referenced_blobs()
+            pool = list(self._blobs.digests()) if candidates is None else [d for d in candidates if is_digest(d)]
+            for digest in pool:
+                if digest not in referenced and digest not in leased:
+                    self._blobs.delete(digest)
+        return freed, removed
+
+    def _delete(self, image: ImageRecord, out: list[dict[str, Any]]) -> int:
+        for row in self._meta.refs_of(image.id):
+            out.append({"Untagged": familiar(row.name)})
+        self._meta.delete_image(image.id)
+        out.append({"Deleted": image.id})
+        candidates = [image.id, *(blob for _chain, blob in image.layers)]
+        if image.manifest:
+            candidates.append(image.manifest)
+        freed, removed = self.collect(candidates)
+        layer_order = [chain for chain, _blob in reversed(image.layers)]
+        out.extend({"Deleted": chain} for chain in layer_order if chain in removed)
+        return freed
+
+    def remove(
+        self, image_id: str, ref: str, by_name: Reference | None, force: bool, in_use: InUse
+    ) -> list[dict[str, Any]]:
+        with self._lock:
+            image = self._meta.image(image_id)
+            assert image is not None
+            refs = self._meta.refs_of(image_id)
+            out: list[dict[str, Any]] = []
+            if by_name is not None:
+                name = str(by_name)
+                if any(r.name != name for r in refs):
+                    self._meta.delete_ref(name)
+                    return [{"Untagged": by_name.familiar()}]
+                if in_use(image_id):
+                    if not force:
+                        raise ImageConflict(
+                            f'conflict: unable to remove repository reference "{ref}" (must force) - '
+                            f"container is using its referenced image {_short(image_id)}"
+                        )
+                    self._meta.delete_ref(name)
+                    return [{"Untagged": by_name.familiar()}]
+                self._delete(image, out)
+                return out
+            repos = {parse(r.name).name for r in refs if r.kind == "tag"}
+            if len(repos) > 1 and not force:
+                raise ImageConflict(
+                    f"conflict: unable to delete {_short(image_id)} (must be forced) - "
+                    "image is referenced in multiple repositories"
+                )
+            if in_use(image_id):
+                if not force:
+                    raise ImageConflict(
+                        f"conflict: unable to delete {_short(image_id)} (must be forced) - "
+                        "image is being used by a container"
+                    )
+                for row in refs:  # the container keeps its layers: only the names go
+                    self._meta.delete_ref(row.name)
+                    out.append({"Untagged": familiar(row.name)})
+                return out
+            self._delete(image, out)
+            return out
+
+    def prune(self, dangling_only: bool, spec: filters.Filters, in_use: InUse) -> dict[str, Any]:
+        filters.check_keys(spec, filters.PRUNE_KEYS)
+        dangling = filters.parse_bool("dangling", spec.get("dangling", []))
+        if dangling is not None:
+            dangling_only = dangling
+        now = time.time()
+        until = min((filters.parse_until(v, now) for v in spec.get("until", [])), default=None)
+        deleted: list[dict[str, Any]] = []
+        freed = 0
+        with self._lock:
+            for image in self._meta.images():
+                if dangling_only and self._meta.refs_of(image.id):
+                    continue
+                if until is not None and (parse_time(image.created) or 0.0) >= until:
+                    continue
+                if not filters.match_labels(spec, labels_of(self._config(image.id))):
+                    continue
+                if in_use(image.id):
+                    continue
+                freed += self._delete(image, deleted)
+            _freed, _removed = self.collect()  # anything an earlier crash orphaned
+        return {"ImagesDeleted": deleted, "SpaceReclaimed": freed + _freed}
+
+    def _config(self, image_id: str) -> dict[str, Any]:
+        try:
+            data = json.loads(self._blobs.read_bytes(image_id, verify=False))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
