@@ -1,13 +1,30 @@
-"""Session-wide test harness: root marker and the leak check after every module."""
+"""Session-wide test harness: the root marker, the session's private engine, and the leak check.
+
+The session engine has its own state root, socket and kernel-object prefix;
+its processes (the daemon and the supervisor it forks, both started with
+`--root <that root>`) are expected to outlive single modules, so the leak
+check leaves exactly those alone. Everything else of ours that a module
+leaves behind fails that module.
+"""
 
 from __future__ import annotations
 
 import os
+import signal
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from tests.engine_fixture import EngineHandle, start_private_engine
 from tests.leaks import snapshot
+
+SESSION_ROOTS = pytest.StashKey[set[str]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[SESSION_ROOTS] = set()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -20,9 +37,63 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="module", autouse=True)
-def leak_check() -> Iterator[None]:
+def leak_check(request: pytest.FixtureRequest) -> Iterator[None]:
     """A test module must leave no link, netns, mount, cgroup or process of ours behind."""
     before = snapshot()
     yield
+    roots = request.config.stash[SESSION_ROOTS]
     leaked = snapshot().minus(before)
+    processes = [p for p in leaked.get("processes", []) if not any(root in p for root in roots)]
+    if processes:
+        leaked["processes"] = processes
+    else:
+        leaked.pop("processes", None)
     assert not leaked, f"kernel objects or processes left behind: {leaked}"
+
+
+def _stop_supervisor(root: Path) -> None:
+    """The supervisor outlives engine restarts by design; at session end it goes too."""
+    try:
+        pid = int((root / "supervisor.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    for _ in range(100):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def engine(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[EngineHandle]:
+    """The session's private engine (own root, socket and prefix)."""
+    handle = start_private_engine(tmp_path_factory.mktemp("session-engine"))
+    request.config.stash[SESSION_ROOTS].add(str(handle.root))
+    try:
+        yield handle
+    finally:
+        handle.stop()
+        _stop_supervisor(handle.root)
+
+
+@pytest.fixture(scope="session")
+def busybox(engine: EngineHandle, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """`busybox:latest` on the session engine, imported from Debian's busybox-static through the API."""
+    import docker
+
+    from tests.runtime.images.busybox import build_busybox_rootfs_tar
+
+    tar = build_busybox_rootfs_tar(tmp_path_factory.mktemp("busybox") / "rootfs.tar")
+    client = docker.DockerClient(base_url=engine.host)
+    try:
+        client.api.import_image(src=str(tar), repository="busybox", tag="latest",
+                                changes=['CMD ["sh"]'])
+    finally:
+        client.close()
+    return "busybox:latest"
