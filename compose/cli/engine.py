@@ -23,6 +23,9 @@ import click
 
 DEFAULT_ROOT = Path("/var/lib/pycompose")
 DEFAULT_HOST = "unix:///run/pycompose/engine.sock"
+# Moves the default socket (tests use it to exercise the auto-start without
+# touching /run/pycompose); DOCKER_HOST still wins over it.
+DEFAULT_HOST_ENV = "PYCOMPOSE_DEFAULT_HOST"
 PIDFILE = "engine.pid"
 LOGFILE = "engine.log"
 LOG_LEVELS = ("debug", "info", "warn", "error", "fatal")
@@ -45,6 +48,11 @@ class EngineSettings:
                 "--log-level", self.log_level]
 
 
+def default_host() -> str:
+    """The engine's default socket: $PYCOMPOSE_DEFAULT_HOST, else /run/pycompose/engine.sock."""
+    return os.environ.get(DEFAULT_HOST_ENV) or DEFAULT_HOST
+
+
 def _check_host(host: str) -> str:
     path = host[len("unix://"):] if host.startswith("unix://") else host
     if not path.startswith("/"):
@@ -59,7 +67,7 @@ def _options(group: bool) -> Any:
         func = click.option("-l", "--log-level", type=click.Choice(LOG_LEVELS),
                             default="info" if group else None, help="Engine log level.")(func)
         func = click.option("-H", "--host", envvar="DOCKER_HOST" if group else None,
-                            default=DEFAULT_HOST if group else None, show_default=group,
+                            default=default_host if group else None, show_default=DEFAULT_HOST if group else False,
                             help="Socket to listen on (unix:///path); env DOCKER_HOST.")(func)
         func = click.option("--root", type=click.Path(file_okay=False, path_type=Path),
                             envvar="PYCOMPOSE_ENGINE_ROOT" if group else None,
@@ -106,6 +114,16 @@ def start(ctx: click.Context, root: Path | None, host: str | None, log_level: st
     if pid is not None:
         click.echo(f"engine already running (pid {pid}) on {settings.host}")
         return
+    pid = start_background(settings)
+    click.echo(f"engine started (pid {pid}) on {settings.host}, root {settings.root}, log {settings.root / LOGFILE}")
+
+
+def start_background(settings: EngineSettings) -> int:
+    """Spawn the engine in its own session and wait until it answers; its pid.
+
+    Failure is a ClickException carrying the end of the engine's log. Also
+    used by the CLI's auto-start (compose/cli/engine_auto.py).
+    """
     settings.root.mkdir(parents=True, exist_ok=True)
     log_path = settings.root / LOGFILE
     ready_r, ready_w = os.pipe()
@@ -133,7 +151,7 @@ def start(ctx: click.Context, root: Path | None, host: str | None, log_level: st
         else:
             what = f"exited with status {proc.returncode}"
         raise click.ClickException(f"the engine {what}; the end of its log ({log_path}):\n{_tail(log_path)}")
-    click.echo(f"engine started (pid {proc.pid}) on {settings.host}, root {settings.root}, log {log_path}")
+    return proc.pid
 
 
 @engine.command()

@@ -24,11 +24,12 @@ from typing import Any
 from compose.errors import ComposeFileError, Mark, format_path
 from compose.loader.marks import MDict, MList, mark_of
 from compose.loader.merge import merge_service
+from compose.loader.project_paths import resolve_paths
+from compose.loader.walk import positioned
 
 LoadFile = Callable[[Path], Mapping[str, Any]]
 
 # A build context with one of these prefixes is not a local folder (as buildkit decides).
-_REMOTE_CONTEXTS = ("https://", "http://", "git://", "ssh://", "github.com/", "git@", "service:")
 
 
 def apply_extends(doc: Mapping[str, Any], file: Path | str, load_file: LoadFile) -> MDict:
@@ -51,43 +52,14 @@ def apply_extends(doc: Mapping[str, Any], file: Path | str, load_file: LoadFile)
 
 
 def rebase_service_paths(service: Mapping[str, Any], folder: str) -> MDict:
-    """A copy of one (canonical) service with its relative paths made absolute against `folder`.
+    """One (canonical) service with its relative paths made absolute against `folder`.
 
-    The paths are those compose-go resolves: build context, additional
-    contexts and ssh keys, env_file and label_file, bind mount sources,
-    develop.watch paths.
+    The same rules as the project's own paths (`project_paths`), applied to a
+    service that came from another file's folder.
     """
-    def local(path: Any) -> Any:
-        return _rebase(path, folder)
-
-    def context(path: Any) -> Any:
-        if isinstance(path, str) and ("://" in path or path.startswith(_REMOTE_CONTEXTS)):
-            return path
-        return _rebase(path, folder)
-
-    def env_file(entry: Any) -> Any:
-        return _update(entry, "path", local) if isinstance(entry, Mapping) else local(entry)
-
-    def volume(entry: Any) -> Any:
-        if isinstance(entry, Mapping) and entry.get("type") == "bind":
-            return _update(entry, "source", local)
-        return entry
-
-    def build(value: Any) -> Any:
-        if not isinstance(value, Mapping):
-            return value
-        value = _update(value, "context", context)
-        value = _update(value, "additional_contexts", _values(context))
-        return _update(value, "ssh", _values(local))
-
-    out = _shallow(service)
-    out = _update(out, "build", build)
-    out = _update(out, "env_file", _each(env_file))
-    out = _update(out, "label_file", _each(local))
-    out = _update(out, "volumes", _each(volume))
-    out = _update(out, "develop", lambda develop: _update(
-        develop, "watch", _each(lambda rule: _update(rule, "path", local))))
-    return out
+    wrapper = MDict(services=MDict(service=positioned(service)))
+    rebased: MDict = resolve_paths(wrapper, Path(folder))["services"]["service"]
+    return rebased
 
 
 @dataclass(frozen=True)
@@ -187,10 +159,6 @@ def _absolute(path: str) -> str:
     return os.path.normpath(os.path.abspath(path))
 
 
-def _rebase(path: Any, folder: str) -> Any:
-    if not isinstance(path, str) or not path or os.path.isabs(path) or path.startswith("~"):
-        return path
-    return os.path.normpath(os.path.join(folder, path))
 
 
 def _shallow(mapping: Mapping[str, Any]) -> MDict:
@@ -217,23 +185,3 @@ def _each(change: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
     return apply
 
-
-def _values(change: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """Apply `change` to the values of a mapping or of a `name=value` list."""
-
-    def apply(value: Any) -> Any:
-        if isinstance(value, Mapping):
-            out = _shallow(value)
-            for key, entry in value.items():
-                out[key] = change(entry)
-            return out
-
-        def pair(entry: Any) -> Any:
-            if isinstance(entry, str) and "=" in entry:
-                key, _, rest = entry.partition("=")
-                return f"{key}={change(rest)}"
-            return entry
-
-        return _each(pair)(value)
-
-    return apply

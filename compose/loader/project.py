@@ -21,8 +21,8 @@ from compose.loader.include import apply_include
 from compose.loader.marks import MDict
 from compose.loader.merge import merge, strip_tags
 from compose.loader.normalize import NormalizeContext, normalize
-from compose.loader.paths import absolutize
 from compose.loader.profiles import apply_profiles
+from compose.loader.project_paths import resolve_paths
 from compose.model import Project, project_from_doc
 
 
@@ -92,7 +92,7 @@ def _load_merged(
                           stack: tuple[str, ...] = (*include_stack, key)) -> MDict:
             sub_env = project_environment(sub_dir, sub_env_files or None, opts.environ, False)
             sub = _load_merged([str(p) for p in paths], sub_dir, sub_env, opts, stack)
-            return absolutize(sub, sub_dir)
+            return resolve_paths(sub, sub_dir)
 
         doc = apply_include(doc, base, load_included)
         merged = doc if merged is None else merge(merged, doc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -188,7 +189,7 @@ def test_base_from_other_file_gets_absolute_paths(tmp_path: Path) -> None:
     }
     assert web["env_file"] == [{"path": f"{sub}/a.env", "required": True}, {"path": "./local.env", "required": True}]
     assert web["label_file"] == [f"{sub}/labels.txt"]
-    assert [v["source"] for v in web["volumes"]] == [f"{sub}/data", "/abs", "~/home", "named"]
+    assert [v["source"] for v in web["volumes"]] == [f"{sub}/data", "/abs", os.path.expanduser("~/home"), "named"]
     assert web["develop"]["watch"][0]["path"] == f"{sub}/src"
 
 
