@@ -1,0 +1,258 @@
+"""Runs a Plan: every operation as soon as the ones it depends on are done, decisions left to the plan.
+
+An anyio task group walks the DAG; a capacity limiter bounds how many
+engine calls run at once (`--parallel`, `COMPOSE_PARALLEL_LIMIT`). Waits on
+`depends_on` conditions do not hold a slot: they cost the engine nothing and
+must not starve the operations that make them come true.
+
+On the first failure nothing new starts, waits are cancelled, engine calls
+already under way finish (a half-made container is worse than a finished
+one), and one `PlanError` naming the resource is raised.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import anyio
+
+from compose.conditions import Outcome, Verdict, failure_message
+from compose.errors import ComposeError, warn
+from compose.plan.operations import Kind, Operation, Plan, resolve
+
+WORKING = "working"
+DONE = "done"
+WARNING = "warning"
+ERROR = "error"
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    resource: str  # `Container p-web-1`
+    status: str  # Docker Compose's words: Creating, Created, Starting, Started, Waiting, Healthy…
+    state: str = DONE  # working, done, warning, error
+    elapsed: float | None = None  # seconds since the step began (done, warning and error events)
+    detail: str = ""
+
+
+class Executor(Protocol):
+    """One method per operation kind, each one Engine API call (the wait excepted)."""
+
+    async def create_network(self, name: str, body: Mapping[str, Any]) -> None: ...
+    async def remove_network(self, name: str) -> None: ...
+    async def connect_network(self, network: str, container: str, body: Mapping[str, Any]) -> None: ...
+    async def disconnect_network(self, network: str, container: str, force: bool) -> None: ...
+    async def create_volume(self, name: str, body: Mapping[str, Any]) -> None: ...
+    async def remove_volume(self, name: str) -> None: ...
+    async def create_container(self, name: str, body: Mapping[str, Any], platform: str | None) -> str:
+        """Returns the new container's id."""
+        ...
+    async def start_container(self, container: str) -> None: ...
+    async def stop_container(self, container: str, timeout: int | None) -> None: ...
+    async def restart_container(self, container: str, timeout: int | None) -> None: ...
+    async def remove_container(self, container: str, volumes: bool, force: bool) -> None: ...
+    async def rename_container(self, container: str, name: str) -> None: ...
+    async def wait_condition(self, container: str, condition: str) -> Outcome:
+        """Returns once `compose.conditions.evaluate` says met or failed (see `wait_polling`)."""
+        ...
+
+
+class PlanError(ComposeError):
+    """An operation failed; the rest of the plan was not started."""
+
+    def __init__(self, message: str, operation: Operation | None = None, cause: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.operation = operation
+        self.cause = cause
+        self.others: list[PlanError] = []  # failures of operations that were already running
+
+
+_WORDS: Mapping[Kind, tuple[str, str, str]] = {  # working, done, verb for errors
+    Kind.CREATE_NETWORK: ("Creating", "Created", "create"),
+    Kind.REMOVE_NETWORK: ("Removing", "Removed", "remove"),
+    Kind.CONNECT_NETWORK: ("Connecting", "Connected", "connect"),
+    Kind.DISCONNECT_NETWORK: ("Disconnecting", "Disconnected", "disconnect"),
+    Kind.CREATE_VOLUME: ("Creating", "Created", "create"),
+    Kind.REMOVE_VOLUME: ("Removing", "Removed", "remove"),
+    Kind.CREATE_CONTAINER: ("Creating", "Created", "create"),
+    Kind.START_CONTAINER: ("Starting", "Started", "start"),
+    Kind.STOP_CONTAINER: ("Stopping", "Stopped", "stop"),
+    Kind.RESTART_CONTAINER: ("Restarting", "Started", "restart"),
+    Kind.REMOVE_CONTAINER: ("Removing", "Removed", "remove"),
+    Kind.RENAME_CONTAINER: ("", "", "rename"),
+    Kind.WAIT_CONDITION: ("Waiting", "Healthy", "wait for"),
+}
+
+
+async def _call(executor: Executor, op: Operation, results: Mapping[str, str]) -> str | None:
+    target = str(resolve(op.target, results))
+    p = resolve(op.payload, results)
+    match op.kind:
+        case Kind.CREATE_NETWORK:
+            await executor.create_network(target, p["body"])
+        case Kind.REMOVE_NETWORK:
+            await executor.remove_network(target)
+        case Kind.CONNECT_NETWORK:
+            await executor.connect_network(p["network"], target, p.get("body") or {})
+        case Kind.DISCONNECT_NETWORK:
+            await executor.disconnect_network(p["network"], target, bool(p.get("force")))
+        case Kind.CREATE_VOLUME:
+            await executor.create_volume(target, p["body"])
+        case Kind.REMOVE_VOLUME:
+            await executor.remove_volume(target)
+        case Kind.CREATE_CONTAINER:
+            return await executor.create_container(p.get("name") or target, p["body"], p.get("platform"))
+        case Kind.START_CONTAINER:
+            await executor.start_container(target)
+        case Kind.STOP_CONTAINER:
+            await executor.stop_container(target, p.get("timeout"))
+        case Kind.RESTART_CONTAINER:
+            await executor.restart_container(target, p.get("timeout"))
+        case Kind.REMOVE_CONTAINER:
+            await executor.remove_container(target, bool(p.get("volumes")), bool(p.get("force")))
+        case Kind.RENAME_CONTAINER:
+            await executor.rename_container(target, p["name"])
+        case _:
+            raise ValueError(f"no executor call for {op.kind}")
+    return None
+
+
+@dataclass
+class _Run:
+    plan: Plan
+    executor: Executor
+    on_event: Callable[[ProgressEvent], None]
+    limiter: anyio.CapacityLimiter
+    remaining: dict[str, int]
+    dependents: dict[str, list[str]]
+    results: dict[str, str] = field(default_factory=dict)
+    failures: list[PlanError] = field(default_factory=list)
+    waits: set[anyio.CancelScope] = field(default_factory=set)
+    group_start: dict[str, float] = field(default_factory=dict)
+
+    def emit(self, op: Operation, state: str, status: str, started: float | None, detail: str = "") -> None:
+        if not status:
+            return
+        began = self.group_start.get(op.group, started) if op.group else started
+        elapsed = None if began is None or state == WORKING else anyio.current_time() - began
+        self.on_event(ProgressEvent(op.resource, status, state, elapsed, detail))
+
+    def words(self, op: Operation) -> tuple[str, str]:
+        working, done, _ = _WORDS[op.kind]
+        return (working if op.progress[0] is None else op.progress[0],
+                done if op.progress[1] is None else op.progress[1])
+
+    def fail(self, error: PlanError) -> None:
+        if self.failures:
+            self.failures[0].others.append(error)
+        else:
+            self.failures.append(error)
+        for scope in self.waits:
+            scope.cancel()
+
+    async def run(self, op_id: str, tg: anyio.abc.TaskGroup) -> None:
+        op = self.plan[op_id]
+        if self.failures:
+            return
+        if op.kind is Kind.WAIT_CONDITION:
+            finished = await self.wait(op)
+        else:
+            async with self.limiter:
+                if self.failures:
+                    return
+                finished = await self.execute(op)
+        if not finished or self.failures:
+            return
+        for dependent in self.dependents[op_id]:
+            self.remaining[dependent] -= 1
+            if self.remaining[dependent] == 0:
+                tg.start_soon(self.run, dependent, tg)
+
+    async def execute(self, op: Operation) -> bool:
+        working, done = self.words(op)
+        started = anyio.current_time()
+        if op.group:
+            self.group_start.setdefault(op.group, started)
+        self.emit(op, WORKING, working, started)
+        try:
+            result = await _call(self.executor, op, self.results)
+        except Exception as exc:
+            self.emit(op, ERROR, "Error", started, str(exc))
+            self.fail(PlanError(f"{op.resource}: {_WORDS[op.kind][2]} failed: {exc}", op, exc))
+            return False
+        if result is not None:
+            self.results[op.id] = result
+        self.emit(op, DONE, done, started)
+        return True
+
+    async def wait(self, op: Operation) -> bool:
+        working, _ = self.words(op)
+        started = anyio.current_time()
+        self.emit(op, WORKING, working, started)
+        condition = str(op.payload["condition"])
+        required = bool(op.payload.get("required", True))
+        service = str(op.payload.get("service") or "")
+        timeout = op.payload.get("timeout")
+        outcome: Outcome | None = None
+        with anyio.CancelScope() as scope:
+            self.waits.add(scope)
+            try:
+                with anyio.fail_after(timeout if timeout else math.inf):
+                    outcome = await self.executor.wait_condition(str(resolve(op.target, self.results)), condition)
+            except TimeoutError as exc:
+                message = str(op.payload.get("timeout_message") or "timeout waiting for dependencies")
+                self.emit(op, ERROR, "Error", started, message)
+                self.fail(PlanError(message, op, exc))
+                return False
+            except Exception as exc:
+                self.emit(op, ERROR, "Error", started, str(exc))
+                self.fail(PlanError(f"{op.resource}: {_WORDS[op.kind][2]} {condition} failed: {exc}", op, exc))
+                return False
+            finally:
+                self.waits.discard(scope)
+        if outcome is None:  # cancelled because something else failed
+            return False
+        if outcome.verdict is Verdict.MET:
+            self.emit(op, DONE, op.progress[1] if op.progress[1] is not None else outcome.status or "Healthy",
+                      started)
+            return True
+        message = failure_message(condition, outcome.reason or "condition not met", service, required)
+        if outcome.verdict is Verdict.FAILED and not required:
+            self.emit(op, WARNING, "Skipped", started, message)
+            warn(message)
+            return True
+        self.emit(op, ERROR, "Error", started, message)
+        self.fail(PlanError(message, op))
+        return False
+
+
+async def run_plan(
+    plan: Plan,
+    executor: Executor,
+    *,
+    parallel: int | None = None,
+    on_event: Callable[[ProgressEvent], None] = lambda event: None,
+) -> dict[str, str]:
+    """Run every operation; returns the ids of the containers created, by creating operation.
+
+    `parallel` bounds the engine calls under way (None or < 1: no bound).
+    Raises PlanError for the first operation that failed.
+    """
+    run = _Run(
+        plan=plan,
+        executor=executor,
+        on_event=on_event,
+        limiter=anyio.CapacityLimiter(parallel if parallel and parallel > 0 else math.inf),
+        remaining={op.id: len(op.depends_on) for op in plan},
+        dependents=plan.dependents(),
+    )
+    async with anyio.create_task_group() as tg:
+        for op in plan:
+            if not op.depends_on:
+                tg.start_soon(run.run, op.id, tg)
+    if run.failures:
+        raise run.failures[0]
+    return run.results
