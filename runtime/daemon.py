@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     import anyio
     import anyio.abc
 
+    from runtime.containers.supervisor_client import SupervisorClient
+
 DEFAULT_ROOT = Path("/var/lib/pycompose")
 DEFAULT_HOST = "unix:///run/pycompose/engine.sock"
 SOCKET_GROUP = "pycompose"
@@ -93,6 +95,7 @@ def run(config: DaemonConfig) -> int:
         # The container supervisor is forked here, before any thread exists
         # (the event loop's worker threads come later), so it can fork and
         # setns for container births, exec and health checks.
+        start_supervisor(engine)
         import anyio
 
         log.info("engine %s listening on unix://%s (root %s)", engine.prefix, config.socket, engine.root)
@@ -109,8 +112,31 @@ def run(config: DaemonConfig) -> int:
         if listener is not None:
             listener.close()
             _unlink(config.socket)
+            # An idle supervisor goes with us; one with live containers stays (they keep running).
+            stop_idle_supervisor(engine)
         engine.close()
         _unlink(engine.pidfile)
+
+
+def start_supervisor(engine: Engine) -> None:
+    """Start this root's container supervisor (or find the live one), detached from us."""
+    from runtime.containers.supervisor.launch import SupervisorStartError, ensure_supervisor
+
+    try:
+        pid = ensure_supervisor(engine.root, engine.prefix)
+    except (SupervisorStartError, OSError) as exc:
+        raise DaemonError(f"cannot start the container supervisor: {exc}") from exc
+    log.debug("container supervisor pid %d", pid)
+
+
+def stop_idle_supervisor(engine: Engine) -> None:
+    from runtime.containers.supervisor.launch import stop_supervisor_if_idle
+
+    try:
+        if not stop_supervisor_if_idle(engine.root):
+            log.info("container supervisor left running: containers are still alive")
+    except OSError as exc:
+        log.warning("cannot stop the container supervisor: %s", exc)
 
 
 def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
@@ -126,12 +152,41 @@ async def _serve(engine: Engine, sock: socket.socket, notify_fd: int | None) -> 
 
     app = build_app(engine)
     listener = await anyio.abc.SocketListener.from_socket(sock)
+    client = await _connect_supervisor(engine)
     async with listener, anyio.create_task_group() as tasks:
         # Signals are handled by the loop before anyone is told we are ready.
         await tasks.start(_stop_on_signal, tasks.cancel_scope)
+        # Containers are re-adopted from the supervisor before we serve.
+        await tasks.start(_run_containers, engine, client)
         if notify_fd is not None:
             _notify_ready(notify_fd)
         await serve(listener, app)
+
+
+async def _connect_supervisor(engine: Engine) -> SupervisorClient:
+    from runtime.containers.supervisor_client import SupervisorClient
+
+    try:
+        return await SupervisorClient.connect(engine.root)
+    except OSError as exc:
+        raise DaemonError(f"cannot connect to the container supervisor: {exc}") from exc
+
+
+async def _run_containers(
+    engine: Engine, client: SupervisorClient, *, task_status: anyio.abc.TaskStatus[None]
+) -> None:
+    """Run the container manager over the supervisor connection until the engine stops."""
+    import anyio
+
+    from runtime.containers.manager import ContainerManager
+
+    try:
+        engine.containers = ContainerManager(engine, client)
+        await engine.containers.run(task_status=task_status)
+    finally:
+        engine.containers = None
+        with anyio.CancelScope(shield=True):
+            await client.aclose()
 
 
 async def _stop_on_signal(scope: anyio.CancelScope, *, task_status: anyio.abc.TaskStatus[None]) -> None:

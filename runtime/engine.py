@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from runtime.containers.manager import ContainerManager
     from runtime.images.store import ImageStore
 
 ID_FILE = "engine-id"
@@ -38,6 +39,8 @@ class Engine:
         self.id = engine_id
         self._lock = threading.Lock()
         self._images: ImageStore | None = None
+        # Set by the daemon once the supervisor is connected (None: no containers, e.g. in image-only tests).
+        self.containers: ContainerManager | None = None
 
     @classmethod
     def open(cls, root: Path) -> Engine:
@@ -72,12 +75,18 @@ class Engine:
             return self._images
 
     def image_in_use(self, image_id: str) -> bool:
-        """Whether a container refers to the image (no containers exist yet)."""
-        return False
+        """Whether a container refers to the image."""
+        containers = self.containers
+        return containers is not None and containers.image_in_use(image_id)
 
     def container_counts(self) -> dict[str, int]:
         """Containers by state, as /info reports them."""
-        return {"Containers": 0, "ContainersRunning": 0, "ContainersPaused": 0, "ContainersStopped": 0}
+        containers = self.containers
+        if containers is None:
+            return {"Containers": 0, "ContainersRunning": 0, "ContainersPaused": 0, "ContainersStopped": 0}
+        from runtime.containers.views import counts
+
+        return counts(containers)
 
     def close(self) -> None:
         with self._lock:

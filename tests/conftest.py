@@ -12,19 +12,21 @@ from __future__ import annotations
 import os
 import signal
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.engine_fixture import EngineHandle, start_private_engine
-from tests.leaks import snapshot
+from tests.leaks import SESSION_VARIABLE, snapshot
 
 SESSION_ROOTS = pytest.StashKey[set[str]]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[SESSION_ROOTS] = set()
+    os.environ.setdefault(SESSION_VARIABLE, uuid.uuid4().hex)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -65,18 +65,35 @@ def _cgroups(prefix: str) -> frozenset[str]:
     return frozenset(found)
 
 
-def _processes() -> frozenset[str]:
+# Every process a test session starts inherits this variable; the leak check
+# counts only processes carrying this session's value, so other sessions on
+# the same machine (a developer's, another checkout's) are not blamed.
+SESSION_VARIABLE = "PYCOMPOSE_TEST_SESSION"
+
+
+def _has_marker(pid: str, marker: bytes) -> bool:
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            return marker in f.read().split(b"\0")
+    except OSError:
+        return False
+
+
+def _processes(marker: str | None) -> frozenset[str]:
     out = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True, check=False).stdout
     mine = os.getpid()
+    wanted = f"{SESSION_VARIABLE}={marker}".encode() if marker else None
     hits = set()
     for line in out.splitlines():
         pid, _, args = line.strip().partition(" ")
         if int(pid) == mine:
             continue
-        if "-m runtime" in args or "runtime.supervisor" in args or "pycompose engine" in args:
-            hits.add(f"{pid} {args}")
+        if "-m runtime" in args or "runtime.containers.supervisor" in args or "pycompose engine" in args:
+            if wanted is None or _has_marker(pid, wanted):
+                hits.add(f"{pid} {args}")
     return frozenset(hits)
 
 
 def snapshot(prefix: str = PREFIX) -> KernelObjects:
-    return KernelObjects(_links(prefix), _netns(prefix), _mounts(prefix), _cgroups(prefix), _processes())
+    marker = os.environ.get(SESSION_VARIABLE)
+    return KernelObjects(_links(prefix), _netns(prefix), _mounts(prefix), _cgroups(prefix), _processes(marker))

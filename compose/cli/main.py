@@ -18,7 +18,9 @@ import click
 # name -> (module, attribute, one-line help); the table is the command list.
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "config": ("compose.cli.config", "config", "Parse, resolve and render the compose file in canonical form"),
+    "container": ("compose.cli.container", "container", "Manage containers (docker container …)"),
     "engine": ("compose.cli.engine", "engine", "Run or manage the pycompose engine (the daemon)"),
+    "image": ("compose.cli.image", "image", "Manage images (docker image …)"),
 }
 
 

@@ -1,0 +1,273 @@
+"""`pycompose container run` and `exec`: docker's flow over the Engine API.
+
+run: create (no pull: a missing image is one clear line), then unless -d
+attach (hijacked), wait (`next-exit`, or `removed` with --rm) registered
+before start, start, copy the streams, and exit with the container's code.
+Like docker, failures of the engine exit 125, a command that cannot be run
+126 or 127.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from compose.cli.container_create import CreateOptions, create_body, environment
+from compose.cli.engine_group import Target, pass_target
+
+if TYPE_CHECKING:
+    from compose.client import EngineClient
+
+# How long to wait for the engine to take a wait request before starting anyway.
+WAIT_REGISTER = 5.0
+EXEC_EXIT_POLL = 50
+_RUN_SETTINGS = {"allow_interspersed_args": False, "help_option_names": ["--help"]}
+
+
+class RunFailed(Exception):
+    """A failure of `run`/`start -a` with docker's exit status for it."""
+
+    def __init__(self, message: str, status: int = 125) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def start_failure_status(message: str) -> int:
+    """docker's statuses: 127 command not found, 126 not executable, else 125."""
+    text = message.lower()
+    if "executable file not found" in text or "no such file or directory" in text:
+        return 127
+    if "permission denied" in text or "not executable" in text:
+        return 126
+    return 125
+
+
+async def create(client: EngineClient, body: dict[str, Any], name: str | None) -> str:
+    from compose.client import EngineError
+
+    try:
+        response = await client.post("/containers/create", {"name": name}, json=body)
+    except EngineError as exc:
+        if exc.status == 404 and "image" in exc.message.lower():
+            raise RunFailed(f"Unable to find image '{body['Image']}' locally: pulling is not supported yet; "
+                            "load or import it first (pycompose image load / import)") from None
+        raise RunFailed(exc.message) from None
+    created = await response.json()
+    for warning in created.get("Warnings") or []:
+        print(f"WARNING: {warning}", file=sys.stderr)
+    return str(created["Id"])
+
+
+async def start(client: EngineClient, container: str) -> None:
+    from compose.client import EngineError
+
+    try:
+        await (await client.post(f"/containers/{container}/start")).read()
+    except EngineError as exc:
+        if exc.status == 0:
+            raise
+        raise RunFailed(exc.message, start_failure_status(exc.message)) from None
+
+
+async def attach_start_wait(client: EngineClient, container: str, tty: bool, stdin: bool, condition: str,
+                            start_it: bool = True) -> int:
+    """Attach, register the wait, start, stream until the end; the exit status."""
+    import anyio
+
+    from compose.cli.streams import Session, run_session
+
+    stream = await client.hijack("POST", f"/containers/{container}/attach",
+                                 {"stream": True, "stdin": stdin, "stdout": True, "stderr": True})
+    result: dict[str, Any] = {}
+    registered = anyio.Event()
+
+    async def wait() -> None:
+        try:
+            response = await client.post(f"/containers/{container}/wait", {"condition": condition})
+            registered.set()
+            result.update(await response.json() or {})
+        except Exception as exc:  # raised below, not as a task group's ExceptionGroup
+            result["failure"] = exc
+            registered.set()
+
+    async def resize(height: int, width: int) -> None:
+        await (await client.post(f"/containers/{container}/resize", {"h": height, "w": width})).read()
+
+    async def forward(signame: str) -> None:
+        await (await client.post(f"/containers/{container}/kill", {"signal": signame})).read()
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(wait)
+        with anyio.move_on_after(WAIT_REGISTER):
+            await registered.wait()
+        session = Session(stream, tty, stdin, resize=resize, forward_signal=forward)
+        started: Callable[[], Awaitable[None]] | None = (lambda: start(client, container)) if start_it else None
+        try:
+            await run_session(session, started)
+        except Exception as exc:
+            result["failure"] = exc
+            tasks.cancel_scope.cancel()
+    if "failure" in result:
+        raise result["failure"]
+    error = (result.get("Error") or {}).get("Message")
+    if error:
+        raise RunFailed(f"error waiting for container: {error}")
+    return int(result.get("StatusCode", 0) or 0)
+
+
+def finish(status: int) -> None:
+    if status:
+        raise click.exceptions.Exit(status)
+
+
+async def _unwrapped(work: Awaitable[int]) -> int:
+    """A lone error out of a task group, as itself: the user gets its one line."""
+    try:
+        return await work
+    except BaseExceptionGroup as group:
+        leaves = _leaves(group)
+        if len(leaves) == 1 and isinstance(leaves[0], Exception):
+            raise leaves[0] from None
+        raise
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    out: list[BaseException] = []
+    for exc in group.exceptions:
+        out += _leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc]
+    return out
+
+
+def call_run(target: Target, func: Callable[[EngineClient], Awaitable[int]]) -> None:
+    """Run the flow; RunFailed and engine errors end as one line and docker's status."""
+    from compose.client import EngineConnectionError, EngineError
+
+    try:
+        status = target.call(lambda client: _unwrapped(func(client)))
+    except RunFailed as exc:
+        print(f"pycompose: {exc}", file=sys.stderr)
+        raise click.exceptions.Exit(exc.status) from None
+    except EngineError as exc:
+        if isinstance(exc, EngineConnectionError):
+            raise
+        print(f"pycompose: {exc}", file=sys.stderr)
+        raise click.exceptions.Exit(125) from None
+    finish(status)
+
+
+@click.command(context_settings=_RUN_SETTINGS)
+@click.argument("image")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@click.option("-d", "--detach", is_flag=True, help="Run in the background and print the container ID.")
+@click.option("--rm", "auto_remove", is_flag=True, help="Remove the container when it exits.")
+@click.option("--name", default=None, help="Assign a name to the container.")
+@click.option("-e", "--env", multiple=True, help="Set an environment variable (KEY=VALUE or KEY).")
+@click.option("--env-file", "env_files", multiple=True, help="Read environment variables from a file.")
+@click.option("-v", "--volume", "volumes", multiple=True, help="Bind mount or volume: SRC:DST[:OPTS] or DST.")
+@click.option("--mount", "mounts", multiple=True, help="Mount: type=bind|volume|tmpfs,source=…,target=….")
+@click.option("--tmpfs", multiple=True, help="Mount a tmpfs: PATH[:OPTIONS].")
+@click.option("-w", "--workdir", default=None, help="Working directory inside the container.")
+@click.option("-u", "--user", default=None, help="Username or UID[:GID].")
+@click.option("--entrypoint", default=None, help="Overwrite the image's ENTRYPOINT.")
+@click.option("--init", is_flag=True, help="Run an init inside the container that reaps processes.")
+@click.option("-m", "--memory", default=None, help="Memory limit (e.g. 512m).")
+@click.option("--cpus", default=None, help="Number of CPUs (e.g. 1.5).")
+@click.option("--pids-limit", type=int, default=None, help="Tune the container's pids limit (-1 unlimited).")
+@click.option("--cap-add", multiple=True, help="Add a Linux capability.")
+@click.option("--cap-drop", multiple=True, help="Drop a Linux capability.")
+@click.option("--privileged", is_flag=True, help="Give extended privileges.")
+@click.option("--read-only", is_flag=True, help="Mount the root filesystem read-only.")
+@click.option("--security-opt", multiple=True, help="Security options.")
+@click.option("--restart", default=None, help="Restart policy: no, always, unless-stopped, on-failure[:N].")
+@click.option("--network", "--net", "network", default=None, help="Network: none, host or a network name.")
+@click.option("-l", "--label", "labels", multiple=True, help="Set metadata (KEY=VALUE).")
+@click.option("-i", "--interactive", is_flag=True, help="Keep STDIN open and attach it.")
+@click.option("-t", "--tty", is_flag=True, help="Allocate a pseudo-TTY.")
+@click.option("-h", "--hostname", default=None, help="Container host name.")
+@click.option("--stop-signal", default=None, help="Signal to stop the container.")
+@click.option("--stop-timeout", type=int, default=None, help="Timeout (seconds) to stop the container.")
+@click.option("--ulimit", "ulimits", multiple=True, help="Ulimit: NAME=SOFT[:HARD].")
+@click.option("--sysctl", "sysctls", multiple=True, help="Sysctl: KEY=VALUE.")
+@click.option("--shm-size", default=None, help="Size of /dev/shm (e.g. 64m).")
+@click.option("-p", "--publish", multiple=True, help="Publish a port: [IP:][HOST:]CONTAINER[/PROTO].")
+@pass_target
+def run(target: Target, **flags: Any) -> None:
+    """Create and run a new container from an image."""
+    from compose.cli.streams import terminal_size
+
+    flags["command"] = tuple(flags["command"])
+    opts = CreateOptions(**flags, environ=dict(os.environ),
+                         console_size=terminal_size() if flags["tty"] else None)
+    body = create_body(opts)
+    if opts.tty and opts.interactive and not os.isatty(0):
+        raise click.ClickException("the input device is not a TTY")
+
+    async def flow(client: EngineClient) -> int:
+        container = await create(client, body, opts.name)
+        if opts.detach:
+            await start(client, container)
+            print(container, flush=True)
+            return 0
+        condition = "removed" if opts.auto_remove else "next-exit"
+        return await attach_start_wait(client, container, opts.tty, opts.interactive, condition)
+
+    call_run(target, flow)
+
+
+@click.command("exec", context_settings=_RUN_SETTINGS)
+@click.argument("container")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.option("-d", "--detach", is_flag=True, help="Run the command in the background.")
+@click.option("-e", "--env", multiple=True, help="Set an environment variable.")
+@click.option("-i", "--interactive", is_flag=True, help="Keep STDIN open and attach it.")
+@click.option("-t", "--tty", is_flag=True, help="Allocate a pseudo-TTY.")
+@click.option("-u", "--user", default=None, help="Username or UID[:GID].")
+@click.option("-w", "--workdir", default=None, help="Working directory inside the container.")
+@click.option("--privileged", is_flag=True, help="Give extended privileges to the command.")
+@pass_target
+def exec_(target: Target, container: str, command: tuple[str, ...], detach: bool, env: tuple[str, ...],
+          interactive: bool, tty: bool, user: str | None, workdir: str | None, privileged: bool) -> None:
+    """Execute a command in a running container."""
+    from compose.cli.streams import terminal_size
+
+    if tty and interactive and not os.isatty(0):
+        raise click.ClickException("the input device is not a TTY")
+    size = terminal_size() if tty else None
+    body = {"AttachStdin": interactive and not detach, "AttachStdout": not detach, "AttachStderr": not detach,
+            "Tty": tty, "Env": environment(env, os.environ) or None, "User": user, "WorkingDir": workdir,
+            "Privileged": privileged, "Cmd": list(command), "ConsoleSize": list(size) if size else None}
+    body = {k: v for k, v in body.items() if v is not None}
+
+    async def flow(client: EngineClient) -> int:
+        return await exec_flow(client, container, body, detach)
+
+    call_run(target, flow)
+
+
+async def exec_flow(client: EngineClient, container: str, body: dict[str, Any], detach: bool) -> int:
+    import anyio
+
+    from compose.cli.streams import Session, run_session
+
+    exec_id = (await (await client.post(f"/containers/{container}/exec", json=body)).json())["Id"]
+    start_body = {"Detach": detach, "Tty": body.get("Tty", False)}
+    if detach:
+        await (await client.post(f"/exec/{exec_id}/start", json=start_body)).read()
+        return 0
+    stream = await client.hijack("POST", f"/exec/{exec_id}/start", json=start_body)
+
+    async def resize(height: int, width: int) -> None:
+        await (await client.post(f"/exec/{exec_id}/resize", {"h": height, "w": width})).read()
+
+    await run_session(Session(stream, bool(body.get("Tty")), bool(body.get("AttachStdin")), resize=resize))
+    # The stream may end a moment before the engine has recorded the exit.
+    for _ in range(EXEC_EXIT_POLL):
+        info = await (await client.get(f"/exec/{exec_id}/json")).json()
+        if not info.get("Running"):
+            return int(info.get("ExitCode") or 0)
+        await anyio.sleep(0.02)
+    return int(info.get("ExitCode") or 0)

@@ -1,0 +1,103 @@
+"""What the docker-style command groups (`image`, `container`) share.
+
+A group takes `-H/--host` (env DOCKER_HOST), keeps the engine it talks to in
+`ctx.obj` as a `Target`, and knows docker's aliases for its subcommands
+(`ls`/`list`, `rm`/`remove`). `Target.call` makes sure the engine runs and
+runs one async function against it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from compose.cli.engine import default_host
+from compose.cli.engine_auto import ensure_engine
+
+if TYPE_CHECKING:
+    from compose.client import EngineClient
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Target:
+    """The engine a command talks to."""
+
+    host: str
+
+    def call(self, func: Callable[[EngineClient], Awaitable[T]]) -> T:
+        from compose.client import run_sync
+
+        ensure_engine(self.host)
+        return run_sync(self.host, func)
+
+
+pass_target = click.make_pass_decorator(Target)
+
+
+class AliasGroup(click.Group):
+    """A group whose subcommands also answer to docker's other names for them."""
+
+    def __init__(self, *args: Any, aliases: Mapping[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.aliases = dict(aliases or {})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, self.aliases.get(cmd_name, cmd_name))
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.commands[name]
+            others = [a for a, n in self.aliases.items() if n == name]
+            label = ", ".join([name, *others])
+            rows.append((label, command.get_short_help_str(limit=80)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+def engine_group(name: str, help: str, aliases: Mapping[str, str]) -> click.Group:
+    """A command group with `-H/--host` whose commands get a `Target`."""
+
+    @click.group(name, cls=AliasGroup, aliases=aliases, help=help,
+                 context_settings={"help_option_names": ["-h", "--help"]})
+    @click.option("-H", "--host", envvar="DOCKER_HOST", default=None, metavar="unix:///PATH",
+                  help="Engine socket (env DOCKER_HOST; default /run/pycompose/engine.sock).")
+    @click.pass_context
+    def group(ctx: click.Context, host: str | None) -> None:
+        ctx.obj = Target(host or default_host())
+
+    return group
+
+
+def fail(messages: list[str]) -> None:
+    """Docker's way with several objects: report each failure, then exit 1."""
+    if messages:
+        for message in messages:
+            print(message, file=sys.stderr)
+        raise click.exceptions.Exit(1)
+
+
+def parse_filters(values: tuple[str, ...]) -> dict[str, list[str]]:
+    """`--filter key=value` (repeatable) -> Docker's filters mapping."""
+    out: dict[str, list[str]] = {}
+    for value in values:
+        key, sep, arg = value.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"bad format of filter (expected name=value): {value!r}", param_hint="--filter")
+        out.setdefault(key.strip().lower(), []).append(arg)
+    return out
+
+
+def confirm(prompt: str) -> bool:
+    """Docker's `[y/N]` question on stdout, the answer from stdin (no answer is no)."""
+    sys.stdout.write(f"{prompt} [y/N] ")
+    sys.stdout.flush()
+    answer = sys.stdin.readline()
+    return answer.strip().lower() == "y"

@@ -1,0 +1,200 @@
+"""A terminal attached to a container or exec: frames, stdin, raw mode, resize.
+
+Without a TTY the engine multiplexes stdout and stderr into frames (an
+8-byte header: stream type, three zero bytes, the payload size big endian);
+with a TTY the bytes are raw. stdin goes to the engine as is and its end is
+a half-close. With `-it` the local terminal is put in raw mode and each
+SIGWINCH becomes a resize request; without a TTY, SIGINT and SIGTERM are
+forwarded to the container (docker's --sig-proxy).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import stat
+import struct
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import anyio
+
+if TYPE_CHECKING:
+    from compose.client import RawStream
+
+HEADER = struct.Struct(">BxxxL")
+READ_SIZE = 65536
+Resize = Callable[[int, int], Awaitable[None]]
+Forward = Callable[[str], Awaitable[None]]
+
+
+class Demultiplexer:
+    """Docker's stream frames -> (fd, bytes) pieces; feed it whatever arrives."""
+
+    def __init__(self) -> None:
+        self._buffer = b""
+
+    def feed(self, data: bytes) -> list[tuple[int, bytes]]:
+        self._buffer += data
+        out = []
+        while len(self._buffer) >= HEADER.size:
+            kind, size = HEADER.unpack_from(self._buffer)
+            if len(self._buffer) < HEADER.size + size:
+                break
+            payload = self._buffer[HEADER.size : HEADER.size + size]
+            self._buffer = self._buffer[HEADER.size + size :]
+            # 0 is stdin echoed back; docker writes it on stdout.
+            out.append((2 if kind == 2 else 1, payload))
+        return out
+
+    @property
+    def pending(self) -> int:
+        return len(self._buffer)
+
+
+def frame(kind: int, payload: bytes) -> bytes:
+    """One multiplexed frame (tests and fakes use it)."""
+    return HEADER.pack(kind, len(payload)) + payload
+
+
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        try:
+            written = os.write(fd, view)
+        except BlockingIOError:
+            continue
+        view = view[written:]
+
+
+class Output:
+    """Where received bytes go: demultiplexed to fds 1/2, or raw to fd 1."""
+
+    def __init__(self, tty: bool, stdout: int = 1, stderr: int = 2) -> None:
+        self._demux = None if tty else Demultiplexer()
+        self._fds = {1: stdout, 2: stderr}
+
+    def write(self, data: bytes) -> None:
+        if self._demux is None:
+            write_all(self._fds[1], data)
+            return
+        for kind, payload in self._demux.feed(data):
+            write_all(self._fds[kind], payload)
+
+
+@dataclass
+class Session:
+    """One attached stream and what the user's side of it needs."""
+
+    stream: RawStream
+    tty: bool
+    stdin: bool  # forward our stdin
+    resize: Resize | None = None
+    forward_signal: Forward | None = None
+
+
+async def pump_output(stream: RawStream, output: Output) -> None:
+    while True:
+        try:
+            data = await stream.receive(READ_SIZE)
+        except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError, ConnectionError):
+            return
+        if not data:
+            return
+        output.write(data)
+
+
+async def read_stdin(fd: int = 0) -> bytes:
+    """The next bytes of stdin, waiting without blocking the loop.
+
+    Only terminals, pipes and sockets can be polled; files and /dev/null
+    never block, so they are read at once.
+    """
+    mode = os.fstat(fd).st_mode
+    if os.isatty(fd) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+        await anyio.wait_readable(fd)
+    try:
+        return os.read(fd, READ_SIZE)
+    except BlockingIOError:
+        return await read_stdin(fd)
+
+
+async def pump_input(stream: RawStream, fd: int = 0) -> None:
+    """stdin to the engine; its end half-closes the connection (the container sees EOF)."""
+    with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError, ConnectionError):
+        while data := await read_stdin(fd):
+            await stream.send(data)
+        await stream.send_eof()
+
+
+def terminal_size(fd: int = 1) -> tuple[int, int] | None:
+    """(height, width) of the terminal on `fd`, if it is one."""
+    try:
+        size = os.get_terminal_size(fd)
+    except OSError:
+        return None
+    return size.lines, size.columns
+
+
+@contextlib.contextmanager
+def raw_terminal(fd: int = 0) -> Iterator[None]:
+    """Raw mode on a terminal for the duration (restored even on errors)."""
+    import termios
+    import tty
+
+    if not os.isatty(fd):
+        yield
+        return
+    saved = termios.tcgetattr(fd)
+    tty.setraw(fd, termios.TCSANOW)
+    try:
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+async def _signals(session: Session) -> None:
+    wanted = [signal.SIGWINCH] if session.resize is not None else []
+    if session.forward_signal is not None and not session.tty:
+        wanted += [signal.SIGINT, signal.SIGTERM]
+    if not wanted:
+        return
+    with anyio.open_signal_receiver(*wanted) as received:
+        async for signum in received:
+            if signum == signal.SIGWINCH and session.resize is not None:
+                await _resize(session.resize)
+            elif session.forward_signal is not None:
+                with contextlib.suppress(Exception):  # the container may have gone meanwhile
+                    await session.forward_signal(signal.Signals(signum).name)
+
+
+async def _resize(resize: Resize) -> None:
+    size = terminal_size()
+    if size is not None:
+        with contextlib.suppress(Exception):  # the container may be gone already
+            await resize(*size)
+
+
+async def run_session(session: Session, started: Callable[[], Awaitable[None]] | None = None) -> None:
+    """Copy both ways until the engine ends the output; `started` runs once attached."""
+    raw = session.tty and session.stdin and os.isatty(0)
+    output = Output(session.tty)
+    try:
+        # Started before the copying: a start that fails raises here, not from a task group.
+        if started is not None:
+            await started()
+        with raw_terminal(0) if raw else contextlib.nullcontext():
+            async with anyio.create_task_group() as tasks:
+                if session.tty and session.resize is not None and sys.stdout.isatty():
+                    await _resize(session.resize)
+                tasks.start_soon(_signals, session)
+                if session.stdin:
+                    tasks.start_soon(pump_input, session.stream)
+                await pump_output(session.stream, output)
+                tasks.cancel_scope.cancel()
+    finally:
+        with anyio.CancelScope(shield=True):
+            await session.stream.aclose()

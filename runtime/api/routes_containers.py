@@ -1,0 +1,230 @@
+"""Container routes: create, start, stop, kill, restart, wait, attach, resize, rename, remove, list,
+inspect, logs, prune.
+
+Handlers parse Docker's query parameters and call the container manager;
+`NotModified` becomes Docker's bodyless 304. Attach hijacks the connection
+and relays it to the supervisor's stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import anyio
+import anyio.to_thread
+
+from runtime.api.errors import EngineError, bad_request, not_implemented
+from runtime.api.http import RawStream, Request, Response, empty_response, json_bytes, json_response
+from runtime.api.relay import FrameFilter, relay, stream_content_type
+from runtime.api.router import Route
+from runtime.containers import attach as attaching
+from runtime.containers import logs_read, views
+from runtime.containers.events import parse_time
+from runtime.containers.manager import NotModified
+from runtime.engine import Engine
+
+if TYPE_CHECKING:
+    from runtime.containers.manager import ContainerManager
+
+
+def containers_of(engine: Engine) -> ContainerManager:
+    manager = engine.containers
+    if manager is None:
+        raise EngineError(503, "containers are not available: the engine has no supervisor connection")
+    return manager
+
+
+def _int_arg(request: Request, name: str) -> int | None:
+    text = request.arg(name)
+    if text == "":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise bad_request(f"invalid value for {name}: {text!r}") from None
+
+
+async def create_container(engine: Engine, request: Request) -> Response:
+    body = await request.json()
+    if not isinstance(body, dict):
+        raise bad_request("config cannot be empty in order to create a container")
+    result = await containers_of(engine).create(body, request.arg("name"))
+    return json_response(result, 201)
+
+
+async def start_container(engine: Engine, request: Request) -> Response:
+    try:
+        await containers_of(engine).start(request.params["id"])
+    except NotModified:
+        return empty_response(304)
+    return empty_response(204)
+
+
+async def stop_container(engine: Engine, request: Request) -> Response:
+    timeout = _int_arg(request, "t")
+    try:
+        await containers_of(engine).stop(request.params["id"], timeout, request.arg("signal"))
+    except NotModified:
+        return empty_response(304)
+    return empty_response(204)
+
+
+async def restart_container(engine: Engine, request: Request) -> Response:
+    await containers_of(engine).restart(request.params["id"], _int_arg(request, "t"), request.arg("signal"))
+    return empty_response(204)
+
+
+async def kill_container(engine: Engine, request: Request) -> Response:
+    await containers_of(engine).kill(request.params["id"], request.arg("signal"))
+    return empty_response(204)
+
+
+async def wait_container(engine: Engine, request: Request) -> Response:
+    # Registered before the answer starts: `docker run` starts the container right after.
+    result = containers_of(engine).waiter(request.params["id"], request.arg("condition"))
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b""  # headers now, as Docker flushes them before it waits
+        yield json_bytes(await result())
+
+    return Response(200, body(), [("Content-Type", "application/json")])
+
+
+async def remove_container(engine: Engine, request: Request) -> Response:
+    if request.flag("link"):
+        raise bad_request("links are not supported by this engine")
+    await containers_of(engine).remove(request.params["id"], request.flag("force"), request.flag("v"))
+    return empty_response(204)
+
+
+async def rename_container(engine: Engine, request: Request) -> Response:
+    containers_of(engine).rename(request.params["id"], request.arg("name"))
+    return empty_response(204)
+
+
+async def resize_container(engine: Engine, request: Request) -> Response:
+    rows, cols = _int_arg(request, "h") or 0, _int_arg(request, "w") or 0
+    await attaching.resize(containers_of(engine), request.params["id"], rows, cols)
+    return empty_response(200)
+
+
+async def list_containers(engine: Engine, request: Request) -> Response:
+    manager = containers_of(engine)
+    filters = request.filters()
+    limit = _int_arg(request, "limit") or -1
+    ancestors = filters.get("ancestor", [])
+    image_ids = await anyio.to_thread.run_sync(lambda: _resolve_images(engine, ancestors)) if ancestors else {}
+    size = request.flag("size")
+
+    def work() -> list[dict[str, object]]:
+        return views.list_containers(manager, request.flag("all"), filters, limit, image_ids, size)
+
+    return json_response(await anyio.to_thread.run_sync(work) if size else work())
+
+
+def _resolve_images(engine: Engine, refs: list[str]) -> dict[str, str]:
+    from runtime.images.errors import ImageError
+
+    out = {}
+    for ref in refs:
+        try:
+            out[ref] = engine.images.resolve(ref)
+        except ImageError:
+            out[ref] = ""
+    return out
+
+
+async def inspect_container(engine: Engine, request: Request) -> Response:
+    manager, ref, size = containers_of(engine), request.params["id"], request.flag("size")
+    if size:
+        return json_response(await anyio.to_thread.run_sync(lambda: views.inspect(manager, ref, True)))
+    return json_response(views.inspect(manager, ref))
+
+
+async def prune_containers(engine: Engine, request: Request) -> Response:
+    return json_response(await views.prune(containers_of(engine), request.filters()))
+
+
+async def container_logs(engine: Engine, request: Request) -> Response:
+    manager = containers_of(engine)
+    record = manager.records.get(request.params["id"])
+    stdout, stderr = request.flag("stdout"), request.flag("stderr")
+    if not (stdout or stderr):
+        raise bad_request("Bad parameters: you must choose at least one stream")
+    if not record.log_path:
+        raise not_implemented("configured logging driver does not support reading")
+    since = parse_time(request.arg("since"))
+    selection = logs_read.Selection(
+        stdout=stdout, stderr=stderr, since_ns=since or None, until_ns=parse_time(request.arg("until")),
+        tail=logs_read.parse_tail(request.arg("tail")), timestamps=request.flag("timestamps"),
+    )
+    tty = bool(record.config.get("Tty"))
+    path = Path(record.log_path)
+    headers = [("Content-Type", stream_content_type(tty, request.api_version))]
+    if request.flag("follow"):
+
+        def running() -> bool:
+            return record.state.status in ("running", "paused", "restarting") and manager.records.find(
+                record.id) is record
+
+        async def followed() -> AsyncIterator[bytes]:
+            yield b""
+            async for chunk in logs_read.follow(path, selection, tty, running):
+                yield chunk
+
+        return Response(200, followed(), headers)
+    chunks = await anyio.to_thread.run_sync(logs_read.history, path, selection, tty)
+    return Response(200, b"".join(chunks), headers)
+
+
+async def attach_container(engine: Engine, request: Request) -> Response:
+    manager = containers_of(engine)
+    stdin, stdout, stderr = request.flag("stdin"), request.flag("stdout"), request.flag("stderr")
+    stream, logs = request.flag("stream"), request.flag("logs")
+    if not (stream or logs):
+        raise bad_request("Bad parameters: you must choose at least one stream")
+    record = manager.records.get(request.params["id"])
+    tty = bool(record.config.get("Tty"))
+    history: list[bytes] = []
+    if logs and record.log_path and (stdout or stderr):
+        selection = logs_read.Selection(stdout=stdout, stderr=stderr)
+        history = await anyio.to_thread.run_sync(logs_read.history, Path(record.log_path), selection, tty)
+    sock = None
+    if stream:
+        record, sock = await attaching.attach(manager, record.id, stdin)
+        if sock is None:
+            history = []
+    wanted = {s for s, on in ((1, stdout), (2, stderr)) if on}
+    keep = None if tty or wanted == {1, 2} else FrameFilter(wanted)
+
+    async def run(client: RawStream) -> None:
+        try:
+            for chunk in history:
+                await client.send(chunk)
+            if sock is not None:
+                await relay(client, sock, stdin, keep)
+        finally:
+            if sock is not None:
+                sock.close()
+
+    return Response(200, headers=[("Content-Type", stream_content_type(tty, request.api_version))], hijack=run)
+
+
+ROUTES: tuple[Route[Engine], ...] = (
+    Route("POST", "/containers/create", create_container),
+    Route("POST", "/containers/prune", prune_containers),
+    Route("GET", "/containers/json", list_containers),
+    Route("GET", "/containers/{id}/json", inspect_container),
+    Route("GET", "/containers/{id}/logs", container_logs),
+    Route("POST", "/containers/{id}/start", start_container),
+    Route("POST", "/containers/{id}/stop", stop_container),
+    Route("POST", "/containers/{id}/restart", restart_container),
+    Route("POST", "/containers/{id}/kill", kill_container),
+    Route("POST", "/containers/{id}/wait", wait_container),
+    Route("POST", "/containers/{id}/rename", rename_container),
+    Route("POST", "/containers/{id}/resize", resize_container),
+    Route("POST", "/containers/{id}/attach", attach_container),
+    Route("DELETE", "/containers/{id}", remove_container),
+)

@@ -1,0 +1,1 @@
+"""Containers: what one is (spec), how it is born and supervised, and its lifecycle."""

@@ -1,0 +1,44 @@
+"""What the manager keeps in memory about each container, and how birth failures read to a client."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import anyio
+
+from runtime.api.errors import EngineError
+from runtime.containers import restart
+
+
+@dataclass
+class Live:
+    """What the manager keeps in memory about a container, beside its record."""
+
+    lock: anyio.Lock = field(default_factory=anyio.Lock)
+    exited: anyio.Event = field(default_factory=anyio.Event)  # set at the exit of the current run
+    removed: anyio.Event = field(default_factory=anyio.Event)
+    next_exit: list[anyio.Event] = field(default_factory=list)
+    backoff: restart.Backoff = field(default_factory=restart.Backoff)
+    restart_scope: anyio.CancelScope | None = None
+    started: float = 0.0  # monotonic time of the last start
+    in_supervisor: bool = False  # the supervisor has it (at the gate, running, or exited)
+    prepared: bool = False  # created in the supervisor and waiting at the gate (attach before start)
+    pid: int = 0  # host pid of PID 1, from the supervisor's create
+    starting: bool = False  # the supervisor's start is in flight
+    pending_exit: tuple[int, bool, str] | None = None  # an exit that came before the start's answer
+
+
+def supervisor_failure(exc: Exception) -> EngineError:
+    """A failed birth as Docker reports it: 400 when the command cannot run, else 500."""
+    message = str(getattr(exc, "message", "") or exc)
+    phase = getattr(exc, "phase", None)
+    status = 400 if phase == "exec" else 500
+    return EngineError(status, f"failed to create task for container: {message}")
+
+
+def exit_code_of_failure(message: str) -> int:
+    if "not found" in message or "no such file" in message:
+        return 127
+    if "permission denied" in message:
+        return 126
+    return 128

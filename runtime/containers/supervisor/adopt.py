@@ -1,0 +1,76 @@
+"""Taking over containers after a supervisor restart, from their state files.
+
+A PID 1 that still runs (same pid, same start time: never a recycled pid)
+is watched through a new pidfd; it is not our child any more, so its exit
+status comes from PIDFD_GET_INFO once host init has reaped it. Its
+stdout/stderr pipes are reopened through /proc/<pid>/fd (a pipe can be
+opened from either end there); a TTY master cannot be had back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import stat
+from collections.abc import Callable
+
+from runtime.containers.spec import ContainerSpec, spec_from_dict
+from runtime.containers.supervisor import loop as ev
+from runtime.containers.supervisor import state
+from runtime.containers.supervisor.containers import Container, Host
+from runtime.containers.supervisor.logs import JsonFileLog, log_path
+from runtime.containers.supervisor.protocol import STDERR, STDOUT, rfc3339nano
+from runtime.containers.supervisor.streams import ProcessIO
+from runtime.linux import syscalls as sc
+
+log = logging.getLogger("pycompose.supervisor")
+
+
+def from_record(host: Host, record: state.ContainerRecord) -> Container:
+    """A container known from its state file (supervisor restart): re-adopt PID 1 if it still runs."""
+    from runtime.linux.cgroups import Cgroup
+
+    spec = spec_from_dict(record.spec)
+    self = Container(host, record, spec)
+    with contextlib.suppress(OSError, ValueError):
+        self.cgroup = Cgroup.open(spec.prefix, spec.cgroup_name or spec.id)
+    if record.status == "exited":
+        return self
+    pidfd = -1
+    with contextlib.suppress(OSError):
+        pidfd = sc.pidfd_open(record.pid)
+    if pidfd >= 0 and state.process_start_time(record.pid) == record.pid_start and record.pid_start:
+        self.pidfd, self.adopted = pidfd, True
+        self.phase = "running" if record.status == "running" else "created"
+        self.io = _reopen_io(host, record, spec, self._on_drained)
+        host.loop.watch(pidfd, ev.IN, self._on_pidfd)
+        log.info("re-adopted container %s (pid %d)", record.id[:12], record.pid)
+        return self
+    if pidfd >= 0:
+        os.close(pidfd)
+    # It died while no supervisor watched it: its status is lost.
+    record.status, record.exit_code, record.finished_at = "exited", -1, rfc3339nano()
+    self.phase = "exited"
+    state.save(host.state_dir, record)
+    return self
+
+
+def _reopen_io(host: Host, record: state.ContainerRecord, spec: ContainerSpec,
+               on_drained: Callable[[], None]) -> ProcessIO | None:
+    """Reconnect to PID 1's stdout/stderr pipes through /proc/<pid>/fd (a TTY master cannot be had back)."""
+    if record.tty:
+        return None
+    outputs = {}
+    for stream, fd in ((STDOUT, 1), (STDERR, 2)):
+        path = f"/proc/{record.pid}/fd/{fd}"
+        with contextlib.suppress(OSError):
+            if stat.S_ISFIFO(os.stat(path).st_mode):
+                outputs[stream] = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    stdin = -1
+    if record.stdin_open:
+        with contextlib.suppress(OSError):
+            if stat.S_ISFIFO(os.stat(f"/proc/{record.pid}/fd/0").st_mode):
+                stdin = os.open(f"/proc/{record.pid}/fd/0", os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    logfile = JsonFileLog(log_path(spec.bundle, record.id), record.log_max_size, record.log_max_file)
+    return ProcessIO(host.loop, outputs, stdin, False, logfile, on_drained, close_stdin_on_eof=record.stdin_once)

@@ -1,0 +1,109 @@
+"""Docker's json-file log driver: one JSON object per line, rotated by size.
+
+`<bundle>/<id>-json.log` holds `{"log": "hi\\n", "stream": "stdout",
+"time": "2024-05-01T10:00:00.123456789Z"}` lines. As Docker does, output is
+cut into lines; a line longer than 16 KiB is written in 16 KiB pieces
+without a newline (Docker's partial messages), and so is an unterminated
+tail at EOF. Before each write, a file at or past max-size is rotated:
+`.log` -> `.log.1` -> ... -> `.log.<max-file - 1>` (the oldest dropped);
+with max-file 1 the file is truncated instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from runtime.containers.supervisor.protocol import rfc3339nano
+
+PARTIAL_LIMIT = 16 * 1024
+
+
+def log_path(bundle: str | Path, container_id: str) -> Path:
+    return Path(bundle) / f"{container_id}-json.log"
+
+
+def entry(stream: str, data: bytes, ns: int) -> bytes:
+    text = data.decode("utf-8", errors="replace")
+    return (json.dumps({"log": text, "stream": stream, "time": rfc3339nano(ns)}, ensure_ascii=False,
+                       separators=(",", ":")) + "\n").encode()
+
+
+class LineSplitter:
+    """Bytes in, log lines out: complete lines with their newline, or PARTIAL_LIMIT pieces."""
+
+    def __init__(self, limit: int = PARTIAL_LIMIT) -> None:
+        self.limit = limit
+        self._buf = bytearray()
+
+    def feed(self, data: bytes) -> list[bytes]:
+        self._buf += data
+        out = []
+        while self._buf:
+            end = self._buf.find(b"\n", 0, self.limit)
+            if end >= 0:
+                cut = end + 1
+            elif len(self._buf) >= self.limit:
+                cut = self.limit
+            else:
+                break
+            out.append(bytes(self._buf[:cut]))
+            del self._buf[:cut]
+        return out
+
+    def flush(self) -> list[bytes]:
+        rest, self._buf = bytes(self._buf), bytearray()
+        return [rest] if rest else []
+
+
+class JsonFileLog:
+    def __init__(self, path: Path, max_size: int | None = None, max_file: int = 1) -> None:
+        self.path = path
+        self.max_size = max_size if max_size and max_size > 0 else None
+        self.max_file = max(1, max_file)
+        self._splitters = {"stdout": LineSplitter(), "stderr": LineSplitter()}
+        self._fd = self._open()
+        self.size = os.fstat(self._fd).st_size
+
+    def _open(self) -> int:
+        return os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640)
+
+    def write(self, stream: str, data: bytes, ns: int) -> None:
+        """Output as it was read from the container: split into lines, one entry each."""
+        for line in self._splitters[stream].feed(data):
+            self.write_entry(stream, line, ns)
+
+    def flush(self, ns: int) -> None:
+        """Write what is left of unterminated lines (at EOF)."""
+        for stream, splitter in self._splitters.items():
+            for rest in splitter.flush():
+                self.write_entry(stream, rest, ns)
+
+    def write_entry(self, stream: str, line: bytes, ns: int) -> None:
+        if self._fd < 0:
+            return
+        if self.max_size is not None and self.size >= self.max_size:
+            self.rotate()
+        raw = entry(stream, line, ns)
+        os.write(self._fd, raw)
+        self.size += len(raw)
+
+    def rotate(self) -> None:
+        os.close(self._fd)
+        self._fd = -1
+        if self.max_file < 2:
+            os.truncate(self.path, 0)
+        else:
+            for n in range(self.max_file - 1, 1, -1):
+                older = self.path.with_name(f"{self.path.name}.{n - 1}")
+                if older.exists():
+                    os.replace(older, self.path.with_name(f"{self.path.name}.{n}"))
+            os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
+        self._fd = self._open()
+        self.size = 0
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1

@@ -1,0 +1,286 @@
+"""A process's stdio inside the supervisor: drain output to the log and attached streams, feed stdin.
+
+One `ProcessIO` per container or exec process. Output fds (two pipes, or
+one pty master) are read as they become readable; each chunk goes to the
+json-file log (containers only) and to every attached stream, framed for
+non-TTY processes. An attached client that falls behind by more than
+HIGH_WATER bytes pauses reading the process's output (the process then
+blocks on a full pipe, as under Docker) until it catches up.
+
+Input from attached streams that asked for stdin is written to the
+process's stdin; the stream's EOF closes stdin when `close_stdin_on_eof`
+(exec, and containers created with stdin_once).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import functools
+import os
+import socket
+import time
+from collections.abc import Callable
+
+from runtime.containers.supervisor import loop as ev
+from runtime.containers.supervisor.logs import JsonFileLog
+from runtime.containers.supervisor.protocol import STREAM_NAMES, frame
+
+READ_SIZE = 64 * 1024
+HIGH_WATER = 1 << 20
+LOW_WATER = 64 * 1024
+
+
+class Attachment:
+    def __init__(self, io: ProcessIO, sock: socket.socket, stdin: bool) -> None:
+        self.io, self.sock, self.stdin = io, sock, stdin
+        self.fd = sock.fileno()
+        self.out = bytearray()
+        self.input_open = True
+        self.closing = False  # close once `out` is flushed
+        self.closed = False
+        sock.setblocking(False)
+
+    def events(self) -> int:
+        mask = ev.IN | ev.RDHUP if self.input_open else 0
+        return mask | (ev.OUT if self.out else 0)
+
+    def send(self, data: bytes) -> None:
+        self.out += data
+        self.flush()
+
+    def flush(self) -> None:
+        if self.closed:
+            return
+        while self.out:
+            try:
+                sent = self.sock.send(self.out)
+            except BlockingIOError:
+                break
+            except OSError:
+                self.io.detach(self)
+                return
+            del self.out[:sent]
+        if self.closing and not self.out:
+            self.io.detach(self)
+            return
+        self.io.loop.modify(self.fd, self.events())
+
+    def on_event(self, mask: int) -> None:
+        if mask & (ev.IN | ev.RDHUP) and self.input_open:
+            self._read_input()
+        if self.closed:
+            return
+        if mask & (ev.HUP | ev.ERR):
+            self.io.detach(self)
+            return
+        if mask & ev.OUT:
+            self.flush()
+
+    def _read_input(self) -> None:
+        try:
+            data = self.sock.recv(READ_SIZE)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if data:
+            if self.stdin:
+                self.io.write_input(data)
+            return
+        self.input_open = False
+        if self.stdin and self.io.close_stdin_on_eof:
+            self.io.close_input()
+        if not self.closed:
+            self.io.loop.modify(self.fd, self.events())
+
+
+class ProcessIO:
+    def __init__(self, loop: ev.Loop, outputs: dict[int, int], stdin: int, tty: bool,
+                 log: JsonFileLog | None, on_drained: Callable[[], None], close_stdin_on_eof: bool) -> None:
+        """`outputs`: stream number -> fd we read (for a TTY one entry, the master); `stdin`: fd we write or -1.
+
+        With a TTY, `stdin` is the master itself (or -1 when input is not wanted).
+        """
+        self.loop, self.tty, self.log = loop, tty, log
+        self.outputs = dict(outputs)
+        self.stdin = stdin
+        self.master = next(iter(outputs.values())) if tty and outputs else -1
+        self.on_drained = on_drained
+        self.close_stdin_on_eof = close_stdin_on_eof
+        self.attachments: list[Attachment] = []
+        self._input = bytearray()
+        self._paused = False
+        self._drained = False
+        self._close_stdin_pending = False
+        for stream, fd in self.outputs.items():
+            os.set_blocking(fd, False)
+            loop.watch(fd, ev.IN, functools.partial(self._on_output_fd, stream))
+        if stdin >= 0 and stdin != self.master:
+            os.set_blocking(stdin, False)
+        if not self.outputs:
+            self._drained = True
+
+    def _update_interest(self) -> None:
+        for fd in self.outputs.values():
+            want = 0 if self._paused else ev.IN
+            if fd == self.master and self._input:
+                want |= ev.OUT
+            self.loop.modify(fd, want)
+        if self.stdin >= 0 and self.stdin != self.master:
+            if self._input:
+                self.loop.watch(self.stdin, ev.OUT, self._on_stdin_writable)
+            else:
+                self.loop.unwatch(self.stdin)
+
+    # -- output ----------------------------------------------------------------------------
+
+    def _on_output_fd(self, stream: int, mask: int) -> None:
+        if mask & ev.OUT:
+            self._flush_input()
+        if mask & (ev.IN | ev.HUP | ev.ERR):
+            self._read_output(stream)
+
+    def _read_output(self, stream: int) -> None:
+        fd = self.outputs.get(stream)
+        if fd is None:
+            return
+        try:
+            data = os.read(fd, READ_SIZE)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            if exc.errno != errno.EIO:  # EIO: a pty whose slave side is all closed
+                raise
+            data = b""
+        if not data:
+            self._close_output(stream)
+            return
+        self.deliver(stream, data)
+
+    def deliver(self, stream: int, data: bytes) -> None:
+        if self.log is not None:
+            self.log.write(STREAM_NAMES[stream], data, time.time_ns())
+        chunk = data if self.tty else frame(stream, data)
+        for attachment in list(self.attachments):
+            attachment.send(chunk)
+        if not self._paused and any(len(a.out) > HIGH_WATER for a in self.attachments):
+            self._paused = True
+            self._update_interest()
+            self.loop.call_later(0.01, self._maybe_resume)
+
+    def _maybe_resume(self) -> None:
+        if not self._paused:
+            return
+        if any(len(a.out) > LOW_WATER for a in self.attachments):
+            self.loop.call_later(0.01, self._maybe_resume)
+            return
+        self._paused = False
+        self._update_interest()
+
+    def _close_output(self, stream: int) -> None:
+        fd = self.outputs.pop(stream)
+        self.loop.unwatch(fd)
+        if fd == self.master:
+            self._input.clear()
+            self.stdin = -1 if self.stdin == fd else self.stdin
+            self.master = -1
+        os.close(fd)
+        if not self.outputs:
+            self._finish_output()
+
+    def _finish_output(self) -> None:
+        if self._drained:
+            return
+        self._drained = True
+        if self.log is not None:
+            self.log.flush(time.time_ns())
+        self.on_drained()
+
+    @property
+    def drained(self) -> bool:
+        return self._drained
+
+    # -- input -----------------------------------------------------------------------------
+
+    def write_input(self, data: bytes) -> None:
+        if self.stdin < 0:
+            return
+        self._input += data
+        self._flush_input()
+
+    def _on_stdin_writable(self, mask: int) -> None:
+        self._flush_input()
+
+    def _flush_input(self) -> None:
+        while self._input and self.stdin >= 0:
+            try:
+                written = os.write(self.stdin, self._input)
+            except BlockingIOError:
+                break
+            except OSError:  # EPIPE: the process closed its stdin
+                self._input.clear()
+                break
+            del self._input[:written]
+        if not self._input and self._close_stdin_pending:
+            self._close_stdin_now()
+        self._update_interest()
+
+    def close_input(self) -> None:
+        """Close the process's stdin once buffered input is written (a TTY's master stays open)."""
+        if self.stdin < 0 or self.stdin == self.master:
+            return
+        self._close_stdin_pending = True
+        if not self._input:
+            self._close_stdin_now()
+
+    def _close_stdin_now(self) -> None:
+        if self.stdin < 0 or self.stdin == self.master:
+            return
+        self.loop.unwatch(self.stdin)
+        with contextlib.suppress(OSError):
+            os.close(self.stdin)
+        self.stdin = -1
+        self._close_stdin_pending = False
+
+    # -- attachments -----------------------------------------------------------------------
+
+    def attach(self, sock: socket.socket, stdin: bool) -> None:
+        attachment = Attachment(self, sock, stdin)
+        self.attachments.append(attachment)
+        self.loop.watch(attachment.fd, attachment.events(), attachment.on_event)
+        if self._drained:
+            self._close_attachments()
+
+    def detach(self, attachment: Attachment) -> None:
+        if attachment.closed:
+            return
+        attachment.closed = True
+        if attachment in self.attachments:
+            self.attachments.remove(attachment)
+        self.loop.unwatch(attachment.fd)
+        attachment.sock.close()
+
+    def _close_attachments(self) -> None:
+        for attachment in list(self.attachments):
+            attachment.closing = True
+            attachment.input_open = False
+            attachment.flush()
+
+    def resize(self, rows: int, cols: int) -> None:
+        from runtime.linux.syscalls import set_window_size
+
+        if self.master < 0:
+            raise OSError(errno.ENOTTY, "the process has no terminal")
+        set_window_size(self.master, rows, cols)
+
+    def close(self) -> None:
+        """The process is gone and its output drained (or given up on): close everything we hold."""
+        for stream in list(self.outputs):
+            self._close_output(stream)  # also flushes the log and calls on_drained once
+        self._input.clear()
+        self._close_stdin_now()
+        self._close_attachments()
+        if self.log is not None:
+            self.log.close()
+            self.log = None

@@ -1,0 +1,76 @@
+"""A private engine with a busybox image, for the container tests that drive real Docker clients."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.engine_fixture import EngineHandle, start_private_engine
+from tests.runtime.images.busybox import build_busybox_rootfs_tar, busybox_available
+
+DOCKER = shutil.which("docker")
+
+
+@pytest.fixture(scope="module")
+def private_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineHandle]:
+    if not busybox_available():
+        pytest.skip("busybox-static is not installed")
+    handle = start_private_engine(tmp_path_factory.mktemp("engine"))
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+@pytest.fixture(scope="module")
+def docker_env(private_engine: EngineHandle, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    if DOCKER is None:
+        pytest.skip("no docker CLI on PATH")
+    home = tmp_path_factory.mktemp("home")
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home),
+           "DOCKER_CONFIG": str(home / ".docker"), **private_engine.docker_env}
+    tar = build_busybox_rootfs_tar(home / "busybox.tar")
+    run(env, "import", "-c", 'CMD ["sh"]', str(tar), "busybox:latest")
+    tar.unlink()
+    return env
+
+
+def run(env: dict[str, str], *args: str, check: bool = True, stdin: bytes | None = None,
+        timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
+    assert DOCKER is not None
+    result = subprocess.run([DOCKER, *args], env=env, input=stdin, capture_output=True, timeout=timeout,
+                            check=False)
+    if check:
+        assert result.returncode == 0, (args, result.stderr.decode())
+    return result
+
+
+def out(env: dict[str, str], *args: str) -> str:
+    return run(env, *args).stdout.decode()
+
+
+def inspect(env: dict[str, str], name: str) -> dict[str, object]:
+    data: list[dict[str, object]] = json.loads(out(env, "container", "inspect", name))
+    return data[0]
+
+
+def eventually(condition: Callable[[], bool], timeout: float = 10.0, show: Callable[[], str] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"condition not met in time{': ' + show() if show else ''}"
+        time.sleep(0.05)
+
+
+def no_containers_left(env: dict[str, str]) -> None:
+    assert out(env, "ps", "-aq").strip() == ""
+
+
+def busybox_tar(where: Path) -> Path:
+    return build_busybox_rootfs_tar(where / "busybox.tar")
