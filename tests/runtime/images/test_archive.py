@@ -211,6 +211,11 @@ def test_umoci_unpacks_our_oci_save(store: ImageStore, busybox: str, tmp_path: P
     store.save_oci(["busybox"], buf)
     with tarfile.open(fileobj=io.BytesIO(buf.getvalue())) as tar:
         tar.extractall(layout, filter="data")
+    archive = tmp_path / "ours.oci.tar"
+    archive.write_bytes(buf.getvalue())
+    info = json.loads(subprocess.run([_tool("skopeo"), "inspect", f"oci-archive:{archive}"],
+                                     capture_output=True, text=True, check=True).stdout)
+    assert info["Layers"] and info["Os"] == "linux"
     bundle = tmp_path / "bundle"
     subprocess.run([umoci, "unpack", "--image", f"{layout}:latest", str(bundle)],
                    capture_output=True, text=True, check=True)
