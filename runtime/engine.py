@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from runtime.containers.manager import ContainerManager
     from runtime.images.store import ImageStore
+    from runtime.volumes.local import VolumeStore
 
 ID_FILE = "engine-id"
 PIDFILE = "engine.pid"
@@ -39,6 +40,7 @@ class Engine:
         self.id = engine_id
         self._lock = threading.Lock()
         self._images: ImageStore | None = None
+        self._volumes: VolumeStore | None = None
         # Set by the daemon once the supervisor is connected (None: no containers, e.g. in image-only tests).
         self.containers: ContainerManager | None = None
 
@@ -73,6 +75,16 @@ class Engine:
 
                 self._images = ImageStore(self.root / "images")
             return self._images
+
+    @property
+    def volumes(self) -> VolumeStore:
+        """The volume store, opened on first use (it scans <root>/volumes)."""
+        with self._lock:
+            if self._volumes is None:
+                from runtime.volumes.local import VolumeStore
+
+                self._volumes = VolumeStore(self.root / "volumes")
+            return self._volumes
 
     def image_in_use(self, image_id: str) -> bool:
         """Whether a container refers to the image."""

@@ -88,9 +88,9 @@ def _processes(marker: str | None) -> frozenset[str]:
         pid, _, args = line.strip().partition(" ")
         if int(pid) == mine:
             continue
-        if "-m runtime" in args or "runtime.containers.supervisor" in args or "pycompose engine" in args:
-            if wanted is None or _has_marker(pid, wanted):
-                hits.add(f"{pid} {args}")
+        ours = "-m runtime" in args or "runtime.containers.supervisor" in args or "pycompose engine" in args
+        if ours and (wanted is None or _has_marker(pid, wanted)):
+            hits.add(f"{pid} {args}")
     return frozenset(hits)
 
 

@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "container": ("compose.cli.container", "container", "Manage containers (docker container …)"),
     "engine": ("compose.cli.engine", "engine", "Run or manage the pycompose engine (the daemon)"),
     "image": ("compose.cli.image", "image", "Manage images (docker image …)"),
+    "volume": ("compose.cli.volume", "volume", "Manage volumes (docker volume …)"),
 }
 
 

@@ -32,6 +32,8 @@ async def boot(manager: ContainerManager) -> None:
     """Read the records, match them with what the supervisor runs, and settle the differences."""
     for problem in await anyio.to_thread.run_sync(manager.records.load):
         log.warning("container record skipped: %s", problem)
+    uses = {r.id: [str(p["Name"]) for p in r.mounts if p.get("Type") == "volume"] for r in manager.records}
+    await anyio.to_thread.run_sync(manager.engine.volumes.reconcile, uses)
     states = {str(s.id): s for s in await manager.supervisor.list()}
     for record in manager.records:
         live = manager.live(record)
@@ -42,6 +44,7 @@ async def boot(manager: ContainerManager) -> None:
             live.started = time.monotonic()
             live.pid = int(state.pid or 0)
             record.state.status, record.state.pid = "running", live.pid
+            manager.health.start(record)  # as Docker's restore: the status starts over
             manager.records.save(record)
         elif status == "created":
             # A start the engine did not finish: nobody is attached any more.

@@ -1,9 +1,8 @@
 """The container's mounts from a create request: Docker's defaults, Binds, Mounts, Tmpfs, volumes.
 
 Pure decisions over the request, except for one edge: named and anonymous
-volumes become directories through a `VolumeSource` (for now `LocalVolumes`,
-`root/volumes/<name>/_data` made on demand; the volume subsystem will put its
-own object behind the same two methods). The result is the spec's mount list
+volumes become directories through a `VolumeSource` (the volume store's
+view for one container, `VolumeStore.for_container`). The result is the spec's mount list
 (default mounts first, then the user's sorted by depth so parents come
 before children) and Docker's MountPoint list for inspect.
 """
@@ -12,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -44,24 +42,6 @@ class VolumeSource(Protocol):
     def anonymous(self) -> str:
         """The name of a new anonymous volume."""
         ...
-
-
-class LocalVolumes:
-    """Volumes as plain directories: `<root>/<name>/_data`."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def mountpoint(self, name: str) -> Path:
-        path = self.root / name / "_data"
-        path.mkdir(mode=0o755, parents=True, exist_ok=True)
-        return path
-
-    def anonymous(self) -> str:
-        while True:
-            name = secrets.token_hex(32)
-            if not (self.root / name).exists():
-                return name
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,6 @@ from runtime.api.errors import EngineError, bad_request, conflict
 from runtime.containers import adopt, execs, restart
 from runtime.containers.create import HostFacts, ImageInfo, now_rfc3339, translate, write_bundle
 from runtime.containers.create_config import log_options, parse_signal
-from runtime.containers.create_mounts import LocalVolumes
 from runtime.containers.events import EventBus
 from runtime.containers.live import Live, exit_code_of_failure, supervisor_failure
 from runtime.containers.records import Record, Records, new_id, normalize_name
@@ -52,7 +51,6 @@ class ContainerManager:
         self.engine = engine
         self.supervisor = supervisor
         self.records = Records(engine.root / "containers")
-        self.volumes = LocalVolumes(engine.root / "volumes")
         self.events = EventBus()
         self.execs = execs.Execs()
         self._live: dict[str, Live] = {}
@@ -124,9 +122,13 @@ class ContainerManager:
             host = await anyio.to_thread.run_sync(HostFacts.read)
 
             def work() -> Record:
+                volumes = self.engine.volumes
                 created = translate(container_id, name, body, image, self.engine.prefix, bundle, host,
-                                    self.volumes)
+                                    volumes.for_container(container_id))
                 write_bundle(created)
+                for point in created.record.mounts:
+                    if point.get("Type") == "volume" and "nocopy" not in str(point.get("Mode") or "").split(","):
+                        volumes.populate_from_layers(point["Name"], image.layers, point["Destination"])
                 created.record.anonymous_volumes = created.anonymous_volumes
                 return created.record
 
@@ -134,6 +136,7 @@ class ContainerManager:
             self.records.add(record)
         except BaseException:
             self.records.release(name, container_id)
+            await anyio.to_thread.run_sync(lambda: self.engine.volumes.release_container(container_id, True))
             await anyio.to_thread.run_sync(lambda: shutil.rmtree(bundle, ignore_errors=True))
             raise
         self.live(record)
@@ -410,8 +413,8 @@ class ContainerManager:
             trash = self.records.forget(record)
             self.execs.forget_container(record.id)
             self._live.pop(record.id, None)
-            doomed = [self.volumes.root / v for v in record.anonymous_volumes] if volumes else []
-            await anyio.to_thread.run_sync(_remove_trees, [trash, *doomed])
+            await anyio.to_thread.run_sync(lambda: self.engine.volumes.release_container(record.id, volumes))
+            await anyio.to_thread.run_sync(_remove_trees, [trash])
             self.emit(record, "destroy")
             live.removed.set()
             for waiter in live.next_exit:

@@ -151,3 +151,6 @@ class FakeEngine:
         (layer / "etc").mkdir(parents=True, exist_ok=True)
         (layer / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
         self.images = FakeImages(layer)
+        from runtime.volumes import VolumeStore
+
+        self.volumes = VolumeStore(root / "volumes")

@@ -10,9 +10,10 @@ import pytest
 
 from runtime.api.errors import EngineError
 from runtime.containers.create import Created, HostFacts, ImageInfo, translate, write_bundle
-from runtime.containers.create_mounts import MASKED_PATHS, READONLY_PATHS, LocalVolumes
+from runtime.containers.create_mounts import MASKED_PATHS, READONLY_PATHS
 from runtime.containers.spec import ContainerSpec
 from runtime.linux import caps
+from runtime.volumes import VolumeStore
 
 CID = "ab12" * 16
 HOST = HostFacts(ncpu=2, hostname="hosty", hosts="127.0.0.1\tlocalhost\n10.0.0.9\thosty\n",
@@ -37,7 +38,7 @@ def make(tmp_path: Path, body: dict[str, Any], image_config: dict[str, Any] | No
          host: HostFacts = HOST) -> Created:
     bundle = tmp_path / "containers" / CID
     return translate(CID, "web", {"Image": "busybox", **body}, image(tmp_path, image_config), "pyc1234", bundle,
-                     host, LocalVolumes(tmp_path / "volumes"))
+                     host, VolumeStore(tmp_path / "volumes").for_container("c" * 64))
 
 
 def spec_of(tmp_path: Path, body: dict[str, Any], **kw: Any) -> ContainerSpec:
