@@ -1,14 +1,21 @@
-"""Network throughput: host -> netns over TCP, direct to its address vs through a published port.
+"""Network throughput and connection rate: host -> container through a published port vs the container's IP,
+and container -> container on one bridge.
 
-By default builds its own bare setup with runtime/network (a netns, a bridge,
-a veth, the nftables table with one published port) and runs a sink in the
-netns; `--direct IP:PORT --published HOST:PORT` measures given endpoints
-instead (e.g. a container running a sink that reads until EOF and answers
-"ok"). Each case sends `--mb` MiB `--runs` times; the table shows the median
-throughput. Also times the setup steps. Needs root. Writes
-bench/results/net_bench.json.
+By default builds its own bare setup with runtime/network, exactly the
+engine's kernel objects for two containers: a bridge, two netns each with a
+veth (the "server" and the "client" container), the nftables table with the
+network's rules and one published port. One sink runs in the server netns
+(it reads until EOF and answers "ok"); the same client code measures every
+path: from the host to the sink's address, to 127.0.0.1:<published>, to the
+host's own address:<published>, and, run inside the client netns
+(`--client`), from the other container to the sink's address. Each case
+sends `--mb` MiB `--runs` times (median throughput) and opens `--conns`
+short connections (connect, one byte, EOF, "ok"; connections per second).
+Also times the setup steps. `--direct IP:PORT --published HOST:PORT`
+measures given endpoints instead (e.g. a container of a running engine).
+Needs root. Writes bench/results/net_bench.json.
 
-    .venv/bin/python bench/net_bench.py [--mb 256] [--runs 5]
+    .venv/bin/python bench/net_bench.py [--mb 256] [--runs 5] [--conns 500]
 """
 
 from __future__ import annotations
@@ -39,19 +46,21 @@ from runtime.network.ports import PortReservations, PortSpec  # noqa: E402
 MB = 1 << 20
 SINK_PORT = 5001
 SINK = (
-    "import socket\n"
+    "import socket, threading\n"
     "s = socket.socket()\n"
     "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
     f"s.bind(('0.0.0.0', {SINK_PORT}))\n"
-    "s.listen(8)\n"
+    "s.listen(128)\n"
     "print('ready', flush=True)\n"
-    "buf = bytearray(1 << 20)\n"
-    "while True:\n"
-    "    c, _ = s.accept()\n"
+    "def serve(c):\n"
+    "    buf = bytearray(1 << 20)\n"
     "    while c.recv_into(buf):\n"
     "        pass\n"
     "    c.sendall(b'ok')\n"
     "    c.close()\n"
+    "while True:\n"
+    "    c, _ = s.accept()\n"
+    "    threading.Thread(target=serve, args=(c,), daemon=True).start()\n"
 )
 
 
@@ -70,29 +79,60 @@ def send(host: str, port: int, total: int) -> float:
         return time.perf_counter() - start
 
 
+def connection_rate(host: str, port: int, count: int) -> float:
+    """Short connections per second: connect, one byte, EOF, wait for "ok", close."""
+    start = time.perf_counter()
+    for _ in range(count):
+        with socket.create_connection((host, port), timeout=10) as s:
+            s.sendall(b"x")
+            s.shutdown(socket.SHUT_WR)
+            if s.recv(2) != b"ok":
+                raise RuntimeError(f"sink at {host}:{port} did not confirm")
+    return count / (time.perf_counter() - start)
+
+
 def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     start = time.perf_counter()
     out = fn()
     return out, (time.perf_counter() - start) * 1000
 
 
+def measure_one(target: str, total: int, runs: int, conns: int) -> dict[str, float]:
+    host, _, port_text = target.rpartition(":")
+    port = int(port_text)
+    send(host, port, 4 * MB)  # warm up ARP, conntrack, caches
+    connection_rate(host, port, 20)
+    median = statistics.median(send(host, port, total) for _ in range(runs))
+    return {"median_s": median, "mib_per_s": total / MB / median, "runs": runs,
+            "conns_per_s": connection_rate(host, port, conns)}
+
+
 @contextmanager
-def bare_setup(steps: dict[str, float]) -> Iterator[dict[str, str]]:
-    """A netns with a sink behind a bridge and a published port; yields the endpoints to measure."""
+def bare_setup(steps: dict[str, float]) -> Iterator[tuple[dict[str, str], str]]:
+    """Two netns on one bridge, a sink in the first behind a published port.
+
+    Yields the targets to measure from the host, and the client netns' name.
+    """
     prefix = "pycb" + secrets.token_hex(2)[:3]
-    ns = "pycbench" + secrets.token_hex(3)
+    server_ns, client_ns = "pycbench" + secrets.token_hex(3), "pycbench" + secrets.token_hex(3)
     pool = plan_pool(None, [], read_host_routes())
-    address = pool.interface(pool.allocate("bench"))
+    server_ip = pool.interface(pool.allocate("server"))
+    client_ip = pool.interface(pool.allocate("client"))
     br = bridge_name(prefix, 0)
     with ExitStack() as stack:
-        subprocess.run(["ip", "netns", "add", ns], check=True)
-        stack.callback(subprocess.run, ["ip", "netns", "delete", ns], check=False)
+        for ns in (server_ns, client_ns):
+            subprocess.run(["ip", "netns", "add", ns], check=True)
+            stack.callback(subprocess.run, ["ip", "netns", "delete", ns], check=False)
         links = stack.enter_context(Links())
         stack.callback(links.remove_stale, prefix, ())
         links.links(prefix)  # import pyroute2 and open netlink outside the timings
         _, steps["bridge_ms"] = timed(lambda: links.ensure_bridge(br, pool.gateway_interface))
-        cfg = EndpointConfig(br, veth_name(prefix, "bench01"), f"/run/netns/{ns}", address, gateway=pool.gateway)
-        _, steps["attach_ms"] = timed(lambda: links.attach(cfg))
+        server = EndpointConfig(br, veth_name(prefix, "server1"), f"/run/netns/{server_ns}", server_ip,
+                                gateway=pool.gateway)
+        client = EndpointConfig(br, veth_name(prefix, "client1"), f"/run/netns/{client_ns}", client_ip,
+                                gateway=pool.gateway)
+        _, steps["attach_ms"] = timed(lambda: links.attach(server))
+        links.attach(client)
         stack.callback(nat.cleanup, prefix)
         table = nat.NatTable(prefix)
         stack.callback(table.nft.close)
@@ -100,18 +140,18 @@ def bare_setup(steps: dict[str, float]) -> Iterator[dict[str, str]]:
         _, steps["nft_network_ms"] = timed(lambda: table.add_network(nat.NetworkRules(br, pool.subnet)))
         ports = stack.enter_context(_reservations())
         published = ports.reserve("bench", PortSpec(SINK_PORT))
-        rule = nat.PortRule("tcp", "", published.host_port, address.ip, SINK_PORT)
+        rule = nat.PortRule("tcp", "", published.host_port, server_ip.ip, SINK_PORT)
         _, steps["nft_port_ms"] = timed(lambda: table.add_port(rule))
-        sink = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-I", "-S", "-c", SINK],
+        sink = subprocess.Popen(["ip", "netns", "exec", server_ns, sys.executable, "-I", "-S", "-c", SINK],
                                 stdout=subprocess.PIPE, text=True)
         stack.callback(sink.wait)
         stack.callback(sink.kill)
         assert sink.stdout is not None and sink.stdout.readline().strip() == "ready"
         yield {
-            "direct": f"{address.ip}:{SINK_PORT}",
-            "published 127.0.0.1": f"127.0.0.1:{published.host_port}",
-            "published host ip": f"{_host_ip()}:{published.host_port}",
-        }
+            "host -> container ip": f"{server_ip.ip}:{SINK_PORT}",
+            "host -> published 127.0.0.1": f"127.0.0.1:{published.host_port}",
+            "host -> published host ip": f"{_host_ip()}:{published.host_port}",
+        }, client_ns
 
 
 @contextmanager
@@ -133,42 +173,51 @@ def _host_ip() -> str:
     return "127.0.0.1"
 
 
-def measure(targets: dict[str, str], total: int, runs: int) -> dict[str, dict[str, float]]:
-    results = {}
-    for name, target in targets.items():
-        host, _, port = target.rpartition(":")
-        send(host, int(port), 4 * MB)  # warm up ARP, conntrack, caches
-        times = [send(host, int(port), total) for _ in range(runs)]
-        median = statistics.median(times)
-        results[name] = {"median_s": median, "mib_per_s": total / MB / median, "runs": runs}
-    return results
+def from_netns(netns: str, target: str, mb: int, runs: int, conns: int) -> dict[str, float]:
+    """The same client, run inside another netns (the second container)."""
+    argv = ["ip", "netns", "exec", netns, sys.executable, str(Path(__file__).resolve()), "--client", target,
+            "--mb", str(mb), "--runs", str(runs), "--conns", str(conns)]
+    result: dict[str, float] = json.loads(subprocess.run(argv, capture_output=True, text=True, check=True).stdout)
+    return result
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mb", type=int, default=256)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--conns", type=int, default=500, help="short connections per case (rate)")
     parser.add_argument("--direct", help="IP:PORT of a sink reached directly")
     parser.add_argument("--published", help="HOST:PORT of the same sink through a published port")
+    parser.add_argument("--client", help=argparse.SUPPRESS)  # internal: measure one target, print JSON
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "net_bench.json")
     args = parser.parse_args()
+    total = args.mb * MB
+    if args.client:
+        print(json.dumps(measure_one(args.client, total, args.runs, args.conns)))
+        return 0
     if os.geteuid() != 0:
         print("needs root (netns, bridge, nftables)", file=sys.stderr)
         return 2
-    total = args.mb * MB
     steps: dict[str, float] = {}
+    results: dict[str, dict[str, float]] = {}
     if args.direct and args.published:
-        results = measure({"direct": args.direct, "published": args.published}, total, args.runs)
+        for name, target in (("host -> container ip", args.direct), ("host -> published", args.published)):
+            results[name] = measure_one(target, total, args.runs, args.conns)
     else:
-        with bare_setup(steps) as targets:
-            results = measure(targets, total, args.runs)
-    print(f"{'case':<22} {'MiB/s':>10} {'median s':>10}")
+        with bare_setup(steps) as (targets, client_ns):
+            for name, target in targets.items():
+                results[name] = measure_one(target, total, args.runs, args.conns)
+            direct = targets["host -> container ip"]
+            results["container -> container (bridge)"] = from_netns(client_ns, direct, args.mb, args.runs,
+                                                                    args.conns)
+    print(f"{'case':<34} {'MiB/s':>9} {'median s':>9} {'conn/s':>8}")
     for name, r in results.items():
-        print(f"{name:<22} {r['mib_per_s']:>10.0f} {r['median_s']:>10.3f}")
+        print(f"{name:<34} {r['mib_per_s']:>9.0f} {r['median_s']:>9.3f} {r['conns_per_s']:>8.0f}")
     for name, ms in steps.items():
-        print(f"{name:<22} {ms:>10.2f} ms")
+        print(f"{name:<34} {ms:>9.2f} ms")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"mib": args.mb, "results": results, "setup_ms": steps}, indent=2) + "\n")
+    args.out.write_text(json.dumps({"mib": args.mb, "conns": args.conns, "results": results, "setup_ms": steps},
+                                   indent=2) + "\n")
     print(f"wrote {args.out}")
     return 0
 

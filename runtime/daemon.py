@@ -75,6 +75,8 @@ def configure_logging(level: str) -> None:
         level=LOG_LEVELS[level],
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # pyroute2 logs every netlink message at debug level: far too much even for a debug log.
+    logging.getLogger("pyroute2").setLevel(max(LOG_LEVELS[level], logging.WARNING))
 
 
 def run(config: DaemonConfig) -> int:
@@ -112,8 +114,10 @@ def run(config: DaemonConfig) -> int:
         if listener is not None:
             listener.close()
             _unlink(config.socket)
-            # An idle supervisor goes with us; one with live containers stays (they keep running).
-            stop_idle_supervisor(engine)
+            # An idle supervisor goes with us; one with live containers stays (they keep running),
+            # and so do the bridges and nftables rules they use.
+            if stop_idle_supervisor(engine):
+                remove_network_objects(engine)
         engine.close()
         _unlink(engine.pidfile)
 
@@ -129,14 +133,29 @@ def start_supervisor(engine: Engine) -> None:
     log.debug("container supervisor pid %d", pid)
 
 
-def stop_idle_supervisor(engine: Engine) -> None:
+def stop_idle_supervisor(engine: Engine) -> bool:
+    """Stop the supervisor unless containers live; True when none does any more."""
     from runtime.containers.supervisor.launch import stop_supervisor_if_idle
 
     try:
         if not stop_supervisor_if_idle(engine.root):
             log.info("container supervisor left running: containers are still alive")
+            return False
     except OSError as exc:
         log.warning("cannot stop the container supervisor: %s", exc)
+        return False
+    return True
+
+
+def remove_network_objects(engine: Engine) -> None:
+    """No container lives: the bridges and the nftables table go (the next start makes them again)."""
+    from runtime.network.errors import NetworkError
+    from runtime.network.manager import remove_kernel_objects
+
+    try:
+        remove_kernel_objects(engine.prefix)
+    except (NetworkError, OSError) as exc:
+        log.warning("cannot remove the engine's bridges and nftables rules: %s", exc)
 
 
 def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
@@ -156,6 +175,8 @@ async def _serve(engine: Engine, sock: socket.socket, notify_fd: int | None) -> 
     async with listener, anyio.create_task_group() as tasks:
         # Signals are handled by the loop before anyone is told we are ready.
         await tasks.start(_stop_on_signal, tasks.cancel_scope)
+        # Networks first: containers re-adopted next find their bridges, rules and DNS server.
+        await tasks.start(_run_networks, engine)
         # Containers are re-adopted from the supervisor before we serve.
         await tasks.start(_run_containers, engine, client)
         if notify_fd is not None:
@@ -187,6 +208,28 @@ async def _run_containers(
         engine.containers = None
         with anyio.CancelScope(shield=True):
             await client.aclose()
+
+
+async def _run_networks(engine: Engine, *, task_status: anyio.abc.TaskStatus[None]) -> None:
+    """Run the network manager (bridges, nftables, DNS) until the engine stops.
+
+    If networking cannot start (no libnftables, no netlink), the engine still
+    serves: containers then get none but their loopback."""
+    import anyio
+
+    from runtime.network.errors import NetworkError
+    from runtime.network.manager import NetworkManager
+
+    networks = engine.networks = NetworkManager(engine.root, engine.prefix)
+    try:
+        await networks.run(task_status=task_status)
+    except (NetworkError, OSError) as exc:
+        log.error("networking is not available: %s", exc)
+        engine.networks = None
+        task_status.started()
+        await anyio.sleep_forever()
+    finally:
+        engine.networks = None
 
 
 async def _stop_on_signal(scope: anyio.CancelScope, *, task_status: anyio.abc.TaskStatus[None]) -> None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from runtime.containers.manager import ContainerManager
     from runtime.images.store import ImageStore
+    from runtime.network.manager import NetworkManager
     from runtime.volumes.local import VolumeStore
 
 ID_FILE = "engine-id"
@@ -43,6 +44,8 @@ class Engine:
         self._volumes: VolumeStore | None = None
         # Set by the daemon once the supervisor is connected (None: no containers, e.g. in image-only tests).
         self.containers: ContainerManager | None = None
+        # Set by the daemon once its networks are up (None: containers get no bridge networking).
+        self.networks: NetworkManager | None = None
 
     @classmethod
     def open(cls, root: Path) -> Engine:

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debs=(busybox-static nftables skopeo umoci iproute2 tmux curl tini zstd)
+debs=(busybox-static nftables skopeo umoci iproute2 tmux curl tini zstd crun)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from runtime.api import routes_containers, routes_events, routes_exec, routes_images, routes_system, routes_volumes
+from runtime.api import (
+    routes_containers,
+    routes_events,
+    routes_exec,
+    routes_images,
+    routes_networks,
+    routes_system,
+    routes_volumes,
+)
 from runtime.api.router import Router
 from runtime.engine import Engine
 
 
 def build_app(engine: Engine) -> Router[Engine]:
     routes = (*routes_system.ROUTES, *routes_images.ROUTES, *routes_containers.ROUTES, *routes_exec.ROUTES,
-              *routes_events.ROUTES, *routes_volumes.ROUTES)
+              *routes_events.ROUTES, *routes_volumes.ROUTES, *routes_networks.ROUTES)
     return Router(engine, routes, routes_system.common_headers(routes_system.server_version()))

@@ -44,6 +44,7 @@ async def boot(manager: ContainerManager) -> None:
             live.started = time.monotonic()
             live.pid = int(state.pid or 0)
             record.state.status, record.state.pid = "running", live.pid
+            manager.health.start(record)  # as Docker's restore: the status starts over
             manager.records.save(record)
         elif status == "created":
             # A start the engine did not finish: nobody is attached any more.

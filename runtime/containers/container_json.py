@@ -10,8 +10,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from runtime.api.errors import bad_request
+from runtime.containers import health
 from runtime.containers.logs_read import parse_time_ns
 from runtime.containers.records import STATUSES, Record
+from runtime.network.endpoints import ports_summary
 
 LIST_FILTERS = frozenset({
     "id", "name", "label", "label!", "status", "exited", "ancestor", "before", "since", "health", "network",
@@ -54,7 +56,7 @@ def status_text(record: Record, now: float) -> str:
     """`Up 3 seconds`, `Exited (0) 5 seconds ago`, `Created`..., as `docker ps` shows it."""
     state = record.state
     if state.status == "running":
-        return f"Up {_since(state.started_at, now)}"
+        return f"Up {_since(state.started_at, now)}{health.status_suffix(state.health)}"
     if state.status == "paused":
         return f"Up {_since(state.started_at, now)} (Paused)"
     if state.status == "restarting":
@@ -80,7 +82,7 @@ def summary(record: Record, now: float) -> dict[str, Any]:
         "ImageID": record.image_id,
         "Command": command_text(record),
         "Created": parse_time_ns(record.created) // 10**9,
-        "Ports": [],
+        "Ports": ports_summary(record.network_settings.get("Ports") or {}),
         "Labels": record.labels,
         "State": record.state.status,
         "Status": status_text(record, now),
@@ -134,6 +136,9 @@ def check_list_filters(filters: Mapping[str, Sequence[str]]) -> None:
     for status in filters.get("status", ()):
         if status not in STATUSES:
             raise bad_request(f"invalid filter 'status={status}'")
+    for value in filters.get("health", ()):
+        if value not in health.STATUSES:
+            raise bad_request(f"Unrecognised filter value for health: {value}")
     for code in filters.get("exited", ()):
         if not code.lstrip("-").isdigit():
             raise bad_request(f"invalid filter 'exited={code}'")
@@ -149,7 +154,7 @@ def labels_match(labels: Mapping[str, str], wanted: Sequence[str], negate: bool 
 
 
 def matches(record: Record, filters: Mapping[str, Sequence[str]], image_ids: Mapping[str, str]) -> bool:
-    """Docker's container list filters (minus the ones needing networks or health: those match all).
+    """Docker's container list filters (publish, expose, is-task and isolation match all).
 
     `image_ids` maps each `ancestor` value to the image id it resolves to (or "" when unknown)."""
     if (ids := filters.get("id")) and not any(record.id.startswith(i) for i in ids):
@@ -162,6 +167,8 @@ def matches(record: Record, filters: Mapping[str, Sequence[str]], image_ids: Map
         return False
     if (statuses := filters.get("status")) and record.state.status not in statuses:
         return False
+    if (healths := filters.get("health")) and health.status_of(record.state.health) not in healths:
+        return False
     codes = filters.get("exited")
     if codes and (record.state.status != "exited" or str(record.state.exit_code) not in codes):
         return False
@@ -169,11 +176,19 @@ def matches(record: Record, filters: Mapping[str, Sequence[str]], image_ids: Map
         image = record.config.get("Image") or ""
         if not any(record.image_id == image_ids.get(a) or a in (image, record.image_name) for a in ancestors):
             return False
+    if (networks := filters.get("network")) and not any(_on_network(record, n) for n in networks):
+        return False
     if volumes := filters.get("volume"):
         points = {m.get("Name") for m in record.mounts} | {m.get("Destination") for m in record.mounts}
         if not any(v in points for v in volumes):
             return False
     return True
+
+
+def _on_network(record: Record, ref: str) -> bool:
+    endpoints = record.network_settings.get("Networks") or {}
+    return ref in endpoints or any(str((ep or {}).get("NetworkID") or "").startswith(ref) and ref
+                                   for ep in endpoints.values())
 
 
 def _name_match(pattern: str, name: str) -> bool:

@@ -16,7 +16,7 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runtime.api.errors import bad_request, not_found
 from runtime.containers import create_config as cc
@@ -33,6 +33,9 @@ from runtime.containers.records import Record, State
 from runtime.containers.restart import validate as validate_restart
 from runtime.containers.spec import NAMESPACES, ContainerSpec, Mount, Process, Rootfs
 from runtime.containers.users import ReadFile, layer_reader, resolve_user
+
+if TYPE_CHECKING:
+    from runtime.network.endpoints import CreatePlan
 
 INIT_BINARY = "/usr/bin/tini-static"
 INIT_TARGET = "/sbin/docker-init"
@@ -103,25 +106,43 @@ def _read(path: str) -> str:
         return ""
 
 
-def network_step(mode: str, hostname: str, domainname: str, hc: Mapping[str, Any], host: HostFacts) -> NetworkStep:
+def network_step(mode: str, hostname: str, domainname: str, hc: Mapping[str, Any], host: HostFacts,
+                 plan: CreatePlan | None = None) -> NetworkStep:
     """The network part of a container. `none`: its own namespace with only lo; `host`: the host's;
-    the default bridge (and "default") is for now like none, recorded as bridge — the bridge
-    step (veth, address, DNS, ports) slots in here and in the manager's start."""
+    `container:<id>`: the peer's (joined at start, runtime/containers/networking.py). Bridge networks
+    come with a `plan` from the engine's network manager (runtime/network/endpoints.py); the veths,
+    addresses, ports and DNS follow at start. Without one, the default bridge is like none."""
     extra = hc.get("ExtraHosts") or ()
     if mode == "host":
         hosts = etc_files.hosts_file(hostname, domainname, extra, host_hosts=host.hosts)
         resolv = etc_files.resolv_conf(host.resolv_conf, hc.get("Dns") or (), hc.get("DnsSearch") or (),
                                        hc.get("DnsOptions") or (), keep_local=True)
-        return NetworkStep(False, hosts, resolv, _settings("host"))
-    if mode in ("none", *BRIDGE_MODES):
+        return NetworkStep(False, hosts, resolv, plan.settings if plan else _settings("host"))
+    if plan is not None and plan.kind == "bridge":
+        return _bridge_step(hostname, domainname, hc, host, plan)
+    if mode in ("none", *BRIDGE_MODES) or mode.startswith("container:"):
         name = "none" if mode == "none" else "bridge"
-        hosts = etc_files.hosts_file(hostname, domainname, extra)
+        hosts = etc_files.hosts_file(hostname, domainname, () if mode.startswith("container:") else extra)
         resolv = etc_files.resolv_conf(host.resolv_conf, hc.get("Dns") or (), hc.get("DnsSearch") or (),
                                        hc.get("DnsOptions") or ())
-        return NetworkStep(True, hosts, resolv, _settings(name))
-    if mode.startswith("container:"):
-        raise bad_request(f"network mode {mode!r} is not supported yet")
+        return NetworkStep(True, hosts, resolv, plan.settings if plan else _settings(name))
     raise not_found(f"network {mode} not found")
+
+
+def _bridge_step(hostname: str, domainname: str, hc: Mapping[str, Any], host: HostFacts,
+                 plan: CreatePlan) -> NetworkStep:
+    from runtime.network import files
+    from runtime.network.errors import NetworkError
+
+    try:
+        hosts = files.hosts_file(hostname, (), domainname=domainname, extra_hosts=hc.get("ExtraHosts") or (),
+                                 host_gateway=plan.host_gateway)
+        resolv = files.resolv_conf(files.parse_resolv_conf(host.resolv_conf), dns_address=plan.dns_address,
+                                   dns=hc.get("Dns") or (), dns_search=hc.get("DnsSearch") or (),
+                                   dns_options=hc.get("DnsOptions") or ())
+    except NetworkError as exc:
+        raise bad_request(exc.message) from None
+    return NetworkStep(True, hosts, resolv, plan.settings)
 
 
 def _settings(network: str) -> dict[str, Any]:
@@ -166,8 +187,11 @@ def translate(
     host: HostFacts,
     volumes: VolumeSource,
     read_rootfs: ReadFile | None = None,
+    networks: CreatePlan | None = None,
 ) -> Created:
-    """Everything about a new container, decided; `body` is the create request's JSON."""
+    """Everything about a new container, decided; `body` is the create request's JSON.
+
+    `networks`: the network manager's plan for the request (None: no networking beyond the mode)."""
     raw_hc = dict(body.get("HostConfig") or {})
     config = cc.merge_config(body, image.config)
     config["Image"] = config.get("Image") or image.name
@@ -182,10 +206,15 @@ def translate(
     mode = str(hc["NetworkMode"])
     if config.get("NetworkDisabled"):
         mode = "none"
+    if networks is not None and networks.peer is not None:
+        # Docker: a container in another's netns takes its host name and refers to it by id.
+        mode = hc["NetworkMode"] = "container:" + networks.peer.id
+        config["Hostname"] = config.get("Hostname") or networks.peer.hostname
+        config["Domainname"] = config.get("Domainname") or networks.peer.domainname
     hostname = str(config.get("Hostname") or "") or (host.hostname if mode == "host" else container_id[:12])
     config["Hostname"] = hostname
     domainname = str(config.get("Domainname") or "")
-    net = network_step(mode, hostname, domainname, hc, host)
+    net = network_step(mode, hostname, domainname, hc, host, networks)
     spaces = namespaces(hc, net.new_netns)
 
     read = read_rootfs or layer_reader(tuple(reversed(image.layers)))

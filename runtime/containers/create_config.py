@@ -13,6 +13,7 @@ from typing import Any
 
 from runtime.api.errors import bad_request
 from runtime.containers.create_mounts import DEFAULT_SHM_SIZE, MASKED_PATHS, READONLY_PATHS
+from runtime.containers.health import merge as merge_healthcheck
 from runtime.containers.spec import Resources, Rlimit
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -74,9 +75,12 @@ def merge_config(user: Mapping[str, Any], image: Mapping[str, Any]) -> dict[str,
         out["WorkingDir"] = image.get("WorkingDir") or ""
     volumes = {**(image.get("Volumes") or {}), **(out.get("Volumes") or {})}
     out["Volumes"] = volumes or None
-    for key in ("Healthcheck", "StopSignal", "OnBuild", "Shell"):
+    for key in ("StopSignal", "OnBuild", "Shell"):
         if not out.get(key) and image.get(key):
             out[key] = image[key]
+    healthcheck = merge_healthcheck(out.get("Healthcheck"), image.get("Healthcheck"))
+    if healthcheck is not None:
+        out["Healthcheck"] = healthcheck
     return out
 
 

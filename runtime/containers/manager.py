@@ -24,10 +24,11 @@ import anyio.abc
 import anyio.to_thread
 
 from runtime.api.errors import EngineError, bad_request, conflict
-from runtime.containers import adopt, execs, restart
+from runtime.containers import adopt, execs, networking, restart
 from runtime.containers.create import HostFacts, ImageInfo, now_rfc3339, translate, write_bundle
 from runtime.containers.create_config import log_options, parse_signal
 from runtime.containers.events import EventBus
+from runtime.containers.health_monitor import HealthMonitors
 from runtime.containers.live import Live, exit_code_of_failure, supervisor_failure
 from runtime.containers.records import Record, Records, new_id, normalize_name
 from runtime.containers.spec import spec_from_dict
@@ -53,6 +54,7 @@ class ContainerManager:
         self.records = Records(engine.root / "containers")
         self.events = EventBus()
         self.execs = execs.Execs()
+        self.health = HealthMonitors(self)
         self._live: dict[str, Live] = {}
         self._tasks: anyio.abc.TaskGroup | None = None
 
@@ -64,6 +66,7 @@ class ContainerManager:
             self._tasks = tasks
             await tasks.start(self._consume)
             await adopt.boot(self)
+            await networking.restore(self)
             tasks.start_soon(adopt.catch_up, self)
             task_status.started()
 
@@ -120,11 +123,12 @@ class ContainerManager:
         bundle = self.records.bundle_dir(container_id)
         try:
             host = await anyio.to_thread.run_sync(HostFacts.read)
+            net_plan = networking.plan(self, body, name, container_id)
 
             def work() -> Record:
                 volumes = self.engine.volumes
                 created = translate(container_id, name, body, image, self.engine.prefix, bundle, host,
-                                    volumes.for_container(container_id))
+                                    volumes.for_container(container_id), networks=net_plan)
                 write_bundle(created)
                 for point in created.record.mounts:
                     if point.get("Type") == "volume" and "nocopy" not in str(point.get("Mode") or "").split(","):
@@ -182,7 +186,7 @@ class ContainerManager:
         if live.in_supervisor:
             await self.delete_in_supervisor(record.id)
             live.in_supervisor = False
-        spec = spec_from_dict(record.spec)
+        spec = networking.start_spec(self, record, spec_from_dict(record.spec))
         _, max_size, max_file = log_options(record.host_config["LogConfig"])
         live.pid = await self.supervisor.create(spec, max_size=max_size or None, max_file=max_file,
                                                 stdin_open=bool(record.config.get("OpenStdin")),
@@ -202,6 +206,14 @@ class ContainerManager:
             self._start_failed(record, exc)
             raise supervisor_failure(exc) from exc
         live.prepared = False
+        try:
+            await networking.up(self, record, live.pid)
+        except Exception as exc:
+            # The container waits at its gate: deleting it there aborts it, nothing of it ran.
+            await self.delete_in_supervisor(record.id)
+            live.in_supervisor = False
+            self._start_failed(record, exc)
+            raise networking.start_error(exc) from exc
         live.exited = anyio.Event()
         state = record.state
         previous = (state.status, state.started_at, state.error)
@@ -214,12 +226,14 @@ class ContainerManager:
             started_at = await self.supervisor.start(record.id)
         except Exception as exc:
             state.status, state.started_at, state.error = previous
+            networking.down(self, record, live.pid)
             self._start_failed(record, exc)
             raise supervisor_failure(exc) from exc
         finally:
             live.starting = False
         if started_at and not started_at.startswith("0001"):
             state.started_at = started_at
+        self.health.start(record)  # "starting" again before anyone hears of the start
         self.records.save(record)
         self.emit(record, "start")
         if live.pending_exit is not None:
@@ -246,6 +260,8 @@ class ContainerManager:
         if live.starting:
             live.pending_exit = (code, oom, finished_at)
             return
+        self.health.stop(record.id)
+        networking.down(self, record, state.pid)
         state.status, state.pid, state.exit_code, state.oom_killed = "exited", 0, code, oom
         state.finished_at = finished_at
         ran_for = time.monotonic() - live.started
@@ -410,9 +426,11 @@ class ContainerManager:
             record.state.status = "removing"
             if live.in_supervisor:
                 await self.delete_in_supervisor(record.id)
+            self.health.stop(record.id)
             trash = self.records.forget(record)
             self.execs.forget_container(record.id)
             self._live.pop(record.id, None)
+            await networking.removed(self, record)
             await anyio.to_thread.run_sync(lambda: self.engine.volumes.release_container(record.id, volumes))
             await anyio.to_thread.run_sync(_remove_trees, [trash])
             self.emit(record, "destroy")
@@ -433,6 +451,7 @@ class ContainerManager:
             raise bad_request("Renaming a container with the same name as its current name")
         old = record.name
         self.records.rename(record, name)
+        networking.renamed(self, record)
         self.emit(record, "rename", {"oldName": "/" + old})
 
     def image_in_use(self, image_id: str) -> bool:

@@ -1,7 +1,7 @@
 """`--change` instructions (Dockerfile syntax) applied to an image's container config.
 
-Supported like `docker import`/`docker commit`: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL,
-ONBUILD, USER, VOLUME, WORKDIR, STOPSIGNAL. Words are split and quoted as a Dockerfile
+Supported like `docker import`/`docker commit`: CMD, ENTRYPOINT, ENV, EXPOSE, HEALTHCHECK,
+LABEL, ONBUILD, USER, VOLUME, WORKDIR, STOPSIGNAL. Words are split and quoted as a Dockerfile
 does, and `$VAR`/`${VAR}`/`${VAR:-x}`/`${VAR:+x}` expand from the ENV set so far (not in
 CMD/ENTRYPOINT, which the shell expands later).
 """
@@ -15,8 +15,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from runtime.images.errors import ImageInvalid
+from runtime.images.healthcheck_change import parse_healthcheck
 
-ALLOWED = ("CMD", "ENTRYPOINT", "ENV", "EXPOSE", "LABEL", "ONBUILD", "USER", "VOLUME", "WORKDIR", "STOPSIGNAL")
+ALLOWED = ("CMD", "ENTRYPOINT", "ENV", "EXPOSE", "HEALTHCHECK", "LABEL", "ONBUILD", "USER", "VOLUME", "WORKDIR",
+           "STOPSIGNAL")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PORT = re.compile(r"(\d+)(?:-(\d+))?(?:/(tcp|udp|sctp))?", re.IGNORECASE)
 
@@ -182,6 +184,8 @@ def apply_changes(changes: Sequence[str], base: Mapping[str, Any] | None = None)
             if paths[:2] == ["/bin/sh", "-c"] or not paths or any(not p for p in paths):
                 raise ImageInvalid(f"VOLUME: invalid argument {args.strip()!r}")
             config.setdefault("Volumes", {}).update({p: {} for p in paths})
+        elif instruction == "HEALTHCHECK":
+            config["Healthcheck"] = parse_healthcheck(args)
         elif instruction == "ONBUILD":
             config.setdefault("OnBuild", []).append(args.strip())
         else:

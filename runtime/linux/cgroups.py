@@ -278,6 +278,17 @@ class Cgroup:
         for leaf in self.dirs():
             _write(os.path.join(leaf, "cgroup.procs"), str(pid))
 
+    def join_self_v1(self) -> None:
+        """Move the calling single-threaded process into every v1 leaf (its unified leaf: CLONE_INTO_CGROUP).
+
+        It writes 0 to each leaf's `tasks`, moving only the calling thread,
+        which is the whole process here: the kernel then skips the
+        cgroup-wide lock that a write to cgroup.procs takes, and with it an
+        RCU grace period (10-15 ms on these machines) on every birth.
+        """
+        for leaf in dict.fromkeys(self.v1.values()):
+            _write(os.path.join(leaf, "tasks"), "0")
+
     def fd_for_clone(self) -> int | None:
         """A new O_DIRECTORY fd of the v2 leaf for clone3(CLONE_INTO_CGROUP); the caller closes it.
 

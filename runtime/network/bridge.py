@@ -243,6 +243,13 @@ class Links:
                 raise
         return Endpoint(cfg.host_ifname, cfg.ifname, mac, cfg.address)
 
+    def loopback_up(self, netns: str | int) -> None:
+        """Bring `lo` up in a netns (a new netns starts with it down; network mode none needs it up)."""
+        with self._lock, _open_netns(netns) as ns_fd, _phase("lo in container"), _netns_iproute(ns_fd) as inner:
+            lo = _lookup(inner, "lo")
+            if lo is not None:
+                inner.link("set", index=lo, state="up")
+
     def detach(self, host_ifname: str) -> bool:
         """Remove an endpoint's veth pair; False if it was gone (the netns died with the container)."""
         return self.remove_link(host_ifname)

@@ -18,9 +18,10 @@ reads it on the event loop: it holds a lock. The wire format is dnspython's.
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, ip_address
 from typing import Any
@@ -38,6 +39,8 @@ import dns.rdatatype
 import dns.reversename
 import dns.rrset
 from anyio.streams.buffered import BufferedByteReceiveStream
+
+log = logging.getLogger("pycompose.network.dns")
 
 TTL = 600  # Docker's TTL for container records
 DNS_PORT = 53
@@ -65,6 +68,7 @@ class Records:
         self._upstreams: dict[str, tuple[str, ...]] = {}
         self._forward: dict[str, bool] = {}
         self._turn: dict[str, int] = {}
+        self._links: dict[str, dict[str, str]] = {}  # container -> alias -> linked container
 
     def add(self, container: str, network: str, address: IPv4Address | str, names: Iterable[str], *,
             upstreams: Sequence[str] | None = None, forward: bool = True) -> None:
@@ -92,6 +96,12 @@ class Records:
             if not any(k[0] == container for k in self._entries):
                 self._upstreams.pop(container, None)
                 self._forward.pop(container, None)
+                self._links.pop(container, None)
+
+    def set_links(self, container: str, links: Mapping[str, str]) -> None:
+        """Names only `container` resolves (its links: alias -> linked container), on networks they share."""
+        with self._lock:
+            self._links[container] = {_norm(alias): target for alias, target in links.items()}
 
     def querier(self, source: IPv4Address) -> str | None:
         with self._lock:
@@ -102,7 +112,9 @@ class Records:
         name = _norm(name)
         with self._lock:
             networks = self._networks_of(source)
-            found = self._lookup(networks, name)
+            found = self._linked(source, networks, name)
+            if not found:
+                found = self._lookup(networks, name)
             if not found and "." in name:
                 head, _, network = name.partition(".")
                 if network in {n.lower() for n in networks}:
@@ -137,6 +149,14 @@ class Records:
     def _networks_of(self, source: IPv4Address) -> list[str]:
         container = self._by_address.get(source)
         return [e.network for e in self._entries.values() if e.container == container] if container else []
+
+    def _linked(self, source: IPv4Address, networks: Sequence[str], name: str) -> list[IPv4Address]:
+        container = self._by_address.get(source)
+        target = self._links.get(container or "", {}).get(name)
+        if target is None:
+            return []
+        wanted = set(networks)
+        return [e.address for e in self._entries.values() if e.container == target and e.network in wanted]
 
     def _lookup(self, networks: Sequence[str], name: str) -> list[IPv4Address]:
         wanted = set(networks)
@@ -264,23 +284,31 @@ class DnsServer:
             with scope:
                 async with udp, tcp, anyio.create_task_group() as tg:
                     tg.start_soon(tcp.serve, self._tcp_client, tg)
+                    # Queries are answered concurrently; a socket takes one writer at a time.
+                    sending = anyio.Lock()
                     async for packet, (host, port) in udp:
-                        tg.start_soon(self._udp_query, udp, packet, host, port)
+                        tg.start_soon(self._udp_query, udp, sending, packet, host, port)
         finally:
             done.set()
 
-    async def _udp_query(self, udp: anyio.abc.UDPSocket, packet: bytes, host: str, port: int) -> None:
-        response = await self.handle(packet, IPv4Address(host))
-        if response is not None:
-            with contextlib.suppress(OSError, anyio.ClosedResourceError, anyio.BrokenResourceError):
-                await udp.sendto(response, host, port)
+    async def _udp_query(self, udp: anyio.abc.UDPSocket, sending: anyio.Lock, packet: bytes, host: str,
+                         port: int) -> None:
+        try:
+            response = await self.handle(packet, IPv4Address(host))
+            if response is not None:
+                async with sending:
+                    await udp.sendto(response, host, port)
+        except (OSError, anyio.ClosedResourceError, anyio.BrokenResourceError):
+            pass
+        except Exception:
+            # One bad query must not take the server (and the engine) down.
+            log.exception("DNS query from %s failed", host)
 
     async def _tcp_client(self, stream: anyio.abc.SocketStream) -> None:
         source = IPv4Address(stream.extra(anyio.abc.SocketAttribute.remote_address)[0])
         buffered = BufferedByteReceiveStream(stream)
         async with stream:
-            with contextlib.suppress(anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError,
-                                     anyio.IncompleteRead, TimeoutError, OSError):
+            try:
                 while True:
                     with anyio.fail_after(TCP_IDLE):
                         wire = await _read_framed(buffered)
@@ -288,6 +316,11 @@ class DnsServer:
                     if response is None:
                         return
                     await stream.send(len(response).to_bytes(2, "big") + response)
+            except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError, anyio.IncompleteRead,
+                    TimeoutError, OSError):
+                return
+            except Exception:
+                log.exception("DNS query over TCP from %s failed", source)
 
     async def _forward(self, wire: bytes, upstreams: Iterable[str], tcp: bool) -> bytes | None:
         for upstream in upstreams:

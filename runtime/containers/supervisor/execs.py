@@ -2,10 +2,11 @@
 
 The supervisor opens the container's namespace files and root first (after
 entering its mount namespace the host's /proc is gone), sets its own
-pid_for_children to the container's pid namespace, forks once and returns
-to its own namespace at once. The child — already a member of the
-container's pid namespace and the supervisor's direct child, so waitid on
-its pidfd works — joins the cgroup (the host's cgroupfs is still visible),
+pid_for_children to the container's pid namespace, clones once (born in the
+container's v2 cgroup leaf, see births.clone_in_cgroup) and returns to its
+own namespace at once. The child — already a member of the container's pid
+namespace and the supervisor's direct child, so waitid on its pidfd works —
+joins the v1 cgroups (the host's cgroupfs is still visible),
 enters the other namespaces, chroots into the container's root and becomes
 the process (process_setup). One fork, no helper binary.
 """
@@ -87,18 +88,22 @@ class Exec:
                 stdio = births.Stdio(in_r, out_w, err_w)
             bpf = c.host.seccomp_bpf(c.spec) if not self.spec.privileged else None
             own_pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+            cgroup_fd = c.cgroup.fd_for_clone() if c.cgroup is not None else None
             try:
                 if pid_ns >= 0:
                     sc.setns(pid_ns, sc.CLONE_NEWPID)
-                pid = os.fork()
+                # Born in the container's v2 leaf, as a birth (see births.spawn): no grace period to wait.
+                pid, pidfd, born_in = births.clone_in_cgroup(0, cgroup_fd)
                 if pid == 0:
-                    _child(self.spec, c, ns, root, stdio, child_sync, bpf)
+                    _child(self.spec, c, ns, root, stdio, child_sync, bpf, born_in)
                 if pid_ns >= 0:
                     sc.setns(own_pid_ns, sc.CLONE_NEWPID)
             finally:
                 os.close(own_pid_ns)
+                if cgroup_fd is not None:
+                    os.close(cgroup_fd)
             self.pid = pid
-            self.pidfd = os.pidfd_open(pid)
+            self.pidfd = pidfd
             self.sync = parent_sync
             self.reply = reply
             self.loop.watch(parent_sync.fileno(), ev.IN, self._on_sync)
@@ -213,7 +218,7 @@ class Exec:
 
 
 def _child(spec: ExecSpec, c: Container, ns: dict[str, int], root: int, stdio: births.Stdio,
-           sync: socket.socket, bpf: bytes | None) -> NoReturn:
+           sync: socket.socket, bpf: bytes | None, born_in_cgroup: bool) -> NoReturn:
     """The exec'd process between fork and execve. Never returns."""
     gc.disable()  # as in a birth: no collection of the supervisor's heap in here
     code, phase = 1, "stdio"
@@ -229,7 +234,9 @@ def _child(spec: ExecSpec, c: Container, ns: dict[str, int], root: int, stdio: b
                 os.dup2(fd, target)
         sc.close_all_except({0, 1, 2, sync.fileno(), root, *ns.values()})
         phase = "cgroup"
-        if c.cgroup is not None:
+        if c.cgroup is not None and born_in_cgroup:
+            c.cgroup.join_self_v1()
+        elif c.cgroup is not None:
             c.cgroup.join(os.getpid())
         phase = "join-namespaces"
         for name in NAMESPACE_ORDER:

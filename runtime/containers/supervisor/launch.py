@@ -83,6 +83,10 @@ def _detach_and_exec(root: Path, prefix: str, notify_w: int) -> None:
         os.dup2(null, 0)
         os.dup2(log, 1)
         os.dup2(log, 2)
+        # Whatever the engine inherited (e.g. its own readiness pipe from `engine start`) must not
+        # live on in a process that outlives it.
+        os.closerange(3, notify_w)
+        os.closerange(notify_w + 1, 1 << 20)
         os.set_inheritable(notify_w, True)
         os.chdir("/")
         env = dict(os.environ)
@@ -140,24 +144,42 @@ def stop_supervisor_if_idle(root: Path, timeout: float = 5.0) -> bool:
     """Ask the supervisor to exit unless containers still run (the daemon's clean stop); True if it did."""
     if not supervisor_alive(root):
         return True
+    pidfd = _watch(root)  # before asking: it drops its lock a moment before its process ends
     try:
-        answer = request(root, {"id": 0, "op": "shutdown", "force": False}, timeout)
-    except (OSError, ValueError):
-        return False
-    if not answer.get("ok"):
-        return False
-    return _wait_gone(root, timeout)
+        try:
+            answer = request(root, {"id": 0, "op": "shutdown", "force": False}, timeout)
+        except (OSError, ValueError):
+            return False
+        if not answer.get("ok"):
+            return False
+        return _wait_gone(root, timeout, pidfd)
+    finally:
+        if pidfd >= 0:
+            os.close(pidfd)
 
 
-def _wait_gone(root: Path, timeout: float) -> bool:
-    """Wait until the supervisor released its lock and its process has exited."""
+def _watch(root: Path) -> int:
+    """A pidfd of the live supervisor of `root`, or -1."""
+    pid = supervisor_pid(root) if supervisor_alive(root) else None
+    if pid is None:
+        return -1
+    try:
+        return os.pidfd_open(pid)
+    except OSError:
+        return -1
+
+
+def _wait_gone(root: Path, timeout: float, pidfd: int = -1) -> bool:
+    """Wait until the supervisor released its lock and its process has exited.
+
+    Pass a pidfd taken before the supervisor was asked to stop; without one,
+    a supervisor that already dropped its lock is not waited for.
+    """
     import time
 
-    pidfd = -1
-    pid = supervisor_pid(root) if supervisor_alive(root) else None
-    if pid is not None:
-        with contextlib.suppress(OSError):
-            pidfd = os.pidfd_open(pid)
+    own = pidfd < 0
+    if own:
+        pidfd = _watch(root)
     deadline = time.monotonic() + timeout
     try:
         while supervisor_alive(root):
@@ -168,12 +190,17 @@ def _wait_gone(root: Path, timeout: float) -> bool:
             return bool(select.select([pidfd], [], [], max(0.0, deadline - time.monotonic()))[0])
         return True
     finally:
-        if pidfd >= 0:
+        if own and pidfd >= 0:
             os.close(pidfd)
 
 
 def shutdown(root: Path, force: bool = True, timeout: float = 10.0) -> bool:
     """Stop the supervisor (killing its containers with force); True once it is gone."""
-    with contextlib.suppress(OSError, ValueError):
-        request(root, {"id": 0, "op": "shutdown", "force": force}, timeout)
-    return _wait_gone(root, timeout)
+    pidfd = _watch(root)
+    try:
+        with contextlib.suppress(OSError, ValueError):
+            request(root, {"id": 0, "op": "shutdown", "force": force}, timeout)
+        return _wait_gone(root, timeout, pidfd)
+    finally:
+        if pidfd >= 0:
+            os.close(pidfd)

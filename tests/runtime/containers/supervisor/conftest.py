@@ -60,9 +60,7 @@ def stop_and_check(handle: SupervisorHandle) -> None:
             listed = handle.request("list").get("containers", [])
             for c in listed:
                 handle.request("delete", cid=c["id"], force=True)
-            answer = handle.request("shutdown", force=False)
-            assert answer.get("ok"), answer
-            assert launch._wait_gone(handle.root, 10), "supervisor did not exit"
+            assert launch.stop_supervisor_if_idle(handle.root, 10), "supervisor did not exit"
     finally:
         launch.shutdown(handle.root, force=True)
         left = Cgroup.cleanup_prefix(handle.prefix)

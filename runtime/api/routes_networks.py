@@ -1,0 +1,159 @@
+"""Network routes: list, inspect, create, remove, connect, disconnect, prune.
+
+Handlers read the engine's network manager (`engine.networks`) and, for
+who is attached where, the container records (`engine.containers`);
+network errors carry Docker's status codes and become EngineErrors here.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from runtime.api.errors import EngineError, bad_request
+from runtime.api.http import Request, Response, empty_response, json_response
+from runtime.api.router import Route
+from runtime.containers import network_connect, networking
+from runtime.containers.logs_read import parse_time_ns
+from runtime.engine import Engine
+from runtime.network import docker_json
+from runtime.network.errors import NetworkError
+
+if TYPE_CHECKING:
+    from runtime.network.manager import NetworkManager
+    from runtime.network.store import NetworkRecord
+
+T = TypeVar("T")
+
+
+def networks_of(engine: Engine) -> NetworkManager:
+    networks = engine.networks
+    if networks is None:
+        raise EngineError(503, "networks are not available: the engine's network manager is not running")
+    return networks
+
+
+async def _call(work: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return await work()
+    except NetworkError as exc:
+        raise networking.engine_error(exc) from None
+
+
+def _get(engine: Engine, ref: str) -> NetworkRecord:
+    try:
+        return networks_of(engine).store.get(ref)
+    except NetworkError as exc:
+        raise networking.engine_error(exc) from None
+
+
+def _emit(engine: Engine, action: str, network: NetworkRecord) -> None:
+    if engine.containers is not None:
+        engine.containers.events.emit("network", action, network.id, {"name": network.name,
+                                                                      "type": network.driver})
+
+
+async def list_networks(engine: Engine, request: Request) -> Response:
+    nets = networks_of(engine)
+    filters = request.filters()
+    try:
+        docker_json.check_filters(filters, docker_json.LIST_FILTERS)
+    except NetworkError as exc:
+        raise networking.engine_error(exc) from None
+    in_use = network_connect.endpoints_in_use(engine.containers)
+    return json_response([docker_json.network_json(n) for n in sorted(nets.store, key=lambda n: n.created)
+                          if docker_json.matches(n, filters, in_use)])
+
+
+async def inspect_network(engine: Engine, request: Request) -> Response:
+    network = _get(engine, request.params["id"])
+    attached = network_connect.endpoints_in_use(engine.containers).get(network.id, [])
+    containers = {record.id: docker_json.network_container(record.name, endpoint) for record, endpoint in attached}
+    return json_response(docker_json.network_json(network, containers))
+
+
+async def create_network(engine: Engine, request: Request) -> Response:
+    body = await request.json()
+    if not isinstance(body, dict):
+        raise bad_request("invalid network configuration: expected a JSON object")
+    nets = networks_of(engine)
+    network = await _call(lambda: nets.create(body))
+    _emit(engine, "create", network)
+    return json_response({"Id": network.id, "Warning": ""}, 201)
+
+
+async def remove_network(engine: Engine, request: Request) -> Response:
+    network = _get(engine, request.params["id"])
+    await _remove(engine, network)
+    return empty_response(204)
+
+
+async def _remove(engine: Engine, network: NetworkRecord) -> None:
+    if network_connect.endpoints_in_use(engine.containers).get(network.id):
+        raise EngineError(403, f"error while removing network: network {network.name} id {network.id} has "
+                               "active endpoints")
+    nets = networks_of(engine)
+    await _call(lambda: nets.remove(network))
+    _emit(engine, "destroy", network)
+
+
+async def connect_network(engine: Engine, request: Request) -> Response:
+    body = await _body(request)
+    container = str(body.get("Container") or "")
+    if not container:
+        raise bad_request("a container is required")
+    await network_connect.connect(engine.containers, request.params["id"], container,
+                             body.get("EndpointConfig"))
+    return empty_response(200)
+
+
+async def disconnect_network(engine: Engine, request: Request) -> Response:
+    body = await _body(request)
+    container = str(body.get("Container") or "")
+    if not container:
+        raise bad_request("a container is required")
+    await network_connect.disconnect(engine.containers, request.params["id"], container,
+                                bool(body.get("Force")))
+    return empty_response(200)
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    body = await request.json()
+    if not isinstance(body, dict):
+        raise bad_request("expected a JSON object")
+    return body
+
+
+async def prune_networks(engine: Engine, request: Request) -> Response:
+    nets = networks_of(engine)
+    filters = request.filters()
+    try:
+        docker_json.check_filters(filters, docker_json.PRUNE_FILTERS)
+        in_use = network_connect.endpoints_in_use(engine.containers)
+        now = time.time()
+        doomed = [n for n in nets.store
+                  if docker_json.prunable(n, filters, in_use, parse_time_ns(n.created) / 1e9, now)]
+    except NetworkError as exc:
+        raise networking.engine_error(exc) from None
+    deleted = []
+    for network in doomed:
+        try:
+            await _remove(engine, network)
+        except EngineError:
+            continue
+        deleted.append(network.name)
+    if engine.containers is not None:
+        engine.containers.events.emit("network", "prune", "", {"reclaimed": "0"})
+    return json_response({"NetworksDeleted": deleted or None})
+
+
+ROUTES: tuple[Route[Engine], ...] = (
+    Route("GET", "/networks", list_networks),
+    Route("POST", "/networks/create", create_network),
+    Route("POST", "/networks/prune", prune_networks),
+    Route("GET", "/networks/{id}", inspect_network),
+    Route("DELETE", "/networks/{id}", remove_network),
+    Route("POST", "/networks/{id}/connect", connect_network),
+    Route("POST", "/networks/{id}/disconnect", disconnect_network),
+)

@@ -1,0 +1,145 @@
+"""Connecting and disconnecting containers, running or not, and who is attached where.
+
+A running container gets (or loses) a veth, an address and its DNS records
+at once; a stopped one only has its NetworkSettings changed, for its next
+start. Both hold the container's lock, as starts and stops do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from runtime.api.errors import EngineError, bad_request
+from runtime.containers.network_state import ACTIVE, fill_settings, register_dns, write_files
+from runtime.containers.networking import engine_error, networks_of
+from runtime.containers.records import Record
+from runtime.network.endpoints import endpoint_settings, interface_names, mode_kind, random_mac
+from runtime.network.errors import NetworkError
+from runtime.network.manager import Attached, Attachment, NetworkManager, host_ifname, new_endpoint_id
+from runtime.network.store import NetworkRecord
+
+if TYPE_CHECKING:
+    from runtime.containers.manager import ContainerManager
+
+
+def require(manager: ContainerManager | None) -> tuple[ContainerManager, NetworkManager]:
+    nets = networks_of(manager) if manager is not None else None
+    if manager is None or nets is None:
+        raise EngineError(503, "networks are not available: the engine has no container or network manager")
+    return manager, nets
+
+
+async def connect(containers: ContainerManager | None, network_ref: str, container_ref: str,
+                  config: Mapping[str, Any] | None) -> NetworkRecord:
+    manager, nets = require(containers)
+    try:
+        network = nets.store.get(network_ref)
+        record = manager.records.get(container_ref)
+        _check_connectable(record, network)
+        live = manager.live(record)
+        async with live.lock:
+            networks = record.network_settings.setdefault("Networks", {})
+            if _key_of(networks, network) is not None:
+                raise EngineError(403, f"endpoint with name {record.name} already exists in network {network.name}")
+            endpoint = endpoint_settings(network, config, name=record.name, container_id=record.id)
+            networks[network.name] = endpoint
+            try:
+                att = nets.attached.get(record.id)
+                if att is not None and record.state.status in ACTIVE:
+                    await _attach_one(manager, nets, record, att, network, endpoint)
+            except BaseException:
+                networks.pop(network.name, None)
+                raise
+            manager.records.save(record)
+    except NetworkError as exc:
+        raise engine_error(exc) from None
+    manager.events.emit("network", "connect", network.id, {"container": record.id, "name": network.name,
+                                                           "type": network.driver})
+    return network
+
+
+def _check_connectable(record: Record, network: NetworkRecord) -> None:
+    kind = mode_kind(str(record.host_config.get("NetworkMode") or ""))
+    if network.driver in ("host", "null") or kind == "host":
+        raise bad_request("container cannot be disconnected from host network or connected to host network")
+    if kind == "none":
+        raise bad_request("container cannot be connected to multiple networks with one of the networks in "
+                          "private (none) mode")
+    if kind == "container":
+        raise bad_request("container sharing network namespace with another container or host cannot be "
+                          "connected to any other network")
+
+
+def _key_of(networks: Mapping[str, Any], network: NetworkRecord) -> str | None:
+    for name, endpoint in networks.items():
+        if name == network.name or (endpoint or {}).get("NetworkID") == network.id:
+            return name
+    return None
+
+
+async def _attach_one(manager: ContainerManager, nets: NetworkManager, record: Record, att: Attachment,
+                      network: NetworkRecord, endpoint: dict[str, Any]) -> None:
+    ifname = interface_names([endpoint], {a.ifname for a in att.endpoints.values()})[0]
+    endpoint_id = new_endpoint_id()
+    address = nets.allocate(network, endpoint_id, str((endpoint.get("IPAMConfig") or {}).get("IPv4Address") or ""))
+    a = Attached(network.id, endpoint_id, host_ifname(nets.prefix, endpoint_id), ifname,
+                 str(endpoint.get("MacAddress") or random_mac()), address, False)
+    try:
+        await nets.plug(att.pid, [a])
+    except BaseException:
+        nets.release(network.id, endpoint_id)
+        raise
+    att.endpoints[network.id] = a
+    register_dns(manager, nets, record, att)
+    fill_settings(nets, record, att)
+    await write_files(manager, nets, record, att)
+
+
+async def disconnect(containers: ContainerManager | None, network_ref: str, container_ref: str,
+                     force: bool) -> NetworkRecord:
+    manager, nets = require(containers)
+    try:
+        network = nets.store.get(network_ref)
+        record = manager.records.get(container_ref)
+        if network.driver in ("host", "null"):
+            raise bad_request("container cannot be disconnected from host network or connected to host network")
+        live = manager.live(record)
+        async with live.lock:
+            networks = record.network_settings.get("Networks") or {}
+            key = _key_of(networks, network)
+            if key is None:
+                raise EngineError(403, f"container {record.id} is not connected to network {network.name}")
+            att = nets.attached.get(record.id)
+            a = att.endpoints.pop(network.id, None) if att is not None else None
+            if att is not None and a is not None:
+                nets.records.remove(record.id, network.name)
+                if att.container_ip == a.address.ip:
+                    nets.unpublish(record.id, att.container_ip)
+                    att.published, att.container_ip = [], None
+                nets.release(network.id, a.endpoint_id)
+                await nets.unplug([a.host_ifname])
+            del networks[key]
+            if att is not None and record.state.status in ACTIVE:
+                fill_settings(nets, record, att)
+                await write_files(manager, nets, record, att)
+            manager.records.save(record)
+    except NetworkError as exc:
+        raise engine_error(exc) from None
+    manager.events.emit("network", "disconnect", network.id, {"container": record.id, "name": network.name,
+                                                              "type": network.driver})
+    return network
+
+
+def endpoints_in_use(manager: ContainerManager | None) -> dict[str, list[tuple[Record, dict[str, Any]]]]:
+    """network id -> (container, EndpointSettings) of the running containers attached to it."""
+    out: dict[str, list[tuple[Record, dict[str, Any]]]] = {}
+    if manager is None:
+        return out
+    for record in manager.records:
+        if record.state.status not in ACTIVE:
+            continue
+        for endpoint in (record.network_settings.get("Networks") or {}).values():
+            if endpoint and endpoint.get("EndpointID") and endpoint.get("NetworkID"):
+                out.setdefault(str(endpoint["NetworkID"]), []).append((record, endpoint))
+    return out
