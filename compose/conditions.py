@@ -150,6 +150,8 @@ def evaluate(condition: str, status: ContainerStatus, *, not_before: float | Non
     if condition not in (HEALTHY, RUNNING_OR_HEALTHY):
         raise ValueError(f"unsupported depends_on condition: {condition}")
     if stopped:
+        if condition == RUNNING_OR_HEALTHY and code == 0:
+            return Outcome(Verdict.MET, status="Exited")  # `up --wait`: a one-shot service that succeeded
         return Outcome(Verdict.FAILED, f"container {name} exited ({code})")
     if not status.healthcheck:
         if condition == RUNNING_OR_HEALTHY:

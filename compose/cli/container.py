@@ -9,7 +9,7 @@ reported per name and an exit status of 1 at the end).
 from __future__ import annotations
 
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -242,3 +242,42 @@ def prune(target: Target, force: bool, filters: tuple[str, ...]) -> None:
         return await (await client.post("/containers/prune", {"filters": spec or None})).json()
 
     sys.stdout.write(prune_report(target.call(work) or {}))
+
+
+def port_lines(name: str, ports: Mapping[str, Any], private: str | None = None) -> list[str]:
+    """`docker port`: `80/tcp -> 0.0.0.0:32768` for every binding, or the bindings of one `PORT[/PROTO]`."""
+    if private is not None:
+        port, _, proto = private.partition("/")
+        key = f"{port}/{proto or 'tcp'}"
+        bindings = ports.get(key) or []
+        if not bindings:
+            raise click.ClickException(f"No public port '{key}' published for {name}")
+        return [_host_port(b) for b in bindings]
+
+    def order(key: str) -> tuple[int, str]:
+        port, _, proto = key.partition("/")
+        return (int(port) if port.isdigit() else 0, proto)
+
+    return [f"{key} -> {_host_port(b)}" for key in sorted(ports, key=order) for b in ports[key] or ()]
+
+
+def _host_port(binding: Mapping[str, Any]) -> str:
+    ip = str(binding.get("HostIp") or "0.0.0.0")
+    port = str(binding.get("HostPort") or "")
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+
+
+@container.command()
+@click.argument("name")
+@click.argument("private_port", metavar="[PRIVATE_PORT[/PROTO]]", required=False)
+@pass_target
+def port(target: Target, name: str, private_port: str | None) -> None:
+    """List port mappings or a specific mapping for the container."""
+
+    async def work(client: EngineClient) -> Any:
+        return await (await client.get(f"/containers/{name}/json")).json()
+
+    info = target.call(work) or {}
+    ports = (info.get("NetworkSettings") or {}).get("Ports") or {}
+    for line in port_lines(name, ports, private_port):
+        print(line)

@@ -58,6 +58,16 @@ class CreateOptions:
     sysctls: tuple[str, ...] = ()
     shm_size: str | None = None
     publish: tuple[str, ...] = ()
+    publish_all: bool = False
+    expose: tuple[str, ...] = ()
+    network_aliases: tuple[str, ...] = ()
+    ip: str | None = None
+    mac_address: str | None = None
+    add_hosts: tuple[str, ...] = ()
+    dns: tuple[str, ...] = ()
+    dns_search: tuple[str, ...] = ()
+    dns_options: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()
     console_size: tuple[int, int] | None = None
     environ: Mapping[str, str] = field(default_factory=dict)
 
@@ -295,6 +305,12 @@ def create_body(opts: CreateOptions) -> dict[str, Any]:
         "PidsLimit": opts.pids_limit,
         "ShmSize": ram_in_bytes(opts.shm_size, "--shm-size") if opts.shm_size else None,
         "ConsoleSize": list(opts.console_size) if opts.console_size and opts.tty else None,
+        "PublishAllPorts": True if opts.publish_all else None,
+        "ExtraHosts": list(opts.add_hosts) or None,
+        "Dns": list(opts.dns) or None,
+        "DnsSearch": list(opts.dns_search) or None,
+        "DnsOptions": list(opts.dns_options) or None,
+        "Links": list(opts.links) or None,
     }
     body: dict[str, Any] = {
         "Image": opts.image,
@@ -312,12 +328,42 @@ def create_body(opts: CreateOptions) -> dict[str, Any]:
         "AttachStderr": attach,
         "StdinOnce": attach and opts.interactive,
         "Volumes": anonymous or None,
-        "ExposedPorts": {key: {} for key in ports} or None,
+        "ExposedPorts": {key: {} for key in [*ports, *exposed(opts.expose)]} or None,
         "StopSignal": opts.stop_signal,
         "StopTimeout": opts.stop_timeout,
         "HostConfig": {k: v for k, v in host.items() if v is not None},
     }
+    networking = endpoints_config(opts)
+    if networking:
+        body["NetworkingConfig"] = {"EndpointsConfig": networking}
     return {k: v for k, v in body.items() if v is not None}
+
+
+def exposed(values: tuple[str, ...]) -> list[str]:
+    """`--expose 80`, `--expose 7000-7002/udp` -> ExposedPorts keys."""
+    keys = []
+    for value in values:
+        port, _, proto = value.partition("/")
+        keys += [f"{p}/{proto or 'tcp'}" for p in _port_range(port, value)]
+    return keys
+
+
+def endpoints_config(opts: CreateOptions) -> dict[str, Any]:
+    """`--network-alias`, `--ip`, `--mac-address` -> NetworkingConfig.EndpointsConfig of the --network."""
+    endpoint: dict[str, Any] = {}
+    if opts.network_aliases:
+        endpoint["Aliases"] = list(opts.network_aliases)
+    if opts.ip:
+        endpoint["IPAMConfig"] = {"IPv4Address": opts.ip}
+    if opts.mac_address:
+        endpoint["MacAddress"] = opts.mac_address
+    if not endpoint:
+        return {}
+    network = opts.network or "default"
+    if network in ("default", "bridge", "host", "none") and (opts.network_aliases or opts.ip):
+        raise click.UsageError("network-scoped aliases and static addresses are only supported for "
+                               "user-defined networks")
+    return {network: endpoint}
 
 
 def _tmpfs(value: str) -> tuple[str, str]:

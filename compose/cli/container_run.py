@@ -144,10 +144,25 @@ def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
 
 def call_run(target: Target, func: Callable[[EngineClient], Awaitable[int]]) -> None:
     """Run the flow; RunFailed and engine errors end as one line and docker's status."""
+    report_run(lambda: target.call(lambda client: _unwrapped(func(client))))
+
+
+def call_plain(target: Target, func: Callable[[], int]) -> None:
+    """A blocking flow (container_plain.py): the same engine check and the same error reporting."""
+    from compose.cli.engine_auto import ensure_engine
+
+    def work() -> int:
+        ensure_engine(target.host)
+        return func()
+
+    report_run(work)
+
+
+def report_run(work: Callable[[], int]) -> None:
     from compose.client import EngineConnectionError, EngineError
 
     try:
-        status = target.call(lambda client: _unwrapped(func(client)))
+        status = work()
     except RunFailed as exc:
         print(f"pycompose: {exc}", file=sys.stderr)
         raise click.exceptions.Exit(exc.status) from None
@@ -194,10 +209,20 @@ def call_run(target: Target, func: Callable[[EngineClient], Awaitable[int]]) -> 
 @click.option("--sysctl", "sysctls", multiple=True, help="Sysctl: KEY=VALUE.")
 @click.option("--shm-size", default=None, help="Size of /dev/shm (e.g. 64m).")
 @click.option("-p", "--publish", multiple=True, help="Publish a port: [IP:][HOST:]CONTAINER[/PROTO].")
+@click.option("-P", "--publish-all", is_flag=True, help="Publish all exposed ports to random ports.")
+@click.option("--expose", multiple=True, help="Expose a port or a range of ports.")
+@click.option("--network-alias", "network_aliases", multiple=True, help="Add network-scoped alias for the container.")
+@click.option("--ip", default=None, help="IPv4 address (e.g., 172.30.100.104).")
+@click.option("--mac-address", default=None, help="Container MAC address (e.g., 92:d0:c6:0a:29:33).")
+@click.option("--add-host", "add_hosts", multiple=True, help="Add a custom host-to-IP mapping (host:ip).")
+@click.option("--dns", multiple=True, help="Set custom DNS servers.")
+@click.option("--dns-search", multiple=True, help="Set custom DNS search domains.")
+@click.option("--dns-option", "dns_options", multiple=True, help="Set DNS options.")
+@click.option("--link", "links", multiple=True, help="Add link to another container (name:alias).")
 @pass_target
 def run(target: Target, **flags: Any) -> None:
     """Create and run a new container from an image."""
-    from compose.cli.streams import terminal_size
+    from compose.cli.frames import terminal_size
 
     flags["command"] = tuple(flags["command"])
     opts = CreateOptions(**flags, environ=dict(os.environ),
@@ -205,6 +230,11 @@ def run(target: Target, **flags: Any) -> None:
     body = create_body(opts)
     if opts.tty and opts.interactive and not os.isatty(0):
         raise click.ClickException("the input device is not a TTY")
+    if not opts.tty and not opts.interactive:
+        from compose.cli.container_plain import run_plain
+
+        call_plain(target, lambda: run_plain(target.host, body, opts.name, opts.detach, opts.auto_remove))
+        return
 
     async def flow(client: EngineClient) -> int:
         container = await create(client, body, opts.name)
@@ -232,7 +262,7 @@ def run(target: Target, **flags: Any) -> None:
 def exec_(target: Target, container: str, command: tuple[str, ...], detach: bool, env: tuple[str, ...],
           interactive: bool, tty: bool, user: str | None, workdir: str | None, privileged: bool) -> None:
     """Execute a command in a running container."""
-    from compose.cli.streams import terminal_size
+    from compose.cli.frames import terminal_size
 
     if tty and interactive and not os.isatty(0):
         raise click.ClickException("the input device is not a TTY")
@@ -241,6 +271,11 @@ def exec_(target: Target, container: str, command: tuple[str, ...], detach: bool
             "Tty": tty, "Env": environment(env, os.environ) or None, "User": user, "WorkingDir": workdir,
             "Privileged": privileged, "Cmd": list(command), "ConsoleSize": list(size) if size else None}
     body = {k: v for k, v in body.items() if v is not None}
+    if not tty and not interactive:
+        from compose.cli.container_plain import exec_plain
+
+        call_plain(target, lambda: exec_plain(target.host, container, body, detach))
+        return
 
     async def flow(client: EngineClient) -> int:
         return await exec_flow(client, container, body, detach)

@@ -21,7 +21,20 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "container": ("compose.cli.container", "container", "Manage containers (docker container …)"),
     "engine": ("compose.cli.engine", "engine", "Run or manage the pycompose engine (the daemon)"),
     "image": ("compose.cli.image", "image", "Manage images (docker image …)"),
+    "network": ("compose.cli.network", "network", "Manage networks (docker network …)"),
     "volume": ("compose.cli.volume", "volume", "Manage volumes (docker volume …)"),
+    "create": ("compose.cli.lifecycle", "create", "Creates containers for a service"),
+    "down": ("compose.cli.down", "down", "Stop and remove containers, networks"),
+    "exec": ("compose.cli.exec", "exec_", "Execute a command in a running container"),
+    "kill": ("compose.cli.lifecycle", "kill", "Force stop service containers"),
+    "logs": ("compose.cli.logs", "logs", "View output from containers"),
+    "ps": ("compose.cli.ps", "ps", "List containers"),
+    "restart": ("compose.cli.lifecycle", "restart", "Restart service containers"),
+    "rm": ("compose.cli.lifecycle", "rm", "Removes stopped service containers"),
+    "run": ("compose.cli.run", "run", "Run a one-off command on a service"),
+    "start": ("compose.cli.lifecycle", "start", "Start services"),
+    "stop": ("compose.cli.lifecycle", "stop", "Stop services"),
+    "up": ("compose.cli.up", "up", "Create and start containers"),
 }
 
 

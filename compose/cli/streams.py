@@ -14,7 +14,6 @@ import contextlib
 import os
 import signal
 import stat
-import struct
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -22,67 +21,21 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from compose.cli.frames import (  # noqa: F401 - re-exported: the names this module always had
+    HEADER,
+    Demultiplexer,
+    Output,
+    frame,
+    terminal_size,
+    write_all,
+)
+
 if TYPE_CHECKING:
     from compose.client import RawStream
 
-HEADER = struct.Struct(">BxxxL")
 READ_SIZE = 65536
 Resize = Callable[[int, int], Awaitable[None]]
 Forward = Callable[[str], Awaitable[None]]
-
-
-class Demultiplexer:
-    """Docker's stream frames -> (fd, bytes) pieces; feed it whatever arrives."""
-
-    def __init__(self) -> None:
-        self._buffer = b""
-
-    def feed(self, data: bytes) -> list[tuple[int, bytes]]:
-        self._buffer += data
-        out = []
-        while len(self._buffer) >= HEADER.size:
-            kind, size = HEADER.unpack_from(self._buffer)
-            if len(self._buffer) < HEADER.size + size:
-                break
-            payload = self._buffer[HEADER.size : HEADER.size + size]
-            self._buffer = self._buffer[HEADER.size + size :]
-            # 0 is stdin echoed back; docker writes it on stdout.
-            out.append((2 if kind == 2 else 1, payload))
-        return out
-
-    @property
-    def pending(self) -> int:
-        return len(self._buffer)
-
-
-def frame(kind: int, payload: bytes) -> bytes:
-    """One multiplexed frame (tests and fakes use it)."""
-    return HEADER.pack(kind, len(payload)) + payload
-
-
-def write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        try:
-            written = os.write(fd, view)
-        except BlockingIOError:
-            continue
-        view = view[written:]
-
-
-class Output:
-    """Where received bytes go: demultiplexed to fds 1/2, or raw to fd 1."""
-
-    def __init__(self, tty: bool, stdout: int = 1, stderr: int = 2) -> None:
-        self._demux = None if tty else Demultiplexer()
-        self._fds = {1: stdout, 2: stderr}
-
-    def write(self, data: bytes) -> None:
-        if self._demux is None:
-            write_all(self._fds[1], data)
-            return
-        for kind, payload in self._demux.feed(data):
-            write_all(self._fds[kind], payload)
 
 
 @dataclass
@@ -128,15 +81,6 @@ async def pump_input(stream: RawStream, fd: int = 0) -> None:
         while data := await read_stdin(fd):
             await stream.send(data)
         await stream.send_eof()
-
-
-def terminal_size(fd: int = 1) -> tuple[int, int] | None:
-    """(height, width) of the terminal on `fd`, if it is one."""
-    try:
-        size = os.get_terminal_size(fd)
-    except OSError:
-        return None
-    return size.lines, size.columns
 
 
 @contextlib.contextmanager

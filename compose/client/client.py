@@ -13,46 +13,25 @@ from __future__ import annotations
 import json as jsonlib
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
-from urllib.parse import quote, urlencode
 
 import anyio
 import h11
 
 from compose.client.connection import Connection, ConnectionLost, RawStream
 from compose.client.errors import EngineConnectionError, EngineError
-
-DEFAULT_HOST = "unix:///run/pycompose/engine.sock"
-API_VERSION = "1.45"
-USER_AGENT = "pycompose-client"
+from compose.client.wire import (  # noqa: F401 - re-exported: this module's public names
+    API_VERSION,
+    DEFAULT_HOST,
+    USER_AGENT,
+    Params,
+    encode_params,
+    error_message,
+    socket_path,
+)
+from compose.client.wire import target as wire_target
 
 T = TypeVar("T")
-Params = Mapping[str, Any]
 Body = bytes | AsyncIterable[bytes]
-
-
-def socket_path(host: str) -> str:
-    """`unix:///run/x.sock` (or a bare absolute path) -> `/run/x.sock`."""
-    path = host[len("unix://") :] if host.startswith("unix://") else host
-    if not path.startswith("/"):
-        raise EngineConnectionError(f"unsupported engine host {host!r}: only unix:// sockets are supported")
-    return path
-
-
-def encode_params(params: Params | None) -> str:
-    """Docker's query encoding; None values are left out."""
-    items: list[tuple[str, str]] = []
-    for key, value in (params or {}).items():
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            items.append((key, "1" if value else "0"))
-        elif isinstance(value, list | tuple):
-            items.extend((key, str(v)) for v in value)
-        elif isinstance(value, Mapping):
-            items.append((key, jsonlib.dumps(value, separators=(",", ":"))))
-        else:
-            items.append((key, str(value)))
-    return urlencode(items, quote_via=quote)
 
 
 class Response:
@@ -152,9 +131,7 @@ class EngineClient:
             await conn.aclose()
 
     def target(self, path: str, params: Params | None = None, versioned: bool = True) -> str:
-        prefix = f"/v{self.api_version}" if versioned else ""
-        query = encode_params(params)
-        return quote(prefix + path, safe="/:@!$&'()*+,;=-._~") + (f"?{query}" if query else "")
+        return wire_target(self.api_version, path, params, versioned)
 
     async def request(
         self,
@@ -288,15 +265,6 @@ class EngineClient:
 
 async def _error_message(response: Response) -> str:
     return error_message(response.status, await response.read())
-
-
-def error_message(status: int, data: bytes) -> str:
-    """The message of a Docker error body (`{"message": ...}`), or its text."""
-    try:
-        message = jsonlib.loads(data).get("message")
-    except (ValueError, AttributeError):
-        message = None
-    return str(message) if message else (data.decode(errors="replace").strip() or f"HTTP {status}")
 
 
 async def _body(conn: Connection) -> AsyncIterator[bytes]:

@@ -302,7 +302,7 @@ class _Up:
         temporary = f"{c.id[:12]}_{final}"
         dependents = self._stop_dependents(svc.name)
         create = self.plan.add(Kind.CREATE_CONTAINER, temporary, resource, after=self._infra(svc, temporary),
-                               payload=self._body(svc, number, final, c), cause="diverged",
+                               payload={**self._body(svc, number, final, c), "name": temporary}, cause="diverged",
                                progress=("Recreate", ""), group=group)
         stop = self.stops.get(c.id)
         if stop is None and c.running:

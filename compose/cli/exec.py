@@ -1,0 +1,81 @@
+"""`pycompose exec SERVICE COMMAND`: run a command in a service's running container.
+
+The container is replica `--index` (1 by default) of the service. A TTY is
+allocated when our stdout is a terminal (as Docker Compose decides it) unless
+-T; stdin is attached unless -d. The command's exit status is ours.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from compose.cli.main import GlobalOptions
+from compose.cli.project_cmd import engine_host, load, observe
+from compose.errors import ComposeError
+
+if TYPE_CHECKING:
+    from compose.client import EngineClient
+    from compose.model import Project
+    from compose.observed import ObservedContainer
+
+_SETTINGS = {"allow_interspersed_args": False}
+
+
+async def find_container(client: EngineClient, project: Project, service: str, index: int) -> ObservedContainer:
+    if service not in project.services:
+        raise ComposeError(f"no such service: {service}")
+    observed = await observe(client, project)
+    replicas = observed.service_containers(service)
+    chosen = [c for c in replicas if c.number == index]
+    if not replicas or not any(c.running for c in replicas):
+        raise ComposeError(f'service "{service}" is not running')
+    if not chosen or not chosen[0].running:
+        raise ComposeError(f'service "{service}" is not running container #{index}')
+    return chosen[0]
+
+
+def exec_body(command: tuple[str, ...], *, tty: bool, interactive: bool, detach: bool, env: list[str],
+              user: str | None, workdir: str | None, privileged: bool) -> dict[str, Any]:
+    body = {"AttachStdin": interactive and not detach, "AttachStdout": not detach, "AttachStderr": not detach,
+            "Tty": tty, "Env": env or None, "User": user, "WorkingDir": workdir, "Privileged": privileged,
+            "Cmd": list(command)}
+    return {k: v for k, v in body.items() if v is not None}
+
+
+@click.command("exec", context_settings=_SETTINGS)
+@click.argument("service")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.option("-d", "--detach", is_flag=True, help="Detached mode: run the command in the background.")
+@click.option("-e", "--env", multiple=True, metavar="KEY=VAL", help="Set environment variables.")
+@click.option("-u", "--user", default=None, help="Run the command as this user.")
+@click.option("-w", "--workdir", default=None, help="Path to workdir directory for this command.")
+@click.option("--index", type=int, default=1, help="Index of the container if the service has replicas.")
+@click.option("--privileged", is_flag=True, help="Give extended privileges to the process.")
+@click.option("-T", "--no-TTY", "no_tty", is_flag=True, default=None,
+              help="Disable pseudo-TTY allocation (by default one is allocated when stdout is a terminal).")
+@click.option("-i", "--interactive/--no-interactive", default=True, hidden=True, help="Keep STDIN open.")
+@click.pass_obj
+def exec_(opts: GlobalOptions, service: str, command: tuple[str, ...], detach: bool, env: tuple[str, ...],
+          user: str | None, workdir: str | None, index: int, privileged: bool, no_tty: bool | None,
+          interactive: bool) -> None:
+    """Execute a command in a running container."""
+    from compose.cli.container_create import environment
+    from compose.cli.container_run import call_run, exec_flow
+    from compose.cli.engine_group import Target
+
+    tty = not no_tty and sys.stdout.isatty()
+    if tty and interactive and not detach and not os.isatty(0):
+        tty = False  # a pipe on stdin cannot drive a terminal
+    project = load(opts, (service,))
+    body = exec_body(command, tty=tty, interactive=interactive, detach=detach,
+                     env=environment(env, os.environ), user=user, workdir=workdir, privileged=privileged)
+
+    async def flow(client: EngineClient) -> int:
+        container = await find_container(client, project, service, index)
+        return await exec_flow(client, container.id, body, detach)
+
+    call_run(Target(engine_host()), flow)

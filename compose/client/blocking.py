@@ -1,0 +1,169 @@
+"""A blocking Engine API client for the CLI's short paths (run and exec without a terminal or stdin).
+
+Importing anyio, h11 and asyncio and starting an event loop costs a command
+about 25 ms, more than the engine needs to run a container; these paths make
+a handful of calls in a fixed order and need none of it. Each request has its
+own connection (`Connection: close`): a connect on a UNIX socket costs
+microseconds, and without a pool nothing goes stale. The HTTP spoken is what
+the engine answers: a status line and headers, then a body framed by
+Content-Length, chunked encoding or the connection's end; a 101 hands the
+socket over (attach, exec start).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json as jsonlib
+import socket
+from typing import Any
+
+from compose.client.errors import EngineConnectionError, EngineError
+from compose.client.wire import API_VERSION, DEFAULT_HOST, USER_AGENT, Params, error_message, socket_path, target
+
+READ_SIZE = 65536
+MAX_HEAD = 64 * 1024
+
+
+class Exchange:
+    """One answer on its own connection: status and headers are read, the body on demand."""
+
+    def __init__(self, sock: socket.socket, status: int, headers: dict[str, str], buffered: bytes) -> None:
+        self.sock, self.status, self.headers = sock, status, headers
+        self._buffer = buffered
+
+    def read(self) -> bytes:
+        """The whole body (waits for it: a wait answer comes when the container is gone)."""
+        try:
+            if "chunked" in self.headers.get("transfer-encoding", "").lower():
+                return self._chunked()
+            length = self.headers.get("content-length")
+            if length is not None:
+                return self._exactly(int(length))
+            return self._to_end()
+        finally:
+            self.close()
+
+    def json(self) -> Any:
+        data = self.read()
+        return jsonlib.loads(data) if data.strip() else None
+
+    def detach(self) -> tuple[socket.socket, bytes]:
+        """The connection of a switched protocol, and the bytes already read from it."""
+        sock, pending, self._buffer = self.sock, self._buffer, b""
+        return sock, pending
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def _fill(self) -> bool:
+        data = self.sock.recv(READ_SIZE)
+        self._buffer += data
+        return bool(data)
+
+    def _exactly(self, size: int) -> bytes:
+        while len(self._buffer) < size:
+            if not self._fill():
+                raise EngineConnectionError("the engine closed the connection in the middle of an answer")
+        data, self._buffer = self._buffer[:size], self._buffer[size:]
+        return data
+
+    def _line(self) -> bytes:
+        while b"\r\n" not in self._buffer:
+            if not self._fill():
+                raise EngineConnectionError("the engine closed the connection in the middle of an answer")
+        line, _, self._buffer = self._buffer.partition(b"\r\n")
+        return line
+
+    def _chunked(self) -> bytes:
+        parts = []
+        while size := self._chunk_size():
+            parts.append(self._exactly(size))
+            self._line()
+        while self._line():  # trailers, up to the empty line
+            pass
+        return b"".join(parts)
+
+    def _chunk_size(self) -> int:
+        line = self._line()
+        try:
+            return int(line.split(b";")[0], 16)
+        except ValueError:
+            raise EngineConnectionError(f"malformed chunked answer from the engine: {line[:40]!r}") from None
+
+    def _to_end(self) -> bytes:
+        while self._fill():
+            pass
+        data, self._buffer = self._buffer, b""
+        return data
+
+
+class BlockingClient:
+    """Docker's API over the engine's UNIX socket, one blocking request at a time."""
+
+    def __init__(self, host: str = DEFAULT_HOST, api_version: str = API_VERSION) -> None:
+        self.path = socket_path(host)
+        self.api_version = api_version
+
+    def open(self, method: str, path: str, params: Params | None = None, json: Any = None,
+             body: bytes | None = None, upgrade: bool = False) -> Exchange:
+        """Send a request and read the answer's head; an error status raises EngineError."""
+        if json is not None:
+            body = jsonlib.dumps(json, separators=(",", ":")).encode()
+        head = [f"{method} {target(self.api_version, path, params)} HTTP/1.1", "Host: pycompose",
+                f"User-Agent: {USER_AGENT}", f"Content-Length: {len(body or b'')}"]
+        if json is not None:
+            head.append("Content-Type: application/json")
+        head += ["Connection: Upgrade", "Upgrade: tcp"] if upgrade else ["Connection: close"]
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(self.path)
+        except OSError as exc:
+            sock.close()
+            raise EngineConnectionError(f"cannot connect to the engine at unix://{self.path}: "
+                                        f"{exc.strerror or exc}") from None
+        try:
+            # The engine may answer before it took the whole body (an error about the request): read that.
+            with contextlib.suppress(BrokenPipeError):
+                sock.sendall("\r\n".join(head).encode("latin-1") + b"\r\n\r\n" + (body or b""))
+            exchange = Exchange(sock, *_read_head(sock))
+        except BaseException:
+            sock.close()
+            raise
+        if exchange.status >= 400:
+            raise EngineError(exchange.status, error_message(exchange.status, exchange.read()))
+        return exchange
+
+    def call(self, method: str, path: str, params: Params | None = None, json: Any = None,
+             body: bytes | None = None) -> Any:
+        """One request; its JSON answer (None for an empty body)."""
+        return self.open(method, path, params, json, body).json()
+
+    def hijack(self, method: str, path: str, params: Params | None = None,
+               json: Any = None) -> tuple[socket.socket, bytes]:
+        """A request that takes the connection over (attach, exec start): the socket and its first bytes."""
+        exchange = self.open(method, path, params, json, upgrade=True)
+        if exchange.status != 101:
+            exchange.close()
+            raise EngineError(500, f"{method} {path}: the engine did not switch protocols")
+        return exchange.detach()
+
+
+def _read_head(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    buffer = b""
+    while b"\r\n\r\n" not in buffer:
+        data = sock.recv(READ_SIZE)
+        if not data:
+            raise EngineConnectionError("the engine closed the connection without an answer")
+        buffer += data
+        if len(buffer) > MAX_HEAD:
+            raise EngineConnectionError("the engine's answer has an oversized head")
+    head, _, rest = buffer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ", 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+        raise EngineConnectionError(f"not an HTTP answer from the engine: {lines[0][:80]!r}")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return int(parts[1]), headers, rest
