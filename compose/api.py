@@ -194,11 +194,11 @@ async def exec_output(client: EngineClient, container: str, body: Mapping[str, A
     """Create and start an exec, collect stdout and stderr together, then its exit code."""
     import anyio
 
-    from compose.logstream import Frames
+    from compose.client.multiplex import Demultiplexer
 
     exec_id = (await (await client.post(f"/containers/{container}/exec", json=dict(body))).json())["Id"]
     stream = await client.hijack("POST", f"/exec/{exec_id}/start", json={"Detach": False, "Tty": False})
-    frames, chunks = Frames(), []
+    frames, chunks = Demultiplexer(), []
     async with stream:
         while True:
             try:

@@ -10,6 +10,8 @@ import logging
 import os
 from dataclasses import dataclass
 
+from compose.error_base import ComposeError as ComposeError
+
 log = logging.getLogger("pycompose")
 
 
@@ -23,10 +25,6 @@ class Mark:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.col}"
-
-
-class ComposeError(Exception):
-    """Base of every error the compose layer reports to a user."""
 
 
 class ComposeFileError(ComposeError):

@@ -16,7 +16,7 @@ makes the wait slower, never endless.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -32,6 +32,24 @@ WAIT_EVENTS = ("start", "restart", "die", "health_status", "destroy", "pause", "
 RESYNC_INTERVAL = 1.0
 # Status codes of an engine that lacks a route (or the filter we use): poll instead.
 _UNSUPPORTED = (400, 404, 405, 501)
+
+
+def files_tar(files: Sequence[Mapping[str, Any]]) -> bytes:
+    """A tar of `{name, mode, uid, gid, content | file}` entries (a `file` is read now)."""
+    import io
+    import tarfile
+    import time
+    from pathlib import Path
+
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for entry in files:
+            data = entry["content"].encode() if "content" in entry else Path(entry["file"]).read_bytes()
+            info = tarfile.TarInfo(str(entry["name"]))
+            info.size, info.mode, info.mtime = len(data), int(entry["mode"]), int(time.time())
+            info.uid, info.gid = int(entry["uid"]), int(entry["gid"])
+            tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
 
 
 def _not_found(exc: Exception) -> bool:
@@ -54,10 +72,17 @@ async def _list(client: EngineClient, path: str, params: Mapping[str, Any] | Non
 
 async def observe(client: EngineClient, project: str) -> ObservedState:
     """The project's containers (by label) and every network and volume (by name)."""
-    containers = await _list(client, "/containers/json", {"all": True, "filters": L.project_filter(project)})
-    networks = await _list(client, "/networks")
-    volumes = await _list(client, "/volumes")
-    return observed_state(project, containers or [], networks or [], volumes or [])
+    answers: dict[str, Any] = {}
+
+    async def fetch(path: str, params: Mapping[str, Any] | None = None) -> None:
+        answers[path] = await _list(client, path, params)
+
+    async with anyio.create_task_group() as tasks:  # three round trips at once
+        tasks.start_soon(fetch, "/containers/json", {"all": True, "filters": L.project_filter(project)})
+        tasks.start_soon(fetch, "/networks")
+        tasks.start_soon(fetch, "/volumes")
+    return observed_state(project, answers["/containers/json"] or [], answers["/networks"] or [],
+                          answers["/volumes"] or [])
 
 
 class EngineExecutor:
@@ -131,6 +156,11 @@ class EngineExecutor:
 
     async def rename_container(self, container: str, name: str) -> None:
         await self._done(await self.client.post(f"/containers/{container}/rename", {"name": name}))
+
+    async def copy_to_container(self, container: str, path: str, files: Sequence[Mapping[str, Any]]) -> None:
+        archive = await anyio.to_thread.run_sync(files_tar, files)
+        await self._done(await self.client.put(f"/containers/{container}/archive", {"path": path},
+                                                body=archive, headers={"Content-Type": "application/x-tar"}))
 
     async def inspect(self, container: str) -> dict[str, Any]:
         return dict(await (await self.client.get(f"/containers/{container}/json")).json() or {})

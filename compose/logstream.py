@@ -12,7 +12,6 @@ restart later, and reports each exit once its output has been printed.
 
 from __future__ import annotations
 
-import struct
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -21,11 +20,11 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import anyio
 
 from compose import labels as L
+from compose.client.multiplex import Demultiplexer
 
 if TYPE_CHECKING:
     from compose.client import EngineClient, Response
 
-HEADER = struct.Struct(">BxxxL")
 MULTIPLEXED = "application/vnd.docker.multiplexed-stream"
 RAW = "application/vnd.docker.raw-stream"
 # Docker Compose's rainbow: cyan, yellow, green, magenta, blue, then their bright forms.
@@ -35,24 +34,6 @@ FOLLOWED_EVENTS = ("start", "die", "destroy")
 
 def colour(code: str, text: str) -> str:
     return f"\x1b[{code}m{text}\x1b[0m"
-
-
-class Frames:
-    """Multiplexed frames -> (fd, payload); feed it whatever arrives."""
-
-    def __init__(self) -> None:
-        self._buffer = b""
-
-    def feed(self, data: bytes) -> list[tuple[int, bytes]]:
-        self._buffer += data
-        out = []
-        while len(self._buffer) >= HEADER.size:
-            kind, size = HEADER.unpack_from(self._buffer)
-            if len(self._buffer) < HEADER.size + size:
-                break
-            out.append((2 if kind == 2 else 1, self._buffer[HEADER.size: HEADER.size + size]))
-            self._buffer = self._buffer[HEADER.size + size:]
-        return out
 
 
 class Lines:
@@ -77,7 +58,7 @@ class Decoder:
     """A logs or attach stream -> (fd, line) for one container."""
 
     def __init__(self, multiplexed: bool) -> None:
-        self.frames = Frames() if multiplexed else None
+        self.frames = Demultiplexer() if multiplexed else None
         self.lines = Lines()
 
     def feed(self, data: bytes) -> list[tuple[int, bytes]]:

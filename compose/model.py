@@ -92,6 +92,8 @@ class Project:
     volumes: Mapping[str, Resource]
     secrets: Mapping[str, Resource]
     configs: Mapping[str, Resource]
+    # The project's variables (process environment and .env): `environment:` secrets and configs read them.
+    environment: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), repr=False)
 
     def images(self) -> list[str]:
         """Image of each service; a service with only `build` gets compose's default name."""
@@ -155,7 +157,7 @@ def _resources(section: Mapping[str, Any] | None) -> Mapping[str, Resource]:
 
 
 def project_from_doc(doc: Mapping[str, Any], working_dir: Path, config_files: tuple[str, ...],
-                     profiles: tuple[str, ...]) -> Project:
+                     profiles: tuple[str, ...], environment: Mapping[str, str] | None = None) -> Project:
     """Build the model from a normalized document (positions dropped)."""
     data = plain(doc)
     return Project(
@@ -168,4 +170,5 @@ def project_from_doc(doc: Mapping[str, Any], working_dir: Path, config_files: tu
         volumes=_resources(data.get("volumes")),
         secrets=_resources(data.get("secrets")),
         configs=_resources(data.get("configs")),
+        environment=_frozen(environment or {}),
     )

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 from compose import labels as L
 
@@ -61,43 +61,42 @@ class ObservedContainer:
         return self.state in ("running", "restarting", "paused")
 
 
+class _ProjectResource:
+    """What compose's labels on a network or volume say: its project, its key there, its config hash."""
+
+    labels: Mapping[str, str]
+    KEY_LABEL: ClassVar[str]
+
+    @property
+    def project(self) -> str | None:
+        return self.labels.get(L.PROJECT)
+
+    @property
+    def key(self) -> str | None:
+        return self.labels.get(self.KEY_LABEL)
+
+    @property
+    def config_hash(self) -> str | None:
+        return self.labels.get(L.CONFIG_HASH)
+
+
 @dataclass(frozen=True)
-class ObservedNetwork:
+class ObservedNetwork(_ProjectResource):
+    KEY_LABEL: ClassVar[str] = L.NETWORK
+
     id: str
     name: str
     driver: str = ""
     labels: Mapping[str, str] = field(default_factory=dict, repr=False)
 
-    @property
-    def project(self) -> str | None:
-        return self.labels.get(L.PROJECT)
-
-    @property
-    def key(self) -> str | None:
-        return self.labels.get(L.NETWORK)
-
-    @property
-    def config_hash(self) -> str | None:
-        return self.labels.get(L.CONFIG_HASH)
-
 
 @dataclass(frozen=True)
-class ObservedVolume:
+class ObservedVolume(_ProjectResource):
+    KEY_LABEL: ClassVar[str] = L.VOLUME
+
     name: str
     driver: str = "local"
     labels: Mapping[str, str] = field(default_factory=dict, repr=False)
-
-    @property
-    def project(self) -> str | None:
-        return self.labels.get(L.PROJECT)
-
-    @property
-    def key(self) -> str | None:
-        return self.labels.get(L.VOLUME)
-
-    @property
-    def config_hash(self) -> str | None:
-        return self.labels.get(L.CONFIG_HASH)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ one), and one `PlanError` naming the resource is raised.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -55,6 +55,9 @@ class Executor(Protocol):
     async def restart_container(self, container: str, timeout: int | None) -> None: ...
     async def remove_container(self, container: str, volumes: bool, force: bool) -> None: ...
     async def rename_container(self, container: str, name: str) -> None: ...
+    async def copy_to_container(self, container: str, path: str, files: Sequence[Mapping[str, Any]]) -> None:
+        """Writes `files` (see `compose.plan.injected.copied_files`) under `path` in the container."""
+        ...
     async def wait_condition(self, container: str, condition: str) -> Outcome:
         """Returns once `compose.conditions.evaluate` says met or failed (see `wait_polling`)."""
         ...
@@ -83,6 +86,7 @@ _WORDS: Mapping[Kind, tuple[str, str, str]] = {  # working, done, verb for error
     Kind.RESTART_CONTAINER: ("Restarting", "Started", "restart"),
     Kind.REMOVE_CONTAINER: ("Removing", "Removed", "remove"),
     Kind.RENAME_CONTAINER: ("", "", "rename"),
+    Kind.COPY_TO_CONTAINER: ("", "", "copy files into"),
     Kind.WAIT_CONDITION: ("Waiting", "Healthy", "wait for"),
 }
 
@@ -115,6 +119,8 @@ async def _call(executor: Executor, op: Operation, results: Mapping[str, str]) -
             await executor.remove_container(target, bool(p.get("volumes")), bool(p.get("force")))
         case Kind.RENAME_CONTAINER:
             await executor.rename_container(target, p["name"])
+        case Kind.COPY_TO_CONTAINER:
+            await executor.copy_to_container(target, p["path"], p["files"])
         case _:
             raise ValueError(f"no executor call for {op.kind}")
     return None

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything pycompose and its tests need on a fresh Debian machine, as root:
-# Debian packages (only the missing ones), a virtualenv in .venv, and the project in it.
+# Debian packages (only the missing ones), a virtualenv in .venv, the project in it, and
+# (unless --no-image) a busybox:latest image in the engine for the examples.
 # Safe to run again: it does only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,4 +35,15 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "setup: installing Python packages into .venv" >&2
   .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
   touch "$stamp"
+fi
+
+# The example stack (README, examples/) runs busybox only: the engine gets a busybox:latest built from
+# Debian's busybox-static. As root the CLI starts the default engine for it. scripts/test.sh passes
+# --no-image: the tests run private engines of their own and leave the default one alone.
+if [ "${1:-}" != "--no-image" ]; then
+  if [ "$(id -u)" -eq 0 ] || [ -n "${DOCKER_HOST:-}" ]; then
+    bash scripts/busybox-image.sh
+  else
+    echo "setup: not root: busybox:latest not imported (run scripts/busybox-image.sh as root)" >&2
+  fi
 fi

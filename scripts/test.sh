@@ -2,5 +2,5 @@
 # The whole test suite: setup, then ruff, mypy and pytest (lint runs as tests in tests/test_lint.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --no-image
 exec .venv/bin/python -m pytest "$@"

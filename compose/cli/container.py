@@ -9,7 +9,7 @@ reported per name and an exit status of 1 at the end).
 from __future__ import annotations
 
 import sys
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -17,7 +17,15 @@ import click
 from compose.cli import tables
 from compose.cli.container_rows import PS, container_rows, parse_timestamp, prune_report
 from compose.cli.container_run import attach_start_wait, call_run, exec_, run
-from compose.cli.engine_group import Target, confirm, engine_group, fail, parse_filters, pass_target
+from compose.cli.engine_group import (
+    Target,
+    confirm_and_prune,
+    each,
+    engine_group,
+    inspect_each,
+    parse_filters,
+    pass_target,
+)
 
 if TYPE_CHECKING:
     from compose.client import EngineClient
@@ -26,30 +34,6 @@ container = engine_group("container", "Manage containers (docker container …).
                          {"ps": "ls", "list": "ls", "remove": "rm"})
 container.add_command(run)
 container.add_command(exec_)
-
-Action = Callable[["EngineClient", str], Awaitable[Any]]
-
-
-def each(target: Target, names: tuple[str, ...], action: Action, echo: bool = True) -> None:
-    """Apply `action` to every container in turn: print what worked, report what failed, exit 1."""
-    from compose.client import EngineConnectionError, EngineError
-
-    async def work(client: EngineClient) -> list[str]:
-        errors = []
-        for name in names:
-            try:
-                result = await action(client, name)
-            except EngineConnectionError:
-                raise
-            except EngineError as exc:
-                errors.append(str(exc))
-                continue
-            if echo:
-                print(name if result is None else result, flush=True)
-        return errors
-
-    fail(target.call(work))
-
 
 async def _post(client: EngineClient, path: str, params: dict[str, Any] | None = None) -> None:
     await (await client.post(path, params)).read()
@@ -182,23 +166,7 @@ def logs(target: Target, name: str, follow: bool, since: str | None, until: str 
 @pass_target
 def inspect(target: Target, names: tuple[str, ...], fmt: str | None, size: bool) -> None:
     """Display detailed information on one or more containers."""
-    from compose.client import EngineError
-
-    async def work(client: EngineClient) -> tuple[list[Any], list[str]]:
-        found, errors = [], []
-        for name in names:
-            try:
-                found.append(await (await client.get(f"/containers/{name}/json", {"size": size})).json())
-            except EngineError as exc:
-                if exc.status != 404:
-                    raise
-                errors.append(str(exc))
-        return found, errors
-
-    found, errors = target.call(work)
-    if found or not errors or not fmt:
-        sys.stdout.write(tables.render_inspect(found, fmt))
-    fail(errors)
+    inspect_each(target, names, fmt, "/containers/{}/json", {"size": size})
 
 
 @container.command()
@@ -233,15 +201,8 @@ def rename(target: Target, old: str, new: str) -> None:
 @pass_target
 def prune(target: Target, force: bool, filters: tuple[str, ...]) -> None:
     """Remove all stopped containers."""
-    if not force and not confirm("WARNING! This will remove all stopped containers.\n"
-                                 "Are you sure you want to continue?"):
-        return
-    spec = parse_filters(filters)
-
-    async def work(client: EngineClient) -> Any:
-        return await (await client.post("/containers/prune", {"filters": spec or None})).json()
-
-    sys.stdout.write(prune_report(target.call(work) or {}))
+    confirm_and_prune(target, "/containers/prune", parse_filters(filters),
+                      "WARNING! This will remove all stopped containers.", force, prune_report)
 
 
 def port_lines(name: str, ports: Mapping[str, Any], private: str | None = None) -> list[str]:

@@ -1,29 +1,43 @@
-"""`docker run`/`create` flags -> the body of POST /containers/create (pure).
+"""`docker run`/`create` flags -> the body of POST /containers/create (pure); `exec`'s body too.
 
 Each flag's syntax is docker's: `-v src:dst:ro`, `--mount type=bind,…`,
 `--tmpfs /run:size=64m`, `--ulimit nofile=1024:2048`, `--memory 512m`,
 `--cpus 1.5`, `--restart on-failure:3`, `-p 127.0.0.1:8080:80/udp`,
 `--env-file`. A bad value is a `click.BadParameter` naming the flag.
+
+The CLI's fast path (fastpath.py) builds bodies here without click: click
+is imported only to raise, and the options are a NamedTuple, not a
+dataclass (dataclasses costs ~10 ms to import). No `from __future__ import
+annotations` here: NamedTuple would compile each of its fifty string
+annotations, ~2 ms of every `container run`.
 """
 
-from __future__ import annotations
-
-import csv
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import click
+if TYPE_CHECKING:
+    import click
 
 _RAM = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmgtp])?i?b?$", re.I)
 _RESTART = ("no", "always", "unless-stopped", "on-failure")
 
 
-@dataclass(frozen=True)
-class CreateOptions:
+def _bad(message: str, flag: str) -> "click.BadParameter":
+    import click
+
+    return click.BadParameter(message, param_hint=flag)
+
+
+def _usage(message: str) -> "click.UsageError":
+    import click
+
+    return click.UsageError(message)
+
+
+class CreateOptions(NamedTuple):
     image: str
     command: tuple[str, ...] = ()
     name: str | None = None
@@ -69,14 +83,14 @@ class CreateOptions:
     dns_options: tuple[str, ...] = ()
     links: tuple[str, ...] = ()
     console_size: tuple[int, int] | None = None
-    environ: Mapping[str, str] = field(default_factory=dict)
+    environ: Mapping[str, str] = MappingProxyType({})
 
 
 def ram_in_bytes(value: str, flag: str) -> int:
     """docker's RAMInBytes: `512m`, `1g`, `1.5GiB`, `1024` (binary multiples)."""
     match = _RAM.match(value.strip())
     if match is None:
-        raise click.BadParameter(f"invalid size: {value!r}", param_hint=flag)
+        raise _bad(f"invalid size: {value!r}", flag)
     number, unit = float(match.group(1)), (match.group(2) or "").lower()
     return int(number * 1024 ** (" kmgtp".index(unit) if unit else 0))
 
@@ -85,23 +99,22 @@ def nano_cpus(value: str) -> int:
     try:
         cpus = float(value)
     except ValueError:
-        raise click.BadParameter(f"invalid number of CPUs: {value!r}", param_hint="--cpus") from None
+        raise _bad(f"invalid number of CPUs: {value!r}", "--cpus") from None
     if cpus < 0:
-        raise click.BadParameter("CPUs cannot be negative", param_hint="--cpus")
+        raise _bad("CPUs cannot be negative", "--cpus")
     return round(cpus * 1e9)
 
 
 def restart_policy(value: str) -> dict[str, Any]:
     name, _, count = value.partition(":")
     if name not in _RESTART:
-        raise click.BadParameter(f"invalid restart policy {value!r}", param_hint="--restart")
+        raise _bad(f"invalid restart policy {value!r}", "--restart")
     if count and name != "on-failure":
-        raise click.BadParameter(f"maximum retry count can only be used with 'on-failure': {value!r}",
-                                 param_hint="--restart")
+        raise _bad(f"maximum retry count can only be used with 'on-failure': {value!r}", "--restart")
     try:
         retries = int(count) if count else 0
     except ValueError:
-        raise click.BadParameter(f"maximum retry count must be an integer: {value!r}", param_hint="--restart") from None
+        raise _bad(f"maximum retry count must be an integer: {value!r}", "--restart") from None
     return {"Name": name, "MaximumRetryCount": retries}
 
 
@@ -114,9 +127,9 @@ def ulimit(value: str) -> dict[str, Any]:
         soft_n = int(soft)
         hard_n = int(hard) if hard else soft_n
     except ValueError:
-        raise click.BadParameter(f"invalid ulimit {value!r} (want name=soft[:hard])", param_hint="--ulimit") from None
+        raise _bad(f"invalid ulimit {value!r} (want name=soft[:hard])", "--ulimit") from None
     if soft_n > hard_n:
-        raise click.BadParameter(f"ulimit soft limit must be less than hard limit: {value}", param_hint="--ulimit")
+        raise _bad(f"ulimit soft limit must be less than hard limit: {value}", "--ulimit")
     return {"Name": name, "Soft": soft_n, "Hard": hard_n}
 
 
@@ -125,17 +138,19 @@ def key_values(values: tuple[str, ...], flag: str, need_value: bool) -> dict[str
     for value in values:
         key, sep, arg = value.partition("=")
         if not key or (need_value and not sep):
-            raise click.BadParameter(f"invalid value {value!r} (want key=value)", param_hint=flag)
+            raise _bad(f"invalid value {value!r} (want key=value)", flag)
         out[key] = arg
     return out
 
 
 def read_env_file(path: str, environ: Mapping[str, str]) -> list[str]:
     """docker's env-file: KEY=VALUE lines, `#` comments, a bare KEY taken from our environment."""
+    from pathlib import Path
+
     try:
         text = Path(path).read_text()
     except OSError as exc:
-        raise click.BadParameter(f"{path}: {exc.strerror}", param_hint="--env-file") from None
+        raise _bad(f"{path}: {exc.strerror}", "--env-file") from None
     out = []
     for line in text.splitlines():
         line = line.lstrip()
@@ -150,7 +165,7 @@ def environment(values: list[str] | tuple[str, ...], environ: Mapping[str, str])
     for value in values:
         key, sep, _ = value.partition("=")
         if not key or any(c.isspace() for c in key):
-            raise click.BadParameter(f"invalid environment variable: {value!r}", param_hint="-e")
+            raise _bad(f"invalid environment variable: {value!r}", "-e")
         if sep:
             out.append(value)
         elif key in environ:
@@ -163,10 +178,10 @@ def volume(value: str) -> tuple[str | None, str]:
     parts = value.split(":")
     if len(parts) == 1:
         if not value.startswith("/"):
-            raise click.BadParameter(f"invalid volume spec {value!r}: the path must be absolute", param_hint="-v")
+            raise _bad(f"invalid volume spec {value!r}: the path must be absolute", "-v")
         return None, value
     if len(parts) > 3 or not parts[0] or not parts[1].startswith("/"):
-        raise click.BadParameter(f"invalid volume specification: {value!r}", param_hint="-v")
+        raise _bad(f"invalid volume specification: {value!r}", "-v")
     source = parts[0]
     if source.startswith("."):  # docker resolves relative bind sources against the cwd
         parts[0] = os.path.abspath(source)
@@ -175,6 +190,8 @@ def volume(value: str) -> tuple[str | None, str]:
 
 def mount(value: str) -> dict[str, Any]:
     """`--mount type=bind,source=…,target=…[,readonly][,bind-propagation=…]…` -> a Mount object."""
+    import csv
+
     fields = next(csv.reader([value]))
     spec: dict[str, Any] = {"Type": "volume"}
     options: dict[str, dict[str, Any]] = {}
@@ -184,7 +201,7 @@ def mount(value: str) -> dict[str, Any]:
         if key in ("readonly", "ro"):
             spec["ReadOnly"] = arg.lower() in ("", "1", "true")
         elif not sep and key not in ("volume-nocopy", "bind-nonrecursive"):
-            raise click.BadParameter(f"invalid field {item!r}: must be a key=value pair", param_hint="--mount")
+            raise _bad(f"invalid field {item!r}: must be a key=value pair", "--mount")
         elif key == "type":
             spec["Type"] = arg
         elif key in ("source", "src"):
@@ -216,13 +233,13 @@ def mount(value: str) -> dict[str, Any]:
             try:
                 options.setdefault("TmpfsOptions", {})["Mode"] = int(arg, 8)
             except ValueError:
-                raise click.BadParameter(f"invalid tmpfs-mode {arg!r}", param_hint="--mount") from None
+                raise _bad(f"invalid tmpfs-mode {arg!r}", "--mount") from None
         else:
-            raise click.BadParameter(f"unexpected key {key!r} in {value!r}", param_hint="--mount")
+            raise _bad(f"unexpected key {key!r} in {value!r}", "--mount")
     if not spec.get("Target"):
-        raise click.BadParameter(f"target is required in {value!r}", param_hint="--mount")
+        raise _bad(f"target is required in {value!r}", "--mount")
     if spec["Type"] == "bind" and not spec.get("Source"):
-        raise click.BadParameter(f"source is required for a bind mount: {value!r}", param_hint="--mount")
+        raise _bad(f"source is required for a bind mount: {value!r}", "--mount")
     return {**spec, **options}
 
 
@@ -231,9 +248,9 @@ def _port_range(text: str, spec: str) -> list[int]:
     try:
         first, last = int(start), int(end or start)
     except ValueError:
-        raise click.BadParameter(f"invalid port {spec!r}", param_hint="-p") from None
+        raise _bad(f"invalid port {spec!r}", "-p") from None
     if not 0 < first <= last <= 65535:
-        raise click.BadParameter(f"invalid port range {spec!r}", param_hint="-p")
+        raise _bad(f"invalid port range {spec!r}", "-p")
     return list(range(first, last + 1))
 
 
@@ -245,10 +262,10 @@ def port_bindings(spec: str) -> dict[str, list[dict[str, str]]]:
     if raw.startswith("["):
         ip, sep, raw = raw[1:].partition("]:")
         if not sep:
-            raise click.BadParameter(f"invalid IPv6 address in {spec!r}", param_hint="-p")
+            raise _bad(f"invalid IPv6 address in {spec!r}", "-p")
     parts = raw.split(":")
     if len(parts) > 3 or (ip and len(parts) != 2):
-        raise click.BadParameter(f"invalid port specification {spec!r}", param_hint="-p")
+        raise _bad(f"invalid port specification {spec!r}", "-p")
     if len(parts) == 3:
         ip = parts.pop(0)
     container = _port_range(parts[-1], spec)
@@ -259,7 +276,7 @@ def port_bindings(spec: str) -> dict[str, list[dict[str, str]]]:
         if len(container) == 1 and len(host) > 1:
             hosts = [host_text]  # the engine picks one port of the range
         elif len(host) != len(container):
-            raise click.BadParameter(f"port ranges do not match in {spec!r}", param_hint="-p")
+            raise _bad(f"port ranges do not match in {spec!r}", "-p")
         else:
             hosts = [str(p) for p in host]
     return {f"{port}/{proto}": [{"HostIp": ip, "HostPort": host}] for port, host in zip(container, hosts, strict=True)}
@@ -268,7 +285,7 @@ def port_bindings(spec: str) -> dict[str, list[dict[str, str]]]:
 def create_body(opts: CreateOptions) -> dict[str, Any]:
     """The JSON body of POST /containers/create for these flags."""
     if opts.auto_remove and opts.restart and opts.restart != "no":
-        raise click.UsageError("conflicting options: cannot specify both --restart and --rm")
+        raise _usage("conflicting options: cannot specify both --restart and --rm")
     env = [line for path in opts.env_files for line in read_env_file(path, opts.environ)]
     env += environment(opts.env, opts.environ)
     binds: list[str] = []
@@ -339,6 +356,17 @@ def create_body(opts: CreateOptions) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v is not None}
 
 
+def exec_body(command: tuple[str, ...], env: tuple[str, ...], environ: Mapping[str, str], *, detach: bool = False,
+              interactive: bool = False, tty: bool = False, user: str | None = None, workdir: str | None = None,
+              privileged: bool = False, console_size: tuple[int, int] | None = None) -> dict[str, Any]:
+    """The JSON body of POST /containers/{id}/exec for `docker exec` flags."""
+    body = {"AttachStdin": interactive and not detach, "AttachStdout": not detach, "AttachStderr": not detach,
+            "Tty": tty, "Env": environment(env, environ) or None, "User": user, "WorkingDir": workdir,
+            "Privileged": privileged, "Cmd": list(command),
+            "ConsoleSize": list(console_size) if console_size else None}
+    return {k: v for k, v in body.items() if v is not None}
+
+
 def exposed(values: tuple[str, ...]) -> list[str]:
     """`--expose 80`, `--expose 7000-7002/udp` -> ExposedPorts keys."""
     keys = []
@@ -361,13 +389,12 @@ def endpoints_config(opts: CreateOptions) -> dict[str, Any]:
         return {}
     network = opts.network or "default"
     if network in ("default", "bridge", "host", "none") and (opts.network_aliases or opts.ip):
-        raise click.UsageError("network-scoped aliases and static addresses are only supported for "
-                               "user-defined networks")
+        raise _usage("network-scoped aliases and static addresses are only supported for user-defined networks")
     return {network: endpoint}
 
 
 def _tmpfs(value: str) -> tuple[str, str]:
     path, _, options = value.partition(":")
     if not path.startswith("/"):
-        raise click.BadParameter(f"invalid tmpfs {value!r}: the path must be absolute", param_hint="--tmpfs")
+        raise _bad(f"invalid tmpfs {value!r}: the path must be absolute", "--tmpfs")
     return path, options

@@ -5,7 +5,8 @@ run: create, attach, wait (registered before start), start, copy the output,
 the wait's answer; exec: create, start (hijacked), copy, inspect — through
 compose.client.blocking, which saves a short command the ~25 ms of
 importing anyio, h11 and asyncio. As docker's --sig-proxy, SIGINT and
-SIGTERM during `run` are forwarded to the container.
+SIGTERM during `run` are forwarded to the container. Nothing here imports
+click: the CLI's fast path (fastpath.py) runs these without it.
 """
 
 from __future__ import annotations
@@ -15,17 +16,63 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
-from compose.cli.container_run import EXEC_EXIT_POLL, RunFailed, start_failure_status
+from compose.cli.engine_auto import ensure_engine
 from compose.cli.frames import Output
 from compose.client.blocking import BlockingClient, Exchange
-from compose.client.errors import EngineError
+from compose.client.errors import EngineConnectionError, EngineError
 
 READ_SIZE = 65536
+EXEC_EXIT_POLL = 50
+
+
+class RunFailed(Exception):
+    """A failure of `run`/`start -a` with docker's exit status for it."""
+
+    def __init__(self, message: str, status: int = 125) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def start_failure_status(message: str) -> int:
+    """docker's statuses: 127 command not found, 126 not executable, else 125."""
+    text = message.lower()
+    if "executable file not found" in text or "no such file or directory" in text:
+        return 127
+    if "permission denied" in text or "not executable" in text:
+        return 126
+    return 125
+
+
+def run_status(work: Callable[[], int]) -> int:
+    """The status of `work`; RunFailed and engine errors are one line on stderr and docker's status.
+
+    An engine that cannot be reached is left to the caller (main's one line, exit 1).
+    """
+    try:
+        return work()
+    except RunFailed as exc:
+        print(f"pycompose: {exc}", file=sys.stderr)
+        return exc.status
+    except EngineConnectionError:
+        raise
+    except EngineError as exc:
+        print(f"pycompose: {exc}", file=sys.stderr)
+        return 125
+
+
+def plain_status(host: str, func: Callable[[], int]) -> int:
+    """Make sure the engine at `host` runs, then `func`'s status as run_status reports it."""
+
+    def work() -> int:
+        ensure_engine(host)
+        return func()
+
+    return run_status(work)
 
 
 def create(client: BlockingClient, body: dict[str, Any], name: str | None) -> str:

@@ -152,9 +152,5 @@ def parse_timestamp(value: str, flag: str, now: float | None = None) -> int:
 
 
 def prune_report(report: Mapping[str, Any]) -> str:
-    lines = []
-    deleted = report.get("ContainersDeleted") or []
-    if deleted:
-        lines += ["Deleted Containers:", *deleted, ""]
-    lines.append(f"Total reclaimed space: {tables.human_size(int(report.get('SpaceReclaimed') or 0), 4)}")
-    return "\n".join(lines) + "\n"
+    return tables.reclaimed_report("Deleted Containers:", report.get("ContainersDeleted") or [],
+                                   report.get("SpaceReclaimed"))

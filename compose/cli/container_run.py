@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from compose.cli.container_create import CreateOptions, create_body, environment
+from compose.cli.container_create import CreateOptions, create_body, exec_body
+from compose.cli.container_plain import (
+    EXEC_EXIT_POLL,
+    RunFailed,
+    exec_plain,
+    plain_status,
+    run_plain,
+    run_status,
+    start_failure_status,
+)
 from compose.cli.engine_group import Target, pass_target
 
 if TYPE_CHECKING:
@@ -24,26 +33,7 @@ if TYPE_CHECKING:
 
 # How long to wait for the engine to take a wait request before starting anyway.
 WAIT_REGISTER = 5.0
-EXEC_EXIT_POLL = 50
 _RUN_SETTINGS = {"allow_interspersed_args": False, "help_option_names": ["--help"]}
-
-
-class RunFailed(Exception):
-    """A failure of `run`/`start -a` with docker's exit status for it."""
-
-    def __init__(self, message: str, status: int = 125) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def start_failure_status(message: str) -> int:
-    """docker's statuses: 127 command not found, 126 not executable, else 125."""
-    text = message.lower()
-    if "executable file not found" in text or "no such file or directory" in text:
-        return 127
-    if "permission denied" in text or "not executable" in text:
-        return 126
-    return 125
 
 
 async def create(client: EngineClient, body: dict[str, Any], name: str | None) -> str:
@@ -149,29 +139,11 @@ def call_run(target: Target, func: Callable[[EngineClient], Awaitable[int]]) -> 
 
 def call_plain(target: Target, func: Callable[[], int]) -> None:
     """A blocking flow (container_plain.py): the same engine check and the same error reporting."""
-    from compose.cli.engine_auto import ensure_engine
-
-    def work() -> int:
-        ensure_engine(target.host)
-        return func()
-
-    report_run(work)
+    finish(plain_status(target.host, func))
 
 
 def report_run(work: Callable[[], int]) -> None:
-    from compose.client import EngineConnectionError, EngineError
-
-    try:
-        status = work()
-    except RunFailed as exc:
-        print(f"pycompose: {exc}", file=sys.stderr)
-        raise click.exceptions.Exit(exc.status) from None
-    except EngineError as exc:
-        if isinstance(exc, EngineConnectionError):
-            raise
-        print(f"pycompose: {exc}", file=sys.stderr)
-        raise click.exceptions.Exit(125) from None
-    finish(status)
+    finish(run_status(work))
 
 
 @click.command(context_settings=_RUN_SETTINGS)
@@ -231,8 +203,6 @@ def run(target: Target, **flags: Any) -> None:
     if opts.tty and opts.interactive and not os.isatty(0):
         raise click.ClickException("the input device is not a TTY")
     if not opts.tty and not opts.interactive:
-        from compose.cli.container_plain import run_plain
-
         call_plain(target, lambda: run_plain(target.host, body, opts.name, opts.detach, opts.auto_remove))
         return
 
@@ -267,13 +237,9 @@ def exec_(target: Target, container: str, command: tuple[str, ...], detach: bool
     if tty and interactive and not os.isatty(0):
         raise click.ClickException("the input device is not a TTY")
     size = terminal_size() if tty else None
-    body = {"AttachStdin": interactive and not detach, "AttachStdout": not detach, "AttachStderr": not detach,
-            "Tty": tty, "Env": environment(env, os.environ) or None, "User": user, "WorkingDir": workdir,
-            "Privileged": privileged, "Cmd": list(command), "ConsoleSize": list(size) if size else None}
-    body = {k: v for k, v in body.items() if v is not None}
+    body = exec_body(command, env, os.environ, detach=detach, interactive=interactive, tty=tty, user=user,
+                     workdir=workdir, privileged=privileged, console_size=size)
     if not tty and not interactive:
-        from compose.cli.container_plain import exec_plain
-
         call_plain(target, lambda: exec_plain(target.host, container, body, detach))
         return
 

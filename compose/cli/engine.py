@@ -21,11 +21,9 @@ from typing import Any
 
 import click
 
+from compose.cli.engine_auto import DEFAULT_HOST, default_host
+
 DEFAULT_ROOT = Path("/var/lib/pycompose")
-DEFAULT_HOST = "unix:///run/pycompose/engine.sock"
-# Moves the default socket (tests use it to exercise the auto-start without
-# touching /run/pycompose); DOCKER_HOST still wins over it.
-DEFAULT_HOST_ENV = "PYCOMPOSE_DEFAULT_HOST"
 PIDFILE = "engine.pid"
 LOGFILE = "engine.log"
 LOG_LEVELS = ("debug", "info", "warn", "error", "fatal")
@@ -46,11 +44,6 @@ class EngineSettings:
     def daemon_argv(self) -> list[str]:
         return [sys.executable, "-m", "runtime", "--root", str(self.root), "--host", self.host,
                 "--log-level", self.log_level]
-
-
-def default_host() -> str:
-    """The engine's default socket: $PYCOMPOSE_DEFAULT_HOST, else /run/pycompose/engine.sock."""
-    return os.environ.get(DEFAULT_HOST_ENV) or DEFAULT_HOST
 
 
 def _check_host(host: str) -> str:

@@ -5,23 +5,27 @@ The default engine (default socket, run as root) starts in the background
 when its socket is absent or dead, as `pycompose engine start` would start
 it; any other missing engine is a one-line error that says how to start it.
 The probe is a bare connect(): cheap enough to run before every command.
+The engine's own command module (engine.py, click, subprocess) is imported
+only to start one: the CLI's fast path reaches a running engine without it.
 """
 
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import socket
 import sys
-from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-import click
+from compose.error_base import ComposeError
 
-from compose.cli.engine import DEFAULT_ROOT, EngineSettings, default_host, start_background
-from compose.errors import ComposeError
+if TYPE_CHECKING:
+    from pathlib import Path
 
+DEFAULT_HOST = "unix:///run/pycompose/engine.sock"
+# Moves the default socket (tests use it to exercise the auto-start without
+# touching /run/pycompose); DOCKER_HOST still wins over it.
+DEFAULT_HOST_ENV = "PYCOMPOSE_DEFAULT_HOST"
 ROOT_ENV = "PYCOMPOSE_ENGINE_ROOT"
 START_LOCK = "engine.start.lock"
 
@@ -30,7 +34,16 @@ class EngineUnavailable(ComposeError):
     """No engine answers at the host and none may be started here."""
 
 
+def default_host() -> str:
+    """The engine's default socket: $PYCOMPOSE_DEFAULT_HOST, else /run/pycompose/engine.sock."""
+    return os.environ.get(DEFAULT_HOST_ENV) or DEFAULT_HOST
+
+
 def default_root() -> Path:
+    from pathlib import Path
+
+    from compose.cli.engine import DEFAULT_ROOT
+
     return Path(os.environ.get(ROOT_ENV) or DEFAULT_ROOT).absolute()
 
 
@@ -76,6 +89,8 @@ def _same_host(a: str, b: str) -> bool:
 
 def _start_lock(root: Path) -> IO[str]:
     """An open, exclusively locked file: two commands at once must not start two engines."""
+    import fcntl
+
     try:
         root.mkdir(parents=True, exist_ok=True)
         lock = open(root / START_LOCK, "a")  # noqa: SIM115 - closed by the caller
@@ -86,6 +101,10 @@ def _start_lock(root: Path) -> IO[str]:
 
 
 def _auto_start(host: str, path: str) -> None:
+    import click
+
+    from compose.cli.engine import EngineSettings, start_background
+
     root = default_root()
     with _start_lock(root):
         if probe(path) == 0:  # another command started it while we waited

@@ -1,9 +1,11 @@
-"""What the docker-style command groups (`image`, `container`) share.
+"""What the docker-style command groups (`image`, `container`, `volume`, `network`) share.
 
 A group takes `-H/--host` (env DOCKER_HOST), keeps the engine it talks to in
 `ctx.obj` as a `Target`, and knows docker's aliases for its subcommands
 (`ls`/`list`, `rm`/`remove`). `Target.call` makes sure the engine runs and
-runs one async function against it.
+runs one async function against it. The shapes every group's commands take
+live here too: act on each name in turn (`each`), `inspect`, and `prune`'s
+question and request.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
     from compose.client import EngineClient
 
 T = TypeVar("T")
+Action = Callable[["EngineClient", str], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
@@ -101,3 +104,69 @@ def confirm(prompt: str) -> bool:
     sys.stdout.flush()
     answer = sys.stdin.readline()
     return answer.strip().lower() == "y"
+
+
+def each(target: Target, names: tuple[str, ...], action: Action, echo: bool = True,
+         missing_ok: bool = False) -> None:
+    """Apply `action` to every name in turn: print what worked, report what failed, exit 1.
+
+    `echo` prints the name (or what `action` returned instead); `missing_ok`
+    skips a 404 silently, as `network rm -f` does.
+    """
+    from compose.client import EngineConnectionError, EngineError
+
+    async def work(client: EngineClient) -> list[str]:
+        errors = []
+        for name in names:
+            try:
+                result = await action(client, name)
+            except EngineConnectionError:
+                raise
+            except EngineError as exc:
+                if not (missing_ok and exc.status == 404):
+                    errors.append(str(exc))
+                continue
+            if echo:
+                print(name if result is None else result, flush=True)
+        return errors
+
+    fail(target.call(work))
+
+
+def inspect_each(target: Target, names: tuple[str, ...], fmt: str | None, path: str,
+                 params: Mapping[str, Any] | None = None) -> None:
+    """docker's `inspect`: GET `path.format(name)` for each name, print what was found, then the 404s (exit 1).
+
+    Any other error stops the command; with a template and nothing found,
+    docker prints nothing but the errors.
+    """
+    from compose.cli import tables
+    from compose.client import EngineError
+
+    async def work(client: EngineClient) -> tuple[list[Any], list[str]]:
+        found, errors = [], []
+        for name in names:
+            try:
+                found.append(await (await client.get(path.format(name), params)).json())
+            except EngineError as exc:
+                if exc.status != 404:
+                    raise
+                errors.append(str(exc))
+        return found, errors
+
+    found, errors = target.call(work)
+    if found or not errors or not fmt:
+        sys.stdout.write(tables.render_inspect(found, fmt))
+    fail(errors)
+
+
+def confirm_and_prune(target: Target, path: str, filters: Mapping[str, list[str]], warning: str, force: bool,
+                      report: Callable[[Mapping[str, Any]], str]) -> None:
+    """docker's `… prune`: ask (unless `force`), POST `path` with the filters, print the report."""
+    if not force and not confirm(f"{warning}\nAre you sure you want to continue?"):
+        return
+
+    async def work(client: EngineClient) -> Any:
+        return await (await client.post(path, {"filters": filters or None})).json()
+
+    sys.stdout.write(report(target.call(work) or {}))

@@ -1,46 +1,16 @@
-"""Docker's attach stream framing and where its bytes go, without an event loop.
+"""Where an attach stream's bytes go, without an event loop.
 
-Without a TTY the engine multiplexes stdout and stderr into frames (an
-8-byte header: stream type, three zero bytes, the payload size big endian);
-with a TTY the bytes are raw. Kept apart from streams.py (anyio) so the
-CLI's blocking paths can use it without importing anyio.
+Without a TTY the stream is Docker's multiplexed frames, decoded by
+compose/client/multiplex.py; with a TTY the bytes are raw. Kept apart from
+streams.py (anyio) so the CLI's blocking paths can use it without importing
+anyio.
 """
 
 from __future__ import annotations
 
 import os
-import struct
 
-HEADER = struct.Struct(">BxxxL")
-
-
-class Demultiplexer:
-    """Docker's stream frames -> (fd, bytes) pieces; feed it whatever arrives."""
-
-    def __init__(self) -> None:
-        self._buffer = b""
-
-    def feed(self, data: bytes) -> list[tuple[int, bytes]]:
-        self._buffer += data
-        out = []
-        while len(self._buffer) >= HEADER.size:
-            kind, size = HEADER.unpack_from(self._buffer)
-            if len(self._buffer) < HEADER.size + size:
-                break
-            payload = self._buffer[HEADER.size : HEADER.size + size]
-            self._buffer = self._buffer[HEADER.size + size :]
-            # 0 is stdin echoed back; docker writes it on stdout.
-            out.append((2 if kind == 2 else 1, payload))
-        return out
-
-    @property
-    def pending(self) -> int:
-        return len(self._buffer)
-
-
-def frame(kind: int, payload: bytes) -> bytes:
-    """One multiplexed frame (tests and fakes use it)."""
-    return HEADER.pack(kind, len(payload)) + payload
+from compose.client.multiplex import Demultiplexer
 
 
 def write_all(fd: int, data: bytes) -> None:

@@ -18,7 +18,15 @@ from typing import IO, TYPE_CHECKING, Any
 import click
 
 from compose.cli import tables
-from compose.cli.engine_group import Target, confirm, engine_group, fail, parse_filters, pass_target
+from compose.cli.engine_group import (
+    Target,
+    confirm_and_prune,
+    each,
+    engine_group,
+    inspect_each,
+    parse_filters,
+    pass_target,
+)
 from compose.cli.image_rows import (
     HISTORY,
     IMAGES,
@@ -104,23 +112,7 @@ def ls(target: Target, reference: str | None, show_all: bool, digests: bool, fil
 @pass_target
 def inspect(target: Target, names: tuple[str, ...], fmt: str | None) -> None:
     """Display detailed information on one or more images."""
-    from compose.client import EngineError
-
-    async def work(client: EngineClient) -> tuple[list[Any], list[str]]:
-        found, errors = [], []
-        for name in names:
-            try:
-                found.append(await (await client.get(f"/images/{name}/json")).json())
-            except EngineError as exc:
-                if exc.status != 404:
-                    raise
-                errors.append(str(exc))
-        return found, errors
-
-    found, errors = target.call(work)
-    if found or not errors or not fmt:
-        sys.stdout.write(tables.render_inspect(found, fmt))
-    fail(errors)
+    inspect_each(target, names, fmt, "/images/{}/json")
 
 
 @image.command()
@@ -163,22 +155,13 @@ def tag(target: Target, source: str, target_ref: str) -> None:
 @pass_target
 def rm(target: Target, names: tuple[str, ...], force: bool, no_prune: bool) -> None:
     """Remove one or more images."""
-    from compose.client import EngineError
 
-    async def work(client: EngineClient) -> list[str]:
-        errors = []
-        for name in names:
-            try:
-                response = await client.delete(f"/images/{name}", {"force": force, "noprune": no_prune})
-                for line in removal_lines(await response.json() or []):
-                    print(line, flush=True)
-            except EngineError as exc:
-                if exc.status == 0:
-                    raise
-                errors.append(str(exc))
-        return errors
+    async def remove(client: EngineClient, name: str) -> None:
+        response = await client.delete(f"/images/{name}", {"force": force, "noprune": no_prune})
+        for line in removal_lines(await response.json() or []):
+            print(line, flush=True)
 
-    fail(target.call(work))
+    each(target, names, remove, echo=False)
 
 
 @image.command()
@@ -192,13 +175,7 @@ def prune(target: Target, prune_all: bool, force: bool, filters: tuple[str, ...]
     spec["dangling"] = ["false" if prune_all else "true"]
     what = ("all images without at least one container associated to them" if prune_all
             else "all dangling images")
-    if not force and not confirm(f"WARNING! This will remove {what}.\nAre you sure you want to continue?"):
-        return
-
-    async def work(client: EngineClient) -> Any:
-        return await (await client.post("/images/prune", {"filters": spec})).json()
-
-    sys.stdout.write(prune_report(target.call(work) or {}))
+    confirm_and_prune(target, "/images/prune", spec, f"WARNING! This will remove {what}.", force, prune_report)
 
 
 @image.command("import")

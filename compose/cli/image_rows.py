@@ -111,12 +111,8 @@ def removal_lines(items: Sequence[Mapping[str, Any]], lower: bool = False) -> li
 
 
 def prune_report(report: Mapping[str, Any]) -> str:
-    lines = []
-    deleted = report.get("ImagesDeleted") or []
-    if deleted:
-        lines += ["Deleted Images:", *removal_lines(deleted, lower=True), ""]
-    lines.append(f"Total reclaimed space: {tables.human_size(int(report.get('SpaceReclaimed') or 0), 4)}")
-    return "\n".join(lines) + "\n"
+    deleted = removal_lines(report.get("ImagesDeleted") or [], lower=True)
+    return tables.reclaimed_report("Deleted Images:", deleted, report.get("SpaceReclaimed"))
 
 
 def message_text(message: Mapping[str, Any]) -> str:

@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from compose.cli import tables
-from compose.cli.engine_group import Target, confirm, engine_group, fail, parse_filters, pass_target
+from compose.cli.engine_group import (
+    Target,
+    confirm_and_prune,
+    each,
+    engine_group,
+    inspect_each,
+    parse_filters,
+    pass_target,
+)
 
 if TYPE_CHECKING:
     from compose.client import EngineClient
@@ -169,23 +177,7 @@ def ls(target: Target, filters: tuple[str, ...], fmt: str | None, no_trunc: bool
 @pass_target
 def inspect(target: Target, names: tuple[str, ...], fmt: str | None, verbose: bool) -> None:
     """Display detailed information on one or more networks."""
-    from compose.client import EngineError
-
-    async def work(client: EngineClient) -> tuple[list[Any], list[str]]:
-        found, errors = [], []
-        for name in names:
-            try:
-                found.append(await (await client.get(f"/networks/{name}", {"verbose": verbose or None})).json())
-            except EngineError as exc:
-                if exc.status != 404:
-                    raise
-                errors.append(str(exc))
-        return found, errors
-
-    found, errors = target.call(work)
-    if found or not errors or not fmt:
-        sys.stdout.write(tables.render_inspect(found, fmt))
-    fail(errors)
+    inspect_each(target, names, fmt, "/networks/{}", {"verbose": verbose or None})
 
 
 @network.command()
@@ -194,22 +186,11 @@ def inspect(target: Target, names: tuple[str, ...], fmt: str | None, verbose: bo
 @pass_target
 def rm(target: Target, names: tuple[str, ...], force: bool) -> None:
     """Remove one or more networks."""
-    from compose.client import EngineError
 
-    async def work(client: EngineClient) -> list[str]:
-        errors = []
-        for name in names:
-            try:
-                await (await client.delete(f"/networks/{name}")).read()
-                print(name, flush=True)
-            except EngineError as exc:
-                if exc.status == 0:
-                    raise
-                if not (force and exc.status == 404):
-                    errors.append(str(exc))
-        return errors
+    async def remove(client: EngineClient, name: str) -> None:
+        await (await client.delete(f"/networks/{name}")).read()
 
-    fail(target.call(work))
+    each(target, names, remove, missing_ok=force)
 
 
 @network.command()
@@ -252,12 +233,6 @@ def disconnect(target: Target, network_name: str, container: str, force: bool) -
 @pass_target
 def prune(target: Target, filters: tuple[str, ...], force: bool) -> None:
     """Remove all unused networks."""
-    spec = parse_filters(filters)
-    if not force and not confirm("WARNING! This will remove all custom networks not used by at least one "
-                                 "container.\nAre you sure you want to continue?"):
-        return
-
-    async def work(client: EngineClient) -> Any:
-        return await (await client.post("/networks/prune", {"filters": spec or None})).json()
-
-    sys.stdout.write(prune_report(target.call(work) or {}))
+    confirm_and_prune(target, "/networks/prune", parse_filters(filters),
+                      "WARNING! This will remove all custom networks not used by at least one container.", force,
+                      prune_report)

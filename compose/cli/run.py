@@ -142,12 +142,23 @@ async def run_one_off(client: EngineClient, gopts: GlobalOptions, project: Proje
     observed = await observe(client, project)
     name, body = one_off_body(project, observed, opts, secrets.token_hex(32), images.get(opts.service))
     container = await create(client, body, name)
+    await _copy_files(client, project, opts.service, container)
     if opts.detach:
         await start(client, container)
         print(name, flush=True)
         return 0
     return await attach_start_wait(client, container, opts.tty, opts.interactive,
                                    "removed" if opts.remove else "next-exit")
+
+
+async def _copy_files(client: EngineClient, project: Project, service: str, container: str) -> None:
+    """Secrets and configs from `environment`/`content`, written in before the start (as `up` does)."""
+    from compose.executor import EngineExecutor
+    from compose.plan.injected import copied_files
+
+    files = copied_files(project, project.services[service].config)
+    if files:
+        await EngineExecutor(client).copy_to_container(container, "/", files)
 
 
 @click.command("run", context_settings=_SETTINGS)

@@ -21,14 +21,8 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from compose.cli.frames import (  # noqa: F401 - re-exported: the names this module always had
-    HEADER,
-    Demultiplexer,
-    Output,
-    frame,
-    terminal_size,
-    write_all,
-)
+from compose.cli.frames import Output, terminal_size, write_all  # noqa: F401 - re-exported: the names this module always had
+from compose.client.multiplex import HEADER, Demultiplexer, frame  # noqa: F401 - re-exported likewise
 
 if TYPE_CHECKING:
     from compose.client import RawStream

@@ -45,6 +45,13 @@ def human_size(size: float, precision: int = 3) -> str:
     return f"{size:.{precision}g}{_UNITS[unit]}"
 
 
+def reclaimed_report(heading: str, deleted: Sequence[str], reclaimed: Any) -> str:
+    """docker's prune report: the deleted objects under `heading` (when there are any), then the space freed."""
+    lines = [heading, *deleted, ""] if deleted else []
+    lines.append(f"Total reclaimed space: {human_size(int(reclaimed or 0), 4)}")
+    return "\n".join(lines) + "\n"
+
+
 def human_duration(seconds: float) -> str:
     """go-units HumanDuration."""
     secs = int(seconds)

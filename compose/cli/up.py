@@ -60,33 +60,62 @@ def selected_services(project: Project, targeted: Iterable[str], no_deps: bool) 
 
 async def resolve_images(client: EngineClient, project: Project, services: Iterable[str],
                          pull: str | None = None) -> dict[str, str]:
-    """The id of each service's image; a missing one is an error that says what is not there yet."""
-    from compose.client import EngineError
+    """The id of each service's image; a missing one is an error that says what is not there yet.
 
-    out: dict[str, str] = {}
+    Each image is asked for once, however many services run it, and all at once."""
+    import anyio
+
+    refs: dict[str, list[str]] = {}
     for name in sorted(services):
         svc = project.services[name]
-        ref = svc.image or f"{project.name}-{name}"
         policy = str(pull or svc.config.get("pull_policy") or "missing")
         if policy == "build":
             raise ComposeError(f'service "{name}": pull policy "build": {BUILD_MISSING}')
+        refs.setdefault(svc.image or f"{project.name}-{name}", []).append(name)
+    ids: dict[str, str] = {}
+    errors: dict[str, Exception] = {}
+
+    async def inspect(ref: str) -> None:
         try:
-            info = await (await client.get(f"/images/{ref}/json")).json() or {}
-        except EngineError as exc:
-            if exc.status != 404:
-                raise
-            if svc.build is not None and svc.image is None:
-                raise ComposeError(f'service "{name}" needs image {ref}, which is built from its build section: '
-                                   f"{BUILD_MISSING}; build it elsewhere and load it (pycompose image load), "
-                                   "or name an image the engine has with image:") from None
-            if policy == "never":
-                raise ComposeError(f'service "{name}": no such image: {ref} (pull policy "never")') from None
-            raise ComposeError(f'service "{name}": image {ref} is not in the engine and {PULL_MISSING}; load or '
-                               "import it first (pycompose image load / pycompose image import)") from None
-        if policy not in ("missing", "if_not_present", "never"):
-            warn(f'service "{name}": pull policy "{policy}": {PULL_MISSING}; using the local image {ref}')
-        out[name] = str(info.get("Id") or "")
-    return out
+            ids[ref] = await _image_id(client, project, ref, refs[ref][0], pull)
+        except Exception as exc:  # raised below, the first service's first, as a sequential loop would
+            errors[refs[ref][0]] = exc
+
+    async with anyio.create_task_group() as tasks:
+        for ref in refs:
+            tasks.start_soon(inspect, ref)
+    if errors:
+        raise errors[min(errors)]
+    out: dict[str, str] = {}
+    for ref, names in refs.items():
+        for name in names:
+            policy = str(pull or project.services[name].config.get("pull_policy") or "missing")
+            if policy not in ("missing", "if_not_present", "never"):
+                warn(f'service "{name}": pull policy "{policy}": {PULL_MISSING}; using the local image {ref}')
+            out[name] = ids[ref]
+    return dict(sorted(out.items()))
+
+
+async def _image_id(client: EngineClient, project: Project, ref: str, name: str, pull: str | None) -> str:
+    """The id of image `ref`, which service `name` (the first that runs it) needs."""
+    from compose.client import EngineError
+
+    svc = project.services[name]
+    policy = str(pull or svc.config.get("pull_policy") or "missing")
+    try:
+        info = await (await client.get(f"/images/{ref}/json")).json() or {}
+    except EngineError as exc:
+        if exc.status != 404:
+            raise
+        if svc.build is not None and svc.image is None:
+            raise ComposeError(f'service "{name}" needs image {ref}, which is built from its build section: '
+                               f"{BUILD_MISSING}; build it elsewhere and load it (pycompose image load), "
+                               "or name an image the engine has with image:") from None
+        if policy == "never":
+            raise ComposeError(f'service "{name}": no such image: {ref} (pull policy "never")') from None
+        raise ComposeError(f'service "{name}": image {ref} is not in the engine and {PULL_MISSING}; load or '
+                           "import it first (pycompose image load / pycompose image import)") from None
+    return str(info.get("Id") or "")
 
 
 async def converge(client: EngineClient, opts: GlobalOptions, project: Project, options: UpOptions,

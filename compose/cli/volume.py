@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from compose.cli import tables
-from compose.cli.engine_group import Target, confirm, engine_group, fail, parse_filters, pass_target
+from compose.cli.engine_group import (
+    Target,
+    confirm_and_prune,
+    each,
+    engine_group,
+    inspect_each,
+    parse_filters,
+    pass_target,
+)
 
 if TYPE_CHECKING:
     from compose.client import EngineClient
@@ -61,12 +69,8 @@ def volume_rows(volumes: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
 
 
 def prune_report(report: Mapping[str, Any]) -> str:
-    lines = []
-    deleted = report.get("VolumesDeleted") or []
-    if deleted:
-        lines += ["Deleted Volumes:", *deleted, ""]
-    lines.append(f"Total reclaimed space: {tables.human_size(int(report.get('SpaceReclaimed') or 0), 4)}")
-    return "\n".join(lines) + "\n"
+    return tables.reclaimed_report("Deleted Volumes:", report.get("VolumesDeleted") or [],
+                                   report.get("SpaceReclaimed"))
 
 
 def key_values(values: Sequence[str]) -> dict[str, str]:
@@ -130,23 +134,7 @@ def ls(target: Target, filters: tuple[str, ...], fmt: str | None, quiet: bool) -
 @pass_target
 def inspect(target: Target, names: tuple[str, ...], fmt: str | None) -> None:
     """Display detailed information on one or more volumes."""
-    from compose.client import EngineError
-
-    async def work(client: EngineClient) -> tuple[list[Any], list[str]]:
-        found, errors = [], []
-        for name in names:
-            try:
-                found.append(await (await client.get(f"/volumes/{name}")).json())
-            except EngineError as exc:
-                if exc.status != 404:
-                    raise
-                errors.append(str(exc))
-        return found, errors
-
-    found, errors = target.call(work)
-    if found or not errors or not fmt:
-        sys.stdout.write(tables.render_inspect(found, fmt))
-    fail(errors)
+    inspect_each(target, names, fmt, "/volumes/{}")
 
 
 @volume.command()
@@ -155,21 +143,11 @@ def inspect(target: Target, names: tuple[str, ...], fmt: str | None) -> None:
 @pass_target
 def rm(target: Target, names: tuple[str, ...], force: bool) -> None:
     """Remove one or more volumes. You cannot remove a volume that is in use by a container."""
-    from compose.client import EngineError
 
-    async def work(client: EngineClient) -> list[str]:
-        errors = []
-        for name in names:
-            try:
-                await (await client.delete(f"/volumes/{name}", {"force": force})).read()
-                print(name, flush=True)
-            except EngineError as exc:
-                if exc.status == 0:
-                    raise
-                errors.append(str(exc))
-        return errors
+    async def remove(client: EngineClient, name: str) -> None:
+        await (await client.delete(f"/volumes/{name}", {"force": force})).read()
 
-    fail(target.call(work))
+    each(target, names, remove)
 
 
 @volume.command()
@@ -183,11 +161,5 @@ def prune(target: Target, prune_all: bool, filters: tuple[str, ...], force: bool
     if prune_all:
         spec["all"] = ["true"]
     what = "all local volumes" if prune_all else "anonymous local volumes"
-    question = f"WARNING! This will remove {what} not used by at least one container."
-    if not force and not confirm(question + "\nAre you sure you want to continue?"):
-        return
-
-    async def work(client: EngineClient) -> Any:
-        return await (await client.post("/volumes/prune", {"filters": spec})).json()
-
-    sys.stdout.write(prune_report(target.call(work) or {}))
+    confirm_and_prune(target, "/volumes/prune", spec,
+                      f"WARNING! This will remove {what} not used by at least one container.", force, prune_report)

@@ -6,7 +6,7 @@ engine only over the API and never imports runtime.
 
 from __future__ import annotations
 
-from compose.errors import ComposeError
+from compose.error_base import ComposeError
 
 
 class EngineError(ComposeError):

@@ -67,7 +67,7 @@ def load_project(opts: LoadOptions) -> Loaded:
     doc = normalize(doc, NormalizeContext(name, found.project_dir, env))
     check_acyclic(doc)
     files = tuple(f for f in found.files)
-    project = project_from_doc(doc, found.project_dir, files, tuple(profiles))
+    project = project_from_doc(doc, found.project_dir, files, tuple(profiles), env)
     return Loaded(doc, project, env)
 
 

@@ -41,6 +41,17 @@ def _entry_mark(files: Any, index: int, fallback: Mark | None) -> Mark | None:
     return files.mark_of(index) if isinstance(files, MList) else fallback
 
 
+def _own_over_files(from_files: dict[str, str], files_mark: Mark | None, own: MDict) -> MDict:
+    """What the files say, then the service's own values on top, each keeping its position."""
+    merged = mdict(from_files, files_mark)
+    for key, value in own.items():
+        merged[key] = value
+        key_mark = own.mark_of(key)
+        if key_mark is not None:
+            merged.key_marks[key] = key_mark
+    return merged
+
+
 def _env_files(name: str, service: MDict, project_env: Mapping[str, str]) -> MDict:
     environment = service.get("environment")
     own = environment if isinstance(environment, MDict) else mdict({}, service.mark_of("environment"))
@@ -65,13 +76,7 @@ def _env_files(name: str, service: MDict, project_env: Mapping[str, str]) -> MDi
                                        format_path(("services", name, "env_file", index)))
             continue
         from_files.update(_read(path, lookup))
-    merged = mdict(from_files, service.mark_of("env_file"))
-    for key, value in own.items():
-        merged[key] = value
-        key_mark = own.mark_of(key)
-        if key_mark is not None:
-            merged.key_marks[key] = key_mark
-    return merged
+    return _own_over_files(from_files, service.mark_of("env_file"), own)
 
 
 def _label_files(name: str, service: MDict) -> MDict:
@@ -87,13 +92,7 @@ def _label_files(name: str, service: MDict) -> MDict:
             raise ComposeFileError(f"label file {path} not found", where,
                                    format_path(("services", name, "label_file", index)))
         from_files.update(_read(path, from_files.get))
-    merged = mdict(from_files, service.mark_of("label_file"))
-    for key, value in own.items():
-        merged[key] = value
-        key_mark = own.mark_of(key)
-        if key_mark is not None:
-            merged.key_marks[key] = key_mark
-    return merged
+    return _own_over_files(from_files, service.mark_of("label_file"), own)
 
 
 def resolve_service_env(name: str, service: MDict, project_env: Mapping[str, str]) -> MDict:

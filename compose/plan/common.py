@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from compose.conditions import COMPLETED, CONDITIONS, RUNNING_OR_HEALTHY, STARTED
 from compose.errors import ComposeError
+from compose.graph import Graph, generations, new_graph
 from compose.model import Dependency, Project
 from compose.observed import ObservedContainer, ObservedState
 from compose.plan.operations import Handle, Kind, Plan
-
-if TYPE_CHECKING:
-    import networkx as nx
 
 
 def container_resource(name: str) -> str:
@@ -28,25 +25,21 @@ def volume_resource(name: str) -> str:
     return f'Volume "{name}"'
 
 
-def service_graph(project: Project) -> nx.DiGraph:
+def service_graph(project: Project) -> Graph:
     """Edge `dep -> svc` for each `depends_on` between services the project has."""
-    import networkx as nx
-
-    graph = nx.DiGraph()
+    graph = new_graph()
     graph.add_nodes_from(project.services)
     for name, svc in project.services.items():
         graph.add_edges_from((dep, name) for dep in svc.depends_on if dep in project.services)
     return graph
 
 
-def in_start_order(graph: nx.DiGraph, names: Iterable[str]) -> list[str]:
+def in_start_order(graph: Graph, names: Iterable[str]) -> list[str]:
     """`names` with every service after those it depends on (ties by name)."""
-    import networkx as nx
-
-    return [n for level in nx.topological_generations(graph.subgraph(set(names))) for n in sorted(level)]
+    return [n for level in generations(graph.subgraph(names)) for n in level]
 
 
-def nearest(graph: nx.DiGraph, start: str, among: set[str], *, downstream: bool) -> set[str]:
+def nearest(graph: Graph, start: str, among: set[str], *, downstream: bool) -> set[str]:
     """The closest services of `among` reached from `start` along (or against) depends_on edges."""
     step = graph.successors if downstream else graph.predecessors
     found: set[str] = set()

@@ -15,6 +15,7 @@ from compose.errors import ComposeError
 from compose.loader.units import parse_duration
 from compose.model import Project
 from compose.observed import ObservedMount
+from compose.plan.injected import bind_mounts
 from compose.plan.operations import Handle, Ref, wrap
 
 _NAMESPACE_WORDS = {"network_mode": "network", "ipc": "IPC", "pid": "PID"}
@@ -81,24 +82,6 @@ def _mount(project: Project, volume: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _file_mounts(project: Project, cfg: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """File-backed secrets and configs as read-only binds (content/environment ones are copied in later)."""
-    out = []
-    for section, default_dir in (("secrets", "/run/secrets/"), ("configs", "/")):
-        defined = getattr(project, section)
-        for ref in cfg.get(section) or ():
-            source = ref.get("source") if isinstance(ref, Mapping) else ref
-            resource = defined.get(source)
-            path = resource.config.get("file") if resource else None
-            if not path:
-                continue
-            target = (ref.get("target") if isinstance(ref, Mapping) else None) or f"{default_dir}{source}"
-            if section == "configs" and not target.startswith("/"):
-                target = f"/{target}"
-            out.append({"Type": "bind", "Source": path, "Target": target, "ReadOnly": True})
-    return out
-
-
 def mounts(
     project: Project, cfg: Mapping[str, Any], inherited: Sequence[ObservedMount] = ()
 ) -> tuple[list[str], list[dict[str, Any]]]:
@@ -122,7 +105,7 @@ def mounts(
             out.append(_mount(project, volume))
     for old in reuse.values():  # image VOLUMEs the service does not declare
         out.append({"Type": "volume", "Source": old.name, "Target": old.destination, "ReadOnly": not old.rw})
-    return binds, out + _file_mounts(project, cfg)
+    return binds, out + bind_mounts(project, cfg)
 
 
 def port_bindings(cfg: Mapping[str, Any]) -> dict[str, list[dict[str, str]]]:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from compose import labels as L
 from compose.conditions import STARTED
 from compose.errors import ComposeError
+from compose.graph import Graph, descendants, new_graph
 from compose.model import Project
 from compose.observed import ObservedContainer, ObservedState
 from compose.plan.common import (
@@ -31,9 +31,6 @@ from compose.plan.common import (
 )
 from compose.plan.operations import Kind, Plan
 
-if TYPE_CHECKING:
-    import networkx as nx
-
 
 @dataclass(frozen=True)
 class DownOptions:
@@ -44,11 +41,9 @@ class DownOptions:
     known_services: frozenset[str] = field(default_factory=frozenset)  # disabled by profiles: not orphans
 
 
-def _label_graph(observed: ObservedState) -> nx.DiGraph:
+def _label_graph(observed: ObservedState) -> Graph:
     """Service order from the containers' `depends_on` labels, for a project known only by name."""
-    import networkx as nx
-
-    graph = nx.DiGraph()
+    graph = new_graph()
     for c in observed.containers:
         if c.service is None:
             continue
@@ -58,14 +53,15 @@ def _label_graph(observed: ObservedState) -> nx.DiGraph:
     return graph
 
 
-def _stops(plan: Plan, graph: nx.DiGraph, containers: Iterable[ObservedContainer], timeout: int | None,
+def _stops(plan: Plan, graph: Graph, containers: Iterable[ObservedContainer], timeout: int | None,
            cause: str = "") -> dict[str, str]:
     """A stop per running container, each after the stops of the services depending on its own."""
     by_service: dict[str, list[ObservedContainer]] = {}
     for c in containers:
         if c.running:
             by_service.setdefault(c.service or "", []).append(c)
-    order = list(reversed(in_start_order(graph, [s for s in by_service if s in graph])))
+    # The order of the whole graph: a dependency reached only through a stopped service still comes later.
+    order = [s for s in reversed(in_start_order(graph, list(graph))) if s in by_service]
     order += sorted(s for s in by_service if s not in graph)
     ops: dict[str, list[str]] = {}
     out: dict[str, str] = {}
@@ -117,10 +113,8 @@ def plan_down(project: Project, observed: ObservedState, options: DownOptions | 
     return plan
 
 
-def _descendants(graph: nx.DiGraph, name: str) -> set[str]:
-    import networkx as nx
-
-    return set(nx.descendants(graph, name)) if name in graph else set()
+def _descendants(graph: Graph, name: str) -> set[str]:
+    return descendants(graph, name)
 
 
 def _is_orphan(c: ObservedContainer, known: set[str]) -> bool:
@@ -224,18 +218,16 @@ def plan_start(project: Project, observed: ObservedState, services: tuple[str, .
 def plan_restart(project: Project, observed: ObservedState, services: tuple[str, ...] = (), *,
                  no_deps: bool = False, timeout: int | None = None) -> Plan:
     """Restart the services and, unless `no_deps`, their dependents with `depends_on.restart: true`."""
-    import networkx as nx
-
     check_services(project, services)
     plan = Plan()
-    graph = nx.DiGraph()
+    graph = new_graph()
     graph.add_nodes_from(project.services)
     graph.add_edges_from((dep, name) for name, svc in project.services.items()
                          for dep, d in svc.depends_on.items() if d.restart and dep in project.services)
     selected = set(services or project.services)
     if not no_deps:
         for name in list(selected):
-            selected |= set(nx.descendants(graph, name))
+            selected |= descendants(graph, name)
     instances: dict[str, list[Instance]] = {}
     waits = Waits(plan, instances)
     for name in in_start_order(graph, selected):

@@ -28,6 +28,7 @@ class Kind(enum.StrEnum):
     RESTART_CONTAINER = "restart_container"
     REMOVE_CONTAINER = "remove_container"
     RENAME_CONTAINER = "rename_container"
+    COPY_TO_CONTAINER = "copy_to_container"
     WAIT_CONDITION = "wait_condition"
 
 

@@ -35,6 +35,7 @@ from compose.plan.common import (
     wait_condition_for,
 )
 from compose.plan.host_config import shared_with
+from compose.plan.injected import copied_files
 from compose.plan.operations import Handle, Kind, Plan, Ref
 from compose.plan.resources import check_network, check_volume
 
@@ -284,15 +285,38 @@ class _Up:
         name = self._name(svc, number)
         create = self.plan.add(Kind.CREATE_CONTAINER, name, container_resource(name), after=self._infra(svc, name),
                                payload=self._body(svc, number, name), cause="no existing container")
-        return self._start(svc, Instance(svc.name, number, name, Ref(create), create), [create])
+        ready = self._copy_files(svc, create, name) or create
+        return self._start(svc, Instance(svc.name, number, name, Ref(create), ready), [ready])
+
+    def _copy_files(self, svc: Service, create: str, name: str) -> str | None:
+        """Secrets and configs from `environment`/`content` go in after create, before start."""
+        files = copied_files(self.project, svc.config)
+        if not files:
+            return None
+        return self.plan.add(Kind.COPY_TO_CONTAINER, Ref(create), container_resource(name),
+                             payload={"path": "/", "files": files}, cause="secrets and configs",
+                             progress=("", ""))
 
     def _keep(self, svc: Service, c: ObservedContainer) -> Instance:
         self.handled.add(c.id)
         replica = Instance(svc.name, c.number or 0, c.name, c.id)
+        renamed = self._take_name_back(svc, c, replica)
         if c.id in self.stops or c.state in ("created", "exited", "dead"):
-            return self._start(svc, replica, [self.stops.get(c.id)])
-        self.plan.unchanged.append(container_resource(c.name))
+            return self._start(svc, replica, [self.stops.get(c.id), renamed])
+        if renamed is None:
+            self.plan.unchanged.append(container_resource(c.name))
         return replica
+
+    def _take_name_back(self, svc: Service, c: ObservedContainer, replica: Instance) -> str | None:
+        """A container an interrupted recreate left under its temporary name gets its own name."""
+        final = self._name(svc, replica.number)
+        if c.name == final or not c.name.endswith(f"_{final}"):
+            return None
+        replica.name = final
+        replica.last = self.plan.add(Kind.RENAME_CONTAINER, c.id, container_resource(final),
+                                     after=[self.removals.get(final)], payload={"name": final},
+                                     cause="left under a temporary name by an interrupted recreate")
+        return replica.last
 
     def _recreate(self, svc: Service, c: ObservedContainer) -> Instance:
         self.handled.add(c.id)
@@ -312,8 +336,9 @@ class _Up:
         remove = self.plan.add(Kind.REMOVE_CONTAINER, c.id, resource, after=[stop, create],
                                payload={"volumes": False, "force": False}, cause="replaced",
                                progress=("", ""), group=group)
-        rename = self.plan.add(Kind.RENAME_CONTAINER, Ref(create), resource, after=[remove], payload={"name": final},
-                               cause="replaced", progress=("", "Recreated"), group=group)
+        copy = self._copy_files(svc, create, final)
+        rename = self.plan.add(Kind.RENAME_CONTAINER, Ref(create), resource, after=[remove, copy],
+                               payload={"name": final}, cause="replaced", progress=("", "Recreated"), group=group)
         return self._start(svc, Instance(svc.name, number, final, Ref(create), rename), [rename])
 
     def _stop(self, c: ObservedContainer, cause: str) -> str:

@@ -1,5 +1,5 @@
 """Container routes: create, start, stop, kill, restart, wait, attach, resize, rename, remove, list,
-inspect, logs, prune.
+inspect, logs, prune, and extracting an archive into one.
 
 Handlers parse Docker's query parameters and call the container manager;
 `NotModified` becomes Docker's bodyless 304. Attach hijacks the connection
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import anyio
 import anyio.to_thread
 
+from runtime.api.bridge import sync_reader
 from runtime.api.errors import EngineError, bad_request, not_implemented
 from runtime.api.http import RawStream, Request, Response, empty_response, json_bytes, json_response
 from runtime.api.relay import FrameFilter, relay, stream_content_type
@@ -212,6 +213,42 @@ async def attach_container(engine: Engine, request: Request) -> Response:
     return Response(200, headers=[("Content-Type", stream_content_type(tty, request.api_version))], hijack=run)
 
 
+def _layers(engine: Engine, request: Request) -> tuple[Path, list[Path], str]:
+    """The container's upper dir, its image layers (highest first) and the `path` asked for."""
+    record = containers_of(engine).records.get(request.params["id"])
+    path = request.arg("path")
+    if not path:
+        raise bad_request("path is required")
+    rootfs = record.spec["rootfs"]
+    return Path(rootfs["upperdir"]), [Path(p) for p in rootfs["lowerdirs"]], path
+
+
+async def stat_archive_path(engine: Engine, request: Request) -> Response:
+    import base64
+
+    from runtime.containers.archive import stat_path
+
+    upper, lowers, path = _layers(engine, request)
+    found = await anyio.to_thread.run_sync(lambda: stat_path(upper, lowers, path))
+    header = base64.b64encode(json_bytes(found).strip()).decode()
+    return Response(200, b"", [("X-Docker-Container-Path-Stat", header), ("Content-Type", "application/json")])
+
+
+async def put_archive(engine: Engine, request: Request) -> Response:
+    from runtime.containers.archive import put_archive as extract
+
+    manager = containers_of(engine)
+    record = manager.records.get(request.params["id"])
+    upper, lowers, path = _layers(engine, request)
+    if record.spec["rootfs"].get("readonly"):
+        raise EngineError(403, "container rootfs is marked read-only")
+    stream = sync_reader(request.body.receive)
+    strict = request.flag("noOverwriteDirNonDir")
+    await anyio.to_thread.run_sync(lambda: extract(upper, lowers, path, stream, strict))
+    manager.emit(record, "extract-to-dir")
+    return empty_response(200)
+
+
 ROUTES: tuple[Route[Engine], ...] = (
     Route("POST", "/containers/create", create_container),
     Route("POST", "/containers/prune", prune_containers),
@@ -226,5 +263,7 @@ ROUTES: tuple[Route[Engine], ...] = (
     Route("POST", "/containers/{id}/rename", rename_container),
     Route("POST", "/containers/{id}/resize", resize_container),
     Route("POST", "/containers/{id}/attach", attach_container),
+    Route("PUT", "/containers/{id}/archive", put_archive),
+    Route("HEAD", "/containers/{id}/archive", stat_archive_path),
     Route("DELETE", "/containers/{id}", remove_container),
 )

@@ -13,6 +13,7 @@ from runtime.api.relay import relay, stream_content_type
 from runtime.api.router import Route
 from runtime.api.routes_containers import containers_of
 from runtime.containers import attach as attaching
+from runtime.containers.logs_read import frame
 from runtime.engine import Engine
 
 if TYPE_CHECKING:
@@ -50,7 +51,9 @@ async def start_exec(engine: Engine, request: Request) -> Response:
         try:
             sock = await attaching.run_exec(manager, record, entry, stdin)
         except Exception as exc:
-            await client.send(f"Error: {exc}\r\n".encode())
+            # Docker writes the failure as output: framed as stdout unless there is a TTY.
+            message = f"{exc}\r\n".encode()
+            await client.send(message if entry.tty else frame("stdout", message))
             return
         if console is not None and all(console):
             await _quiet_resize(manager, entry.id, *console)

@@ -8,7 +8,7 @@ network errors carry Docker's status codes and become EngineErrors here.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from runtime.api.errors import EngineError, bad_request
@@ -98,23 +98,25 @@ async def _remove(engine: Engine, network: NetworkRecord) -> None:
     _emit(engine, "destroy", network)
 
 
-async def connect_network(engine: Engine, request: Request) -> Response:
-    body = await _body(request)
+def _container(body: Mapping[str, Any]) -> str:
+    """The `Container` of a connect or disconnect body, which both require."""
     container = str(body.get("Container") or "")
     if not container:
         raise bad_request("a container is required")
-    await network_connect.connect(engine.containers, request.params["id"], container,
-                             body.get("EndpointConfig"))
+    return container
+
+
+async def connect_network(engine: Engine, request: Request) -> Response:
+    body = await _body(request)
+    await network_connect.connect(engine.containers, request.params["id"], _container(body),
+                                  body.get("EndpointConfig"))
     return empty_response(200)
 
 
 async def disconnect_network(engine: Engine, request: Request) -> Response:
     body = await _body(request)
-    container = str(body.get("Container") or "")
-    if not container:
-        raise bad_request("a container is required")
-    await network_connect.disconnect(engine.containers, request.params["id"], container,
-                                bool(body.get("Force")))
+    await network_connect.disconnect(engine.containers, request.params["id"], _container(body),
+                                     bool(body.get("Force")))
     return empty_response(200)
 
 

@@ -69,8 +69,10 @@ async def run_exec(manager: ContainerManager, record: Record, entry: Exec, stdin
     spec = exec_spec(record, entry, record.state.pid)
     try:
         pid, sock = await manager.supervisor.exec(record.id, spec, tty=entry.tty, stdin=stdin)
-    except Exception:
-        entry.started = False
+    except Exception as exc:
+        # As Docker: the exec is over before it ran, with 126 (cannot run) or 127 (not found).
+        entry.exit_code = int(getattr(exc, "exit_code", None) or 126)
+        entry.done.set()
         raise
     manager.execs.started(entry, pid)
     manager.emit(record, f"exec_start: {' '.join(entry.argv)}", {"execID": entry.id})

@@ -80,17 +80,22 @@ class Birth:
         """Kill and reap the child, close our ends, remove the cgroup (a failed or aborted create)."""
         self.abort()
         if self.pidfd >= 0:
-            with contextlib.suppress(OSError):
-                sc.pidfd_send_signal(self.pidfd, 9)
-            with contextlib.suppress(ChildProcessError, OSError):
-                sc.waitid_pidfd(self.pidfd, block=True)
-            os.close(self.pidfd)
+            kill_and_reap(self.pidfd)
             self.pidfd = -1
         self.sync.close()
         if self.cgroup is not None:
             with contextlib.suppress(OSError):
                 self.cgroup.kill()
                 self.cgroup.remove()
+
+
+def kill_and_reap(pidfd: int) -> None:
+    """SIGKILL our child behind `pidfd`, reap it and close the pidfd (a birth or an exec that failed half way)."""
+    with contextlib.suppress(OSError):
+        sc.pidfd_send_signal(pidfd, 9)
+    with contextlib.suppress(ChildProcessError, OSError):
+        sc.waitid_pidfd(pidfd, block=True)
+    os.close(pidfd)
 
 
 def _namespace_flags(spec: ContainerSpec, joined: set[str]) -> int:

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from runtime.api.errors import bad_request
+from runtime.api.filters import match_labels
 from runtime.containers import health
 from runtime.containers.logs_read import parse_time_ns
 from runtime.containers.records import STATUSES, Record
@@ -144,15 +145,6 @@ def check_list_filters(filters: Mapping[str, Sequence[str]]) -> None:
             raise bad_request(f"invalid filter 'exited={code}'")
 
 
-def labels_match(labels: Mapping[str, str], wanted: Sequence[str], negate: bool = False) -> bool:
-    for item in wanted:
-        key, sep, value = item.partition("=")
-        present = key in labels and (not sep or labels[key] == value)
-        if present == negate:
-            return False
-    return True
-
-
 def matches(record: Record, filters: Mapping[str, Sequence[str]], image_ids: Mapping[str, str]) -> bool:
     """Docker's container list filters (publish, expose, is-task and isolation match all).
 
@@ -161,9 +153,7 @@ def matches(record: Record, filters: Mapping[str, Sequence[str]], image_ids: Map
         return False
     if (names := filters.get("name")) and not any(_name_match(n, record.name) for n in names):
         return False
-    if not labels_match(record.labels, filters.get("label", ())):
-        return False
-    if not labels_match(record.labels, filters.get("label!", ()), negate=True):
+    if not match_labels(filters, record.labels):
         return False
     if (statuses := filters.get("status")) and record.state.status not in statuses:
         return False

@@ -134,10 +134,11 @@ class ContainerManager:
                     if point.get("Type") == "volume" and "nocopy" not in str(point.get("Mode") or "").split(","):
                         volumes.populate_from_layers(point["Name"], image.layers, point["Destination"])
                 created.record.anonymous_volumes = created.anonymous_volumes
+                self.records.write(created.record)  # durable, and off the event loop
                 return created.record
 
             record = await anyio.to_thread.run_sync(work)
-            self.records.add(record)
+            self.records.add(record, written=True)
         except BaseException:
             self.records.release(name, container_id)
             await anyio.to_thread.run_sync(lambda: self.engine.volumes.release_container(container_id, True))
@@ -322,8 +323,8 @@ class ContainerManager:
                 return
             if record.state.status not in ("running", "paused"):
                 raise NotModified()
+            # Saved with the exit (`exited`), a moment later: one write fewer on the event loop.
             record.manually_stopped = True
-            self.records.save(record)
             stop_signal = parse_signal(signal_name or None, int(record.spec.get("stop_signal") or signal.SIGTERM))
             if timeout is None:
                 configured = record.config.get("StopTimeout")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import anyio.to_thread
 
 from runtime.api.errors import EngineError, bad_request
+from runtime.api.filters import match_labels
 from runtime.containers import container_json
 from runtime.containers.logs_read import parse_time_ns
 
@@ -76,9 +77,7 @@ async def prune(manager: ContainerManager, filters: Mapping[str, Sequence[str]])
     for record in manager.records:
         if record.state.running or record.state.status == "removing":
             continue
-        if not container_json.labels_match(record.labels, filters.get("label", ())):
-            continue
-        if not container_json.labels_match(record.labels, filters.get("label!", ()), negate=True):
+        if not match_labels(filters, record.labels):
             continue
         if until is not None and parse_time_ns(record.created) / 1e9 >= until:
             continue

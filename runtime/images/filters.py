@@ -74,20 +74,6 @@ def matching_refs(patterns: Sequence[str], refs: Iterable[str]) -> list[str]:
     return hits
 
 
-def _label_matches(spec: str, labels: Mapping[str, str]) -> bool:
-    key, sep, value = spec.partition("=")
-    if key not in labels:
-        return False
-    return not sep or labels[key] == value
-
-
-def match_labels(filters: Filters, labels: Mapping[str, str]) -> bool:
-    """`label=k[=v]`: every one must match; `label!=k[=v]`: none may."""
-    if not all(_label_matches(spec, labels) for spec in filters.get("label", ())):
-        return False
-    return not any(_label_matches(spec, labels) for spec in filters.get("label!", ()))
-
-
 def parse_until(value: str, now: float) -> float:
     """A Unix timestamp, an RFC 3339 date/time, or a Go duration before `now`."""
     text = value.strip()

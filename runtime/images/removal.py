@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from runtime.api.filters import match_labels
 from runtime.images import filters
 from runtime.images.docker_json import labels_of, parse_time
 from runtime.images.errors import ImageConflict
@@ -132,7 +133,7 @@ class Removal:
                     continue
                 if until is not None and (parse_time(image.created) or 0.0) >= until:
                     continue
-                if not filters.match_labels(spec, labels_of(self._config(image.id))):
+                if not match_labels(spec, labels_of(self._config(image.id))):
                     continue
                 if in_use(image.id):
                     continue

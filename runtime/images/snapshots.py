@@ -15,17 +15,10 @@ from pathlib import Path
 from typing import TypeVar
 
 from runtime.store.blobs import is_digest
+from runtime.store.durable import fsync_dir
 
 T = TypeVar("T")
 MARKER = "complete"
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class Snapshots:
@@ -62,7 +55,7 @@ class Snapshots:
                 f.write(chain_id + "\n")
                 f.flush()
                 os.fsync(f.fileno())
-            _fsync_dir(tmp)
+            fsync_dir(tmp)
             try:
                 os.rename(tmp, final)
             except OSError:
@@ -70,7 +63,7 @@ class Snapshots:
                     raise
                 _remove_tree(tmp)
                 return None
-            _fsync_dir(self.root)
+            fsync_dir(self.root)
         except BaseException:
             _remove_tree(tmp)
             raise

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from runtime.api.filters import match_labels
 from runtime.images import archive_load, archive_save, docker_json, oci
 from runtime.images import filters as image_filters
 from runtime.images.changes import apply_changes
@@ -134,7 +135,7 @@ class ImageStore:
                 digests = image_filters.matching_refs(spec["reference"], digests)
                 if not tags and not digests:
                     continue
-            if not image_filters.match_labels(spec, docker_json.labels_of(config)):
+            if not match_labels(spec, docker_json.labels_of(config)):
                 continue
             if (before is not None and created >= before) or (since is not None and created <= since):
                 continue

@@ -29,11 +29,13 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 from typing import Any
 
+from runtime.linux.rtnl import Rtnl
 from runtime.network.errors import KernelFailure, NetworkInvalid
 from runtime.network.ipam import parse_proc_routes
 
 IFNAMSIZ = 15  # usable characters of an interface name
 CLONE_NEWNET = 0x40000000
+LOOPBACK_INDEX = 1  # the kernel registers lo first in every netns, always with this index
 PROC = Path("/proc")
 
 
@@ -146,8 +148,9 @@ class Links:
     """The engine's netlink handle in the host netns (opened on first use)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the host socket serves one request at a time
         self._ipr: Any = None
+        self._bridges: dict[str, int] = {}  # bridge name -> index, saving a lookup per attach
 
     def close(self) -> None:
         with self._lock:
@@ -181,6 +184,7 @@ class Links:
             if (str(gateway.ip), gateway.network.prefixlen) not in have:
                 ipr.addr("add", index=index, address=str(gateway.ip), prefixlen=gateway.network.prefixlen)
             ipr.link("set", index=index, state="up")
+            self._bridges[name] = int(index)
         if route_localnet:
             set_route_localnet(name)
         return int(index)
@@ -189,6 +193,7 @@ class Links:
         """Delete a link (bridge or veth host end, which takes its peer along); False if it was gone."""
         with self._lock, _phase("remove " + name):
             ipr = self._host()
+            self._bridges.pop(name, None)
             index = _lookup(ipr, name)
             if index is None:
                 return False
@@ -215,44 +220,55 @@ class Links:
         return [n for n in stale if self.remove_link(n)]
 
     def attach(self, cfg: EndpointConfig) -> Endpoint:
-        """Create the veth pair with its peer in the container's netns and configure both ends."""
+        """Create the veth pair with its peer in the container's netns and configure both ends.
+
+        Raw rtnetlink (runtime.linux.rtnl) on sockets of its own, so attaches run side by
+        side: the host end is made enslaved and up in one request, the container's end
+        configured over a socket opened in its netns."""
         _check_ifname(cfg.host_ifname)
         _check_ifname(cfg.ifname)
         mac = cfg.mac or mac_address(cfg.address.ip)
-        with self._lock, _open_netns(cfg.netns) as ns_fd:
-            ipr = self._host()
-            with _phase(f"veth {cfg.host_ifname}"):
-                bridge = _lookup(ipr, cfg.bridge)
-                if bridge is None:
-                    raise KernelFailure(f"veth {cfg.host_ifname}", f"no bridge {cfg.bridge}")
-                peer: dict[str, Any] = {"ifname": cfg.ifname, "net_ns_fd": ns_fd, "address": mac}
-                host: dict[str, Any] = {}
-                if cfg.mtu:
-                    peer["mtu"] = host["mtu"] = cfg.mtu
-                ipr.link("add", ifname=cfg.host_ifname, kind="veth", peer=peer, **host)
+        with _open_netns(cfg.netns) as ns_fd:
+            with _phase(f"veth {cfg.host_ifname}"), Rtnl() as rt:
+                self._add_veth(rt, cfg, ns_fd, mac)
             try:
-                with _phase(f"veth {cfg.host_ifname}"):
-                    index = _lookup(ipr, cfg.host_ifname)
-                    ipr.link("set", index=index, master=bridge, state="up")
                 # A container reaching its own published port comes back through its own port.
                 _write_sysfs(f"class/net/{cfg.host_ifname}/brport/hairpin_mode", "1")
-                with _phase(f"{cfg.ifname} in container"), _netns_iproute(ns_fd) as inner:
+                with _phase(f"{cfg.ifname} in container"), _netns_rtnl(ns_fd) as inner:
                     _configure_inside(inner, cfg)
             except BaseException:
-                _try_delete(ipr, cfg.host_ifname)
+                # Best effort on a path that is failing already: the first error is the one to report.
+                with contextlib.suppress(Exception), Rtnl() as rt:
+                    rt.delete(cfg.host_ifname)
                 raise
         return Endpoint(cfg.host_ifname, cfg.ifname, mac, cfg.address)
 
+    def _add_veth(self, rt: Rtnl, cfg: EndpointConfig, ns_fd: int, mac: str) -> None:
+        cached = self._bridges.get(cfg.bridge)
+        if cached is not None:
+            try:
+                rt.add_veth(cfg.host_ifname, cached, cfg.ifname, ns_fd, mac, cfg.mtu)
+                return
+            except OSError as exc:
+                # A bridge made again behind our back has another index: look it up and try once more.
+                if exc.errno not in (errno.ENODEV, errno.EINVAL, errno.EOPNOTSUPP):
+                    raise
+                self._bridges.pop(cfg.bridge, None)
+        bridge = rt.index(cfg.bridge)
+        if bridge is None:
+            raise KernelFailure(f"veth {cfg.host_ifname}", f"no bridge {cfg.bridge}")
+        rt.add_veth(cfg.host_ifname, bridge, cfg.ifname, ns_fd, mac, cfg.mtu)
+        self._bridges[cfg.bridge] = bridge
+
     def loopback_up(self, netns: str | int) -> None:
         """Bring `lo` up in a netns (a new netns starts with it down; network mode none needs it up)."""
-        with self._lock, _open_netns(netns) as ns_fd, _phase("lo in container"), _netns_iproute(ns_fd) as inner:
-            lo = _lookup(inner, "lo")
-            if lo is not None:
-                inner.link("set", index=lo, state="up")
+        with _open_netns(netns) as ns_fd, _phase("lo in container"), _netns_rtnl(ns_fd) as inner:
+            inner.set_up(LOOPBACK_INDEX)
 
     def detach(self, host_ifname: str) -> bool:
         """Remove an endpoint's veth pair; False if it was gone (the netns died with the container)."""
-        return self.remove_link(host_ifname)
+        with _phase("remove " + host_ifname), Rtnl() as rt:
+            return rt.delete(host_ifname)
 
     def _host(self) -> Any:
         if self._ipr is None:
@@ -262,30 +278,20 @@ class Links:
         return self._ipr
 
 
-def _configure_inside(inner: Any, cfg: EndpointConfig) -> None:
-    lo = _lookup(inner, "lo")
-    if lo is not None:
-        inner.link("set", index=lo, state="up")
-    index = _lookup(inner, cfg.ifname)
+def _configure_inside(inner: Rtnl, cfg: EndpointConfig) -> None:
+    inner.set_up(LOOPBACK_INDEX)
+    index = inner.index(cfg.ifname)
     if index is None:
         raise KernelFailure(f"{cfg.ifname} in container", "the veth peer did not appear in the container's netns")
-    inner.addr("add", index=index, address=str(cfg.address.ip), prefixlen=cfg.address.network.prefixlen)
-    inner.link("set", index=index, state="up")
+    inner.add_address(index, cfg.address)
+    inner.set_up(index)
     if cfg.gateway is not None:
-        inner.route("add", dst="0.0.0.0/0", gateway=str(cfg.gateway), oif=index)
+        inner.add_default_route(cfg.gateway, index)
 
 
 def _lookup(ipr: Any, name: str) -> int | None:
     found = ipr.link_lookup(ifname=name)
     return int(found[0]) if found else None
-
-
-def _try_delete(ipr: Any, name: str) -> None:
-    # Best effort on a path that is failing already: the first error is the one to report.
-    with contextlib.suppress(Exception):
-        index = _lookup(ipr, name)
-        if index is not None:
-            ipr.link("del", index=index)
 
 
 def _check_ifname(name: str) -> None:
@@ -323,24 +329,20 @@ def _open_netns(netns: str | int) -> Iterator[int]:
 
 
 @contextmanager
-def _netns_iproute(ns_fd: int) -> Iterator[Any]:
-    """A netlink socket bound to the netns `ns_fd`, opened by visiting it with this thread."""
-    from pyroute2 import IPRoute
-
+def _netns_rtnl(ns_fd: int) -> Iterator[Rtnl]:
+    """A raw rtnetlink socket bound to the netns `ns_fd`, opened by visiting it with this thread."""
     own = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     try:
         _setns(ns_fd)
         try:
-            inner = IPRoute()
+            inner = Rtnl()
         finally:
             # Failing to come back would leave this thread in the container's netns.
             _setns(own)
     finally:
         os.close(own)
-    try:
+    with inner:
         yield inner
-    finally:
-        inner.close()
 
 
 def _setns(fd: int) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from runtime.api.filters import match_labels
 from runtime.network.bridge import parse_driver_opts
 from runtime.network.errors import NetworkConflict, NetworkError, NetworkInvalid
 from runtime.network.store import PREDEFINED, NetworkRecord
@@ -196,24 +197,13 @@ def matches(record: NetworkRecord, filters: Mapping[str, Sequence[str]], in_use:
         builtin = record.predefined
         if not any((t == "builtin") == builtin for t in types):
             return False
-    if not labels_match(record.labels, filters.get("label", ())):
-        return False
-    if not labels_match(record.labels, filters.get("label!", ()), negate=True):
+    if not match_labels(filters, record.labels):
         return False
     for value in filters.get("dangling", ()):
         dangling = value.lower() in ("true", "1")
         # Docker counts the predefined networks as in use: they are never dangling.
         unused = record.id not in in_use and not record.predefined
         if dangling != unused:
-            return False
-    return True
-
-
-def labels_match(labels: Mapping[str, str], wanted: Sequence[str], negate: bool = False) -> bool:
-    for item in wanted:
-        key, sep, value = item.partition("=")
-        present = key in labels and (not sep or labels[key] == value)
-        if present == negate:
             return False
     return True
 
@@ -226,9 +216,7 @@ def prunable(record: NetworkRecord, filters: Mapping[str, Sequence[str]], in_use
 
     if record.predefined or record.id in in_use:
         return False
-    if not labels_match(record.labels, filters.get("label", ())):
-        return False
-    if not labels_match(record.labels, filters.get("label!", ()), negate=True):
+    if not match_labels(filters, record.labels):
         return False
     now = time.time() if now is None else now
     for value in filters.get("until", ()):

@@ -1,7 +1,8 @@
 """Network records: what the engine knows of each network, on disk and in memory.
 
 One JSON file per network under `root/networks/<id>.json`, written whole
-(write, fsync, rename), so a crash leaves the old record or the new one.
+(write, rename; fsynced when the network is made), so a crash leaves the
+old record or the new one.
 The pool (subnet, gateway, who holds which address) is part of the record
 and saved with it. Docker's three predefined networks are records too:
 `bridge` (the default bridge, kernel objects like any other), `host` and
@@ -165,11 +166,12 @@ class NetworkStore:
 
     def add(self, record: NetworkRecord) -> None:
         self._by_id[record.id] = record
-        self.save(record)
+        self.save(record, durable=True)
 
-    def save(self, record: NetworkRecord) -> None:
+    def save(self, record: NetworkRecord, durable: bool = False) -> None:
+        """Write the record; updates are not fsynced: the boot reconciles the pools with what runs."""
         data = json.dumps(record.to_dict(), separators=(",", ":"), sort_keys=True).encode()
-        write_atomic(self.directory / f"{record.id}.json", data)
+        write_atomic(self.directory / f"{record.id}.json", data, durable)
 
     def remove(self, record: NetworkRecord) -> None:
         self._by_id.pop(record.id, None)

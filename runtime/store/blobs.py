@@ -16,6 +16,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
+from runtime.store.durable import fsync_dir
+
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 CHUNK = 1 << 20
 
@@ -26,14 +28,6 @@ class DigestMismatch(ValueError):
 
 def is_digest(value: str) -> bool:
     return _DIGEST.fullmatch(value) is not None
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class BlobWriter:
@@ -87,7 +81,7 @@ class BlobWriter:
                 self.temp.unlink()
             else:
                 os.replace(self.temp, final)
-                _fsync_dir(final.parent)
+                fsync_dir(final.parent)
         except BaseException:
             self.abort()
             raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 
+from runtime.api.filters import label_holds
 from runtime.volumes.errors import VolumeInvalid
 from runtime.volumes.records import LOCAL, VolumeRecord
 
@@ -34,15 +35,7 @@ def bool_filter(filters: Filters, key: str, default: bool) -> bool:
 
 def match_labels(wanted: Sequence[str], labels: Mapping[str, str] | None) -> bool:
     """moby's MatchKVList: every `key` or `key=value` must hold."""
-    if not wanted:
-        return True
-    if not labels:
-        return False
-    for item in wanted:
-        key, sep, value = item.partition("=")
-        if key not in labels or (sep and labels[key] != value):
-            return False
-    return True
+    return all(label_holds(item, labels or {}) for item in wanted)
 
 
 def match_name(patterns: Sequence[str], name: str) -> bool:

@@ -33,23 +33,9 @@ class Layers:
         """The paths that make up the merged entry at `parts` (top first): dirs to merge, or one non-dir."""
         current = self.top_first
         for i, part in enumerate(parts):
-            found: list[str] = []
-            for base in current:
-                path = os.path.join(base, part)
-                st = _lstat(path)
-                if st is None:
-                    continue
-                if self.overlay and _whiteout(st):
-                    break
-                if not stat.S_ISDIR(st.st_mode):
-                    if not found and i == len(parts) - 1:
-                        return [path]
-                    break
-                found.append(path)
-                if self.overlay and _opaque(path):
-                    break
-            if not found:
-                return []
+            found, dirs = merged_entry(current, part, self.overlay)
+            if not found or (not dirs and i < len(parts) - 1):
+                return []  # absent, or a non-directory where the path goes on
             current = found
         return list(current)
 
@@ -81,6 +67,31 @@ class Layers:
                 return None
             done.append(part)
         return done
+
+
+def merged_entry(dirs: Sequence[str], name: str, overlay: bool) -> tuple[list[str], bool]:
+    """`name` in the merged `dirs` (top first): (the directories to merge, True) or ([one non-directory], False).
+
+    Overlay's rules: a whiteout hides what lies below, an opaque directory
+    ends the merge, a non-directory above hides directories below it (and
+    below a directory ends it). Nothing found: ([], True).
+    """
+    found: list[str] = []
+    for base in dirs:
+        path = os.path.join(base, name)
+        st = _lstat(path)
+        if st is None:
+            continue
+        if overlay and _whiteout(st):
+            break
+        if not stat.S_ISDIR(st.st_mode):
+            if not found:
+                return [path], False
+            break
+        found.append(path)
+        if overlay and _opaque(path):
+            break
+    return found, True
 
 
 def copy_image_path(layers: Sequence[Path], path: str, dest: Path, overlay: bool = True) -> bool:
@@ -118,27 +129,9 @@ class _Copier:
             for entry in sorted(os.listdir(layer)):
                 names.setdefault(entry)
         for name in names:
-            entries = self._entry(stack, name)
+            entries, _ = merged_entry(stack, name, self.overlay)
             if entries:
                 self._copy(entries, name, dest_fd, f"{rel}/{name}" if rel else name)
-
-    def _entry(self, stack: Sequence[str], name: str) -> list[str]:
-        found: list[str] = []
-        for layer in stack:
-            path = os.path.join(layer, name)
-            st = _lstat(path)
-            if st is None:
-                continue
-            if self.overlay and _whiteout(st):
-                break
-            if not stat.S_ISDIR(st.st_mode):
-                if not found:
-                    return [path]
-                break
-            found.append(path)
-            if self.overlay and _opaque(path):
-                break
-        return found
 
     def _copy(self, entries: list[str], name: str, dir_fd: int, rel: str) -> None:
         source = entries[0]

@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from runtime.store.durable import fsync_dir
+
 META_FILE = "volume.json"
 DATA_DIR = "_data"
 LOCAL = "local"
@@ -125,14 +127,6 @@ def save(root: Path, record: VolumeRecord, durable: bool = True) -> None:
     os.replace(tmp, directory / META_FILE)
     if durable:
         fsync_dir(directory)
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def api_json(root: Path, record: VolumeRecord) -> dict[str, Any]:

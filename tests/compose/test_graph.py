@@ -32,3 +32,17 @@ def test_cycle_error_points_at_the_dependency() -> None:
     with pytest.raises(ComposeFileError) as info:
         check_acyclic(doc)
     assert str(info.value) == "c.yaml:4:7: services.a.depends_on: dependency cycle between services: a -> b -> a"
+
+
+def test_graph_walks() -> None:
+    from compose.graph import ancestors, descendants, generations, new_graph
+
+    graph = new_graph(["other"], [("db", "api"), ("api", "web"), ("cache", "web")])
+    assert generations(graph) == [["cache", "db", "other"], ["api"], ["web"]]
+    assert generations(graph.subgraph(["web", "db", "missing"])) == [["db", "web"]]
+    assert ancestors(graph, "web") == {"api", "db", "cache"} and ancestors(graph, "nope") == set()
+    assert descendants(graph, "db") == {"api", "web"}
+    assert graph.has_edge("db", "api") and not graph.has_edge("api", "db")
+    assert sorted(graph.predecessors("web")) == ["api", "cache"] and "other" in graph and len(graph) == 5
+    cyclic = new_graph(edges=[("a", "b"), ("b", "a"), ("c", "a")])
+    assert generations(cyclic) == [["c"], ["a", "b"]]  # a cycle stays, in its group's level

@@ -9,12 +9,12 @@ import anyio
 import pytest
 
 from compose import labels as L
+from compose.client.multiplex import Demultiplexer
 from compose.logstream import (
     MULTIPLEXED,
     RAW,
     Decoder,
     Exit,
-    Frames,
     Lines,
     LogOptions,
     LogPrinter,
@@ -30,7 +30,7 @@ def frame(kind: int, payload: bytes) -> bytes:
 
 def test_frames_split_across_reads() -> None:
     data = frame(1, b"out\n") + frame(2, b"err\n")
-    frames = Frames()
+    frames = Demultiplexer()
     assert frames.feed(data[:5]) == []
     assert frames.feed(data[5:14]) == [(1, b"out\n")]
     assert frames.feed(data[14:]) == [(2, b"err\n")]

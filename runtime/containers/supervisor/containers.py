@@ -2,7 +2,7 @@
 
 Internal phases add "creating" (cloned, not yet at the gate), "starting"
 (gate opened, exec not yet confirmed) and "exiting" (PID 1 reaped, output
-still draining, at most DRAIN_TIMEOUT). The state file and events only
+still draining, at most streams.DRAIN_TIMEOUT). The state file and events only
 ever show Docker's three: created, running, exited.
 """
 
@@ -23,7 +23,7 @@ from runtime.containers.supervisor import state
 from runtime.containers.supervisor.conn import Reply
 from runtime.containers.supervisor.logs import JsonFileLog, log_path
 from runtime.containers.supervisor.protocol import STDERR, STDOUT, OpError, rfc3339nano
-from runtime.containers.supervisor.streams import ProcessIO
+from runtime.containers.supervisor.streams import DrainedExit, ProcessIO
 from runtime.linux import mounts
 from runtime.linux import syscalls as sc
 
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from runtime.linux.cgroups import Cgroup
 
 log = logging.getLogger("pycompose.supervisor")
-DRAIN_TIMEOUT = 1.0
 ADOPTED_EXIT_POLL = 0.05
 ADOPTED_EXIT_PATIENCE = 10.0  # host init reaps orphans ~1 s after they exit
 
@@ -50,7 +49,7 @@ class Host(Protocol):
     def forget_exec(self, ex: Exec) -> None: ...
 
 
-class Container:
+class Container(DrainedExit):
     def __init__(self, host: Host, record: state.ContainerRecord, spec: ContainerSpec) -> None:
         self.host, self.record, self.spec = host, record, spec
         self.phase = record.status
@@ -260,23 +259,9 @@ class Container:
                                         any(n == "pid" for n, _ in self.spec.join_namespaces)):
             with contextlib.suppress(OSError):
                 self.cgroup.kill()  # no pid namespace died with PID 1: the rest goes now
-        self.phase = "exiting"
-        if self.io is None or self.io.drained:
-            self._finalize()
-        else:
-            self._drain_timer = self.host.loop.call_later(DRAIN_TIMEOUT, self._finalize)
+        self._exiting(self.host.loop)
 
-    def _on_drained(self) -> None:
-        if self.phase == "exiting":
-            self._finalize()
-
-    def _finalize(self) -> None:
-        if self.phase != "exiting":
-            return
-        if self._drain_timer is not None:
-            self._drain_timer.cancel()
-        if self.io is not None:
-            self.io.close()
+    def _finished(self) -> None:
         oom = False
         if self.cgroup is not None:
             with contextlib.suppress(OSError):

@@ -26,7 +26,7 @@ from runtime.containers.spec import ExecSpec
 from runtime.containers.supervisor import loop as ev
 from runtime.containers.supervisor.conn import Reply
 from runtime.containers.supervisor.protocol import STDERR, STDOUT
-from runtime.containers.supervisor.streams import ProcessIO
+from runtime.containers.supervisor.streams import DrainedExit, ProcessIO
 from runtime.linux import syscalls as sc
 
 if TYPE_CHECKING:
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 
 # Entered in this order; the mount namespace last, then chroot to the container's root.
 NAMESPACE_ORDER = ("cgroup", "ipc", "uts", "net", "mnt")
-DRAIN_TIMEOUT = 1.0
 KEEP_EXITED = 300.0
 
 
@@ -43,7 +42,7 @@ def _differs(pid: int, name: str) -> bool:
     return (theirs.st_dev, theirs.st_ino) != (ours.st_dev, ours.st_ino)
 
 
-class Exec:
+class Exec(DrainedExit):
     def __init__(self, container: Container, spec: ExecSpec, tty: bool, stdin: bool) -> None:
         self.container, self.spec, self.tty, self.want_stdin = container, spec, tty, stdin
         self.loop = container.host.loop
@@ -159,11 +158,7 @@ class Exec:
             self.loop.unwatch(self.sync.fileno())
             self.sync.close()
         if self.pidfd >= 0:
-            with contextlib.suppress(OSError):
-                sc.pidfd_send_signal(self.pidfd, 9)
-            with contextlib.suppress(ChildProcessError, OSError):
-                sc.waitid_pidfd(self.pidfd, block=True)
-            os.close(self.pidfd)
+            births.kill_and_reap(self.pidfd)
             self.pidfd = -1
         for fd in [*self._outputs.values(), self._stdin, self._master]:
             if fd >= 0:
@@ -184,23 +179,9 @@ class Exec:
         os.close(self.pidfd)
         self.pidfd = -1
         self.exit_code = code
-        self.phase = "exiting"
-        if self.io is None or self.io.drained:
-            self._finalize()
-        else:
-            self._drain_timer = self.loop.call_later(DRAIN_TIMEOUT, self._finalize)
+        self._exiting(self.loop)
 
-    def _on_drained(self) -> None:
-        if self.phase == "exiting":
-            self._finalize()
-
-    def _finalize(self) -> None:
-        if self.phase != "exiting":
-            return
-        if self._drain_timer is not None:
-            self._drain_timer.cancel()
-        if self.io is not None:
-            self.io.close()
+    def _finished(self) -> None:
         self.phase = "exited"
         host = self.container.host
         host.publish({"event": "exec-exit", "id": self.container.id, "exec_pid": self.pid,

@@ -1,6 +1,6 @@
 """Per-container state files: what a supervisor started after a crash needs to take over.
 
-`<root>/supervisor/<id>.json`, written whole (tmp, fsync, rename) at every
+`<root>/supervisor/<id>.json`, written whole (tmp, rename) at every
 change of status, so a file is always one consistent version. It keeps the
 spec (cgroup and mount point for delete), the pid with its start time (so
 a recycled pid is never adopted) and Docker's state fields.
@@ -12,7 +12,7 @@ import contextlib
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +60,11 @@ def save(directory: Path, record: ContainerRecord) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:
-        os.write(fd, json.dumps(asdict(record), separators=(",", ":")).encode())
-        os.fsync(fd)
+        # No fsync: the file serves re-adoption of live processes after a supervisor restart, which
+        # the page cache survives; after a host crash there is nothing left to adopt.
+        # The fields are JSON values already: no asdict (a deep copy of the whole spec).
+        values = {f.name: getattr(record, f.name) for f in fields(record)}
+        os.write(fd, json.dumps(values, separators=(",", ":")).encode())
     finally:
         os.close(fd)
     os.replace(tmp, path)

@@ -27,6 +27,7 @@ from runtime.containers.supervisor.logs import JsonFileLog
 from runtime.containers.supervisor.protocol import STREAM_NAMES, frame
 
 READ_SIZE = 64 * 1024
+DRAIN_TIMEOUT = 1.0  # how long an exited process's output may still drain
 HIGH_WATER = 1 << 20
 LOW_WATER = 64 * 1024
 
@@ -284,3 +285,40 @@ class ProcessIO:
         if self.log is not None:
             self.log.close()
             self.log = None
+
+
+class DrainedExit:
+    """The end of a container's or an exec's process: reaped, then its output drained, then finished.
+
+    Reaping moves `phase` to "exiting"; the process is finished (`_finished`,
+    exactly once) when `io` reports the output drained, or DRAIN_TIMEOUT
+    later at the latest, so a grandchild holding the pipes cannot keep the
+    exit from being reported.
+    """
+
+    phase: str
+    io: ProcessIO | None
+    _drain_timer: ev.Timer | None
+
+    def _exiting(self, loop: ev.Loop) -> None:
+        self.phase = "exiting"
+        if self.io is None or self.io.drained:
+            self._finalize()
+        else:
+            self._drain_timer = loop.call_later(DRAIN_TIMEOUT, self._finalize)
+
+    def _on_drained(self) -> None:
+        if self.phase == "exiting":
+            self._finalize()
+
+    def _finalize(self) -> None:
+        if self.phase != "exiting":
+            return
+        if self._drain_timer is not None:
+            self._drain_timer.cancel()
+        if self.io is not None:
+            self.io.close()
+        self._finished()
+
+    def _finished(self) -> None:
+        raise NotImplementedError

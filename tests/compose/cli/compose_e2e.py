@@ -13,10 +13,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -25,9 +23,15 @@ from typing import Any
 
 import pytest
 
+from tests.compose.cli.engines import (  # noqa: F401 - stop_supervisor: other modules take it from here
+    PYCOMPOSE,
+    environ,
+    import_busybox,
+    stop_engine,
+    stop_supervisor,
+)
 from tests.engine_fixture import EngineHandle, start_private_engine
 
-PYCOMPOSE = str(Path(sys.executable).parent / "pycompose")
 CONTAINER_ROUTES = (("POST", "/containers/create"), ("GET", "/containers/json"), ("POST", "/containers/x/start"),
                     ("GET", "/containers/x/logs"), ("POST", "/containers/x/attach"), ("POST", "/containers/x/exec"),
                     ("GET", "/events"))
@@ -91,32 +95,6 @@ def needs_health(handle: EngineHandle) -> None:
         pytest.skip("the engine does not run healthchecks yet (no State.Health after start)")
 
 
-def stop_supervisor(root: Path) -> None:
-    """The supervisor outlives its engine by design; a test that started an engine stops both."""
-    try:
-        pid = int((root / "supervisor.pid").read_text().split()[0])
-        if str(root).encode() not in Path(f"/proc/{pid}/cmdline").read_bytes():
-            return
-        os.kill(pid, signal.SIGTERM)
-    except (OSError, ValueError, IndexError):
-        return
-    for _ in range(100):
-        if not Path(f"/proc/{pid}").exists():
-            return
-        time.sleep(0.05)
-    os.kill(pid, signal.SIGKILL)
-
-
-def import_busybox(handle: EngineHandle, tar: Path) -> None:
-    import docker
-
-    client = docker.DockerClient(base_url=handle.host)
-    try:
-        client.api.import_image(src=str(tar), repository="busybox", tag="latest", changes=['CMD ["sh"]'])
-    finally:
-        client.close()
-
-
 @pytest.fixture(scope="module")
 def compose_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineHandle]:
     """A private engine with busybox:latest; the module is skipped while container routes are missing."""
@@ -131,15 +109,7 @@ def compose_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineH
         import_busybox(handle, build_busybox_rootfs_tar(tmp / "busybox.tar"))
         yield handle
     finally:
-        try:
-            handle.stop()
-        finally:
-            stop_supervisor(handle.root)
-
-
-def environ(handle: EngineHandle, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/tmp", "LANG": "C.UTF-8",
-            **handle.docker_env, **(extra or {})}
+        stop_engine(handle)
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Module-private engines for CLI tests: start one with busybox, stop it and its supervisor.
+"""Module-private engines for CLI tests: start one with busybox, stop it and its supervisor, and run
+our CLI or docker's against it.
 
 The image tests prune and remove images, so they cannot share the session
 engine (other modules rely on its busybox). The supervisor outlives the
@@ -8,28 +9,34 @@ engine by design; a test that started an engine stops both.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 from tests.engine_fixture import EngineHandle, start_private_engine
 from tests.runtime.images.busybox import build_busybox_rootfs_tar
 
 PYCOMPOSE = str(Path(sys.executable).parent / "pycompose")
+DOCKER = shutil.which("docker")
 
 
 def stop_supervisor(root: Path) -> None:
+    """The supervisor outlives its engine by design; a test that started an engine stops both."""
     try:
         pid = int((root / "supervisor.pid").read_text().split()[0])
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        if str(root).encode() not in Path(f"/proc/{pid}/cmdline").read_bytes():
+            return  # a recycled pid, not ours
+        os.kill(pid, signal.SIGTERM)
     except (OSError, ValueError, IndexError):
         return
-    if str(root).encode() not in cmdline:
-        return  # a recycled pid, not ours
-    os.kill(pid, signal.SIGTERM)
     for _ in range(100):
         if not Path(f"/proc/{pid}").exists():
             return
@@ -54,6 +61,16 @@ def engine_with_busybox(tmp: Path) -> tuple[EngineHandle, Path]:
         stop_engine(handle)
         raise
     return handle, rootfs
+
+
+@contextmanager
+def busybox_engine(tmp: Path) -> Iterator[tuple[EngineHandle, Path]]:
+    """`engine_with_busybox` for a `with` block: the engine and its supervisor stop at the end."""
+    handle, rootfs = engine_with_busybox(tmp)
+    try:
+        yield handle, rootfs
+    finally:
+        stop_engine(handle)
 
 
 def import_busybox(handle: EngineHandle, rootfs: Path, ref: str = "busybox:latest") -> None:
@@ -85,3 +102,44 @@ def pycompose(handle: EngineHandle, *args: str, stdin: bytes | str | None = None
 def pycompose_bytes(handle: EngineHandle, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run([PYCOMPOSE, *args], env=environ(handle), input=stdin, capture_output=True,
                           timeout=60, check=False)
+
+
+def ok(handle: EngineHandle, *args: str, stdin: bytes | str | None = None) -> str:
+    """Our CLI's stdout, the command having succeeded."""
+    result = pycompose(handle, *args, stdin=stdin)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def cli_env(home: Path, handle: EngineHandle) -> dict[str, str]:
+    """The docker CLI's environment for `handle` alone: its own HOME and config, no inherited DOCKER_*."""
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home),
+            "DOCKER_CONFIG": str(home / ".docker"), **handle.docker_env}
+
+
+def docker_cli(handle: EngineHandle, *args: str, check: bool = True,
+               timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """The docker CLI against `handle` (its HOME beside the engine's root); skips without a docker CLI."""
+    if DOCKER is None:
+        pytest.skip("no docker CLI on PATH")
+    result = subprocess.run([DOCKER, *args], env=cli_env(handle.root.parent, handle), capture_output=True,
+                            text=True, timeout=timeout, check=False)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def docker_out(handle: EngineHandle, *args: str) -> str:
+    """What docker prints for a command that must succeed, to compare our CLI's output with."""
+    return docker_cli(handle, *args).stdout
+
+
+def skip_without_volume_routes(handle: EngineHandle) -> None:
+    """Skip the module while GET /volumes answers 404 (an engine application without the volume routes)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.settimeout(10)
+        conn.connect(str(handle.socket))
+        conn.sendall(b"GET /v1.45/volumes HTTP/1.1\r\nHost: engine\r\nConnection: close\r\n\r\n")
+        head = conn.recv(64)
+    if int(head.split()[1]) == 404:
+        pytest.skip("the engine answers 404 on /volumes: runtime/api/app.py does not serve routes_volumes yet")

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.compose.cli.engines import PYCOMPOSE, engine_with_busybox, pycompose, stop_engine
+from tests.compose.cli import engines
+from tests.compose.cli.engines import PYCOMPOSE, busybox_engine, pycompose
 from tests.compose.cli.fake_engine import FakeEngine, fake_engine
 from tests.engine_fixture import EngineHandle
 
@@ -193,18 +194,17 @@ def _read_until(fd: int, wanted: bytes, timeout: float = 10) -> bool:
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineHandle]:
-    handle, _ = engine_with_busybox(tmp_path_factory.mktemp("container-cli"))
-    try:
-        probe = pycompose(handle, "container", "ls", "-q")
-        if probe.returncode != 0:
-            reason = probe.stderr.strip()
-            if "page not found" in reason or "not available" in reason:
-                pytest.skip(f"the engine has no working container API yet (/containers/json: {reason})")
-            raise AssertionError(f"container ls failed: {reason}")
-        yield handle
-    finally:
-        pycompose(handle, "container", "rm", "-f", *_all_ids(handle))
-        stop_engine(handle)
+    with busybox_engine(tmp_path_factory.mktemp("container-cli")) as (handle, _):
+        try:
+            probe = pycompose(handle, "container", "ls", "-q")
+            if probe.returncode != 0:
+                reason = probe.stderr.strip()
+                if "page not found" in reason or "not available" in reason:
+                    pytest.skip(f"the engine has no working container API yet (/containers/json: {reason})")
+                raise AssertionError(f"container ls failed: {reason}")
+            yield handle
+        finally:
+            pycompose(handle, "container", "rm", "-f", *_all_ids(handle))
 
 
 def _all_ids(handle: EngineHandle) -> list[str]:
@@ -212,9 +212,7 @@ def _all_ids(handle: EngineHandle) -> list[str]:
 
 
 def ok(handle: EngineHandle, *args: str, stdin: str | None = None) -> str:
-    result = pycompose(handle, "container", *args, stdin=stdin)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+    return engines.ok(handle, "container", *args, stdin=stdin)
 
 
 @pytest.mark.root

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import pty
-import shutil
 import subprocess
 import tarfile
 from collections.abc import Iterator
@@ -16,25 +15,21 @@ import pytest
 from compose.cli.image_rows import history_rows, image_rows, message_text, prune_report, split_reference
 from tests.compose.cli.engines import (
     PYCOMPOSE,
-    engine_with_busybox,
+    busybox_engine,
     environ,
     import_busybox,
+    ok,
     pycompose,
     pycompose_bytes,
-    stop_engine,
 )
+from tests.compose.cli.engines import docker_out as docker
 from tests.engine_fixture import EngineHandle
-
-DOCKER = shutil.which("docker")
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[EngineHandle, Path]]:
-    handle, rootfs = engine_with_busybox(tmp_path_factory.mktemp("image-cli"))
-    try:
-        yield handle, rootfs
-    finally:
-        stop_engine(handle)
+    with busybox_engine(tmp_path_factory.mktemp("image-cli")) as made:
+        yield made
 
 
 @pytest.fixture
@@ -45,21 +40,6 @@ def engine(setup: tuple[EngineHandle, Path]) -> EngineHandle:
 @pytest.fixture
 def rootfs(setup: tuple[EngineHandle, Path]) -> Path:
     return setup[1]
-
-
-def ok(handle: EngineHandle, *args: str, stdin: bytes | str | None = None) -> str:
-    result = pycompose(handle, *args, stdin=stdin)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-def docker(handle: EngineHandle, *args: str) -> str:
-    if DOCKER is None:
-        pytest.skip("no docker CLI on PATH")
-    result = subprocess.run([DOCKER, *args], env=environ(handle, {"DOCKER_CONFIG": "/tmp/pyc-docker-config"}),
-                            capture_output=True, text=True, timeout=60, check=False)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 def image_id(handle: EngineHandle, ref: str) -> str:

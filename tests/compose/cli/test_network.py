@@ -4,7 +4,6 @@ side by side with the docker CLI."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,10 +16,9 @@ from compose.cli.container import port_lines
 from compose.cli.container_create import CreateOptions, create_body
 from compose.cli.network import create_body as network_body
 from compose.cli.network import endpoint_config, network_rows, prune_report
-from tests.compose.cli.engines import engine_with_busybox, environ, pycompose, stop_engine
+from tests.compose.cli.engines import busybox_engine, ok, pycompose
+from tests.compose.cli.engines import docker_out as docker
 from tests.engine_fixture import EngineHandle
-
-DOCKER = shutil.which("docker")
 
 # pure
 
@@ -82,29 +80,15 @@ def test_port_lines() -> None:
 @pytest.fixture(scope="module")
 def engine() -> Iterator[EngineHandle]:
     tmp = Path(tempfile.mkdtemp(prefix="pyc-netcli-"))
-    handle, _ = engine_with_busybox(tmp)
     try:
-        yield handle
+        with busybox_engine(tmp) as (handle, _):
+            try:
+                yield handle
+            finally:
+                for args in (("container", "rm", "-f", "web"), ("network", "rm", "cli1", "cli2")):
+                    pycompose(handle, *args)
     finally:
-        for args in (("container", "rm", "-f", "web"), ("network", "rm", "cli1", "cli2")):
-            pycompose(handle, *args)
-        stop_engine(handle)
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def ok(handle: EngineHandle, *args: str, stdin: str | None = None) -> str:
-    result = pycompose(handle, *args, stdin=stdin)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-def docker(handle: EngineHandle, *args: str) -> str:
-    if DOCKER is None:
-        pytest.skip("no docker CLI on PATH")
-    result = subprocess.run([DOCKER, *args], env=environ(handle, {"DOCKER_CONFIG": "/tmp/pyc-docker-config"}),
-                            capture_output=True, text=True, timeout=60, check=False)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 @pytest.mark.root

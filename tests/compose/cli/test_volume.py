@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,10 +16,10 @@ from typing import Any
 import pytest
 
 from compose.cli.volume import key_values, natural_key, prune_report, volume_rows
-from tests.compose.cli.engines import environ, pycompose, stop_engine
+from tests.compose.cli.engines import docker_out as docker
+from tests.compose.cli.engines import ok, pycompose, skip_without_volume_routes, stop_engine
 from tests.engine_fixture import EngineHandle, start_private_engine
 
-DOCKER = shutil.which("docker")
 ANON = "com.docker.volume.anonymous"
 
 
@@ -53,43 +51,17 @@ def test_prune_report_and_key_values() -> None:
 # against the engine
 
 
-def volumes_status(handle: EngineHandle) -> int:
-    """The status of GET /volumes (404 while the engine's application lacks the volume routes)."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-        conn.settimeout(10)
-        conn.connect(str(handle.socket))
-        conn.sendall(b"GET /v1.45/volumes HTTP/1.1\r\nHost: engine\r\nConnection: close\r\n\r\n")
-        head = conn.recv(64)
-    return int(head.split()[1])
-
-
 @pytest.fixture(scope="module")
 def module_engine() -> Iterator[EngineHandle]:
     # Under /tmp/pyc-*: a mount the engine leaves behind shows in the leak check.
     tmp = Path(tempfile.mkdtemp(prefix="pyc-volcli-"))
     handle = start_private_engine(tmp / "engine")
     try:
-        if volumes_status(handle) == 404:
-            pytest.skip("the engine answers 404 on /volumes: runtime/api/app.py does not serve routes_volumes yet")
+        skip_without_volume_routes(handle)
         yield handle
     finally:
         stop_engine(handle)
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def ok(handle: EngineHandle, *args: str, stdin: str | None = None) -> str:
-    result = pycompose(handle, *args, stdin=stdin)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-def docker(handle: EngineHandle, *args: str) -> str:
-    if DOCKER is None:
-        pytest.skip("no docker CLI on PATH")
-    result = subprocess.run([DOCKER, *args], env=environ(handle, {"DOCKER_CONFIG": "/tmp/pyc-docker-config"}),
-                            capture_output=True, text=True, timeout=60, check=False)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 @pytest.fixture

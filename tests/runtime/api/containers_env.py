@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import time
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.compose.cli.engines import cli_env
 from tests.engine_fixture import EngineHandle, start_private_engine
 from tests.runtime.images.busybox import build_busybox_rootfs_tar, busybox_available
 
@@ -34,12 +34,16 @@ def docker_env(private_engine: EngineHandle, tmp_path_factory: pytest.TempPathFa
     if DOCKER is None:
         pytest.skip("no docker CLI on PATH")
     home = tmp_path_factory.mktemp("home")
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home),
-           "DOCKER_CONFIG": str(home / ".docker"), **private_engine.docker_env}
-    tar = build_busybox_rootfs_tar(home / "busybox.tar")
+    env = cli_env(home, private_engine)
+    import_busybox(env, home)
+    return env
+
+
+def import_busybox(env: dict[str, str], where: Path) -> None:
+    """`docker import` a busybox root file system as `busybox:latest` (CMD sh); the tar is built in `where`."""
+    tar = busybox_tar(where)
     run(env, "import", "-c", 'CMD ["sh"]', str(tar), "busybox:latest")
     tar.unlink()
-    return env
 
 
 def run(env: dict[str, str], *args: str, check: bool = True, stdin: bytes | None = None,
@@ -70,6 +74,20 @@ def eventually(condition: Callable[[], bool], timeout: float = 10.0, show: Calla
 
 def no_containers_left(env: dict[str, str]) -> None:
     assert out(env, "ps", "-aq").strip() == ""
+
+
+def remove_all_containers(env: dict[str, str]) -> None:
+    leftovers = out(env, "ps", "-aq").split()
+    if leftovers:
+        run(env, "rm", "-f", *leftovers, check=False)
+
+
+@pytest.fixture
+def env(docker_env: dict[str, str]) -> Iterator[dict[str, str]]:
+    """The module's engine, left without containers after each test (and checked to be so)."""
+    yield docker_env
+    remove_all_containers(docker_env)
+    no_containers_left(docker_env)
 
 
 def busybox_tar(where: Path) -> Path:

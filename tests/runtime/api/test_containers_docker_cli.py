@@ -10,16 +10,16 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.engine_fixture import start_private_engine
 from tests.runtime.api.containers_env import (
-    busybox_tar,
     docker_env,
+    env,
     eventually,
+    import_busybox,
     inspect,
     no_containers_left,
     out,
@@ -28,16 +28,7 @@ from tests.runtime.api.containers_env import (
 )
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(90)]
-__all__ = ["docker_env", "private_engine"]
-
-
-@pytest.fixture
-def env(docker_env: dict[str, str]) -> Iterator[dict[str, str]]:
-    yield docker_env
-    leftovers = out(docker_env, "ps", "-aq").split()
-    if leftovers:
-        run(docker_env, "rm", "-f", *leftovers, check=False)
-    no_containers_left(docker_env)
+__all__ = ["docker_env", "env", "private_engine"]
 
 
 def test_run_prints_and_removes(env: dict[str, str]) -> None:
@@ -66,6 +57,8 @@ def test_detached_container_lifecycle(env: dict[str, str]) -> None:
     eventually(lambda: out(env, "logs", "ww") == "started\n")
     assert "bin\n" in out(env, "exec", "ww", "ls", "/")
     assert run(env, "exec", "ww", "sh", "-c", "exit 3", check=False).returncode == 3
+    missing = run(env, "exec", "ww", "nosuch", check=False)
+    assert missing.returncode in (126, 127) and b"nosuch" in missing.stdout + missing.stderr
     assert out(env, "exec", "-w", "/tmp", "-e", "X=1", "ww", "sh", "-c", "pwd; echo $X") == "/tmp\n1\n"
     started = time.monotonic()
     run(env, "stop", "-t", "1", "ww")
@@ -163,8 +156,7 @@ def test_engine_restart_readopts_containers(tmp_path: Path, docker_env: dict[str
     """Containers outlive their engine; the next engine on the same root takes them over."""
     first = start_private_engine(tmp_path / "own")
     env = {**docker_env, **first.docker_env}
-    tar = busybox_tar(tmp_path)
-    run(env, "import", "-c", 'CMD ["sh"]', str(tar), "busybox:latest")
+    import_busybox(env, tmp_path)
     second = None
     try:
         run(env, "run", "-d", "--name", "survivor", "busybox", "sleep", "1000")

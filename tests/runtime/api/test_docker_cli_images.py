@@ -24,22 +24,18 @@ from typing import Any
 
 import pytest
 
-from tests.compose.cli.engines import engine_with_busybox, stop_engine, stop_supervisor
+from tests.compose.cli.engines import DOCKER, busybox_engine, docker_cli, stop_engine, stop_supervisor
 from tests.engine_fixture import EngineHandle, start_private_engine
 
 pytestmark = pytest.mark.root
 
-DOCKER = shutil.which("docker")
 BIG_LAYER = 150 * 1024 * 1024
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[EngineHandle, Path]]:
-    handle, rootfs = engine_with_busybox(tmp_path_factory.mktemp("docker-cli-images"))
-    try:
-        yield handle, rootfs
-    finally:
-        stop_engine(handle)
+    with busybox_engine(tmp_path_factory.mktemp("docker-cli-images")) as made:
+        yield made
 
 
 @pytest.fixture
@@ -48,14 +44,7 @@ def engine(setup: tuple[EngineHandle, Path]) -> EngineHandle:
 
 
 def docker(handle: EngineHandle, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    if DOCKER is None:
-        pytest.skip("no docker CLI on PATH")
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(handle.root.parent),
-           "DOCKER_CONFIG": str(handle.root.parent / ".docker"), **handle.docker_env}
-    result = subprocess.run([DOCKER, *args], env=env, capture_output=True, text=True, timeout=120, check=False)
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
+    return docker_cli(handle, *args, check=check, timeout=120)
 
 
 def busybox_id(handle: EngineHandle) -> str:

@@ -9,32 +9,21 @@ those with that reason.
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.compose.cli.engines import engine_with_busybox, stop_engine
+from tests.compose.cli.engines import DOCKER, busybox_engine, skip_without_volume_routes
+from tests.compose.cli.engines import docker_cli as docker
+from tests.compose.cli.engines import docker_out as out
 from tests.engine_fixture import EngineHandle
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(120)]
 
-DOCKER = shutil.which("docker")
 ANON = "com.docker.volume.anonymous"
-
-
-def volumes_status(handle: EngineHandle) -> int:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-        conn.settimeout(10)
-        conn.connect(str(handle.socket))
-        conn.sendall(b"GET /v1.45/volumes HTTP/1.1\r\nHost: engine\r\nConnection: close\r\n\r\n")
-        head = conn.recv(64)
-    return int(head.split()[1])
 
 
 @pytest.fixture(scope="module")
@@ -43,28 +32,12 @@ def module_engine() -> Iterator[EngineHandle]:
         pytest.skip("no docker CLI on PATH")
     # Under /tmp/pyc-*: a volume mount the engine leaves behind shows in the leak check.
     tmp = Path(tempfile.mkdtemp(prefix="pyc-voldocker-"))
-    handle, _ = engine_with_busybox(tmp)
     try:
-        if volumes_status(handle) == 404:
-            pytest.skip("the engine answers 404 on /volumes: runtime/api/app.py does not serve routes_volumes yet")
-        yield handle
+        with busybox_engine(tmp) as (handle, _):
+            skip_without_volume_routes(handle)
+            yield handle
     finally:
-        stop_engine(handle)
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def docker(handle: EngineHandle, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(handle.root.parent),
-           "DOCKER_CONFIG": str(handle.root.parent / ".docker"), **handle.docker_env}
-    result = subprocess.run([DOCKER or "docker", *args], env=env, capture_output=True, text=True, timeout=60,
-                            check=False)
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
-
-
-def out(handle: EngineHandle, *args: str) -> str:
-    return docker(handle, *args).stdout
 
 
 @pytest.fixture

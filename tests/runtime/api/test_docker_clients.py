@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
 import subprocess
 import tarfile
@@ -14,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.compose.cli.engines import cli_env
 from tests.engine_fixture import EngineHandle, start_private_engine
 
 DOCKER = shutil.which("docker")
@@ -28,9 +28,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineHandle]:
 
 @pytest.fixture(scope="module")
 def docker_env(engine: EngineHandle, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    home = tmp_path_factory.mktemp("home")
-    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home),
-            "DOCKER_CONFIG": str(home / ".docker"), **engine.docker_env}
+    return cli_env(tmp_path_factory.mktemp("home"), engine)
 
 
 def docker(env: dict[str, str], *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,27 +13,18 @@ import pytest
 from tests.runtime.api.containers_env import (
     busybox_tar,
     docker_env,
+    env,
     eventually,
     inspect,
-    no_containers_left,
     out,
     private_engine,
     run,
 )
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(90)]
-__all__ = ["docker_env", "private_engine"]
+__all__ = ["docker_env", "env", "private_engine"]
 
 SLEEPER = ("sh", "-c", "sleep 100")
-
-
-@pytest.fixture
-def env(docker_env: dict[str, str]) -> Iterator[dict[str, str]]:
-    yield docker_env
-    leftovers = out(docker_env, "ps", "-aq").split()
-    if leftovers:
-        run(docker_env, "rm", "-f", *leftovers, check=False)
-    no_containers_left(docker_env)
 
 
 def health_of(env: dict[str, str], name: str) -> dict[str, Any]:

@@ -7,37 +7,26 @@ read-only root, memory and pids limits, the user, and `--init`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from tests.runtime.api.containers_env import (
     docker_env,
+    env,
     eventually,
     inspect,
-    no_containers_left,
     out,
     private_engine,
     run,
 )
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(90)]
-__all__ = ["docker_env", "private_engine"]
+__all__ = ["docker_env", "env", "private_engine"]
 
 # Docker's default capability set, by number (capability.h), independent of runtime/linux/caps.py:
 # CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE NET_RAW SYS_CHROOT MKNOD
 # AUDIT_WRITE SETFCAP.
 DOCKER_DEFAULT_CAPS = (0, 1, 3, 4, 5, 6, 7, 8, 10, 13, 18, 27, 29, 31)
 DOCKER_DEFAULT_MASK = sum(1 << bit for bit in DOCKER_DEFAULT_CAPS)
-
-
-@pytest.fixture
-def env(docker_env: dict[str, str]) -> Iterator[dict[str, str]]:
-    yield docker_env
-    leftovers = out(docker_env, "ps", "-aq").split()
-    if leftovers:
-        run(docker_env, "rm", "-f", *leftovers, check=False)
-    no_containers_left(docker_env)
 
 
 def sh(env: dict[str, str], script: str, *options: str, check: bool = False) -> tuple[int, str, str]:

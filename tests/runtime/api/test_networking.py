@@ -15,15 +15,24 @@ import signal
 import socket
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.compose.cli.engines import cli_env, stop_engine
 from tests.engine_fixture import EngineHandle, start_private_engine
-from tests.runtime.api.containers_env import DOCKER, docker_env, eventually, inspect, out, private_engine, run
-from tests.runtime.images.busybox import build_busybox_rootfs_tar, busybox_available
+from tests.runtime.api.containers_env import (
+    DOCKER,
+    docker_env,
+    eventually,
+    import_busybox,
+    inspect,
+    out,
+    private_engine,
+    run,
+)
+from tests.runtime.images.busybox import busybox_available
 from tests.runtime.network.kernel import host_address
 
 __all__ = ["docker_env", "private_engine"]
@@ -236,11 +245,9 @@ def test_engine_kill_9_and_restart_restores_everything(tmp_path: Path) -> None:
     prefix = handle.prefix
     home = tmp_path / "home"
     home.mkdir()
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home),
-           "DOCKER_CONFIG": str(home / ".docker"), **handle.docker_env}
+    env = cli_env(home, handle)
     try:
-        tar = build_busybox_rootfs_tar(home / "busybox.tar")
-        run(env, "import", "-c", 'CMD ["sh"]', str(tar), "busybox:latest")
+        import_busybox(env, home)
         run(env, "network", "create", "one")
         run(env, "network", "create", "two")
         ports = [free_port() for _ in range(3)]
@@ -270,22 +277,9 @@ def test_engine_kill_9_and_restart_restores_everything(tmp_path: Path) -> None:
             ids = out(env, "ps", "-aq").split()
             if ids:
                 run(env, "rm", "-f", *ids, check=False)
-        handle.stop()
-        _stop_supervisor(handle.root)
+        stop_engine(handle)
     assert _links(prefix) == []
     assert prefix not in subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
-
-
-def _stop_supervisor(root: Path) -> None:
-    try:
-        pid = int((root / "supervisor.pid").read_text().split()[0])
-        os.kill(pid, signal.SIGTERM)
-    except (OSError, ValueError, IndexError):
-        return
-    for _ in range(100):
-        if not Path(f"/proc/{pid}").exists():
-            return
-        time.sleep(0.05)
 
 
 def _links(prefix: str) -> list[str]:

@@ -10,7 +10,15 @@ from typing import Any
 import pytest
 
 from tests.engine_fixture import EngineHandle
-from tests.runtime.api.containers_env import docker_env, eventually, inspect, out, private_engine, run
+from tests.runtime.api.containers_env import (
+    docker_env,
+    eventually,
+    inspect,
+    out,
+    private_engine,
+    remove_all_containers,
+    run,
+)
 
 __all__ = ["docker_env", "private_engine"]
 
@@ -21,9 +29,7 @@ pytestmark = [pytest.mark.root, pytest.mark.timeout(120)]
 def env(docker_env: dict[str, str]) -> Iterator[dict[str, str]]:
     """The engine, left without containers and user networks after each test."""
     yield docker_env
-    ids = out(docker_env, "ps", "-aq").split()
-    if ids:
-        run(docker_env, "rm", "-f", *ids, check=False)
+    remove_all_containers(docker_env)
     names = out(docker_env, "network", "ls", "--format", "{{.Name}}").split()
     extra = [n for n in names if n not in ("bridge", "host", "none")]
     if extra:

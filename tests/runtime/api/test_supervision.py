@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -21,9 +20,10 @@ import pytest
 
 from tests.engine_fixture import EngineHandle, start_private_engine
 from tests.runtime.api.containers_env import (
-    busybox_tar,
     docker_env,
+    env,
     eventually,
+    import_busybox,
     inspect,
     no_containers_left,
     out,
@@ -32,19 +32,10 @@ from tests.runtime.api.containers_env import (
 )
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(120)]
-__all__ = ["docker_env", "private_engine"]
+__all__ = ["docker_env", "env", "private_engine"]
 
 LOGGER = "i=0; while true; do echo line $i; i=$((i+1)); sleep 0.2; done"
 DOWNTIME = 2.0
-
-
-@pytest.fixture
-def env(docker_env: dict[str, str]) -> Iterator[dict[str, str]]:
-    yield docker_env
-    leftovers = out(docker_env, "ps", "-aq").split()
-    if leftovers:
-        run(docker_env, "rm", "-f", *leftovers, check=False)
-    no_containers_left(docker_env)
 
 
 def kill_engine(handle: EngineHandle) -> None:
@@ -76,7 +67,7 @@ def test_containers_outlive_a_killed_engine(tmp_path: Path, docker_env: dict[str
     assert first is not None
     second: EngineHandle | None = None
     env = {**docker_env, **first.docker_env}
-    run(env, "import", "-c", 'CMD ["sh"]', str(busybox_tar(tmp_path)), "busybox:latest")
+    import_busybox(env, tmp_path)
     try:
         names = [f"talker{i}" for i in range(5)]
         for name in names:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import socket
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from runtime.containers.create import now_rfc3339
+from runtime.containers.manager import ContainerManager
 from runtime.containers.spec import ContainerSpec, ExecSpec
 from runtime.images.errors import ImageNotFound
 
@@ -154,3 +156,15 @@ class FakeEngine:
         from runtime.volumes import VolumeStore
 
         self.volumes = VolumeStore(root / "volumes")
+
+
+@asynccontextmanager
+async def running(root: Path, supervisor: FakeSupervisor | None = None) -> AsyncIterator[ContainerManager]:
+    """A container manager over a FakeEngine at `root`, its loop running until the block ends."""
+    manager = ContainerManager(FakeEngine(root), supervisor or FakeSupervisor())  # type: ignore[arg-type]
+    async with anyio.create_task_group() as tasks:
+        await tasks.start(manager.run)
+        try:
+            yield manager
+        finally:
+            tasks.cancel_scope.cancel()

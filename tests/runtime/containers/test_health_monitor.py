@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import signal
 import socket
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from runtime.containers import views
 from runtime.containers.manager import ContainerManager
 from runtime.containers.spec import ExecSpec
 from runtime.containers.supervisor.protocol import frame
-from tests.runtime.containers.fakes import FakeEngine, FakeSupervisor, SupervisorError
+from tests.runtime.containers.fakes import FakeSupervisor, SupervisorError, running
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
 MS = 1_000_000
@@ -53,17 +52,6 @@ class ProbingSupervisor(FakeSupervisor):
             raise SupervisorError("no running exec process")
         self._held.close()
         self.exec_exit(container_id, exec_pid, 128 + sig)
-
-
-@asynccontextmanager
-async def running(root: Path, supervisor: FakeSupervisor) -> AsyncIterator[ContainerManager]:
-    manager = ContainerManager(FakeEngine(root), supervisor)  # type: ignore[arg-type]
-    async with anyio.create_task_group() as tasks:
-        await tasks.start(manager.run)
-        try:
-            yield manager
-        finally:
-            tasks.cancel_scope.cancel()
 
 
 async def until(condition: Callable[[], bool]) -> None:

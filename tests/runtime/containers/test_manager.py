@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,20 +12,9 @@ import pytest
 from runtime.api.errors import EngineError
 from runtime.containers import views
 from runtime.containers.manager import ContainerManager, NotModified
-from tests.runtime.containers.fakes import FakeEngine, FakeSupervisor
+from tests.runtime.containers.fakes import FakeSupervisor, running
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
-
-
-@asynccontextmanager
-async def running(root: Path, supervisor: FakeSupervisor | None = None) -> AsyncIterator[ContainerManager]:
-    manager = ContainerManager(FakeEngine(root), supervisor or FakeSupervisor())  # type: ignore[arg-type]
-    async with anyio.create_task_group() as tasks:
-        await tasks.start(manager.run)
-        try:
-            yield manager
-        finally:
-            tasks.cancel_scope.cancel()
 
 
 def actions(manager: ContainerManager) -> list[str]:

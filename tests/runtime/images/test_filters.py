@@ -6,7 +6,7 @@ import pytest
 
 from runtime.images import ImageInvalid
 from runtime.images.docker_json import format_time, parse_time
-from runtime.images.filters import glob_match, match_labels, matching_refs, parse_bool, parse_until
+from runtime.images.filters import glob_match, matching_refs, parse_bool, parse_until
 
 
 def test_glob_is_go_path_match() -> None:
@@ -20,13 +20,6 @@ def test_matching_refs_by_ref_or_name() -> None:
     assert matching_refs(["busybox"], refs) == ["busybox:latest", refs[2]]
     assert matching_refs(["example.com:5000/x/*"], refs) == [refs[1]]
     assert matching_refs(["*:latest"], refs) == ["busybox:latest"]
-
-
-def test_labels() -> None:
-    labels = {"a": "1", "b": ""}
-    assert match_labels({"label": ["a", "b="]}, labels)
-    assert not match_labels({"label": ["a=2"]}, labels)
-    assert not match_labels({"label!": ["a"]}, labels) and match_labels({"label!": ["c"]}, labels)
 
 
 def test_bool_and_until() -> None:

@@ -1,0 +1,309 @@
+"""Stack costs: `up -d` and `down` of whole projects, health-check chains, and `down` of stubborn processes.
+
+Starts a private engine (own root, socket, prefix), imports busybox, writes
+the compose files into a temporary directory and times, as medians of
+`--runs` runs after one warm-up run (`--health-runs` for the two health
+chains), each against the same files with docker-compose and podman-compose
+when they are installed (else "not installed"):
+
+- `up -d` until every container runs, and `down`, for 1, 10 and 50 services
+  (busybox `sleep`, `init: true`, no healthcheck);
+- `up -d` of a chain: s00, then s01…s10 each `depends_on` the previous one
+  with `condition: service_healthy` (healthcheck `CMD true`, interval 1s,
+  so ten health waits: the floor is 10 s); and the same with
+  `start_interval: 100ms` (Docker applies it only during the start period,
+  so that variant also sets `start_period: 30s`);
+- `down` of 10 services that ignore SIGTERM with `stop_grace_period: 2s`
+  (the floor is one grace period: stops run in parallel).
+
+Each time is also given as a ratio to a baseline measured in the same run
+(`python -c pass`, the cost of starting any Python CLI). The reference
+numbers docker-compose 1.29 and podman-compose 1.6 gave on a machine of this
+kind (issue 6) are printed beside ours. Needs root. Prints a table and writes
+bench/results/stack_bench.json.
+
+    .venv/bin/python bench/stack_bench.py [--runs 5] [--health-runs 3] [--only up_1,down_1,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from compose.client.blocking import BlockingClient  # noqa: E402
+from tests.engine_fixture import start_private_engine  # noqa: E402
+from tests.runtime.images.busybox import build_busybox_rootfs_tar  # noqa: E402
+
+_SCRIPT = Path(sys.executable).parent / "pycompose"
+PYCOMPOSE = [str(_SCRIPT)] if _SCRIPT.exists() else [
+    sys.executable, "-c", "import sys; from compose.cli.main import main; sys.argv[0] = 'pycompose'; sys.exit(main())"]
+TOOLS = {"pycompose": PYCOMPOSE, "docker-compose": ["docker-compose"], "podman-compose": ["podman-compose"]}
+SIZES = (1, 10, 50)
+CHAIN = 10
+SLOW = 10
+# case -> (goal in ms, docker-compose 1.29 ms, podman-compose 1.6 ms), as issue 6 gives them.
+GOALS: dict[str, tuple[float, float | None, float | None]] = {
+    "up_1": (150, 870, 540),
+    "down_1": (150, 800, 540),
+    "up_10": (400, 2450, 2640),
+    "down_10": (300, 1520, 1630),
+    "up_50": (1500, 9060, 11960),
+    "down_50": (1000, 4830, 6380),
+    "health_chain": (10500, 13700, None),
+    "health_chain_start_interval": (2000, None, None),
+    "slow_down": (2300, 3500, None),
+}
+LABELS = {
+    "up_1": "up -d, 1 service",
+    "down_1": "down, 1 service",
+    "up_10": "up -d, 10 services",
+    "down_10": "down, 10 services",
+    "up_50": "up -d, 50 services",
+    "down_50": "down, 50 services",
+    "health_chain": f"up -d, chain of {CHAIN} service_healthy (interval 1s)",
+    "health_chain_start_interval": f"up -d, chain of {CHAIN}, start_interval 100ms",
+    "slow_down": f"down, {SLOW} services ignoring SIGTERM (grace 2s)",
+}
+
+
+# -- compose files -------------------------------------------------------------------------------
+
+
+def _service(lines: list[str], name: str, command: str, extra: tuple[str, ...] = ()) -> None:
+    lines += [f"  {name}:", "    image: busybox", f"    command: {command}", "    init: true", *extra]
+
+
+def sleepers(count: int) -> str:
+    lines = ["services:"]
+    for i in range(count):
+        _service(lines, f"s{i:02d}", '["sleep", "1000000"]')
+    return "\n".join(lines) + "\n"
+
+
+def health_chain(length: int, start_interval: bool) -> str:
+    check = ["    healthcheck:", '      test: ["CMD", "true"]', "      interval: 1s"]
+    if start_interval:
+        check += ["      start_period: 30s", "      start_interval: 100ms"]
+    lines = ["services:"]
+    for i in range(length + 1):
+        deps = [] if i == 0 else ["    depends_on:", f"      s{i - 1:02d}:", "        condition: service_healthy"]
+        _service(lines, f"s{i:02d}", '["sleep", "1000000"]', (*check, *deps))
+    return "\n".join(lines) + "\n"
+
+
+def stubborn(count: int) -> str:
+    lines = ["services:"]
+    for i in range(count):
+        # An ignored signal stays ignored across exec: sleep never sees SIGTERM.
+        _service(lines, f"s{i:02d}", """["sh", "-c", "trap '' TERM; exec sleep 1000000"]""",
+                 ("    stop_grace_period: 2s",))
+    return "\n".join(lines) + "\n"
+
+
+# -- running a tool ------------------------------------------------------------------------------
+
+
+@dataclass
+class Stack:
+    """One compose file and project name, driven by one tool."""
+
+    tool: list[str]
+    file: Path
+    project: str
+    env: dict[str, str]
+
+    def run(self, *args: str) -> float:
+        argv = [*self.tool, "-f", str(self.file), "-p", self.project, *args]
+        start = time.perf_counter()
+        done = subprocess.run(argv, env=self.env, cwd=self.file.parent, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+        ms = (time.perf_counter() - start) * 1000
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(argv)}: exit {done.returncode}: {done.stderr.decode(errors='replace')}")
+        return ms
+
+    def up(self) -> float:
+        return self.run("up", "-d")
+
+    def down(self) -> float:
+        return self.run("down")
+
+
+def baseline(argv: list[str], runs: int) -> list[float]:
+    times = []
+    for _ in range(runs + 1):
+        start = time.perf_counter()
+        subprocess.run(argv, check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        times.append((time.perf_counter() - start) * 1000)
+    return times[1:]
+
+
+def check_running(client: BlockingClient | None, project: str, count: int) -> None:
+    """After `up -d`: every container of the project runs (our engine only; others are trusted)."""
+    if client is None:
+        return
+    filters = json.dumps({"label": [f"com.docker.compose.project={project}"]})
+    found = client.call("GET", "/containers/json", {"all": True, "filters": filters}) or []
+    running = [c for c in found if c.get("State") == "running"]
+    if len(running) != count:
+        states = sorted(f"{c['Names'][0]}={c.get('State')}" for c in found)
+        raise RuntimeError(f"{project}: {len(running)} of {count} running after up -d: {states}")
+
+
+def check_gone(client: BlockingClient | None, project: str) -> None:
+    if client is None:
+        return
+    filters = json.dumps({"label": [f"com.docker.compose.project={project}"]})
+    found = client.call("GET", "/containers/json", {"all": True, "filters": filters}) or []
+    if found:
+        raise RuntimeError(f"{project}: {len(found)} containers left after down")
+
+
+def measure(stack: Stack, client: BlockingClient | None, cases: list[str], runs: int,
+            health_runs: int, count: int) -> dict[str, list[float]]:
+    """Times of the `cases` this stack serves (up_N/down_N, a chain's up, a slow down); one warm-up run."""
+    out: dict[str, list[float]] = {case: [] for case in cases}
+    up_case = next((c for c in cases if not c.startswith("down") and c != "slow_down"), None)
+    down_case = next((c for c in cases if c.startswith("down") or c == "slow_down"), None)
+    n = health_runs if up_case and up_case.startswith("health") else runs
+    for i in range(n + 1):
+        up_ms = stack.up()
+        check_running(client, stack.project, count)
+        down_ms = stack.down()
+        check_gone(client, stack.project)
+        if i == 0:
+            continue
+        if up_case:
+            out[up_case].append(up_ms)
+        if down_case:
+            out[down_case].append(down_ms)
+    return out
+
+
+def summary(times: list[float]) -> dict[str, float]:
+    return {"median_ms": round(statistics.median(times), 1), "min_ms": round(min(times), 1),
+            "max_ms": round(max(times), 1), "runs": len(times)}
+
+
+# -- report --------------------------------------------------------------------------------------
+
+
+def _cell(value: float | None) -> str:
+    return "" if value is None else f"{value / 1000:.2f} s" if value >= 1000 else f"{value:.0f} ms"
+
+
+def table(results: dict[str, Any]) -> str:
+    base = results["baseline"]["python_c_pass"]["median_ms"]
+    tools = results["tools"]
+    others = [t for t in TOOLS if t != "pycompose"]
+    head = (f"{'case':<50}{'ours':>10}{'min':>10}{'x python':>10}{'goal':>10}{'':>8}"
+            + "".join(f"{t:>16}" for t in others) + f"{'dc 1.29 ref':>13}{'pc 1.6 ref':>12}")
+    lines = [head, "-" * len(head)]
+    for case, (goal, dc_ref, pc_ref) in GOALS.items():
+        ours = tools["pycompose"].get(case)
+        if ours is None:
+            continue
+        verdict = "met" if ours["median_ms"] <= goal else "MISSED"
+        cells = []
+        for tool in others:
+            theirs = tools.get(tool)
+            cells.append("not installed" if theirs is None else _cell(theirs.get(case, {}).get("median_ms")))
+        lines.append(f"{LABELS[case]:<50}{_cell(ours['median_ms']):>10}{_cell(ours['min_ms']):>10}"
+                     f"{ours['median_ms'] / base:>9.1f}x{_cell(goal):>10}{verdict:>8}"
+                     + "".join(f"{c:>16}" for c in cells) + f"{_cell(dc_ref):>13}{_cell(pc_ref):>12}")
+    b = results["baseline"]
+    lines.append(f"baseline: python -c pass {b['python_c_pass']['median_ms']:.1f} ms, "
+                 f"unshare -fmuipn true {b['unshare']['median_ms']:.1f} ms"
+                 if "unshare" in b else f"baseline: python -c pass {base:.1f} ms")
+    return "\n".join(lines)
+
+
+def plan_cases(only: set[str] | None) -> list[tuple[str, list[str], int]]:
+    """(file text, cases it serves, containers it runs) for every compose file of the run."""
+    files: list[tuple[str, list[str], int]] = [(sleepers(n), [f"up_{n}", f"down_{n}"], n) for n in SIZES]
+    files.append((health_chain(CHAIN, False), ["health_chain"], CHAIN + 1))
+    files.append((health_chain(CHAIN, True), ["health_chain_start_interval"], CHAIN + 1))
+    files.append((stubborn(SLOW), ["slow_down"], SLOW))
+    if only is not None:
+        files = [(text, [c for c in cases if c in only], n) for text, cases, n in files]
+        files = [f for f in files if f[1]]
+    return files
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--health-runs", type=int, default=3)
+    parser.add_argument("--only", default=None, help="comma-separated case names (default: all)")
+    parser.add_argument("--no-write", action="store_true", help="do not write bench/results/stack_bench.json")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        print("stack_bench: needs root", file=sys.stderr)
+        return 1
+    only = set(args.only.split(",")) if args.only else None
+    work = Path(tempfile.mkdtemp(prefix="pyc-stack-"))
+    handle = start_private_engine(work / "engine", log_level="info")
+    env = {**os.environ, **handle.docker_env, "HOME": str(work), "DOCKER_CONFIG": str(work / ".docker")}
+    env.pop("COMPOSE_PROJECT_NAME", None)
+    client = BlockingClient(handle.host)
+    results: dict[str, Any] = {"runs": args.runs, "health_runs": args.health_runs, "kernel": platform.release(),
+                               "python": platform.python_version(), "cpus": os.cpu_count(), "tools": {},
+                               "reference": {k: {"goal_ms": g, "docker_compose_1_29_ms": d, "podman_compose_1_6_ms": p}
+                                             for k, (g, d, p) in GOALS.items()}}
+    try:
+        tar = build_busybox_rootfs_tar(work / "busybox.tar")
+        client.call("POST", "/images/create", {"fromSrc": "-", "repo": "busybox", "tag": "latest",
+                                               "changes": ['CMD ["sh"]']}, body=tar.read_bytes())
+        tar.unlink()
+        results["baseline"] = {"python_c_pass": summary(baseline([sys.executable, "-c", "pass"], 20))}
+        if shutil.which("unshare"):
+            results["baseline"]["unshare"] = summary(baseline(["unshare", "-fmuipn", "true"], 20))
+        for tool, argv in TOOLS.items():
+            if shutil.which(argv[0]) is None:
+                results["tools"][tool] = None
+                continue
+            # Other tools run against our engine too (docker-compose) or their own (podman-compose):
+            # we check the outcome only on ours.
+            checker = client if tool in ("pycompose", "docker-compose") else None
+            times: dict[str, list[float]] = {}
+            for k, (text, cases, count) in enumerate(plan_cases(only)):
+                folder = work / f"{tool}-{k}"
+                folder.mkdir()
+                (folder / "compose.yaml").write_text(text)
+                stack = Stack(argv, folder / "compose.yaml", f"bench{k}", env)
+                progress: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
+                progress(f"{tool}: {', '.join(cases)}")
+                times.update(measure(stack, checker, cases, args.runs, args.health_runs, count))
+            results["tools"][tool] = {case: summary(t) for case, t in times.items()}
+    finally:
+        try:
+            for c in client.call("GET", "/containers/json", {"all": True}) or []:
+                client.call("DELETE", f"/containers/{c['Id']}", {"force": True})
+        finally:
+            handle.stop()
+            shutil.rmtree(work, ignore_errors=True)
+    print(table(results))
+    if not args.no_write:
+        out = ROOT / "bench" / "results" / "stack_bench.json"
+        out.write_text(json.dumps(results, indent=2) + "\n")
+        print(f"\nwrote {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

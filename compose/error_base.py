@@ -1,0 +1,13 @@
+"""The root of the compose layer's errors, with nothing else in it.
+
+Kept apart from compose/errors.py (which brings logging and dataclasses,
+~15 ms to import) so the CLI's blocking paths — `container run`/`exec`
+without a terminal — can raise and catch it without paying for them.
+compose.errors re-exports it: import it from there everywhere else.
+"""
+
+from __future__ import annotations
+
+
+class ComposeError(Exception):
+    """Base of every error the compose layer reports to a user."""
