@@ -35,7 +35,7 @@ def human_duration(seconds: float) -> str:
         return "About a minute"
     if minutes < 60:
         return f"{minutes} minutes"
-    hours = round(seconds / 3600)
+    hours = int(seconds / 3600 + 0.5)  # go-units rounds half up (round() would round half to even)
     if hours == 1:
         return "About an hour"
     if hours < 48:
@@ -46,7 +46,7 @@ def human_duration(seconds: float) -> str:
         return f"{hours // 24 // 7} weeks"
     if hours < 24 * 365 * 2:
         return f"{hours // 24 // 30} months"
-    return f"{hours // 24 // 365} years"
+    return f"{int(seconds / 3600) // 24 // 365} years"
 
 
 def _since(stamp: str, now: float) -> str:
