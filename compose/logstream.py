@@ -21,6 +21,7 @@ import anyio
 
 from compose import labels as L
 from compose.client.multiplex import Demultiplexer
+from compose.observed import parse_time
 
 if TYPE_CHECKING:
     from compose.client import EngineClient, Response
@@ -144,6 +145,7 @@ class Tracked:
     begun: float = 0.0  # wall time of the latest logs request
     ended: float = 0.0
     pending: float | None = None  # start of a run the active stream may not cover
+    last_die: float | None = None  # engine time of the latest exit: the next run's lines come after it
     code: int | None = None
     died: bool = False
     done: bool = False
@@ -295,8 +297,9 @@ class ProjectLogs:
                 self.printer.status(t.name, f"logs unavailable: {exc}")
         t.active, t.ended = False, time.time()
         if t.pending is not None:
+            # The engine ends a follow with its run, so the next run is asked for from the exit on.
             start, t.pending = t.pending, None
-            self._spawn(t, _stamp(max(start, t.ended)))
+            self._spawn(t, _stamp(t.last_die if t.last_die is not None and t.last_die <= start else start))
             return
         self._finish(t)
 
@@ -309,6 +312,7 @@ class ProjectLogs:
             if action == "start":
                 await self._started(cid, attrs, when)
             elif action == "die" and cid in self.tracked:
+                self.tracked[cid].last_die = when
                 await self._died(self.tracked[cid], attrs)
             elif action == "destroy" and cid in self.tracked:
                 t = self.tracked[cid]
@@ -323,13 +327,14 @@ class ProjectLogs:
             name = display_name(str(attrs.get("name") or cid[:12]), attrs)
             t = self._track(cid, name, attrs)
             t.begun = 0.0
+            t.last_die = await self._started_at(cid)  # output may come before the start event: ask from there
         t.died = t.done = False  # events come in order: a die after this start counts again
         if when <= t.begun:
             return  # the current stream began after this start: it covers the run
         if t.active:
             t.pending = when
         else:
-            self._spawn(t, _stamp(max(when, t.ended)))
+            self._spawn(t, _stamp(t.last_die if t.last_die is not None and t.last_die <= when else when))
 
     async def _died(self, t: Tracked, attrs: Mapping[str, str]) -> None:
         code = attrs.get("exitCode")
@@ -339,6 +344,15 @@ class ProjectLogs:
             return
         t.died = True
         self._finish(t)
+
+    async def _started_at(self, cid: str) -> float | None:
+        from compose.client import EngineError
+
+        try:
+            info = await (await self.client.get(f"/containers/{cid}/json")).json() or {}
+        except EngineError:
+            return None
+        return parse_time((info.get("State") or {}).get("StartedAt"))
 
     async def _restarting(self, cid: str) -> bool:
         from compose.client import EngineError

@@ -166,13 +166,18 @@ async def container_logs(engine: Engine, request: Request) -> Response:
     headers = [("Content-Type", stream_content_type(tty, request.api_version))]
     if request.flag("follow"):
 
-        def running() -> bool:
-            return record.state.status in ("running", "paused", "restarting") and manager.records.find(
-                record.id) is record
+        run = record.state.started_at
+
+        def run_end() -> tuple[bool, int | None]:
+            if manager.records.find(record.id) is not record:
+                return True, None  # removed
+            if record.state.started_at != run:  # another run began: its lines are not this follow's
+                return True, logs_read.parse_time_ns(record.state.started_at) or None
+            return record.state.status not in ("running", "paused"), None
 
         async def followed() -> AsyncIterator[bytes]:
             yield b""
-            async for chunk in logs_read.follow(path, selection, tty, running):
+            async for chunk in logs_read.follow(path, selection, tty, run_end):
                 yield chunk
 
         return Response(200, followed(), headers)

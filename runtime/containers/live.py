@@ -26,6 +26,9 @@ class Live:
     pid: int = 0  # host pid of PID 1, from the supervisor's create
     starting: bool = False  # the supervisor's start is in flight
     pending_exit: tuple[int, bool, str] | None = None  # an exit that came before the start's answer
+    # Between the stop and the start of POST /restart: inspect says Restarting, so that a `logs -f`
+    # that sees the `die` keeps following instead of calling it the end.
+    api_restart: bool = False
 
 
 def supervisor_failure(exc: Exception) -> EngineError:

@@ -125,9 +125,15 @@ def parse_tail(text: str) -> int | None:
 
 
 async def follow(
-    path: Path, selection: Selection, tty: bool, running: Callable[[], bool]
+    path: Path, selection: Selection, tty: bool, run_end: Callable[[], tuple[bool, int | None]]
 ) -> AsyncIterator[bytes]:
-    """The log so far (with tail), then new lines as they come, until the container stops or `until` passes."""
+    """The log so far (with tail), then new lines as they come, until the followed run ends or `until` passes.
+
+    `run_end` says whether the run that was going on when following began has
+    ended and, when another run began since, the time from which lines are
+    that run's: like Docker's, a follow ends with its run, and `compose logs
+    -f` asks again from the next start without seeing a line twice.
+    """
     file = _open(path)
     try:
         older = [e for f in log_files(path)[:-1] for e in _entries_of(f)]
@@ -136,14 +142,14 @@ async def follow(
         for entry in select([*older, *current], selection):
             yield render(entry, selection, tty)
         while True:
-            was_running = running()
+            ended, cutoff_ns = run_end()
             st = _stat(path)
             if st is not None and (file is None or st.st_ino != os.fstat(file.fileno()).st_ino):
                 # Rotated: finish the old file, then start on the new one.
                 if file is not None:
                     entries, pending = _split(pending + file.read())
                     for entry in entries:
-                        if (out := _emit(entry, selection, tty)) is None:
+                        if (out := _emit(entry, selection, tty, cutoff_ns)) is None:
                             return
                         yield out
                     file.close()
@@ -151,10 +157,10 @@ async def follow(
             if file is not None:
                 entries, pending = _split(pending + file.read())
                 for entry in entries:
-                    if (out := _emit(entry, selection, tty)) is None:
+                    if (out := _emit(entry, selection, tty, cutoff_ns)) is None:
                         return
                     yield out
-            if not was_running:
+            if ended:
                 return
             await anyio.sleep(FOLLOW_POLL)
     finally:
@@ -162,9 +168,11 @@ async def follow(
             file.close()
 
 
-def _emit(entry: Entry, selection: Selection, tty: bool) -> bytes | None:
-    """The bytes for a followed entry; b"" when filtered out, None once past `until`."""
+def _emit(entry: Entry, selection: Selection, tty: bool, cutoff_ns: int | None = None) -> bytes | None:
+    """The bytes for a followed entry; b"" when filtered out, None once past `until` or the run's end."""
     if selection.until_ns is not None and entry.time_ns > selection.until_ns:
+        return None
+    if cutoff_ns is not None and entry.time_ns >= cutoff_ns:
         return None
     return render(entry, selection, tty) if selection.wants(entry) else b""
 

@@ -376,10 +376,15 @@ class ContainerManager:
 
     async def restart(self, ref: str, timeout: int | None = None, signal_name: str = "") -> None:
         record = self.records.get(ref)
-        with contextlib.suppress(NotModified):
-            await self.stop(record.id, timeout, signal_name)
-        with contextlib.suppress(NotModified):
-            await self.start(record.id)
+        live = self.live(record)
+        live.api_restart = True
+        try:
+            with contextlib.suppress(NotModified):
+                await self.stop(record.id, timeout, signal_name)
+            with contextlib.suppress(NotModified):
+                await self.start(record.id)
+        finally:
+            live.api_restart = False
         self.emit(record, "restart")
 
     # -- wait, remove, rename, prune -------------------------------------------------------------

@@ -35,6 +35,8 @@ def counts(manager: ContainerManager) -> dict[str, int]:
 def inspect(manager: ContainerManager, ref: str, size: bool = False) -> dict[str, Any]:
     record = manager.records.get(ref)
     doc = container_json.inspect(record, manager.execs.running_ids(record.id))
+    if manager.live(record).api_restart:
+        doc["State"]["Restarting"] = True
     if size:
         doc["SizeRw"] = tree_size(upper_dir(record))
         doc["SizeRootFs"] = doc["SizeRw"] + sum(tree_size(d) for d in record.spec["rootfs"]["lowerdirs"])

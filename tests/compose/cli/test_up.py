@@ -98,8 +98,13 @@ services:
     command: {LOOP}
 """)
     stack.ok("up", "--wait", "--wait-timeout", "30")
-    assert stack.states() == {f"{stack.name}-job-1": "exited", f"{stack.name}-web-1": "running"}
-    stack.write(stack.dir.joinpath("compose.yaml").read_text().replace("echo migrated", "exit 3"))
+    wanted = {f"{stack.name}-job-1": "exited", f"{stack.name}-web-1": "running"}
+    assert wait_for(lambda: stack.states() == wanted)  # the job may have been seen still running
+    # Without a health check a container counts once it runs (as Docker Compose's `--wait`), so a fast failure
+    # might be seen running first; a health check makes "ready" wait for more than that.
+    failing = stack.dir.joinpath("compose.yaml").read_text().replace("echo migrated", "exit 3")
+    stack.write(failing.replace("    network_mode: none\n", "    network_mode: none\n"
+                                "    healthcheck: {test: [CMD, 'true'], interval: 1s}\n", 1))
     failed = stack.run("up", "--wait", "--wait-timeout", "30")
     assert failed.returncode == 1
     assert f"{stack.name}-job-1 exited (3)" in failed.stderr

@@ -62,7 +62,7 @@ async def test_follow_until_the_container_stops(tmp_path: Path) -> None:
     got: list[bytes] = []
 
     async def reader() -> None:
-        async for chunk in follow(path, Selection(tail=1), True, lambda: running):
+        async for chunk in follow(path, Selection(tail=1), True, lambda: (not running, None)):
             got.append(chunk)
 
     async with anyio.create_task_group() as tasks:
@@ -73,3 +73,25 @@ async def test_follow_until_the_container_stops(tmp_path: Path) -> None:
         await anyio.sleep(0.3)
         running = False
     assert got == [b"one\n", b"two\n"]
+
+
+@pytest.mark.anyio
+async def test_follow_ends_with_its_run_and_leaves_the_next_runs_lines_out(tmp_path: Path) -> None:
+    path = tmp_path / "c-json.log"
+    path.write_text(line("stdout", "old\n", 1000))
+    restarted = False
+    got: list[bytes] = []
+
+    async def reader() -> None:
+        # A restart came between two polls: the lines from its start on belong to the next follow.
+        run_end = lambda: (True, T0 + 3000 * 1_000_000) if restarted else (False, None)  # noqa: E731
+        async for chunk in follow(path, Selection(), True, run_end):
+            got.append(chunk)
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(reader)
+        await anyio.sleep(0.2)
+        with open(path, "a") as f:
+            f.write(line("stdout", "last\n", 2000) + line("stdout", "new run\n", 3000))
+        restarted = True
+    assert got == [b"old\n", b"last\n"]
