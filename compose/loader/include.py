@@ -28,6 +28,8 @@ def apply_include(doc: MDict, base: Path, load: LoadIncluded) -> MDict:
     out = _without(doc, "include")
     for index, entry in enumerate(entries):
         mark = entries.mark_of(index) if isinstance(entries, MList) else doc.mark_of("include")
+        if not isinstance(entry, str) and not entry.get("path"):
+            raise ComposeFileError("an include entry needs a path", mark, format_path(("include", index)))
         paths, project_dir, env_files = _entry(entry, base)
         for path in paths:
             if not path.is_file():

@@ -79,6 +79,8 @@ CASES: dict[str, Case] = {
     "bad_byte_size": Case({"compose.yaml": SVC + "    mem_limit: lots\n"}, "compose.yaml:4", "mem_limit"),
     "include_missing": Case({"compose.yaml": "include:\n  - other/compose.yaml\n" + SVC}, "compose.yaml:2",
                             "other/compose.yaml"),
+    "include_without_path": Case({"compose.yaml": "include:\n  - env_file: x.env\n" + SVC}, "compose.yaml:2",
+                                 "needs a path"),
     "include_conflict": Case(
         {"compose.yaml": "include:\n  - sub/compose.yaml\nservices:\n  db:\n    image: mine\n",
          "sub/compose.yaml": "services:\n  db:\n    image: theirs\n"}, "compose.yaml:2", "conflicts"),
