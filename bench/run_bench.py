@@ -18,7 +18,9 @@ measured in the same run:
   hybrid layout (a controller on the v2 mount), so it runs in a private
   mount namespace whose /sys/fs/cgroup/unified is an empty tmpfs: it then
   makes its v1 cgroups as on a v1 host. Its spec has no seccomp filter;
-- `pycompose container run --rm busybox true` end to end (and `docker run`);
+- `pycompose container run --rm busybox true` end to end (and `docker run`),
+  as users run it (through the CLI server a first command line leaves
+  behind, compose/cli/warm) and with the server off (PYCOMPOSE_CLI_SERVER=0);
 - host memory: PSS (smaps_rollup) of every process of ours (engine,
   supervisor, anything else carrying the engine's root) before and with
   `--idle` containers running `sleep`, divided by their number.
@@ -49,6 +51,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from compose.cli.warm.server import stop_servers, wait_for_server  # noqa: E402
 from compose.client.blocking import BlockingClient  # noqa: E402
 from tests.engine_fixture import EngineHandle, start_private_engine  # noqa: E402
 from tests.runtime.images.busybox import build_busybox_rootfs_tar  # noqa: E402
@@ -327,6 +330,7 @@ def table(results: dict[str, Any]) -> str:
     row("crun run true (same rootfs)", "crun", "unshare")
     row("end to end: pycompose container run --rm", "end_to_end_cli", "end_to_end_docker",
         f"<= {GOAL_END_TO_END_MS:.0f} ms: " + ("met" if e2e <= GOAL_END_TO_END_MS else "MISSED"))
+    row("end to end: the same, no CLI server", "end_to_end_cli_no_server", "end_to_end_docker")
     row("end to end: docker run --rm (our engine)", "end_to_end_docker")
     memory = results["memory"]
     per = memory["per_container_mib"]
@@ -354,7 +358,11 @@ def main() -> int:
         return 1
     work = Path(tempfile.mkdtemp(prefix="pyc-bench-"))
     handle = start_private_engine(work / "engine", log_level="info")
-    env = {**os.environ, **handle.docker_env, "HOME": str(work), "DOCKER_CONFIG": str(work / ".docker")}
+    cli_dir = work / "cli"
+    cli_dir.mkdir(mode=0o700)
+    env = {**os.environ, **handle.docker_env, "HOME": str(work), "DOCKER_CONFIG": str(work / ".docker"),
+           "PYCOMPOSE_CLI_DIR": str(cli_dir)}
+    cold = {**env, "PYCOMPOSE_CLI_SERVER": "0"}
     client = BlockingClient(handle.host)
     cases: dict[str, dict[str, float]] = {}
     results: dict[str, Any] = {"runs": args.runs, "kernel": platform.release(), "python": platform.python_version(),
@@ -375,7 +383,10 @@ def main() -> int:
             "runtime_supervisor": supervisor_case(handle.root, bundles, phases),
             "runtime_birth_once": birth_case(bundles),
             "end_to_end_cli": command([*PYCOMPOSE, "container", "run", "--rm", "busybox", "true"], env),
+            "end_to_end_cli_no_server": command([*PYCOMPOSE, "container", "run", "--rm", "busybox", "true"], cold),
         }
+        subprocess.run([*PYCOMPOSE, "--help"], env=env, capture_output=True, check=True)
+        wait_for_server(str(cli_dir))
         if shutil.which("crun") and shutil.which("unshare"):
             crun = Crun(template, work, handle.prefix)
             todo["crun"] = crun
@@ -394,6 +405,7 @@ def main() -> int:
             remove_all(client)
         finally:
             handle.stop()
+            stop_servers(str(cli_dir))
             shutil.rmtree(work, ignore_errors=True)
     print(table(results))
     out = ROOT / "bench" / "results" / "run_bench.json"

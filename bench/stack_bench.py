@@ -16,6 +16,11 @@ when they are installed (else "not installed"):
 - `down` of 10 services that ignore SIGTERM with `stop_grace_period: 2s`
   (the floor is one grace period: stops run in parallel).
 
+Ours is measured twice: as users run it (the first command line leaves a
+CLI server behind, compose/cli/warm, which the warm-up run absorbs) and,
+for 1 and 10 services, with the server turned off (`no CLI server`: what
+every command line cost before, and what a first one costs).
+
 Each time is also given as a ratio to a baseline measured in the same run
 (`python -c pass`, the cost of starting any Python CLI). The reference
 numbers docker-compose 1.29 and podman-compose 1.6 gave on a machine of this
@@ -45,6 +50,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from compose.cli.warm.server import stop_servers  # noqa: E402
 from compose.client.blocking import BlockingClient  # noqa: E402
 from tests.engine_fixture import start_private_engine  # noqa: E402
 from tests.runtime.images.busybox import build_busybox_rootfs_tar  # noqa: E402
@@ -52,7 +58,11 @@ from tests.runtime.images.busybox import build_busybox_rootfs_tar  # noqa: E402
 _SCRIPT = Path(sys.executable).parent / "pycompose"
 PYCOMPOSE = [str(_SCRIPT)] if _SCRIPT.exists() else [
     sys.executable, "-c", "import sys; from compose.cli.main import main; sys.argv[0] = 'pycompose'; sys.exit(main())"]
-TOOLS = {"pycompose": PYCOMPOSE, "docker-compose": ["docker-compose"], "podman-compose": ["podman-compose"]}
+TOOLS = {"pycompose": PYCOMPOSE, "no CLI server": PYCOMPOSE, "docker-compose": ["docker-compose"],
+         "podman-compose": ["podman-compose"]}
+# Ours again with the CLI server turned off: what a first command line (or PYCOMPOSE_CLI_SERVER=0) costs.
+TOOL_ENV = {"no CLI server": {"PYCOMPOSE_CLI_SERVER": "0"}}
+TOOL_CASES = {"no CLI server": {"up_1", "down_1", "up_10", "down_10"}}
 SIZES = (1, 10, 50)
 CHAIN = 10
 SLOW = 10
@@ -258,7 +268,10 @@ def main() -> int:
     only = set(args.only.split(",")) if args.only else None
     work = Path(tempfile.mkdtemp(prefix="pyc-stack-"))
     handle = start_private_engine(work / "engine", log_level="info")
-    env = {**os.environ, **handle.docker_env, "HOME": str(work), "DOCKER_CONFIG": str(work / ".docker")}
+    cli_dir = work / "cli"
+    cli_dir.mkdir(mode=0o700)
+    env = {**os.environ, **handle.docker_env, "HOME": str(work), "DOCKER_CONFIG": str(work / ".docker"),
+           "PYCOMPOSE_CLI_DIR": str(cli_dir)}
     env.pop("COMPOSE_PROJECT_NAME", None)
     client = BlockingClient(handle.host)
     results: dict[str, Any] = {"runs": args.runs, "health_runs": args.health_runs, "kernel": platform.release(),
@@ -279,13 +292,15 @@ def main() -> int:
                 continue
             # Other tools run against our engine too (docker-compose) or their own (podman-compose):
             # we check the outcome only on ours.
-            checker = client if tool in ("pycompose", "docker-compose") else None
+            checker = client if tool in ("pycompose", "no CLI server", "docker-compose") else None
             times: dict[str, list[float]] = {}
-            for k, (text, cases, count) in enumerate(plan_cases(only)):
-                folder = work / f"{tool}-{k}"
+            wanted = TOOL_CASES.get(tool)
+            chosen = only if wanted is None else (only or wanted) & wanted
+            for k, (text, cases, count) in enumerate(plan_cases(chosen)):
+                folder = work / f"tool{len(results['tools'])}-{k}"
                 folder.mkdir()
                 (folder / "compose.yaml").write_text(text)
-                stack = Stack(argv, folder / "compose.yaml", f"bench{k}", env)
+                stack = Stack(argv, folder / "compose.yaml", f"bench{k}", {**env, **TOOL_ENV.get(tool, {})})
                 progress: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
                 progress(f"{tool}: {', '.join(cases)}")
                 times.update(measure(stack, checker, cases, args.runs, args.health_runs, count))
@@ -296,6 +311,7 @@ def main() -> int:
                 client.call("DELETE", f"/containers/{c['Id']}", {"force": True})
         finally:
             handle.stop()
+            stop_servers(str(cli_dir))
             shutil.rmtree(work, ignore_errors=True)
     print(table(results))
     if not args.no_write:

@@ -10,7 +10,9 @@ leaves behind fails that module.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,11 +24,35 @@ from tests.engine_fixture import EngineHandle, start_private_engine
 from tests.leaks import SESSION_VARIABLE, snapshot
 
 SESSION_ROOTS = pytest.StashKey[set[str]]()
+CLI_DIR = pytest.StashKey[str]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[SESSION_ROOTS] = set()
     os.environ.setdefault(SESSION_VARIABLE, uuid.uuid4().hex)
+    # The command lines the tests run use a CLI server of this session's, ended with the session.
+    if "PYCOMPOSE_CLI_DIR" not in os.environ:
+        os.environ["PYCOMPOSE_CLI_DIR"] = tempfile.mkdtemp(prefix="pyc-cli-")
+        config.stash[CLI_DIR] = os.environ["PYCOMPOSE_CLI_DIR"]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    from compose.cli.warm import protocol
+    from compose.cli.warm.server import stop_servers
+
+    directory = config.stash.get(CLI_DIR, None)
+    if directory is not None:
+        stop_servers(directory)
+        shutil.rmtree(directory, ignore_errors=True)
+    # Tests that give a command line an environment made from scratch reach the default directory's server.
+    saved = os.environ.pop(protocol.DIR_ENV, None)
+    try:
+        default = protocol.socket_dir()
+    finally:
+        if saved is not None:
+            os.environ[protocol.DIR_ENV] = saved
+    if default is not None:
+        stop_servers(default)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -35,6 +35,12 @@ def __getattr__(name: str) -> Any:
 def main(argv: list[str] | None = None) -> Any:
     """Console entry point: every error a user causes ends as one line and a non-zero exit."""
     try:
+        if argv is None:  # a command line of its own: a CLI server may have everything imported already
+            from compose.cli.warm.client import run_warm
+
+            status = run_warm(sys.argv[1:])
+            if status is not None:
+                return status
         from compose.cli.fastpath import run_fast
 
         status = run_fast(sys.argv[1:] if argv is None else argv)

@@ -257,8 +257,10 @@ def test_engine_unreachable_agrees(fake: FakeEngine, tmp_path: Path) -> None:
 
 def test_the_fast_path_imports_neither_click_nor_logging(fake: FakeEngine) -> None:
     def modules(code: str) -> tuple[int, str]:
+        # In this very process, not in a CLI server's child: the imports counted are this process's.
         done = subprocess.run([sys.executable, "-c", code, "container", "run", "busybox", "echo", "x"],
-                              env=environ({"DOCKER_HOST": fake.host}), stdin=subprocess.DEVNULL, capture_output=True,
+                              env=environ({"DOCKER_HOST": fake.host, "PYCOMPOSE_CLI_SERVER": "0"}),
+                              stdin=subprocess.DEVNULL, capture_output=True,
                               timeout=30, check=False)
         return done.returncode, done.stderr.decode().strip()
 

@@ -1,0 +1,296 @@
+"""The server half: import the compose layer once, then fork a child per command line.
+
+`python -m compose.cli.warm.server DIR KEY`. One server per socket: the
+first to hold `KEY.lock` serves, others leave at once. The socket is bound
+before the imports so that clients arriving meanwhile queue up instead of
+starting servers of their own. The loop is single-threaded (a fork from a
+threaded process could copy a held lock) and waits on the listening
+socket, each child's pidfd, and each client's connection: a client that
+goes away takes its child along (SIGKILL), as when a process is killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import gc
+import importlib
+import os
+import selectors
+import signal
+import socket
+import sys
+import time
+
+from compose.cli.warm import protocol
+
+# What a command line would import anyway; importing it here is the point of the server.
+PRELOAD = (
+    "compose.cli.app", "compose.cli.project_cmd", "compose.cli.up", "compose.cli.down", "compose.cli.ps",
+    "compose.cli.logs", "compose.cli.config", "compose.cli.lifecycle", "compose.cli.container",
+    "compose.cli.image", "compose.cli.network", "compose.cli.volume", "compose.cli.fastpath",
+    "compose.loader.project", "compose.plan", "compose.graph", "compose.scheduler", "compose.executor",
+    "compose.progress", "compose.logstream", "compose.client", "networkx", "anyio", "anyio._backends._asyncio",
+    "h11", "yaml", "fastjsonschema", "click",
+)
+
+
+def main(argv: list[str]) -> int:
+    directory, key = argv[0], argv[1]
+    path = protocol.socket_path(directory, key)
+    if path is None:
+        return 1
+    lock = os.open(os.path.join(directory, f"{key}.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return 0  # another server has this key
+    os.ftruncate(lock, 0)
+    os.write(lock, f"{os.getpid()}\n".encode())
+    signal.signal(signal.SIGTERM, _leave)
+    listener = _listen(path)
+    bound = os.stat(path).st_ino
+    for name in PRELOAD:
+        # A module that fails here only costs its import later, in the child, which reports the error.
+        with contextlib.suppress(Exception):
+            importlib.import_module(name)
+    gc.collect()
+    gc.freeze()  # children leave the preloaded objects' pages shared instead of touching them in collections
+    idle = float(os.environ.get(protocol.IDLE_ENV) or protocol.DEFAULT_IDLE)
+    try:
+        Server(listener, idle).loop()
+    finally:
+        # Only the holder of the lock removes the socket; the next server binds a fresh one.
+        try:
+            if os.stat(path).st_ino == bound:
+                os.unlink(path)
+        except OSError:
+            pass
+        listener.close()
+        os.close(lock)
+    return 0
+
+
+def _leave(_number: int, _frame: object) -> None:
+    raise SystemExit(0)  # through main's cleanup: the socket goes with the server
+
+
+def running_servers(directory: str) -> list[int]:
+    """The pids of the live servers whose sockets are in `directory`."""
+    pids = []
+    for name in os.listdir(directory) if os.path.isdir(directory) else ():
+        if not name.endswith(".lock") or not os.path.exists(os.path.join(directory, name[:-5] + ".sock")):
+            continue
+        try:
+            with open(os.path.join(directory, name)) as f:
+                try:
+                    fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    continue  # nobody holds it: that server is gone, and its pid may be someone else's now
+                except OSError:
+                    pids.append(int(f.read().split()[0]))
+        except (OSError, ValueError, IndexError):
+            continue
+    return pids
+
+
+def wait_for_server(directory: str, timeout: float = 20.0) -> int | None:
+    """The pid of `directory`'s server once one is up (a first command line leaves it behind)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pids = running_servers(directory)
+        if pids:
+            return pids[0]
+        time.sleep(0.02)
+    return None
+
+
+def stop_servers(directory: str, wait: float = 5.0) -> None:
+    """End the servers whose sockets are in `directory` (a test session's, at its end)."""
+    pids = running_servers(directory)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + wait
+    for pid in pids:
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.02)
+
+
+def _listen(path: str) -> socket.socket:
+    # A dead server's socket: we hold the lock, so no live server is bound there.
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    os.chmod(path, 0o600)
+    listener.listen(64)
+    return listener
+
+
+class Server:
+    def __init__(self, listener: socket.socket, idle: float) -> None:
+        self.listener = listener
+        self.idle = idle
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(listener, selectors.EVENT_READ, ("accept", None))
+        self.children: dict[int, tuple[socket.socket, int]] = {}  # pid -> (client connection, pidfd)
+        self.gone: set[int] = set()  # children whose client left
+        self.last_active = time.monotonic()
+
+    def loop(self) -> None:
+        while True:
+            timeout = None if self.children else max(0.0, self.last_active + self.idle - time.monotonic())
+            events = self.selector.select(timeout)
+            if not events and not self.children and time.monotonic() >= self.last_active + self.idle:
+                return
+            for selected, _mask in events:
+                kind, pid = selected.data
+                try:
+                    if kind == "accept":
+                        self.accept()
+                    elif kind == "exit":
+                        self.reap(pid)
+                    elif kind == "client":
+                        self.client_spoke(pid)
+                except Exception:  # one command line's trouble must not end the server for the others
+                    pass
+            self.last_active = time.monotonic()
+
+    def accept(self) -> None:
+        try:
+            conn, _ = self.listener.accept()
+        except OSError:
+            return
+        try:
+            if not _same_user(conn):
+                conn.close()
+                return
+            message, fds, _flags, _addr = socket.recv_fds(conn, 4096, 3)
+            if len(fds) != 3 or len(message) < 4:
+                raise ValueError("a request without its three streams")
+            size = int.from_bytes(message[:4], "big")
+            payload = message[4:] + protocol.read_exact(conn, size - (len(message) - 4))
+            request = protocol.decode_request(payload)
+        except (OSError, ValueError, EOFError):
+            conn.close()
+            return
+        pid = os.fork()
+        if pid == 0:
+            _child(request, fds)  # never returns
+        for fd in fds:
+            os.close(fd)
+        pidfd = os.pidfd_open(pid)
+        self.children[pid] = (conn, pidfd)
+        self.selector.register(pidfd, selectors.EVENT_READ, ("exit", pid))
+        self.selector.register(conn, selectors.EVENT_READ, ("client", pid))
+        _send(conn, f"pid {pid}\n")
+
+    def reap(self, pid: int) -> None:
+        conn, pidfd = self.children.pop(pid)
+        self.selector.unregister(pidfd)
+        if pid in self.gone:
+            self.gone.discard(pid)
+        else:
+            self.selector.unregister(conn)
+        os.close(pidfd)
+        _, status = os.waitpid(pid, 0)
+        if os.WIFSIGNALED(status):
+            _send(conn, f"signal {os.WTERMSIG(status)}\n")
+        else:
+            _send(conn, f"exit {os.waitstatus_to_exitcode(status)}\n")
+        conn.close()
+
+    def client_spoke(self, pid: int) -> None:
+        conn, _ = self.children[pid]
+        try:
+            data = conn.recv(64)
+        except OSError:
+            data = b""
+        if not data:  # the client is gone: so is its command
+            self.selector.unregister(conn)
+            self.gone.add(pid)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _same_user(conn: socket.socket) -> bool:
+    import struct
+
+    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    return uid == os.getuid()
+
+
+def _send(conn: socket.socket, text: str) -> None:
+    with contextlib.suppress(OSError):
+        conn.sendall(text.encode())
+
+
+def _child(request: tuple[list[str], str, int, dict[str, str]], fds: list[int]) -> None:
+    """Become the command line's process: its streams, directory, umask and environment, then run it."""
+    status = 1
+    try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        argv, cwd, umask, environ = request
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+        os.closerange(3, os.sysconf("SC_OPEN_MAX") if os.sysconf("SC_OPEN_MAX") > 0 else 65536)
+        os.chdir(cwd)
+        os.umask(umask)
+        os.environ.clear()
+        os.environ.update(environ)
+        sys.argv = argv
+        _fresh_streams()
+        status = _run(argv[1:])
+    except BaseException:  # the child must end here whatever happens, never return into the server's loop
+        status = 2
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(status)
+
+
+def _run(argv: list[str]) -> int:
+    from compose.cli.main import main
+
+    try:
+        result = main(argv)
+    except SystemExit as exc:
+        result = exc.code
+    if result is None:
+        return 0
+    if isinstance(result, int):
+        return result & 0xFF
+    sys.stderr.write(f"{result}\n")
+    return 1
+
+
+def _fresh_streams() -> None:
+    """stdin/stdout/stderr objects for the client's descriptors, buffered as Python does at its start."""
+    import io
+
+    encoding = sys.stdout.encoding if sys.stdout is not None else "utf-8"
+    unbuffered = bool(os.environ.get("PYTHONUNBUFFERED"))
+
+    def wrap(fd: int, mode: str, errors: str) -> io.TextIOWrapper:
+        raw = io.FileIO(fd, mode[0], closefd=False)
+        tty = raw.isatty()
+        buffer = io.BufferedReader(raw) if mode == "rb" else io.BufferedWriter(raw)
+        return io.TextIOWrapper(buffer, encoding=encoding, errors=errors,
+                                line_buffering=mode == "wb" and (tty or unbuffered or fd == 2),
+                                write_through=unbuffered)
+
+    for name, fd, mode, errors in (("stdin", 0, "rb", "strict"), ("stdout", 1, "wb", "strict"),
+                                   ("stderr", 2, "wb", "backslashreplace")):
+        stream = wrap(fd, mode, errors)
+        setattr(sys, name, stream)
+        setattr(sys, f"__{name}__", stream)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,142 @@
+"""The CLI server (compose/cli/warm): command lines run in its children exactly as in processes of their own.
+
+Each test has its own socket directory and ends its server; the command
+used is `config`, which needs no engine, reading a compose file from a
+stdin the test controls (so the command stays alive as long as we like).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from compose.cli.warm import protocol
+from compose.cli.warm.client import eligible
+from compose.cli.warm.server import stop_servers, wait_for_server
+
+PYCOMPOSE = str(Path(sys.executable).parent / "pycompose")
+COMPOSE = "services:\n  web:\n    image: busybox\n    environment: ['X=${FOO}']\n"
+
+
+@pytest.fixture
+def cli_dir() -> Iterator[str]:
+    directory = tempfile.mkdtemp(prefix="pyc-warm-")
+    try:
+        yield directory
+    finally:
+        stop_servers(directory)
+        assert not [p for p in os.listdir(directory) if p.endswith(".sock")], "a stopped server leaves no socket"
+        for name in os.listdir(directory):
+            os.unlink(os.path.join(directory, name))
+        os.rmdir(directory)
+
+
+def env(cli_dir: str, **extra: str) -> dict[str, str]:
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/tmp", "LANG": "C.UTF-8",
+            protocol.DIR_ENV: cli_dir, **extra}
+
+
+def server_pid(cli_dir: str) -> int:
+    pid = wait_for_server(cli_dir)
+    assert pid is not None, "no CLI server came up"
+    return pid
+
+
+def children(pid: int) -> list[int]:
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return [int(p) for p in text.split()]
+
+
+def warm_up(cli_dir: str) -> int:
+    first = subprocess.run([PYCOMPOSE, "--help"], env=env(cli_dir), capture_output=True, check=False)
+    assert first.returncode == 0
+    return server_pid(cli_dir)
+
+
+def test_a_command_runs_in_a_child_with_the_clients_cwd_env_streams_and_exit(cli_dir: str, tmp_path: Path) -> None:
+    server = warm_up(cli_dir)
+    (tmp_path / "compose.yaml").write_text(COMPOSE)
+    process = subprocess.Popen([PYCOMPOSE, "config"], env=env(cli_dir, FOO="from-client"), cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "X: from-client" in out and f"name: {tmp_path.name}" in out
+    # stdin is the client's too; the command's exit status and stderr come back unchanged.
+    piped = subprocess.run([PYCOMPOSE, "-f", "-", "config", "--services"], env=env(cli_dir), input=COMPOSE,
+                           capture_output=True, text=True, check=False, cwd=tmp_path)
+    assert (piped.returncode, piped.stdout) == (0, "web\n")
+    bad = subprocess.run([PYCOMPOSE, "no-such-command"], env=env(cli_dir), capture_output=True, text=True,
+                         check=False)
+    assert bad.returncode == 2 and "No such command 'no-such-command'" in bad.stderr
+    assert server_pid(cli_dir) == server  # one server served them all
+
+
+def test_the_command_is_the_servers_child_and_signals_reach_it(cli_dir: str) -> None:
+    server = warm_up(cli_dir)
+    process = subprocess.Popen([PYCOMPOSE, "-f", "-", "config"], env=env(cli_dir), stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 20
+    while not children(server) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(children(server)) == 1  # blocked reading the client's stdin, in the server's child
+    time.sleep(0.5)  # the client has the child's pid by now, and forwards
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=20)
+    assert process.returncode == -signal.SIGTERM  # ended as a process of its own would have
+    deadline = time.monotonic() + 10
+    while children(server) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert children(server) == []
+
+
+def test_a_client_killed_takes_its_command_along(cli_dir: str) -> None:
+    server = warm_up(cli_dir)
+    process = subprocess.Popen([PYCOMPOSE, "-f", "-", "config"], env=env(cli_dir), stdin=subprocess.PIPE,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while not children(server) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child = children(server)[0]
+    process.kill()
+    process.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path(f"/proc/{child}").exists()
+    os.kill(server, 0)  # the server itself lives on
+
+
+def test_turned_off_or_interactive_runs_here(cli_dir: str) -> None:
+    result = subprocess.run([PYCOMPOSE, "--help"], env=env(cli_dir, PYCOMPOSE_CLI_SERVER="0"), capture_output=True,
+                            check=False)
+    assert result.returncode == 0
+    time.sleep(0.5)
+    assert os.listdir(cli_dir) == []  # no server left behind either
+    assert not eligible(["engine", "start"])
+    assert eligible(["up", "-d"])
+
+
+def test_the_key_follows_the_code(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "a.py").write_text("")
+    before = protocol._newest_mtime(str(package))
+    os.utime(package / "a.py", ns=(before + 10**9, before + 10**9))
+    assert protocol._newest_mtime(str(package)) == before + 10**9
+    assert protocol.server_key() == protocol.server_key()
+
+
+def test_a_directory_open_to_others_is_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o777)
+    monkeypatch.setenv(protocol.DIR_ENV, str(shared))
+    assert protocol.socket_dir() is None
