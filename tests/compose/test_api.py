@@ -11,7 +11,7 @@ import pytest
 from compose.api import Project
 from compose.errors import ComposeError
 from tests.compose.cli import compose_e2e
-from tests.compose.cli.compose_e2e import NETWORK_ROUTES, environ, needs
+from tests.compose.cli.compose_e2e import NETWORK_ROUTES, environ, needs, wait_for
 from tests.engine_fixture import EngineHandle
 
 pytestmark = pytest.mark.root
@@ -35,8 +35,8 @@ def test_load_up_exec_logs_down(compose_engine: EngineHandle, tmp_path: Path) ->
     project = Project.load(tmp_path, project_name="apitest", env={"GREETING": "hello"}, host=compose_engine.host)
     assert project.name == "apitest" and set(project.model.services) == {"web", "job"}
     try:
-        project.up(wait=True)
-        assert {c["State"] for c in project.ps()} == {"running", "exited"}
+        project.up(wait=True)  # a one-shot counts once it runs (as with `up --wait`): it may not have ended yet
+        assert wait_for(lambda: {c["State"] for c in project.ps()} == {"running", "exited"})
         assert project.exec("web", "echo from exec") == (0, "from exec\n")
         assert project.exec("web", ["sh", "-c", "echo err >&2; exit 4"]) == (4, "err\n")
         assert project.exec("web", "sh -c 'echo $X'", env={"X": "y"})[1] == "y\n"
