@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from compose import labels as L
+from compose.conditions import COMPLETED, HEALTHY
 from compose.errors import ComposeError
 from compose.graph import with_dependencies
 from compose.model import Project, Service
@@ -281,9 +282,18 @@ class _Up:
                 after=[*after, *self.waits.ready(svc.name, svc.depends_on)])
         return replica
 
+    def _gated_by(self, svc: Service) -> list[str | None]:
+        """The starts of the dependencies this service waits on for health or completion.
+
+        Such a wait lasts at least a probe or a run, far longer than a create: creating after the
+        dependency's start costs nothing, and leaves the engine to the containers starting first."""
+        return [replica.last for dep, config in svc.depends_on.items()
+                if config.condition in (HEALTHY, COMPLETED) for replica in self.instances.get(dep, ())]
+
     def _create(self, svc: Service, number: int) -> Instance:
         name = self._name(svc, number)
-        create = self.plan.add(Kind.CREATE_CONTAINER, name, container_resource(name), after=self._infra(svc, name),
+        after = [*self._infra(svc, name), *self._gated_by(svc)]
+        create = self.plan.add(Kind.CREATE_CONTAINER, name, container_resource(name), after=after,
                                payload=self._body(svc, number, name), cause="no existing container")
         ready = self._copy_files(svc, create, name) or create
         return self._start(svc, Instance(svc.name, number, name, Ref(create), ready), [ready])

@@ -74,9 +74,17 @@ class HealthMonitors:
             scope.cancel()
 
     async def _run(self, record: Record, tracker: health.Tracker, scope: anyio.CancelScope) -> None:
+        first = True
         with scope:
             while True:
-                await anyio.sleep(tracker.delay(time.monotonic()))
+                now = time.monotonic()
+                delay = tracker.delay(now)
+                if first and 0 <= now - tracker.started < delay:
+                    # The first probe comes an interval after the process started, not after our
+                    # bookkeeping of the start: a service_healthy chain pays that per link.
+                    delay -= now - tracker.started
+                first = False
+                await anyio.sleep(delay)
                 if record.state.status != "running":
                     continue  # paused: Docker's monitor does not probe either
                 began, start = time.monotonic(), now_rfc3339()

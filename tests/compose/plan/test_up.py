@@ -58,9 +58,15 @@ def test_fresh_project_creates_everything_and_starts_in_dependency_order(app: Pr
     assert ("create_volume", '"p_data"') in ops(plan)
     creates = plan.of_kind(Kind.CREATE_CONTAINER)
     assert sorted(str(op.target) for op in creates) == ["p-cache-1", "p-db-1", "p-web-1", "p-worker-1"]
-    # creates only wait for their network and volumes, so they all run side by side
+    # creates wait for their network and volumes, so they run side by side; one whose start waits on a
+    # dependency's health is created once that dependency started (the wait is longer than a create)
     for op in creates:
-        assert {plan[d].kind for d in op.depends_on} <= {Kind.CREATE_NETWORK, Kind.CREATE_VOLUME}
+        kinds = {plan[d].kind for d in op.depends_on}
+        if str(op.target) == "p-web-1":
+            assert kinds == {Kind.CREATE_NETWORK, Kind.START_CONTAINER}
+            assert plan.precedes(op_id(plan, Kind.START_CONTAINER, "p-db-1"), op.id)
+        else:
+            assert kinds <= {Kind.CREATE_NETWORK, Kind.CREATE_VOLUME}
     start_web = op_id(plan, Kind.START_CONTAINER, "p-web-1")
     wait_db = op_id(plan, Kind.WAIT_CONDITION, "p-db-1")
     assert plan[wait_db].payload["condition"] == "service_healthy"
