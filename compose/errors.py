@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from compose.error_base import ComposeError as ComposeError
 
 log = logging.getLogger("pycompose")
 
 
-@dataclass(frozen=True)
-class Mark:
-    """A position in a source file; line and col are 1-based."""
+class Mark(NamedTuple):
+    """A position in a source file; line and col are 1-based.
+
+    A named tuple: the loader makes one for every node of every file, and a tuple is the cheapest
+    immutable record to build (a frozen dataclass costs several times more per instance)."""
 
     file: str
     line: int

@@ -53,13 +53,23 @@ class Rules:
 
 
 def _rule(states: list[_Node]) -> Rule | None:
-    found = [s for s in states if s.rule is not None]
-    return min(found, key=lambda s: s.order).rule if found else None
+    best: _Node | None = None
+    for state in states:
+        if state.rule is not None and (best is None or state.order < best.order):
+            best = state
+    return best.rule if best is not None else None
 
 
 def _below(states: list[_Node], key: str | int) -> list[_Node]:
-    out = [s.children[key] for s in states if isinstance(key, str) and key in s.children]
-    out += [s.children["*"] for s in states if "*" in s.children]
+    out = []
+    for state in states:
+        children = state.children
+        if not children:
+            continue
+        if isinstance(key, str) and (exact := children.get(key)) is not None:
+            out.append(exact)
+        if (anything := children.get("*")) is not None:
+            out.append(anything)
     return out
 
 
@@ -68,6 +78,9 @@ def walk(node: Any, rules: Rules, path: DocPath = (), mark: Mark | None = None) 
     return _walk(node, [rules._root], path, mark)
 
 
+# The walk is the loader's inner loop (every node of every file, several times): children that no
+# pattern reaches are kept as they are without building their path, and a container is rebuilt only
+# when a child was replaced.
 def _walk(node: Any, states: list[_Node], path: DocPath, mark: Mark | None) -> Any:
     rule = _rule(states)
     if rule is not None:
@@ -75,21 +88,30 @@ def _walk(node: Any, states: list[_Node], path: DocPath, mark: Mark | None) -> A
     if not any(s.children for s in states):
         return node
     if isinstance(node, MDict):
-        items = [(k, _step(v, states, (*path, k), node.mark_of(k))) for k, v in node.items()]
-        return node if _same(node.values(), items) else node.derive(items)
+        items, changed = [], False
+        for k, v in node.items():
+            below = _below(states, k)
+            if below:
+                new = _walk(v, below, (*path, k), node.mark_of(k))
+                changed = changed or new is not v
+                v = new
+            items.append((k, v))
+        return node.derive(items) if changed else node
     if isinstance(node, MList):
-        values = [_step(v, states, (*path, i), node.mark_of(i)) for i, v in enumerate(node)]
-        return node if all(a is b for a, b in zip(node, values, strict=True)) else node.derive(values)
+        values, changed = [], False
+        for i, v in enumerate(node):
+            below = _below(states, i)
+            if below:
+                new = _walk(v, below, (*path, i), node.mark_of(i))
+                changed = changed or new is not v
+                v = new
+            values.append(v)
+        return node.derive(values) if changed else node
     if isinstance(node, dict):
         return {k: _step(v, states, (*path, k), mark) for k, v in node.items()}
     if isinstance(node, list):
         return [_step(v, states, (*path, i), mark) for i, v in enumerate(node)]
     return node
-
-
-def _same(old: Any, items: list[tuple[str, Any]]) -> bool:
-    """Whether no value was replaced (then the container itself is reused: no stage mutates)."""
-    return all(a is b for a, (_, b) in zip(old, items, strict=True))
 
 
 def _step(value: Any, states: list[_Node], path: DocPath, mark: Mark | None) -> Any:
@@ -100,11 +122,23 @@ def _step(value: Any, states: list[_Node], path: DocPath, mark: Mark | None) -> 
 def positioned(node: Any, mark: Mark | None = None) -> Any:
     """A copy where every dict is an MDict and every list an MList (positions from the nearest known)."""
     if isinstance(node, MDict):
-        items = [(k, positioned(v, node.mark_of(k) or mark)) for k, v in node.items()]
-        return node if _same(node.values(), items) else node.derive(items)
+        items, changed = [], False
+        for k, v in node.items():
+            if isinstance(v, dict | list | tuple):
+                new = positioned(v, node.mark_of(k) or mark)
+                changed = changed or new is not v
+                v = new
+            items.append((k, v))
+        return node.derive(items) if changed else node
     if isinstance(node, MList):
-        values = [positioned(v, node.mark_of(i) or mark) for i, v in enumerate(node)]
-        return node if all(a is b for a, b in zip(node, values, strict=True)) else node.derive(values)
+        values, changed = [], False
+        for i, v in enumerate(node):
+            if isinstance(v, dict | list | tuple):
+                new = positioned(v, node.mark_of(i) or mark)
+                changed = changed or new is not v
+                v = new
+            values.append(v)
+        return node.derive(values) if changed else node
     if isinstance(node, dict):
         return mdict({str(k): positioned(v, mark) for k, v in node.items()}, mark)
     if isinstance(node, list | tuple):
