@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -79,38 +79,36 @@ def test_a_command_runs_in_a_child_with_the_clients_cwd_env_streams_and_exit(cli
     assert server_pid(cli_dir) == server  # one server served them all
 
 
-def test_the_command_is_the_servers_child_and_signals_reach_it(cli_dir: str) -> None:
-    server = warm_up(cli_dir)
-    process = subprocess.Popen([PYCOMPOSE, "-f", "-", "config"], env=env(cli_dir), stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 20
-    while not children(server) and time.monotonic() < deadline:
+def until(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate() and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert len(children(server)) == 1  # blocked reading the client's stdin, in the server's child
-    time.sleep(0.5)  # the client has the child's pid by now, and forwards
-    process.send_signal(signal.SIGTERM)
-    process.wait(timeout=20)
-    assert process.returncode == -signal.SIGTERM  # ended as a process of its own would have
-    deadline = time.monotonic() + 10
-    while children(server) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert children(server) == []
+    return predicate()
 
 
-def test_a_client_killed_takes_its_command_along(cli_dir: str) -> None:
+def blocked_command(cli_dir: str) -> tuple[int, subprocess.Popen[bytes], int]:
+    """(server, client, child): a command blocked reading the client's stdin, in the server's child."""
     server = warm_up(cli_dir)
     process = subprocess.Popen([PYCOMPOSE, "-f", "-", "config"], env=env(cli_dir), stdin=subprocess.PIPE,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while not children(server) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    child = children(server)[0]
+    assert until(lambda: len(children(server)) == 1)
+    time.sleep(0.5)  # the client has the child's pid by now, and forwards
+    return server, process, children(server)[0]
+
+
+def test_the_command_is_the_servers_child_and_signals_reach_it(cli_dir: str) -> None:
+    server, process, _ = blocked_command(cli_dir)
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=20)
+    assert process.returncode == -signal.SIGTERM  # ended as a process of its own would have
+    assert until(lambda: children(server) == [])
+
+
+def test_a_client_killed_takes_its_command_along(cli_dir: str) -> None:
+    server, process, child = blocked_command(cli_dir)
     process.kill()
     process.wait(timeout=10)
-    deadline = time.monotonic() + 10
-    while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not Path(f"/proc/{child}").exists()
+    assert until(lambda: not Path(f"/proc/{child}").exists())
     os.kill(server, 0)  # the server itself lives on
 
 
