@@ -11,9 +11,7 @@ lines: `pid N` once the child runs, then `exit N` or `signal N`.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import socket
 import sys
 import zlib
 
@@ -69,8 +67,10 @@ def server_key() -> str:
     sites = [p for p in sys.path if p.endswith("site-packages")]
     stamps = [_newest_mtime(package)]
     for site in sites:
-        with contextlib.suppress(OSError):
+        try:  # noqa: SIM105 - contextlib is one import more on every command line's path
             stamps.append(os.stat(site).st_mtime_ns)
+        except OSError:
+            pass
     identity = "\0".join([sys.executable, sys.version, package, *sites]).encode()
     return f"{zlib.crc32(identity):08x}-{zlib.crc32(repr(stamps).encode()):08x}"
 
@@ -94,14 +94,3 @@ def decode_request(payload: bytes) -> tuple[list[str], str, int, dict[str, str]]
     argv = fields[4 : 4 + argc]
     environ = dict(item.partition("=")[::2] for item in fields[4 + argc :] if "=" in item)
     return argv, cwd, umask, environ
-
-
-def read_exact(sock: socket.socket, size: int) -> bytes:
-    chunks = []
-    while size:
-        chunk = sock.recv(size)
-        if not chunk:
-            raise EOFError("connection closed")
-        chunks.append(chunk)
-        size -= len(chunk)
-    return b"".join(chunks)

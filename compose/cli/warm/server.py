@@ -47,19 +47,23 @@ def main(argv: list[str]) -> int:
         return 0  # another server has this key
     os.ftruncate(lock, 0)
     os.write(lock, f"{os.getpid()}\n".encode())
+    _sweep(directory, key)
     signal.signal(signal.SIGTERM, _leave)
+    # A SIGTERM between binding and the cleanup below would leave the socket behind: hold it back.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
     listener = _listen(path)
     bound = os.stat(path).st_ino
-    for name in PRELOAD:
-        # A module that fails here only costs its import later, in the child, which reports the error.
-        with contextlib.suppress(Exception):
-            importlib.import_module(name)
-    with contextlib.suppress(Exception):
-        _warm_caches()
-    gc.collect()
-    gc.freeze()  # children leave the preloaded objects' pages shared instead of touching them in collections
-    idle = float(os.environ.get(protocol.IDLE_ENV) or protocol.DEFAULT_IDLE)
     try:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+        for name in PRELOAD:
+            # A module that fails here only costs its import later, in the child, which reports the error.
+            with contextlib.suppress(Exception):
+                importlib.import_module(name)
+        with contextlib.suppress(Exception):
+            _warm_caches()
+        gc.collect()
+        gc.freeze()  # children leave the preloaded objects' pages shared instead of touching them in collections
+        idle = float(os.environ.get(protocol.IDLE_ENV) or protocol.DEFAULT_IDLE)
         Server(listener, idle).loop()
     finally:
         # Only the holder of the lock removes the socket; the next server binds a fresh one.
@@ -104,6 +108,27 @@ def _warm_caches() -> None:
         Path(folder, "compose.yaml").write_text(_SAMPLE)
         loaded = load_project(LoadOptions(working_dir=Path(folder), environ={}))
         plan_up(loaded.project, ObservedState(loaded.project.name))
+
+
+def _sweep(directory: str, key: str) -> None:
+    """Remove what servers of other code versions left (a killed server keeps its socket and lock)."""
+    for name in os.listdir(directory):
+        if not name.endswith(".lock") or name == f"{key}.lock":
+            continue
+        path = os.path.join(directory, name)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held: that server lives, leave it be
+            for stale in (path[:-5] + ".sock", path):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(stale)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
 
 
 def _leave(_number: int, _frame: object) -> None:
@@ -208,7 +233,7 @@ class Server:
             if len(fds) != 3 or len(message) < 4:
                 raise ValueError("a request without its three streams")
             size = int.from_bytes(message[:4], "big")
-            payload = message[4:] + protocol.read_exact(conn, size - (len(message) - 4))
+            payload = message[4:] + _read_exact(conn, size - (len(message) - 4))
             request = protocol.decode_request(payload)
         except (OSError, ValueError, EOFError):
             conn.close()
@@ -250,6 +275,17 @@ class Server:
             self.gone.add(pid)
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def _read_exact(sock: socket.socket, size: int) -> bytes:
+    chunks = []
+    while size:
+        chunk = sock.recv(size)
+        if not chunk:
+            raise EOFError("connection closed")
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
 
 
 def _same_user(conn: socket.socket) -> bool:

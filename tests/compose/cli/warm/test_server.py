@@ -138,3 +138,10 @@ def test_a_directory_open_to_others_is_not_used(tmp_path: Path, monkeypatch: pyt
     shared.chmod(0o777)
     monkeypatch.setenv(protocol.DIR_ENV, str(shared))
     assert protocol.socket_dir() is None
+
+
+def test_a_new_server_sweeps_what_dead_ones_left(cli_dir: str) -> None:
+    for leftover in ("00000000-00000000.lock", "00000000-00000000.sock"):
+        Path(cli_dir, leftover).write_text("")
+    warm_up(cli_dir)
+    assert not [n for n in os.listdir(cli_dir) if n.startswith("00000000-")]
