@@ -240,14 +240,13 @@ class Server:
             return
         pid = os.fork()
         if pid == 0:
-            _child(request, fds)  # never returns
+            _child(request, fds, conn.fileno())  # never returns
         for fd in fds:
             os.close(fd)
         pidfd = os.pidfd_open(pid)
         self.children[pid] = (conn, pidfd)
         self.selector.register(pidfd, selectors.EVENT_READ, ("exit", pid))
         self.selector.register(conn, selectors.EVENT_READ, ("client", pid))
-        _send(conn, f"pid {pid}\n")
 
     def reap(self, pid: int) -> None:
         conn, pidfd = self.children.pop(pid)
@@ -301,15 +300,23 @@ def _send(conn: socket.socket, text: str) -> None:
         conn.sendall(text.encode())
 
 
-def _child(request: tuple[list[str], str, int, dict[str, str]], fds: list[int]) -> None:
-    """Become the command line's process: its streams, directory, umask and environment, then run it."""
-    status = 1
+def _child(request: tuple[list[str], str, int, dict[str, str]], fds: list[int], conn: int) -> None:
+    """Become the command line's process: its streams, directory, umask and environment, then run it.
+
+    The child itself tells the client its pid (first, so nothing can come before it) and, once its
+    output is flushed, its exit status: the client is done without waiting for this big process's
+    teardown and reaping. The server still reports an end by signal, and repeats the exit."""
+    status, reporting = 1, False
     try:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         argv, cwd, umask, environ = request
+        report = os.dup(conn)
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
-        os.closerange(3, os.sysconf("SC_OPEN_MAX") if os.sysconf("SC_OPEN_MAX") > 0 else 65536)
+        os.dup2(report, _REPORT_FD)
+        reporting = True
+        os.closerange(_REPORT_FD + 1, os.sysconf("SC_OPEN_MAX") if os.sysconf("SC_OPEN_MAX") > 0 else 65536)
+        os.write(_REPORT_FD, f"pid {os.getpid()}\n".encode())
         os.chdir(cwd)
         os.umask(umask)
         os.environ.clear()
@@ -323,7 +330,13 @@ def _child(request: tuple[list[str], str, int, dict[str, str]], fds: list[int]) 
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
                 stream.flush()
+        if reporting:  # else descriptor 3 is still one of the server's
+            with contextlib.suppress(OSError):
+                os.write(_REPORT_FD, f"exit {status}\n".encode())
         os._exit(status)
+
+
+_REPORT_FD = 3  # the client's connection, in the child
 
 
 def _run(argv: list[str]) -> int:
