@@ -188,8 +188,8 @@ class ContainerManager:
             await self.delete_in_supervisor(record.id)
             live.in_supervisor = False
         spec = networking.start_spec(self, record, spec_from_dict(record.spec))
-        _, max_size, max_file = log_options(record.host_config["LogConfig"])
-        live.pid = await self.supervisor.create(spec, max_size=max_size or None, max_file=max_file,
+        driver, max_size, max_file = log_options(record.host_config["LogConfig"])
+        live.pid = await self.supervisor.create(spec, max_size=max_size or None, max_file=max_file, log_driver=driver,
                                                 stdin_open=bool(record.config.get("OpenStdin")),
                                                 tty=bool(record.config.get("Tty")),
                                                 stdin_once=bool(record.config.get("StdinOnce")))

@@ -19,7 +19,7 @@ from runtime.containers.spec import ContainerSpec, spec_from_dict
 from runtime.containers.supervisor import loop as ev
 from runtime.containers.supervisor import state
 from runtime.containers.supervisor.containers import Container, Host
-from runtime.containers.supervisor.logs import JsonFileLog, log_path
+from runtime.containers.supervisor.logs import container_log
 from runtime.containers.supervisor.protocol import STDERR, STDOUT, rfc3339nano
 from runtime.containers.supervisor.streams import ProcessIO
 from runtime.linux import syscalls as sc
@@ -72,5 +72,5 @@ def _reopen_io(host: Host, record: state.ContainerRecord, spec: ContainerSpec,
         with contextlib.suppress(OSError):
             if stat.S_ISFIFO(os.stat(f"/proc/{record.pid}/fd/0").st_mode):
                 stdin = os.open(f"/proc/{record.pid}/fd/0", os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    logfile = JsonFileLog(log_path(spec.bundle, record.id), record.log_max_size, record.log_max_file)
+    logfile = container_log(spec.bundle, record)
     return ProcessIO(host.loop, outputs, stdin, False, logfile, on_drained, close_stdin_on_eof=record.stdin_once)

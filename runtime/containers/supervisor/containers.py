@@ -21,7 +21,7 @@ from runtime.containers.spec import ContainerSpec
 from runtime.containers.supervisor import loop as ev
 from runtime.containers.supervisor import state
 from runtime.containers.supervisor.conn import Reply
-from runtime.containers.supervisor.logs import JsonFileLog, log_path
+from runtime.containers.supervisor.logs import container_log
 from runtime.containers.supervisor.protocol import STDERR, STDOUT, OpError, rfc3339nano
 from runtime.containers.supervisor.streams import DrainedExit, ProcessIO
 from runtime.linux import mounts
@@ -84,7 +84,8 @@ class Container(DrainedExit):
         spec = dataclasses.replace(spec, process=dataclasses.replace(spec.process, terminal=tty))
         record = state.ContainerRecord(
             id=spec.id, spec=dataclasses.asdict(spec), log_max_size=log_opts.get("max_size"),
-            log_max_file=int(log_opts.get("max_file") or 1), stdin_open=stdin_open, stdin_once=stdin_once, tty=tty)
+            log_max_file=int(log_opts.get("max_file") or 1), log_driver=str(log_opts.get("driver") or "json-file"),
+            stdin_open=stdin_open, stdin_once=stdin_once, tty=tty)
         self = cls(host, record, spec)
         self.phase = "creating"
         self.pending_create = reply
@@ -160,7 +161,7 @@ class Container(DrainedExit):
             master = fds[0]
             outputs = {STDOUT: master}
             stdin = master if self.record.stdin_open else -1
-        logfile = JsonFileLog(log_path(self.spec.bundle, self.id), self.record.log_max_size, self.record.log_max_file)
+        logfile = container_log(self.spec.bundle, self.record)
         self.io = ProcessIO(self.host.loop, outputs, stdin, self.record.tty, logfile, self._on_drained,
                             close_stdin_on_eof=self.record.stdin_once)
         self.phase = "created"

@@ -14,14 +14,26 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from runtime.containers.supervisor.protocol import rfc3339nano
+
+if TYPE_CHECKING:
+    from runtime.containers.supervisor.state import ContainerRecord
 
 PARTIAL_LIMIT = 16 * 1024
 
 
 def log_path(bundle: str | Path, container_id: str) -> Path:
     return Path(bundle) / f"{container_id}-json.log"
+
+
+def container_log(bundle: str | Path, record: ContainerRecord) -> JsonFileLog | None:
+    """Where a container's output is kept: its json-file, or nowhere with Docker's `none` driver
+    (the output is still read, and attach still sees it)."""
+    if record.log_driver == "none":
+        return None
+    return JsonFileLog(log_path(bundle, record.id), record.log_max_size, record.log_max_file)
 
 
 def entry(stream: str, data: bytes, ns: int) -> bytes:

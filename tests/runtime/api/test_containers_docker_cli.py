@@ -44,6 +44,19 @@ def test_run_exit_code(env: dict[str, str]) -> None:
     assert missing.returncode == 127 and b"executable file not found" in missing.stderr
 
 
+def test_log_driver_none_keeps_nothing_but_attach_still_sees_the_output(env: dict[str, str]) -> None:
+    assert run(env, "run", "--rm", "--log-driver", "none", "busybox", "echo", "hi").stdout == b"hi\n"
+    cid = out(env, "run", "-d", "--log-driver", "none", "busybox", "sh", "-c", "echo kept nowhere").strip()
+    try:
+        eventually(lambda: out(env, "inspect", "-f", "{{.State.Status}}", cid).strip() == "exited")
+        logs = run(env, "logs", cid, check=False)
+        assert logs.returncode != 0 and b"does not support reading" in logs.stderr
+        bundle = Path(out(env, "inspect", "-f", "{{.ResolvConfPath}}", cid).strip()).parent
+        assert not list(bundle.glob("*-json.log*"))
+    finally:
+        run(env, "rm", "-f", cid)
+
+
 def test_run_with_stdin(env: dict[str, str]) -> None:
     result = run(env, "run", "--rm", "-i", "busybox", "sh", "-c", "tr a-z A-Z", stdin=b"shout\n")
     assert result.stdout == b"SHOUT\n"
