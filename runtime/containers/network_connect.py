@@ -7,6 +7,7 @@ start. Both hold the container's lock, as starts and stops do.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -83,8 +84,11 @@ async def _attach_one(manager: ContainerManager, nets: NetworkManager, record: R
     ifname = interface_names([endpoint], {a.ifname for a in att.endpoints.values()})[0]
     endpoint_id = new_endpoint_id()
     address = nets.allocate(network, endpoint_id, str((endpoint.get("IPAMConfig") or {}).get("IPv4Address") or ""))
+    # As Docker: a container left without a way out (all its networks internal, or the one that had the
+    # default route disconnected) gets it through the first outward network connected.
+    route = not network.internal and not any(e.default_route for e in att.endpoints.values())
     a = Attached(network.id, endpoint_id, host_ifname(nets.prefix, endpoint_id), ifname,
-                 str(endpoint.get("MacAddress") or random_mac()), address, False)
+                 str(endpoint.get("MacAddress") or random_mac()), address, route)
     try:
         await nets.plug(att.pid, [a])
     except BaseException:
@@ -119,6 +123,8 @@ async def disconnect(containers: ContainerManager | None, network_ref: str, cont
                     att.published, att.container_ip = [], None
                 nets.release(network.id, a.endpoint_id)
                 await nets.unplug([a.host_ifname])
+                if a.default_route and record.state.status in ACTIVE:
+                    await _move_default_route(nets, att)
             del networks[key]
             if att is not None and record.state.status in ACTIVE:
                 fill_settings(nets, record, att)
@@ -129,6 +135,16 @@ async def disconnect(containers: ContainerManager | None, network_ref: str, cont
     manager.events.emit("network", "disconnect", network.id, {"container": record.id, "name": network.name,
                                                               "type": network.driver})
     return network
+
+
+async def _move_default_route(nets: NetworkManager, att: Attachment) -> None:
+    """The default route went with a disconnected endpoint: give it to the next outward network, as Docker."""
+    for network_id, other in att.endpoints.items():
+        if not nets.store.get(network_id).internal:
+            moved = dataclasses.replace(other, default_route=True)
+            await nets.route_through(att.pid, moved)
+            att.endpoints[network_id] = moved
+            return
 
 
 def endpoints_in_use(manager: ContainerManager | None) -> dict[str, list[tuple[Record, dict[str, Any]]]]:

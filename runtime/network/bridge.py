@@ -265,6 +265,14 @@ class Links:
         with _open_netns(netns) as ns_fd, _phase("lo in container"), _netns_rtnl(ns_fd) as inner:
             inner.set_up(LOOPBACK_INDEX)
 
+    def default_route(self, netns: str | int, ifname: str, gateway: IPv4Address) -> None:
+        """Route the container's outbound traffic through `ifname` (its old route went with its interface)."""
+        with _open_netns(netns) as ns_fd, _phase(f"default route via {ifname}"), _netns_rtnl(ns_fd) as inner:
+            index = inner.index(ifname)
+            if index is None:
+                raise KernelFailure(f"default route via {ifname}", "no such interface in the container")
+            inner.add_default_route(gateway, index)
+
     def detach(self, host_ifname: str) -> bool:
         """Remove an endpoint's veth pair; False if it was gone (the netns died with the container)."""
         with _phase("remove " + host_ifname), Rtnl() as rt:

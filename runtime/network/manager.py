@@ -330,6 +330,11 @@ class NetworkManager:
 
         await anyio.to_thread.run_sync(work)
 
+    async def route_through(self, pid: int, a: Attached) -> None:
+        """Make `a` the container's default route (after the endpoint that had it went away)."""
+        gateway = self.store.get(a.network_id).get_pool().gateway
+        await anyio.to_thread.run_sync(self.links.default_route, pid, a.ifname, gateway)
+
     async def unplug(self, host_ifnames: Iterable[str]) -> None:
         """Remove veths and return once they are gone.
 

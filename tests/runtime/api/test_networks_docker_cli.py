@@ -132,6 +132,22 @@ def test_connect_and_disconnect_a_running_container(env: dict[str, str]) -> None
     assert "eth1" in out(env, "exec", "cc", "ip", "-o", "addr")
 
 
+def test_the_default_route_moves_when_its_network_is_disconnected(env: dict[str, str]) -> None:
+    run(env, "network", "create", "--internal", "inner")
+    run(env, "network", "create", "n1")
+    run(env, "network", "create", "n2")
+    run(env, "run", "-d", "--name", "rr", "--network", "inner", "busybox", "sleep", "300")
+    assert "default" not in out(env, "exec", "rr", "ip", "route")  # internal: no way out
+    run(env, "network", "connect", "n1", "rr")
+    gateway1 = network_inspect(env, "n1")["IPAM"]["Config"][0]["Gateway"]
+    assert f"default via {gateway1}" in out(env, "exec", "rr", "ip", "route")  # the first outward one
+    run(env, "network", "connect", "n2", "rr")
+    assert f"default via {gateway1}" in out(env, "exec", "rr", "ip", "route")  # stays where it was
+    run(env, "network", "disconnect", "n1", "rr")
+    gateway2 = network_inspect(env, "n2")["IPAM"]["Config"][0]["Gateway"]
+    assert f"default via {gateway2}" in out(env, "exec", "rr", "ip", "route")  # moved to the one left
+
+
 def test_publish_and_docker_port(env: dict[str, str]) -> None:
     port = free_port()
     run(env, "run", "-d", "--name", "web", "-p", f"{port}:80", "-P", "--expose", "81", "busybox", "sh", "-c",
