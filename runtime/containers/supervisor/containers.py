@@ -48,6 +48,8 @@ class Host(Protocol):
 
     def forget_exec(self, ex: Exec) -> None: ...
 
+    def exec_exited(self, ex: Exec) -> None: ...
+
 
 class Container(DrainedExit):
     def __init__(self, host: Host, record: state.ContainerRecord, spec: ContainerSpec) -> None:

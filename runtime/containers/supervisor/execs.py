@@ -186,7 +186,8 @@ class Exec(DrainedExit):
         host = self.container.host
         host.publish({"event": "exec-exit", "id": self.container.id, "exec_pid": self.pid,
                       "exit_code": self.exit_code})
-        # exec_state answers for a while; health checks every few seconds must not pile up forever.
+        # exec_state answers for a while, and for a container's newest few only.
+        host.exec_exited(self)
         self.loop.call_later(KEEP_EXITED, lambda: host.forget_exec(self))
 
     def kill(self, signum: int) -> None:

@@ -20,6 +20,7 @@ their streams.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import errno
 import fcntl
@@ -47,6 +48,9 @@ from runtime.containers.supervisor.protocol import (
 from runtime.linux import syscalls as sc
 
 log = logging.getLogger("pycompose.supervisor")
+# The engine asks for an exec's state right after its exit event; a health check every 100 ms makes
+# 3,000 exited execs in the 300 s they are kept for: the newest per container are enough.
+KEEP_EXITED_PER_CONTAINER = 32
 
 
 class AlreadyRunning(Exception):
@@ -60,6 +64,7 @@ class Supervisor:
         self.loop = ev.Loop()
         self.containers: dict[str, ct.Container] = {}
         self.execs: dict[int, Exec] = {}
+        self.exited_execs: dict[str, collections.deque[Exec]] = {}  # container id -> oldest first
         self.conns: set[Conn] = set()
         self.listener: socket.socket | None = None
         self._lock_fd = -1
@@ -169,10 +174,18 @@ class Supervisor:
             del self.containers[container.id]
         for pid in [p for p, e in self.execs.items() if e.container is container]:
             del self.execs[pid]
+        self.exited_execs.pop(container.id, None)
 
     def forget_exec(self, ex: Exec) -> None:
         if self.execs.get(ex.pid) is ex:
             del self.execs[ex.pid]
+
+    def exec_exited(self, ex: Exec) -> None:
+        """Keep a container's newest exited execs only: health checks every 100 ms must not pile up."""
+        kept = self.exited_execs.setdefault(ex.container.id, collections.deque())
+        kept.append(ex)
+        while len(kept) > KEEP_EXITED_PER_CONTAINER:
+            self.forget_exec(kept.popleft())
 
     # -- connections ---------------------------------------------------------------------------
 

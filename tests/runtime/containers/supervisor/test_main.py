@@ -16,6 +16,7 @@ import anyio
 import pytest
 
 from runtime.containers.spec import ContainerSpec, ExecSpec, Process, User
+from runtime.containers.supervisor.main import KEEP_EXITED_PER_CONTAINER
 from runtime.containers.supervisor.protocol import parse_frames
 from runtime.containers.supervisor_client import SupervisorClient, SupervisorError
 from runtime.linux import caps
@@ -204,6 +205,36 @@ async def test_exec_ls_and_exit_code_3(sup: SupervisorHandle) -> None:
             {"event": "exec-exit", "id": spec.id, "exec_pid": exec_pid, "exit_code": 3}]
         assert (await c.exec_state(exec_pid))["exit_code"] == 3
         assert output_of_log(spec) == ""  # exec output is not the container's log
+        await c.kill(spec.id, signal.SIGKILL)
+        await wait_exited(c, spec.id)
+        tg.cancel_scope.cancel()
+
+
+async def test_only_a_containers_newest_exited_execs_are_kept(sup: SupervisorHandle) -> None:
+    async with client(sup) as c, anyio.create_task_group() as tg:
+        exits: list[int] = []
+
+        async def watch() -> None:
+            async for event in c.events():
+                if event["event"] == "exec-exit":
+                    exits.append(int(event["exec_pid"]))
+
+        tg.start_soon(watch)
+        spec = sup.spec(["sleep", "30"])
+        await c.create(spec, max_size=None, max_file=1, stdin_open=False, tty=False)
+        await c.start(spec.id)
+        pids = []
+        for _ in range(KEEP_EXITED_PER_CONTAINER + 2):
+            exec_pid, stream = await c.exec(spec.id, ExecSpec(Process(("true",), env=spec.process.env)),
+                                            tty=False, stdin=False)
+            await anyio.to_thread.run_sync(read_all, stream)
+            pids.append(exec_pid)
+        with anyio.fail_after(10):
+            while len(exits) < len(pids):
+                await anyio.sleep(0.01)
+        assert (await c.exec_state(pids[-1]))["exit_code"] == 0
+        with pytest.raises(SupervisorError, match="no such exec"):
+            await c.exec_state(pids[0])  # forgotten long before its 300 s: 32 newer ones are kept
         await c.kill(spec.id, signal.SIGKILL)
         await wait_exited(c, spec.id)
         tg.cancel_scope.cancel()
