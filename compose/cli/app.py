@@ -32,12 +32,14 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "exec": ("compose.cli.exec", "exec_", "Execute a command in a running container"),
     "kill": ("compose.cli.lifecycle", "kill", "Force stop service containers"),
     "logs": ("compose.cli.logs", "logs", "View output from containers"),
+    "pause": ("compose.cli.pause", "pause", "Pause services"),
     "ps": ("compose.cli.ps", "ps", "List containers"),
     "restart": ("compose.cli.lifecycle", "restart", "Restart service containers"),
     "rm": ("compose.cli.lifecycle", "rm", "Removes stopped service containers"),
     "run": ("compose.cli.run", "run", "Run a one-off command on a service"),
     "start": ("compose.cli.lifecycle", "start", "Start services"),
     "stop": ("compose.cli.lifecycle", "stop", "Stop services"),
+    "unpause": ("compose.cli.pause", "unpause", "Unpause services"),
     "up": ("compose.cli.up", "up", "Create and start containers"),
 }
 

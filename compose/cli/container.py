@@ -119,6 +119,22 @@ def kill(target: Target, names: tuple[str, ...], signame: str | None) -> None:
 
 @container.command()
 @click.argument("names", nargs=-1, required=True)
+@pass_target
+def pause(target: Target, names: tuple[str, ...]) -> None:
+    """Pause all processes within one or more containers."""
+    each(target, names, lambda client, name: _post(client, f"/containers/{name}/pause", {}))
+
+
+@container.command()
+@click.argument("names", nargs=-1, required=True)
+@pass_target
+def unpause(target: Target, names: tuple[str, ...]) -> None:
+    """Unpause all processes within one or more containers."""
+    each(target, names, lambda client, name: _post(client, f"/containers/{name}/unpause", {}))
+
+
+@container.command()
+@click.argument("names", nargs=-1, required=True)
 @click.option("-f", "--force", is_flag=True, help="Force the removal of a running container (SIGKILL).")
 @click.option("-v", "--volumes", is_flag=True, help="Remove anonymous volumes of the container.")
 @pass_target

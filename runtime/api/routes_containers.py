@@ -21,7 +21,7 @@ from runtime.api.http import RawStream, Request, Response, empty_response, json_
 from runtime.api.relay import FrameFilter, relay, stream_content_type
 from runtime.api.router import Route
 from runtime.containers import attach as attaching
-from runtime.containers import logs_read, views
+from runtime.containers import logs_read, pausing, views
 from runtime.containers.events import parse_time
 from runtime.containers.manager import NotModified
 from runtime.engine import Engine
@@ -79,6 +79,16 @@ async def restart_container(engine: Engine, request: Request) -> Response:
 
 async def kill_container(engine: Engine, request: Request) -> Response:
     await containers_of(engine).kill(request.params["id"], request.arg("signal"))
+    return empty_response(204)
+
+
+async def pause_container(engine: Engine, request: Request) -> Response:
+    await pausing.pause(containers_of(engine), request.params["id"])
+    return empty_response(204)
+
+
+async def unpause_container(engine: Engine, request: Request) -> Response:
+    await pausing.unpause(containers_of(engine), request.params["id"])
     return empty_response(204)
 
 
@@ -264,6 +274,8 @@ ROUTES: tuple[Route[Engine], ...] = (
     Route("POST", "/containers/{id}/stop", stop_container),
     Route("POST", "/containers/{id}/restart", restart_container),
     Route("POST", "/containers/{id}/kill", kill_container),
+    Route("POST", "/containers/{id}/pause", pause_container),
+    Route("POST", "/containers/{id}/unpause", unpause_container),
     Route("POST", "/containers/{id}/wait", wait_container),
     Route("POST", "/containers/{id}/rename", rename_container),
     Route("POST", "/containers/{id}/resize", resize_container),

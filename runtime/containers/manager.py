@@ -30,6 +30,7 @@ from runtime.containers.create_config import log_options, parse_signal
 from runtime.containers.events import EventBus
 from runtime.containers.health_monitor import HealthMonitors
 from runtime.containers.live import Live, exit_code_of_failure, supervisor_failure
+from runtime.containers.pausing import freeze
 from runtime.containers.records import Record, Records, new_id, normalize_name
 from runtime.containers.spec import spec_from_dict
 
@@ -329,7 +330,7 @@ class ContainerManager:
             if timeout is None:
                 configured = record.config.get("StopTimeout")
                 timeout = int(configured) if configured is not None else DEFAULT_STOP_TIMEOUT
-            await self._signal(record, stop_signal)
+            await self._signal(record, stop_signal, stopping=True)
             if not await self._wait_exit(live, timeout):
                 await self._signal(record, signal.SIGKILL)
                 if not await self._wait_exit(live, KILL_WAIT):
@@ -342,13 +343,18 @@ class ContainerManager:
         record.manually_stopped = True
         self.records.save(record)
 
-    async def _signal(self, record: Record, number: int) -> None:
+    async def _signal(self, record: Record, number: int, stopping: bool = False) -> None:
         self.emit(record, "kill", {"signal": str(number)})
         try:
             await self.supervisor.kill(record.id, number)
         except Exception as exc:
             if record.state.status in ("running", "paused"):
                 raise EngineError(500, f"cannot kill container {record.id}: {exc}") from exc
+        if record.state.status == "paused" and (stopping or number in (signal.SIGKILL, _stop_signal(record))):
+            # As Docker: a paused container is resumed after its stop signal or SIGKILL, to act on it.
+            await freeze(self, record, False)
+            record.state.status = "running"
+            self.records.save(record)
 
     async def _wait_exit(self, live: Live, timeout: float) -> bool:
         if timeout < 0:
@@ -367,7 +373,7 @@ class ContainerManager:
             return
         if record.state.status not in ("running", "paused"):
             raise conflict(f"Cannot kill container: {ref}: Container {record.id} is not running")
-        if number in (signal.SIGKILL, int(record.spec.get("stop_signal") or signal.SIGTERM)):
+        if number in (signal.SIGKILL, _stop_signal(record)):
             record.manually_stopped = True
             self.records.save(record)
         await self._signal(record, number)
@@ -478,3 +484,7 @@ def _remove_trees(paths: Sequence[os.PathLike[str] | str | None]) -> None:
     for path in paths:
         if path is not None:
             shutil.rmtree(path, ignore_errors=True)
+
+
+def _stop_signal(record: Record) -> int:
+    return int(record.spec.get("stop_signal") or signal.SIGTERM)

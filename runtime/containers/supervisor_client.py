@@ -193,6 +193,10 @@ class SupervisorClient:
     async def kill(self, id: str, signal: int) -> None:
         await self._call("kill", cid=id, signal=int(signal))
 
+    async def freeze(self, id: str, frozen: bool) -> None:
+        """Pause (freeze) or unpause (thaw) every process of the container."""
+        await self._call("freeze", cid=id, frozen=frozen)
+
     async def delete(self, id: str, *, force: bool = False) -> None:
         """Forget a container that is not running: cgroup, mounts and state file (the bundle stays)."""
         await self._call("delete", cid=id, force=force)

@@ -222,6 +222,15 @@ class Container(DrainedExit):
             raise OpError(f"container {self.id} is not running", "conflict")
         sc.pidfd_send_signal(self.pidfd, signum)
 
+    def set_frozen(self, frozen: bool) -> None:
+        """Pause (freeze every process of the cgroup) or unpause: Docker's pause, through the freezer."""
+        if self.phase != "running" or self.cgroup is None:
+            raise OpError(f"container {self.id} is not running", "conflict")
+        try:
+            self.cgroup.freeze() if frozen else self.cgroup.thaw()
+        except OSError as exc:
+            raise OpError(f"cannot {'pause' if frozen else 'unpause'} container {self.id}: {exc}", "system") from exc
+
     def _on_pidfd(self, mask: int) -> None:
         if self.adopted:
             self._poll_adopted_exit()

@@ -234,6 +234,10 @@ class Supervisor:
         self._container(request).kill(int(request.get("signal", signal.SIGKILL)))
         reply.ok()
 
+    def op_freeze(self, request: dict[str, Any], reply: Reply, conn: Conn) -> None:
+        self._container(request).set_frozen(bool(request.get("frozen")))
+        reply.ok()
+
     def op_delete(self, request: dict[str, Any], reply: Reply, conn: Conn) -> None:
         self._container(request).delete(reply, bool(request.get("force")))
 

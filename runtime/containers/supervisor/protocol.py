@@ -17,6 +17,7 @@ Ops (a container is named by "cid", since "id" is the request's):
       answered once PID 1 waits at its start gate (or with the failed phase)
   start {cid} -> {started_at}        answered once the command is exec'd
   kill {cid, signal}                 delete {cid, force}   (force: SIGKILL first)
+  freeze {cid, frozen}               (pause/unpause through the cgroup freezer)
   state {cid} -> {state}             list -> {containers: [state...]}
   attach {cid, stdin} -> fd          exec {cid, spec, tty, stdin} -> {exec_pid} + fd
   exec_state {exec_pid} -> {state}   exec_kill {exec_pid, signal}

@@ -1,4 +1,4 @@
-"""`start`, `stop`, `restart`, `kill`, `rm` and `create` end to end."""
+"""`start`, `stop`, `restart`, `kill`, `rm`, `create`, `pause` and `unpause` end to end."""
 
 from __future__ import annotations
 
@@ -54,6 +54,24 @@ def test_kill_with_a_signal_and_by_default(stack: Stack) -> None:
     assert set(stack.states().values()) == {"exited"}
     assert "no container to kill" in stack.ok("kill").stderr
     assert stack.inspect(f"{stack.name}-web-1")["State"]["ExitCode"] == 137
+
+
+def test_pause_and_unpause_services(stack: Stack) -> None:
+    stack.write(APP)
+    stack.ok("up", "-d")
+    paused = stack.ok("--progress", "plain", "pause", "web")
+    assert f" Container {stack.name}-web-1  Paused" in paused.stderr.splitlines()
+    assert stack.states() == {f"{stack.name}-web-1": "paused", f"{stack.name}-db-1": "running"}
+    assert "no container to pause" in stack.ok("pause", "web").stderr
+    stack.ok("pause")
+    assert set(stack.states().values()) == {"paused"}
+    unpaused = stack.ok("--progress", "plain", "unpause")
+    assert f" Container {stack.name}-db-1  Unpaused" in unpaused.stderr.splitlines()
+    assert set(stack.states().values()) == {"running"}
+    stack.ok("pause", "db")
+    stack.ok("stop", "-t", "5")  # a paused container resumes to take its stop signal
+    assert set(stack.states().values()) == {"exited"}
+    assert stack.inspect(f"{stack.name}-db-1")["State"]["ExitCode"] == 0
 
 
 def test_rm_asks_removes_stopped_ones_and_stops_with_s(stack: Stack) -> None:

@@ -57,6 +57,35 @@ def test_log_driver_none_keeps_nothing_but_attach_still_sees_the_output(env: dic
         run(env, "rm", "-f", cid)
 
 
+def test_pause_freezes_unpause_resumes_and_stop_ends_a_paused_container(env: dict[str, str]) -> None:
+    cid = out(env, "run", "-d", "busybox", "sh", "-c", "while true; do echo tick; sleep 0.05; done").strip()
+    try:
+        def ticks() -> int:
+            return out(env, "logs", cid).count("tick")
+
+        eventually(lambda: ticks() > 2)
+        run(env, "pause", cid)
+        assert out(env, "inspect", "-f", "{{.State.Status}} {{.State.Paused}} {{.State.Running}}", cid).split() == [
+            "paused", "true", "true"]
+        assert "(Paused)" in out(env, "ps", "--format", "{{.Status}}")
+        frozen = ticks()
+        time.sleep(0.4)
+        assert ticks() == frozen  # not a line while frozen
+        again = run(env, "pause", cid, check=False)
+        assert again.returncode != 0 and b"is already paused" in again.stderr
+        refused = run(env, "exec", cid, "true", check=False)
+        assert refused.returncode != 0 and b"is paused" in refused.stderr
+        run(env, "unpause", cid)
+        eventually(lambda: ticks() > frozen)
+        not_paused = run(env, "unpause", cid, check=False)
+        assert not_paused.returncode != 0 and b"is not paused" in not_paused.stderr
+        run(env, "pause", cid)
+        run(env, "stop", "-t", "1", cid)  # resumed after the signal, killed after the grace period
+        assert out(env, "inspect", "-f", "{{.State.Status}}", cid).strip() == "exited"
+    finally:
+        run(env, "rm", "-f", cid)
+
+
 def test_run_with_stdin(env: dict[str, str]) -> None:
     result = run(env, "run", "--rm", "-i", "busybox", "sh", "-c", "tr a-z A-Z", stdin=b"shout\n")
     assert result.stdout == b"SHOUT\n"

@@ -55,7 +55,7 @@ class FakeSupervisor:
         self._send, self._receive = anyio.create_memory_object_stream[dict[str, Any]](1000)
 
     async def create(self, spec: ContainerSpec, *, max_size: int | None, max_file: int, stdin_open: bool,
-                     tty: bool, stdin_once: bool = False) -> int:
+                     tty: bool, stdin_once: bool = False, log_driver: str = "json-file") -> int:
         self.calls.append(("create", spec.id))
         if spec.name in self.fail_start:
             raise SupervisorError(self.fail_start[spec.name], "exec")
