@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "run": ("compose.cli.run", "run", "Run a one-off command on a service"),
     "start": ("compose.cli.lifecycle", "start", "Start services"),
     "stop": ("compose.cli.lifecycle", "stop", "Stop services"),
+    "top": ("compose.cli.top", "top", "Display the running processes"),
     "unpause": ("compose.cli.pause", "unpause", "Unpause services"),
     "up": ("compose.cli.up", "up", "Create and start containers"),
 }

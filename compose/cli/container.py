@@ -198,6 +198,21 @@ def wait(target: Target, names: tuple[str, ...]) -> None:
     each(target, names, wait_one)
 
 
+@container.command(context_settings={"ignore_unknown_options": True})
+@click.argument("name")
+@click.argument("ps_args", nargs=-1, type=click.UNPROCESSED)
+@pass_target
+def top(target: Target, name: str, ps_args: tuple[str, ...]) -> None:
+    """Display the running processes of a container."""
+
+    async def work(client: EngineClient) -> None:
+        params = {"ps_args": " ".join(ps_args)} if ps_args else {}
+        found = await (await client.get(f"/containers/{name}/top", params)).json() or {}
+        click.echo(tables.process_table(found), nl=False)
+
+    target.call(work)
+
+
 @container.command()
 @click.argument("old")
 @click.argument("new")

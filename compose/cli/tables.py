@@ -135,6 +135,12 @@ def tabwrite(lines: Iterable[str]) -> str:
     return "".join(line + "\n" for line in out)
 
 
+def process_table(top: Mapping[str, Any]) -> str:
+    """`GET /containers/{id}/top` as `docker top` prints it."""
+    rows = [top.get("Titles") or [], *(top.get("Processes") or [])]
+    return tabwrite("\t".join(str(cell) for cell in row) for row in rows)
+
+
 def render(rows: Sequence[Mapping[str, Any]], listing: Listing, fmt: str | None = None, quiet: bool = False) -> str:
     """The whole output of a listing command for `--format`/`-q`."""
     if quiet:

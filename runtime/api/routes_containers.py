@@ -21,7 +21,7 @@ from runtime.api.http import RawStream, Request, Response, empty_response, json_
 from runtime.api.relay import FrameFilter, relay, stream_content_type
 from runtime.api.router import Route
 from runtime.containers import attach as attaching
-from runtime.containers import logs_read, pausing, views
+from runtime.containers import logs_read, pausing, top, views
 from runtime.containers.events import parse_time
 from runtime.containers.manager import NotModified
 from runtime.engine import Engine
@@ -154,6 +154,11 @@ async def inspect_container(engine: Engine, request: Request) -> Response:
     return json_response(views.inspect(manager, ref))
 
 
+async def top_container(engine: Engine, request: Request) -> Response:
+    record = containers_of(engine).records.get(request.params["id"])
+    return json_response(await anyio.to_thread.run_sync(top.top, record, request.arg("ps_args")))
+
+
 async def prune_containers(engine: Engine, request: Request) -> Response:
     return json_response(await views.prune(containers_of(engine), request.filters()))
 
@@ -275,6 +280,7 @@ ROUTES: tuple[Route[Engine], ...] = (
     Route("POST", "/containers/{id}/restart", restart_container),
     Route("POST", "/containers/{id}/kill", kill_container),
     Route("POST", "/containers/{id}/pause", pause_container),
+    Route("GET", "/containers/{id}/top", top_container),
     Route("POST", "/containers/{id}/unpause", unpause_container),
     Route("POST", "/containers/{id}/wait", wait_container),
     Route("POST", "/containers/{id}/rename", rename_container),

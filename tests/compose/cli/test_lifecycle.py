@@ -1,4 +1,4 @@
-"""`start`, `stop`, `restart`, `kill`, `rm`, `create`, `pause` and `unpause` end to end."""
+"""`start`, `stop`, `restart`, `kill`, `rm`, `create`, `pause`, `unpause` and `top` end to end."""
 
 from __future__ import annotations
 
@@ -72,6 +72,18 @@ def test_pause_and_unpause_services(stack: Stack) -> None:
     stack.ok("stop", "-t", "5")  # a paused container resumes to take its stop signal
     assert set(stack.states().values()) == {"exited"}
     assert stack.inspect(f"{stack.name}-db-1")["State"]["ExitCode"] == 0
+
+
+def test_top_shows_each_running_containers_processes(stack: Stack) -> None:
+    stack.write(APP)
+    stack.ok("up", "-d")
+    shown = stack.ok("top").stdout
+    blocks = [block.splitlines() for block in shown.strip().split("\n\n")]
+    assert [b[0] for b in blocks] == [f"{stack.name}-db-1", f"{stack.name}-web-1"]
+    assert all(b[1].split()[:2] == ["UID", "PID"] and len(b) >= 3 for b in blocks)
+    assert "trap 'echo got TERM" in blocks[1][2] or any("trap 'echo got TERM" in line for line in blocks[1])
+    stack.ok("stop", "-t", "5", "db")
+    assert stack.ok("top", "db").stdout == ""
 
 
 def test_rm_asks_removes_stopped_ones_and_stops_with_s(stack: Stack) -> None:

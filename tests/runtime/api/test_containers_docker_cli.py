@@ -86,6 +86,24 @@ def test_pause_freezes_unpause_resumes_and_stop_ends_a_paused_container(env: dic
         run(env, "rm", "-f", cid)
 
 
+def test_top_lists_the_containers_processes_only(env: dict[str, str]) -> None:
+    cid = out(env, "run", "-d", "busybox", "sh", "-c", "sleep 1001 & sleep 1002").strip()
+    try:
+        eventually(lambda: "sleep 1001" in out(env, "top", cid))
+        lines = out(env, "top", cid).splitlines()
+        assert lines[0].split()[:3] == ["UID", "PID", "PPID"] and lines[0].split()[-1] == "CMD"
+        commands = [line.split(None, 7)[-1] for line in lines[1:]]
+        assert "sleep 1001" in commands and "sleep 1002" in commands  # and nothing of the host's
+        assert all(c.startswith(("sleep", "sh")) for c in commands)
+        custom = out(env, "top", cid, "-o", "pid,comm").splitlines()
+        assert custom[0].split() == ["PID", "COMMAND"] and len(custom) == len(lines)
+        run(env, "stop", "-t", "0", cid)
+        stopped = run(env, "top", cid, check=False)
+        assert stopped.returncode != 0 and b"is not running" in stopped.stderr
+    finally:
+        run(env, "rm", "-f", cid)
+
+
 def test_run_with_stdin(env: dict[str, str]) -> None:
     result = run(env, "run", "--rm", "-i", "busybox", "sh", "-c", "tr a-z A-Z", stdin=b"shout\n")
     assert result.stdout == b"SHOUT\n"
