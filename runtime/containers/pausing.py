@@ -18,27 +18,27 @@ if TYPE_CHECKING:
 
 
 async def pause(manager: ContainerManager, ref: str) -> None:
-    record = manager.records.get(ref)
-    async with manager.live(record).lock:
-        if record.state.status == "paused":
-            raise conflict(f"Container {record.id} is already paused")
-        if record.state.status != "running":
-            raise conflict(f"Container {record.id} is not running")
-        await freeze(manager, record, True)
-        record.state.status = "paused"
-        manager.records.save(record)
-    manager.emit(record, "pause")
+    await _switch(manager, ref, frozen=True)
 
 
 async def unpause(manager: ContainerManager, ref: str) -> None:
+    await _switch(manager, ref, frozen=False)
+
+
+async def _switch(manager: ContainerManager, ref: str, frozen: bool) -> None:
     record = manager.records.get(ref)
     async with manager.live(record).lock:
-        if record.state.status != "paused":
+        status = record.state.status
+        if frozen and status == "paused":
+            raise conflict(f"Container {record.id} is already paused")
+        if frozen and status != "running":
+            raise conflict(f"Container {record.id} is not running")
+        if not frozen and status != "paused":
             raise conflict(f"Container {record.id} is not paused")
-        await freeze(manager, record, False)
-        record.state.status = "running"
+        await freeze(manager, record, frozen)
+        record.state.status = "paused" if frozen else "running"
         manager.records.save(record)
-    manager.emit(record, "unpause")
+    manager.emit(record, "pause" if frozen else "unpause")
 
 
 async def freeze(manager: ContainerManager, record: Record, frozen: bool) -> None:
