@@ -345,23 +345,21 @@ class ProjectLogs:
         t.died = True
         self._finish(t)
 
-    async def _started_at(self, cid: str) -> float | None:
+    async def _state(self, cid: str) -> dict[str, Any]:
+        """The container's State from inspect; empty when it is gone."""
         from compose.client import EngineError
 
         try:
             info = await (await self.client.get(f"/containers/{cid}/json")).json() or {}
         except EngineError:
-            return None
-        return parse_time((info.get("State") or {}).get("StartedAt"))
+            return {}
+        return dict(info.get("State") or {})
+
+    async def _started_at(self, cid: str) -> float | None:
+        return parse_time((await self._state(cid)).get("StartedAt"))
 
     async def _restarting(self, cid: str) -> bool:
-        from compose.client import EngineError
-
-        try:
-            info = await (await self.client.get(f"/containers/{cid}/json")).json() or {}
-        except EngineError:
-            return False
-        state = info.get("State") or {}
+        state = await self._state(cid)
         return bool(state.get("Restarting")) or state.get("Status") in ("restarting", "running")
 
     def _finish(self, t: Tracked) -> None:
