@@ -48,7 +48,8 @@ RECHECK = 0.25
 # How often idle connections are looked for (at most; a quarter of the timeout if shorter).
 REAP_EVERY = 1.0
 WARN_EVERY = 10.0
-FD_EXHAUSTION = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+FD_EXHAUSTION = frozenset({errno.EMFILE, errno.ENFILE})
+MEMORY_EXHAUSTION = frozenset({errno.ENOBUFS, errno.ENOMEM})
 
 
 @dataclass(frozen=True)
@@ -66,10 +67,14 @@ def default_max_connections(nofile: int | None = None) -> int:
     return max(MIN_CONNECTIONS, (nofile - FD_RESERVE) // FDS_PER_CONNECTION)
 
 
-def fd_exhaustion(exc: BaseException) -> bool:
-    """Whether `exc` (or the OSError behind an anyio error) says the process is out of descriptors."""
+def exhausted(exc: BaseException) -> str | None:
+    """What `exc` (or the OSError behind an anyio error) says the process ran out of, if anything."""
     cause = exc if isinstance(exc, OSError) else exc.__cause__
-    return isinstance(cause, OSError) and cause.errno in FD_EXHAUSTION
+    if not isinstance(cause, OSError):
+        return None
+    if cause.errno in FD_EXHAUSTION:
+        return "file descriptors"
+    return "memory" if cause.errno in MEMORY_EXHAUSTION else None
 
 
 class _Throttled:
@@ -140,7 +145,8 @@ class ConnectionPool:
     def __init__(self, name: str, limits: ConnectionLimits, log: logging.Logger) -> None:
         self.name = name
         self.limits = limits
-        self.max_connections = limits.max_connections or default_max_connections()
+        self._nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        self.max_connections = limits.max_connections or default_max_connections(self._nofile)
         self._log = log
         self._slots: dict[Slot, None] = {}
         self._freed: anyio.Event | None = None
@@ -151,7 +157,8 @@ class ConnectionPool:
         return len(self._slots)
 
     def describe(self) -> str:
-        return (f"{self.name}: at most {self.max_connections} connections, "
+        derived = "" if self.limits.max_connections else f" (from RLIMIT_NOFILE {self._nofile})"
+        return (f"{self.name}: at most {self.max_connections} connections{derived}, "
                 f"idle ones closed after {self.limits.idle_timeout:g} s")
 
     async def accept(self, listener: anyio.abc.SocketListener) -> tuple[anyio.abc.SocketStream, Slot]:
@@ -164,10 +171,11 @@ class ConnectionPool:
             except (anyio.BrokenResourceError, OSError) as exc:
                 if not isinstance(exc, OSError) and not isinstance(exc.__cause__, OSError):
                     raise
-                if fd_exhaustion(exc):
+                short_of = exhausted(exc)
+                if short_of is not None:
                     freed = self._evict(grace=0.0)
-                    self._failed.warn("%s: out of file descriptors (%s): %s, accepting again in %g s",
-                                      self.name, exc.__cause__ or exc,
+                    self._failed.warn("%s: out of %s (%s): %s, accepting again in %g s",
+                                      self.name, short_of, exc.__cause__ or exc,
                                       "closed the longest-idle connection" if freed else "no idle connection to close",
                                       delay)
                 else:

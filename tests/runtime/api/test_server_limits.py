@@ -107,7 +107,7 @@ def test_idle_clients_beyond_the_descriptor_limit_leave_the_engine_answering(
             assert closed_by_engine(conns) >= NOFILE
         assert docker_version(engine, home)["Os"] == "linux"
         log = engine.log_text()
-        assert "API: at most 96 connections, idle ones closed after 90 s" in log
+        assert "API: at most 96 connections (from RLIMIT_NOFILE 256), idle ones closed after 90 s" in log
         assert "API: 96 connections open, the limit" in log
         assert "Traceback" not in log, log
     finally:
