@@ -16,6 +16,8 @@ import pytest
 
 from tests.compose.cli.engines import cli_env
 from tests.engine_fixture import EngineHandle, start_private_engine
+from tests.runtime.api.containers_env import import_busybox, remove_all_containers, run
+from tests.runtime.images.busybox import busybox_available
 
 DOCKER = shutil.which("docker")
 NOFILE = 256
@@ -133,6 +135,19 @@ def test_running_out_of_descriptors_is_logged_and_survived(tmp_path_factory: pyt
         engine.stop()
 
 
+def test_the_engine_stops_cleanly_with_connections_open(tmp_path_factory: pytest.TempPathFactory) -> None:
+    engine = start_private_engine(tmp_path_factory.mktemp("stop"), nofile=NOFILE)
+    try:
+        with idle_clients(engine, NOFILE), connect(engine) as events:
+            events.sendall(b"GET /v1.45/events HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert events.recv(65536).startswith(b"HTTP/1.1 200 OK")
+            engine.stop()  # SIGTERM: exit 0 and the socket gone
+            events.settimeout(5)
+            assert events.recv(65536) in (b"", b"0\r\n\r\n")
+    finally:
+        engine.stop()
+
+
 def test_idle_connections_are_closed_after_the_timeout(short_idle: EngineHandle) -> None:
     with connect(short_idle) as silent, connect(short_idle) as half_head, connect(short_idle) as kept_alive:
         half_head.sendall(b"GET /_ping HTTP/1.1\r\nHost: x\r\n")
@@ -171,3 +186,27 @@ def test_streams_and_requests_in_progress_outlive_the_idle_timeout(short_idle: E
     with connect(short_idle) as remove:
         remove.sendall(b"DELETE /v1.45/networks/limits-slow-net HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         assert read_until_eof(remove, 10)[0].startswith(b"HTTP/1.1 204")
+
+
+@pytest.mark.root
+@pytest.mark.timeout(120)
+def test_logs_attach_and_exec_outlive_the_idle_timeout(short_idle: EngineHandle,
+                                                       tmp_path_factory: pytest.TempPathFactory) -> None:
+    if DOCKER is None or not busybox_available():
+        pytest.skip("needs the docker CLI and busybox-static")
+    home = tmp_path_factory.mktemp("home")
+    env = cli_env(home, short_idle)
+    import_busybox(env, home)
+    late = f"sleep {3 * IDLE:g}; echo"
+    try:
+        run(env, "run", "-d", "--name", "limits-logs", "busybox", "sh", "-c", f"{late} logged")
+        run(env, "run", "-d", "--name", "limits-exec", "busybox", "sleep", "60")
+        clients = [subprocess.Popen([DOCKER, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                   for args in (("logs", "-f", "limits-logs"),
+                                ("run", "--rm", "busybox", "sh", "-c", f"{late} attached"),
+                                ("exec", "limits-exec", "sh", "-c", f"{late} executed"))]
+        for client, word in zip(clients, (b"logged", b"attached", b"executed"), strict=True):
+            stdout, stderr = client.communicate(timeout=60)
+            assert (client.returncode, stdout.strip()) == (0, word), stderr
+    finally:
+        remove_all_containers(env)
