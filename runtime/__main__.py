@@ -16,6 +16,11 @@ from runtime.daemon import DEFAULT_HOST, DEFAULT_ROOT, LOG_LEVELS, DaemonConfig,
 
 
 def main(argv: list[str] | None = None) -> int:
+    return run(parse_config(argv))
+
+
+def parse_config(argv: list[str] | None = None) -> DaemonConfig:
+    """The daemon's settings from its command line (and environment); exits 2 on a bad one."""
     parser = argparse.ArgumentParser(prog="python -m runtime", description="The pycompose engine daemon.")
     parser.add_argument("--root", type=Path, default=Path(os.environ.get("PYCOMPOSE_ENGINE_ROOT") or DEFAULT_ROOT))
     parser.add_argument("--host", "-H", default=DEFAULT_HOST, help="unix:///path/to/engine.sock")
@@ -32,9 +37,8 @@ def main(argv: list[str] | None = None) -> int:
         sock = socket_path(args.host)
     except DaemonError as exc:
         parser.error(str(exc))
-    config = DaemonConfig(args.root.absolute(), sock, args.log_level, args.notify_fd,
-                          args.api_idle_timeout, args.api_max_connections)
-    return run(config)
+    return DaemonConfig(args.root.absolute(), sock, args.log_level, args.notify_fd,
+                        args.api_idle_timeout, args.api_max_connections)
 
 
 def _seconds(text: str) -> float:

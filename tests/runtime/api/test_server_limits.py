@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from runtime.__main__ import parse_config
 from tests.compose.cli.engines import cli_env
 from tests.engine_fixture import EngineHandle, start_private_engine
 from tests.runtime.api.containers_env import import_busybox, remove_all_containers, run
@@ -29,6 +30,23 @@ def short_idle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineHandl
     handle = start_private_engine(tmp_path_factory.mktemp("idle"), args=("--api-idle-timeout", str(IDLE)))
     yield handle
     handle.stop()
+
+
+def test_limits_are_engine_options(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    config = parse_config(["--api-idle-timeout", "2.5", "--api-max-connections", "10"])
+    assert (config.api_idle_timeout, config.api_max_connections) == (2.5, 10)
+    monkeypatch.setenv("PYCOMPOSE_API_IDLE_TIMEOUT", "30")
+    monkeypatch.setenv("PYCOMPOSE_API_MAX_CONNECTIONS", "7")
+    config = parse_config([])
+    assert (config.api_idle_timeout, config.api_max_connections) == (30.0, 7)
+    monkeypatch.delenv("PYCOMPOSE_API_IDLE_TIMEOUT")
+    monkeypatch.delenv("PYCOMPOSE_API_MAX_CONNECTIONS")
+    assert (parse_config([]).api_idle_timeout, parse_config([]).api_max_connections) == (90.0, 0)
+    for bad in (["--api-idle-timeout", "0"], ["--api-idle-timeout", "soon"], ["--api-max-connections", "-1"]):
+        with pytest.raises(SystemExit) as exited:
+            parse_config(bad)
+        assert exited.value.code == 2
+        assert "is not a" in capsys.readouterr().err
 
 
 def docker_version(engine: EngineHandle, home: Path) -> dict[str, object]:
