@@ -41,7 +41,7 @@ import dns.rrset
 from anyio.streams.buffered import BufferedByteReceiveStream
 
 from runtime.connections import ConnectionLimits
-from runtime.network.dns_tcp import TCP_LIMITS, read_framed, serve_tcp, tcp_pool
+from runtime.network.dns_tcp import read_framed, serve_tcp, tcp_pool
 
 log = logging.getLogger("pycompose.network.dns")
 
@@ -211,7 +211,7 @@ class DnsServer:
     """`async with DnsServer(records, upstreams) as server: await server.add_listener(gateway)`."""
 
     def __init__(self, records: Records, upstreams: Sequence[str] = (), *, port: int = DNS_PORT,
-                 timeout: float = FORWARD_TIMEOUT, tcp_limits: ConnectionLimits = TCP_LIMITS) -> None:
+                 timeout: float = FORWARD_TIMEOUT, tcp_limits: ConnectionLimits | None = None) -> None:
         self.records = records
         self.upstreams = tuple(upstreams)  # "ip" or "ip:port"
         self.port = port
@@ -224,6 +224,7 @@ class DnsServer:
     async def __aenter__(self) -> DnsServer:
         self._tg = await self._stack.enter_async_context(anyio.create_task_group())
         self._tg.start_soon(self._tcp_pool.close_idle_forever)
+        log.debug("%s", self._tcp_pool.describe())
         return self
 
     async def __aexit__(self, *exc: Any) -> None:

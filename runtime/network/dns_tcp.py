@@ -2,8 +2,8 @@
 
 Connections come through a ConnectionPool (runtime/connections.py), as the
 API's do: running out of file descriptors is logged and waited out instead of
-ending the server, at most TCP_MAX_CONNECTIONS are open at once (the longest
-idle makes room for a newcomer), and one that waits TCP_IDLE seconds for its
+ending the server, at most TCP_MAX_CONNECTIONS are open at once (fewer under
+a low RLIMIT_NOFILE; the longest idle makes room for a newcomer), and one that waits TCP_IDLE seconds for its
 next query is closed, as Docker's embedded DNS closes idle TCP clients.
 """
 
@@ -17,13 +17,12 @@ import anyio
 import anyio.abc
 from anyio.streams.buffered import BufferedByteReceiveStream
 
-from runtime.connections import ConnectionLimits, ConnectionPool, Slot
+from runtime.connections import ConnectionLimits, ConnectionPool, Slot, default_max_connections
 
 log = logging.getLogger("pycompose.network.dns")
 
 TCP_IDLE = 10.0
 TCP_MAX_CONNECTIONS = 256
-TCP_LIMITS = ConnectionLimits(idle_timeout=TCP_IDLE, max_connections=TCP_MAX_CONNECTIONS)
 
 # (query in wire format, querier) -> response in wire format, or None to hang up.
 Handler = Callable[[bytes, IPv4Address], Awaitable[bytes | None]]
@@ -32,8 +31,13 @@ _GONE = (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError
          TimeoutError, OSError)
 
 
-def tcp_pool(limits: ConnectionLimits = TCP_LIMITS) -> ConnectionPool:
-    """The connections of one DNS server, over all its listeners."""
+def tcp_pool(limits: ConnectionLimits | None = None) -> ConnectionPool:
+    """The connections of one DNS server, over all its listeners.
+
+    By default at most TCP_MAX_CONNECTIONS, and no more than a quarter of what
+    the API may hold: both share the engine's file descriptors."""
+    if limits is None:
+        limits = ConnectionLimits(TCP_IDLE, min(TCP_MAX_CONNECTIONS, default_max_connections() // 4))
     return ConnectionPool("DNS over TCP", limits, log)
 
 
