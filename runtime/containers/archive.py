@@ -197,11 +197,13 @@ def _opaque(fd: int) -> bool:
 class _Into(_Extractor):
     """The layer extractor, with parents resolved through the container's merged view."""
 
-    def __init__(self, view: MergedView, base: list[str], no_overwrite_dir_non_dir: bool) -> None:
+    def __init__(self, view: MergedView, base: list[str], no_overwrite_dir_non_dir: bool,
+                 owner: tuple[int, int] | None) -> None:
         super().__init__(view.layers[0], "archive")
         self.view = view
         self.base = base
         self.strict = no_overwrite_dir_non_dir
+        self.owner = owner
 
     def _dir(self, parts: Sequence[str], create: bool, name: str) -> int:
         return self.view.upper_dir(self.view.resolve([*self.base, *parts]), create)
@@ -211,6 +213,8 @@ class _Into(_Extractor):
         parts = split_name(member.name, self.what)
         if not parts:
             return  # the destination itself keeps its owner and mode, as in Docker
+        if self.owner is not None:  # copyUIDGID: everything belongs to the container's user
+            member.uid, member.gid = self.owner
         if self.strict:
             parent = self.view.resolve([*self.base, *parts[:-1]])
             there = self.view.lookup([*parent, parts[-1]])
@@ -248,8 +252,12 @@ def stat_path(upper: Path, lowers: Sequence[Path], path: str) -> dict[str, objec
 
 
 def put_archive(upper: Path, lowers: Sequence[Path], path: str, stream: BinaryIO,
-                no_overwrite_dir_non_dir: bool = False) -> ApplyResult:
-    """Extract the tar (plain or compressed) read from `stream` under the container path `path`."""
+                no_overwrite_dir_non_dir: bool = False, owner: tuple[int, int] | None = None) -> ApplyResult:
+    """Extract the tar (plain or compressed) read from `stream` under the container path `path`.
+
+    With `owner` (uid, gid) every entry is owned by it, else by the tar's ids. Given the root of a
+    live container's file system (as its mount namespace shows it) and no lowers, it extracts there.
+    """
     view = MergedView(upper, lowers)
     base = view.resolve(posixpath.normpath("/" + path).split("/"))
     found = view.lookup(base)
@@ -257,7 +265,7 @@ def put_archive(upper: Path, lowers: Sequence[Path], path: str, stream: BinaryIO
         raise not_found(f"Could not find the file {path} in container")
     if not stat.S_ISDIR(found.st.st_mode):
         raise bad_request("extraction point is not a directory")
-    into = _Into(view, base, no_overwrite_dir_non_dir)
+    into = _Into(view, base, no_overwrite_dir_non_dir, owner)
     current = ""
     try:
         with tarfile.open(fileobj=stream, mode="r|*") as tar:

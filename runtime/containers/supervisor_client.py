@@ -219,6 +219,13 @@ class SupervisorClient:
         answer, fds = await self._call("exec", cid=id, spec=asdict(spec), tty=tty, stdin=stdin)
         return int(answer["exec_pid"]), _socket(fds)
 
+    async def archive(self, id: str, action: str, path: str, *, strict: bool = False,
+                      owner: tuple[int, int] | None = None) -> socket.socket:
+        """A socket to a job inside the live container's root ("put": write the tar, then read its answer)."""
+        _, fds = await self._call("archive", cid=id, action=action, path=path, strict=strict,
+                                  owner=list(owner) if owner else None)
+        return _socket(fds)
+
     async def exec_state(self, exec_pid: int) -> dict[str, Any]:
         answer, _ = await self._call("exec_state", exec_pid=exec_pid)
         state: dict[str, Any] = answer["state"]
