@@ -8,9 +8,10 @@ and `snapshots/` are 0710 and `blobs/` 0700. The supervisor's state and the
 network records are nobody else's business: 0700. The engine id is 0600, as
 dockerd's `engine-id`.
 
-`prepare` makes what is missing and corrects the modes of what is there, so
-a root made by an older engine (images/ 0755) is fixed at boot. Modes are set
-with chmod after mkdir: the umask never widens or narrows them.
+Each store makes its own directory with its mode when first opened (the
+engine opens them lazily); `prepare`, at boot, makes the root and corrects
+the modes of whatever is there, so a root made by an older engine (images/
+0755) or under a narrow umask is put right.
 """
 
 from __future__ import annotations
@@ -36,14 +37,10 @@ FILES: tuple[tuple[str, int], ...] = (
 
 
 def prepare(root: Path) -> None:
-    """Make the root and its directories with their modes; fix the modes of existing ones."""
+    """Make the root; give it and the directories and files already in it their modes."""
     root.mkdir(mode=ROOT_MODE, parents=True, exist_ok=True)
     _set_mode(root, ROOT_MODE)
-    for relative, mode in DIRECTORIES:
-        path = root / relative
-        path.mkdir(mode=mode, exist_ok=True)
-        _set_mode(path, mode)
-    for relative, mode in FILES:
+    for relative, mode in DIRECTORIES + FILES:
         with contextlib.suppress(FileNotFoundError):
             _set_mode(root / relative, mode)
 

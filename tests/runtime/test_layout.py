@@ -38,15 +38,14 @@ def _old_root(root: Path) -> None:
     os.chmod(root / "engine-id", 0o644)
 
 
-def test_prepare_makes_a_new_root_whatever_the_umask(tmp_path: Path) -> None:
+def test_prepare_makes_the_root_only(tmp_path: Path) -> None:
     old = os.umask(0o077)
     try:
         layout.prepare(tmp_path / "root")
     finally:
         os.umask(old)
-    (tmp_path / "root" / "engine-id").write_text("abcd\n")
-    layout.prepare(tmp_path / "root")
-    assert _modes(tmp_path / "root") == EXPECTED
+    assert stat.S_IMODE(os.stat(tmp_path / "root").st_mode) == 0o711
+    assert list((tmp_path / "root").iterdir()) == []  # the stores make theirs when first opened
 
 
 def test_prepare_fixes_an_old_root(tmp_path: Path) -> None:
@@ -67,9 +66,18 @@ def test_prepare_refuses_a_symlink_in_place_of_a_directory(tmp_path: Path) -> No
 @pytest.mark.root
 @pytest.mark.timeout(60)
 def test_the_engine_boots_with_dockers_modes(tmp_path: Path) -> None:
-    _old_root(tmp_path / "root")
-    handle = start_private_engine(tmp_path)
-    try:
-        assert _modes(handle.root) == EXPECTED
-    finally:
-        handle.stop()
+    import docker
+
+    _old_root(tmp_path / "old" / "root")
+    for where in (tmp_path / "old", tmp_path / "new"):
+        handle = start_private_engine(where)
+        try:
+            client = docker.APIClient(base_url=handle.host)
+            try:  # the image and volume stores open on first use: their modes too
+                client.images()
+                client.volumes()
+            finally:
+                client.close()
+            assert _modes(handle.root) == EXPECTED, where
+        finally:
+            handle.stop()
