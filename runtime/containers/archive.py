@@ -11,12 +11,13 @@ that layer's owner, mode and times, so `/tmp` keeps its 1777. Entries are
 written with the image layer extractor's guarantees (one component at a
 time, never through a symlink, `..` and device nodes refused).
 
-Before the container starts (what Compose does for secrets and configs)
-the files are simply there. Written while it runs, a new file appears too
-(overlay reads the upper directory), unless the container had looked up
-that very name before and the kernel still caches the miss. Paths under a
-volume or bind mount are not followed into the mount: the file lands in
-the container's own layer, hidden under the mount.
+This is the way into a container with no process (created, exited): before
+it starts (what Compose does for secrets and configs) the files are simply
+there. A live container is reached through its own mount namespace instead
+(copy_in.py, supervisor/archive.py): there the same code runs with the
+container's root as its only layer. Paths under a volume or bind mount are
+not followed into the mount here; copy_in sends a destination under one to
+the mount's host directory.
 """
 
 from __future__ import annotations
