@@ -55,6 +55,17 @@ def test_a_file_copied_into_a_running_container_is_seen_at_once(docker_env: dict
     assert _cli(docker_env, "cp", str(source), f"{running}:/no/such/dir/", check=False).returncode != 0
 
 
+def test_copy_into_a_paused_container(docker_env: dict[str, str], running: str, tmp_path: Path) -> None:
+    source = tmp_path / "p.txt"
+    source.write_text("while paused\n")
+    _cli(docker_env, "pause", running)
+    try:
+        _cli(docker_env, "cp", str(source), f"{running}:/tmp/p.txt")
+    finally:
+        _cli(docker_env, "unpause", running)
+    assert _cat(docker_env, running, "/tmp/p.txt") == "while paused\n"
+
+
 def test_copy_into_a_named_volume_lands_in_the_volume(docker_env: dict[str, str], tmp_path: Path) -> None:
     volume, first = _name(), _name()
     source = tmp_path / "v.txt"

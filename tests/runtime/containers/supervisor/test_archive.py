@@ -1,0 +1,84 @@
+"""The supervisor's `archive` op: a job inside a live container's mount namespace and root."""
+
+from __future__ import annotations
+
+import io
+import json
+import signal
+import socket
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runtime.containers.spec import ContainerSpec
+from runtime.containers.supervisor_client import SupervisorClient, SupervisorError
+from tests.runtime.containers.supervisor.conftest import SupervisorHandle
+from tests.runtime.containers.supervisor.test_main import client, wait_exited
+
+pytestmark = [pytest.mark.root, pytest.mark.anyio, pytest.mark.timeout(60)]
+
+
+def _exchange(sock: socket.socket, data: bytes = b"") -> dict[str, Any]:
+    with sock:
+        sock.settimeout(20)
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    result: dict[str, Any] = json.loads(answer)
+    return result
+
+
+def _tar(name: str, content: bytes) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tar:
+        info = tarfile.TarInfo(name)
+        info.size, info.mode = len(content), 0o640
+        tar.addfile(info, io.BytesIO(content))
+    return out.getvalue()
+
+
+async def _created(c: SupervisorClient, sup: SupervisorHandle, args: list[str]) -> ContainerSpec:
+    spec = sup.spec(args)
+    await c.create(spec, max_size=None, max_file=1, stdin_open=False, tty=False)
+    return spec
+
+
+async def test_put_and_stat_inside_a_container_at_its_gate_and_running(sup: SupervisorHandle) -> None:
+    async with client(sup) as c:
+        spec = await _created(c, sup, ["sleep", "30"])
+        cid = spec.id
+        # At the gate, the job already works in the container's own root: the file is in its layer.
+        answer = _exchange(await c.archive(cid, "put", "/"), _tar("gate/file", b"at the gate"))
+        assert answer["ok"], answer
+        assert (Path(spec.rootfs.upperdir) / "gate" / "file").read_bytes() == b"at the gate"
+        assert not Path("/gate").exists()
+        await c.start(cid)
+        answer = _exchange(await c.archive(cid, "put", "/", owner=(12, 34)), _tar("tmp/new/file", b"data"))
+        assert answer == {"ok": True, "size": 4, "skipped": []}
+        shown = _exchange(await c.archive(cid, "stat", "/tmp/new/file"))["stat"]
+        assert shown["size"] == 4 and shown["mode"] == 0o640
+        written = (Path(spec.rootfs.upperdir) / "tmp" / "new" / "file").stat()
+        assert (written.st_uid, written.st_gid) == (12, 34)
+        missing = _exchange(await c.archive(cid, "put", "/no/such"), _tar("x", b"x"))
+        assert missing["ok"] is False and missing["status"] == 404
+        await c.kill(cid, signal.SIGKILL)
+        await wait_exited(c, cid)
+        with pytest.raises(SupervisorError) as stopped:
+            await c.archive(cid, "stat", "/")
+        assert stopped.value.kind == "conflict"
+
+
+async def test_bad_requests(sup: SupervisorHandle) -> None:
+    async with client(sup) as c:
+        with pytest.raises(SupervisorError) as unknown:
+            await c.archive("0" * 64, "stat", "/")
+        assert unknown.value.kind == "not_found"
+        cid = (await _created(c, sup, ["true"])).id
+        with pytest.raises(SupervisorError) as bad:
+            await c.archive(cid, "get", "/")
+        assert bad.value.kind == "invalid"
+        await c.delete(cid, force=True)
