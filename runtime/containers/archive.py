@@ -1,23 +1,21 @@
-"""`PUT /containers/{id}/archive`: a tar extracted into a container's filesystem (and
+"""`PUT /containers/{id}/archive`: a tar extracted into a container's file system (and
 `HEAD`, the stat `docker cp` asks for first).
 
-The container's overlay is mounted only inside its own mount namespace, so
-the archive goes into the overlay's upper directory, seen through the merged
-view of upper and image layers: the destination and every parent of an
-entry are resolved the way the container sees them (symlinks followed
-inside its root, whiteouts and opaque directories honoured), and a parent
-that exists only in an image layer is created in the upper directory with
-that layer's owner, mode and times, so `/tmp` keeps its 1777. Entries are
-written with the image layer extractor's guarantees (one component at a
-time, never through a symlink, `..` and device nodes refused).
+The extraction over a merged view of directory trees, highest first: the
+destination and every parent of an entry are resolved the way the
+container sees them (symlinks followed inside the root, whiteouts and
+opaque directories honoured), and a parent that exists only in a lower tree
+is created in the top one with that tree's owner, mode and times, so `/tmp`
+keeps its 1777. Entries are written with the image layer extractor's
+guarantees (one component at a time, never through a symlink, `..` and
+device nodes refused).
 
-This is the way into a container with no process (created, exited): before
-it starts (what Compose does for secrets and configs) the files are simply
-there. A live container is reached through its own mount namespace instead
-(copy_in.py, supervisor/archive.py): there the same code runs with the
-container's root as its only layer. Paths under a volume or bind mount are
-not followed into the mount here; copy_in sends a destination under one to
-the mount's host directory.
+The engine runs it through a job the supervisor forks (copy_in.py,
+supervisor/archive.py, archive_job.py) on a single tree: the container's
+root as its mount namespace shows it (live), or its overlay and volume and
+bind mounts mounted for the job (no process), so volumes and binds are
+followed as in the container. Given an overlay's upper dir and image layers
+it works on those without mounting anything.
 """
 
 from __future__ import annotations

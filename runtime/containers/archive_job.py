@@ -29,9 +29,8 @@ def preload() -> None:
     "".encode("ascii", "surrogateescape")
 
 
-def run(job: dict[str, Any], stream: BinaryIO) -> dict[str, Any]:
-    """Do `job` ({action, path, strict, owner}) under `/`; the answer for the engine."""
-    root = Path("/")
+def run(job: dict[str, Any], stream: BinaryIO, root: Path = Path("/")) -> dict[str, Any]:
+    """Do `job` ({action, path, strict, owner}) in the tree at `root`; the answer for the engine."""
     try:
         if job["action"] == "stat":
             return {"ok": True, "stat": stat_path(root, [], job["path"])}

@@ -1,12 +1,14 @@
 """`PUT`/`HEAD /containers/{id}/archive` (docker cp into a container): which way the path is reached.
 
+Both ways go through a job the supervisor forks (supervisor/archive.py).
 A live container (running, paused, or waiting at its start gate) is
-reached through its own mount namespace: the supervisor forks a job that
-enters it and chroots into the container's root (supervisor/archive.py),
-so a file is seen inside at once, and a path under a volume or bind mount
-lands in that mount. A container with no process is reached through its
-overlay layers (archive.py); a destination under one of its volume or
-bind mounts goes into the mount's host directory, resolved inside it.
+reached through its own mount namespace: the job enters it and chroots
+into the container's root, so a file is seen inside at once, and a path
+under a volume or bind mount lands in that mount. For a container with no
+process the job mounts its overlay and its volume and bind mounts in a
+private namespace, as dockerd does, while the engine holds the container's
+lock (a start waits). Should the container start or stop between the
+choice and the job, the other way is taken.
 
 Docker's refusals first: a path outside every mount of a container with a
 read-only root file system (403), a path in a read-only mount (403).
@@ -19,7 +21,6 @@ import contextlib
 import json
 import posixpath
 import socket
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import anyio.to_thread
@@ -77,69 +78,55 @@ def _is_live(manager: ContainerManager, record: Record) -> bool:
     return live.in_supervisor and (record.state.status in ("running", "paused") or live.prepared)
 
 
-async def _job(manager: ContainerManager, record: Record, action: str, path: str,
-               strict: bool = False, owner: tuple[int, int] | None = None) -> socket.socket | None:
-    """A socket to the job in the live container, or None when it has no process (any more)."""
-    if not _is_live(manager, record):
-        return None
+def _binds(record: Record) -> tuple[str, ...]:
+    """Docker's mount points of the container (volumes and binds): what its file system shows."""
+    return tuple(str(p["Destination"]) for p in record.mounts if p.get("Type") in ("volume", "bind"))
+
+
+async def _job(manager: ContainerManager, record: Record, live: bool, action: str, path: str,
+               strict: bool, owner: tuple[int, int] | None) -> socket.socket | None:
+    """A socket to the job; None when the container is not (live) or no longer (offline) what was thought."""
+    extra: dict[str, Any] = {} if live else {"spec": record.spec, "binds": _binds(record)}
     try:
-        return await manager.supervisor.archive(record.id, action, path, strict=strict, owner=owner)
+        return await manager.supervisor.archive(record.id, action, path, strict=strict, owner=owner, **extra)
     except SupervisorError as exc:
         if exc.kind in ("not_found", "conflict"):
-            return None  # it exited meanwhile: its layers are the way in
+            return None  # it started or exited meanwhile: the other way in
         raise EngineError(500, f"cannot reach the container's file system: {exc}") from exc
 
 
-def _layers(record: Record) -> tuple[Path, list[Path]]:
-    rootfs = record.spec["rootfs"]
-    return Path(rootfs["upperdir"]), [Path(p) for p in rootfs["lowerdirs"]]
-
-
-def _in_mount(record: Record, path: str) -> tuple[Path, str] | None:
-    """(host directory, path inside it) when `path` of a stopped container is in a volume or bind mount."""
-    found = mount_of(record, path)
-    if found is None or found[0].get("Type") not in ("volume", "bind") or not found[0].get("Source"):
-        return None
-    source = Path(str(found[0]["Source"]))
-    return (source, "/" + found[1]) if source.is_dir() else None
+async def _run(manager: ContainerManager, record: Record, action: str, path: str, stream: BinaryIO | None,
+               strict: bool = False, owner: tuple[int, int] | None = None) -> dict[str, Any]:
+    live = _is_live(manager, record)
+    for _attempt in range(3):
+        if live:
+            sock = await _job(manager, record, True, action, path, strict, owner)
+            if sock is not None:
+                return await anyio.to_thread.run_sync(_exchange, sock, stream)
+        else:
+            # Its overlay is mounted for the job: no start may mount it meanwhile.
+            async with manager.live(record).lock:
+                sock = await _job(manager, record, False, action, path, strict, owner)
+                if sock is not None:
+                    return await anyio.to_thread.run_sync(_exchange, sock, stream)
+        live = not live
+    raise EngineError(409, f"container {record.id} is starting or stopping: try again")
 
 
 async def stat(manager: ContainerManager, record: Record, path: str) -> dict[str, Any]:
     """Docker's path stat (name, size, mode, mtime, linkTarget) of `path` in the container."""
-    from runtime.containers.archive import stat_path
-
-    sock = await _job(manager, record, "stat", path)
-    if sock is not None:
-        answer = await anyio.to_thread.run_sync(lambda: _exchange(sock, None))
-        found: dict[str, Any] = answer["stat"]
-        return found
-    mounted = _in_mount(record, path)
-    if mounted is not None:
-        return await anyio.to_thread.run_sync(lambda: stat_path(mounted[0], [], mounted[1]))
-    upper, lowers = _layers(record)
-    return await anyio.to_thread.run_sync(lambda: stat_path(upper, lowers, path))
+    answer = await _run(manager, record, "stat", path, None)
+    found: dict[str, Any] = answer["stat"]
+    return found
 
 
 async def put(manager: ContainerManager, record: Record, path: str, stream: BinaryIO, *,
               strict: bool = False, copy_uid_gid: bool = False) -> None:
     """Extract the tar read from `stream` at the container path `path`."""
-    from runtime.containers.archive import put_archive
-
     refused = refusal(record, path)
     if refused is not None:
         raise refused
-    owner = owner_of(record, copy_uid_gid)
-    sock = await _job(manager, record, "put", path, strict, owner)
-    if sock is not None:
-        await anyio.to_thread.run_sync(lambda: _exchange(sock, stream))
-        return
-    mounted = _in_mount(record, path)
-    if mounted is not None:
-        where, inside = mounted
-        await anyio.to_thread.run_sync(lambda: put_archive(where, [], inside, stream, strict, owner))
-        return
-    upper, lowers = _layers(record)
-    await anyio.to_thread.run_sync(lambda: put_archive(upper, lowers, path, stream, strict, owner))
+    await _run(manager, record, "put", path, stream, strict, owner_of(record, copy_uid_gid))
 
 
 def _exchange(sock: socket.socket, stream: BinaryIO | None) -> dict[str, Any]:

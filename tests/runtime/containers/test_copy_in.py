@@ -90,13 +90,25 @@ def test_copy_into_a_stopped_container_under_a_volume(docker_env: dict[str, str]
     volume, created = _name(), _name()
     source = tmp_path / "s.txt"
     source.write_text("before start\n")
+    tree = tmp_path / "tree"
+    (tree / "data" / "deep").mkdir(parents=True)
+    (tree / "data" / "deep" / "t.txt").write_text("crossed into the volume\n")
+    (tree / "etc").mkdir()
+    (tree / "etc" / "c.txt").write_text("in the layer\n")
     _cli(docker_env, "volume", "create", volume)
     try:
         _cli(docker_env, "create", "--name", created, "--network", "none", "-v", f"{volume}:/data", "busybox",
-                   "cat", "/data/s.txt")
+             "sh", "-c", "cat /data/s.txt /data/deep/t.txt /etc/c.txt /data/after.txt")
         _cli(docker_env, "cp", str(source), f"{created}:/data/s.txt")
-        _cli(docker_env, "start", "-a", created)
-        assert _cli(docker_env, "logs", created).stdout == "before start\n"
+        _cli(docker_env, "cp", f"{tree}/.", f"{created}:/")  # data/deep/t.txt goes through the mount
+        assert _cli(docker_env, "start", "-a", created, check=False).returncode != 0  # no after.txt yet
+        # Exited now: the stat and the copy see the volume's content again.
+        _cli(docker_env, "cp", str(source), f"{created}:/data/after.txt")
+        shown = _cli(docker_env, "start", "-a", created).stdout
+        assert shown == "before start\ncrossed into the volume\nin the layer\nbefore start\n"
+        seen = _cli(docker_env, "run", "--rm", "--network", "none", "-v", f"{volume}:/v", "busybox",
+                    "cat", "/v/deep/t.txt")
+        assert seen.stdout == "crossed into the volume\n"
     finally:
         _cli(docker_env, "rm", "-f", created, check=False)
         _cli(docker_env, "volume", "rm", volume, check=False)

@@ -7,12 +7,13 @@ import json
 import signal
 import socket
 import tarfile
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from runtime.containers.spec import ContainerSpec
+from runtime.containers.spec import ContainerSpec, Mount
 from runtime.containers.supervisor_client import SupervisorClient, SupervisorError
 from tests.runtime.containers.supervisor.conftest import SupervisorHandle
 from tests.runtime.containers.supervisor.test_main import client, wait_exited
@@ -82,3 +83,26 @@ async def test_bad_requests(sup: SupervisorHandle) -> None:
             await c.archive(cid, "get", "/")
         assert bad.value.kind == "invalid"
         await c.delete(cid, force=True)
+
+
+async def test_a_container_with_no_process_is_mounted_for_the_job_alone(sup: SupervisorHandle,
+                                                                         tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    base = sup.spec(["true"])
+    bind = Mount("/mnt/shared", "bind", str(shared), ("rbind",), "rprivate")
+    spec = replace(base, mounts=(*base.mounts, bind))  # and /dev, /proc...: not mounted for the job
+    async with client(sup) as c:
+        put = await c.archive(spec.id, "put", "/", spec=asdict(spec), binds=("/mnt/shared",))
+        answer = _exchange(put, _tar("mnt/shared/x", b"bound"))
+        assert answer["ok"], answer
+        answer = _exchange(await c.archive(spec.id, "put", "/dev", spec=asdict(spec)), _tar("y", b"layer"))
+        assert answer["ok"], answer
+        stat = _exchange(await c.archive(spec.id, "stat", "/mnt/shared/x", spec=asdict(spec),
+                                         binds=("/mnt/shared",)))
+        assert stat["stat"]["size"] == 5
+    assert (shared / "x").read_bytes() == b"bound"
+    upper = Path(spec.rootfs.upperdir)
+    assert (upper / "dev" / "y").read_bytes() == b"layer" and not (upper / "mnt" / "shared" / "x").exists()
+    with open("/proc/self/mountinfo") as f:
+        assert spec.rootfs.mountpoint not in f.read()  # mounted in the job's namespace only
