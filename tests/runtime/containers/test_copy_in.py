@@ -147,8 +147,20 @@ def _entry(name: str, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile.
     return info
 
 
+@pytest.mark.parametrize("state", ["running", "created"])
 def test_archives_never_write_outside_the_container_root(private_engine: EngineHandle, docker_env: dict[str, str],
-                                                         running: str, tmp_path: Path) -> None:
+                                                         state: str, tmp_path: Path) -> None:
+
+    running = _name()
+    _cli(docker_env, "create" if state == "created" else "run", *(["-d"] if state == "running" else []),
+         "--name", running, "--network", "none", "busybox", "sleep", "300")
+    try:
+        _slip(private_engine, docker_env, running, tmp_path)
+    finally:
+        _cli(docker_env, "rm", "-f", running, check=False)
+
+
+def _slip(private_engine: EngineHandle, docker_env: dict[str, str], running: str, tmp_path: Path) -> None:
     import docker
 
     host_dir = tmp_path / "host-target"  # an absolute host path: inside the container it is the container's
@@ -171,6 +183,7 @@ def test_archives_never_write_outside_the_container_root(private_engine: EngineH
         client.close()
     assert list(host_dir.iterdir()) == []
     assert not Path("/", marker).exists()
+    _cli(docker_env, "start", running)  # a no-op when it runs
     assert _cat(docker_env, running, f"{host_dir}/{marker}") == "pwned\n"
     assert _cat(docker_env, running, f"/{marker}") == "pwned\n"
 
