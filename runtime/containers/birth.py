@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, NoReturn
 from runtime.containers import process_setup as ps
 from runtime.containers.process_setup import RuntimeFailure
 from runtime.containers.spec import ContainerSpec
-from runtime.linux import mounts
+from runtime.linux import devices, mounts
 from runtime.linux import syscalls as sc
 
 if TYPE_CHECKING:
@@ -248,6 +248,7 @@ class _Child:
         self._step("mounts", lambda: mounts.apply_mounts(root, spec.mounts[:split]))
         self._step("cgroup", self._cgroup_namespace)
         self._step("mounts", lambda: mounts.apply_mounts(root, spec.mounts[split:]))
+        self._step("devices", lambda: devices.make_nodes(root, spec.devices))  # --device first: they win
         self._step("devices", lambda: mounts.create_devices(root, spec.privileged))
         self._step("cwd", lambda: ps.make_cwd(root, proc.cwd))
         self._step("pivot-root", lambda: mounts.pivot(root))
