@@ -206,7 +206,8 @@ def apply(rules: Sequence[DeviceRule], v1_leaf: str | None, unified_leaf: str | 
 
     A policy that allows everything needs nothing: a new cgroup inherits its parent's (ours allow all).
     """
-    if effective(rules) == Effective(True, ()):
+    reduced = effective(rules)
+    if reduced == Effective(True, ()):
         return "none"
     if v1_leaf is not None:
         for filename, value in v1_writes(rules):
@@ -215,7 +216,7 @@ def apply(rules: Sequence[DeviceRule], v1_leaf: str | None, unified_leaf: str | 
     if unified_leaf is not None:
         from runtime.linux import bpf_devices
 
-        bpf_devices.attach(unified_leaf, effective(rules))
+        bpf_devices.attach(unified_leaf, reduced)
         return "bpf"
     raise OSError(2, "device cgroup: neither a v1 devices controller nor a cgroup2 mount to confine devices")
 
@@ -237,8 +238,10 @@ def make_nodes(root: str, nodes: Sequence[DeviceNode]) -> None:
 
     for node in nodes:
         path = mounts.resolve_in_root(root, node.path)
+        if os.path.lexists(path):
+            continue  # as runc: what is there already stays
         kind = stat.S_IFBLK if node.type == "b" else stat.S_IFCHR
         mounts.make_device(path, node.major, node.minor, node.host_path, kind, node.mode)
-        if not os.path.ismount(path):
+        if not os.path.ismount(path):  # a bind of the host's node keeps the host's owner
             os.chown(path, node.uid, node.gid)
 
