@@ -241,3 +241,21 @@ def test_the_program_goes_with_its_cgroup(prefix: str) -> None:
     while bpf_devices.program_exists(ids[0]):  # the kernel frees it after the cgroup's release (async)
         assert time.monotonic() < deadline, "the device program outlived its cgroup"
         time.sleep(0.02)
+
+
+@pytest.mark.root
+@pytest.mark.parametrize("rules", [
+    devices.policy(False),
+    devices.policy(False, [DeviceRule(True, "c", 1, 11, "r"), DeviceRule(True, "c", 1, 11, "w"),
+                           DeviceRule(True, "b", 7, -1, "rm"), DeviceRule(True, "c", 10, 229, "rwm")]),
+    (devices.DENY_ALL, DeviceRule(True, "c", 1, 3, "rwm"), DeviceRule(False, "c", 1, 3, "w"),
+     DeviceRule(True, "c", 1, -1, "r"), DeviceRule(False, "c", 1, 5, "r")),
+], ids=["default", "extras", "denies"])  # fmt: skip
+def test_effective_is_what_v1_keeps(prefix: str, rules: tuple[DeviceRule, ...]) -> None:
+    """The arithmetic the BPF program is compiled from agrees with the kernel's own (devices.list)."""
+    cg = make(prefix, "list", "v1", rules)
+    listed = set(Path(cg.v1["devices"], "devices.list").read_text().split("\n")) - {""}
+    eff = devices.effective(rules)
+    assert not eff.default_allow
+    assert listed == {devices.rule_text(e) for e in eff.exceptions}
+    cg.remove()
