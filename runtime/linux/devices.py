@@ -19,6 +19,7 @@ else a BPF program on the v2 leaf.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import stat
@@ -218,7 +219,7 @@ def apply(rules: Sequence[DeviceRule], v1_leaf: str | None, unified_leaf: str | 
 
         bpf_devices.attach(unified_leaf, reduced)
         return "bpf"
-    raise OSError(2, "device cgroup: neither a v1 devices controller nor a cgroup2 mount to confine devices")
+    raise OSError(errno.ENOENT, "device cgroup: neither a v1 devices controller nor a cgroup2 mount to confine devices")
 
 
 def _write(path: str, value: str) -> None:
