@@ -81,14 +81,18 @@ def validate(doc: Any, file: str) -> None:
 
 
 def _without_resets(node: Any) -> Any:
-    if isinstance(node, MDict):
-        return node.derive((k, _without_resets(v)) for k, v in node.items() if node.tags.get(k) != RESET)
-    if isinstance(node, MList):
-        return node.derive(_without_resets(v) for v in node)
+    # Loops, not generator expressions: one frame per level of nesting (see yaml_limits.MAX_DEPTH).
     if isinstance(node, dict):
-        return {k: _without_resets(v) for k, v in node.items()}
+        items = []
+        for key, value in node.items():
+            if not (isinstance(node, MDict) and node.tags.get(key) == RESET):
+                items.append((key, _without_resets(value)))
+        return node.derive(items) if isinstance(node, MDict) else dict(items)
     if isinstance(node, list):
-        return [_without_resets(v) for v in node]
+        values = []
+        for value in node:
+            values.append(_without_resets(value))
+        return node.derive(values) if isinstance(node, MList) else values
     return node
 
 

@@ -16,6 +16,7 @@ import yaml
 
 from compose.errors import ComposeFileError, Mark
 from compose.loader.marks import OVERRIDE, RESET, MDict, MList
+from compose.loader.yaml_limits import MAX_DEPTH, check_graph
 
 _STR = "tag:yaml.org,2002:str"
 _NULL = "tag:yaml.org,2002:null"
@@ -54,8 +55,21 @@ class _PyNodeReader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser
         yaml.parser.Parser.__init__(self)
         yaml.composer.Composer.__init__(self)
         _Resolver.__init__(self)
+        self.depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        # PyYAML's own composer recurses: stop at the depth `check_graph` refuses anyway.
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH + 1:
+                raise yaml.composer.ComposerError(None, None, f"exceeded maximum nesting depth of {MAX_DEPTH}",
+                                                  self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
+# libyaml (0.2.5 and later) refuses documents nested more than 1,000 levels deep on its own.
 if getattr(yaml, "__with_libyaml__", False):
 
     class _CNodeReader(yaml.cyaml.CParser, _Resolver):  # type: ignore[name-defined]
@@ -82,36 +96,48 @@ def parse_yaml(text: str, file: str) -> Any:
         where = Mark(file, m.line + 1, m.column + 1) if m else Mark(file, 1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
         raise ComposeFileError(f"invalid YAML: {problem}", where) from None
+    except yaml.reader.ReaderError as exc:
+        raise _reader_error(exc, text, file, reader) from None
     except yaml.YAMLError as exc:
-        raise ComposeFileError(f"invalid YAML: {exc}", Mark(file, 1, 1)) from None
+        first = str(exc).splitlines()[0] if str(exc) else "invalid YAML"
+        raise ComposeFileError(f"invalid YAML: {first}", Mark(file, 1, 1)) from None
     finally:
         reader.dispose()
     if node is None:
         return None
+    check_graph(node, file)
     return _Builder(file).build(node)
 
 
+def _reader_error(exc: yaml.reader.ReaderError, text: str, file: str, reader: object) -> ComposeFileError:
+    """A character YAML does not allow (control characters, U+FFFE...), at its line:col."""
+    pos = exc.position
+    if not isinstance(reader, _PyNodeReader):  # libyaml counts bytes of UTF-8
+        pos = len(text.encode("utf-8")[:pos].decode("utf-8", "ignore"))
+    line = text.count("\n", 0, pos) + 1
+    col = pos - (text.rfind("\n", 0, pos) + 1) + 1
+    char = exc.character
+    code = char if isinstance(char, int) else ord(char[:1] or "\0")
+    what = "control character" if code < 0xA0 else "character"
+    return ComposeFileError(f"invalid YAML: {what} U+{code:04X} is not allowed", Mark(file, line, col))
+
+
 class _Builder:
+    """Nodes to MDict/MList/scalars; `check_graph` has bounded the size, depth and cycles already."""
+
     def __init__(self, file: str) -> None:
         self.file = file
-        self.active: set[int] = set()
 
     def build(self, node: yaml.Node) -> Any:
-        if id(node) in self.active:
-            raise ComposeFileError("invalid YAML: recursive alias", _mark(self.file, node))
-        self.active.add(id(node))
-        try:
-            if isinstance(node, yaml.MappingNode):
-                return self._mapping(node)
-            if isinstance(node, yaml.SequenceNode):
-                out = MList(mark=_mark(self.file, node))
-                for item in node.value:
-                    out.append(self.build(item))
-                    out.item_marks.append(_mark(self.file, item))
-                return out
-            return self._scalar(node)
-        finally:
-            self.active.discard(id(node))
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node)
+        if isinstance(node, yaml.SequenceNode):
+            out = MList(mark=_mark(self.file, node))
+            for item in node.value:
+                out.append(self.build(item))
+                out.item_marks.append(_mark(self.file, item))
+            return out
+        return self._scalar(node)
 
     def _mapping(self, node: yaml.MappingNode) -> MDict:
         out = MDict(mark=_mark(self.file, node))
