@@ -23,6 +23,7 @@ from compose.loader.merge import merge, strip_tags
 from compose.loader.normalize import NormalizeContext, normalize
 from compose.loader.profiles import apply_profiles
 from compose.loader.project_paths import resolve_paths
+from compose.loader.textfile import COMPOSE_FILE_LIMIT, read_stream
 from compose.model import Project, project_from_doc
 
 
@@ -101,7 +102,10 @@ def _load_merged(
 
 
 def _stdin_reader() -> str:
-    return sys.stdin.read()
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:  # a text stream put in place of stdin (tests)
+        return sys.stdin.read(COMPOSE_FILE_LIMIT + 1)
+    return read_stream(stream, "<stdin>", "compose file", COMPOSE_FILE_LIMIT)
 
 
 def _env_files(opts: LoadOptions) -> list[Path] | None:

@@ -88,8 +88,9 @@ def _mark(file: str, node: yaml.Node) -> Mark:
 
 def parse_yaml(text: str, file: str) -> Any:
     """Parse YAML text into MDict/MList/scalars; None for an empty document."""
-    reader = _NodeReader(text)
+    reader = None
     try:
+        reader = _NodeReader(text)  # the pure-Python reader checks the characters here
         node = reader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         m = exc.problem_mark or exc.context_mark
@@ -97,29 +98,34 @@ def parse_yaml(text: str, file: str) -> Any:
         problem = exc.problem or exc.context or "invalid YAML"
         raise ComposeFileError(f"invalid YAML: {problem}", where) from None
     except yaml.reader.ReaderError as exc:
-        raise _reader_error(exc, text, file, reader) from None
+        raise _reader_error(exc, text, file) from None
+    except UnicodeEncodeError as exc:  # a lone surrogate: undecodable bytes read from stdin
+        raise ComposeFileError("invalid YAML: not valid UTF-8", _text_mark(text, exc.start, file)) from None
     except yaml.YAMLError as exc:
         first = str(exc).splitlines()[0] if str(exc) else "invalid YAML"
         raise ComposeFileError(f"invalid YAML: {first}", Mark(file, 1, 1)) from None
     finally:
-        reader.dispose()
+        if reader is not None:
+            reader.dispose()
     if node is None:
         return None
     check_graph(node, file)
     return _Builder(file).build(node)
 
 
-def _reader_error(exc: yaml.reader.ReaderError, text: str, file: str, reader: object) -> ComposeFileError:
+def _reader_error(exc: yaml.reader.ReaderError, text: str, file: str) -> ComposeFileError:
     """A character YAML does not allow (control characters, U+FFFE...), at its line:col."""
     pos = exc.position
-    if not isinstance(reader, _PyNodeReader):  # libyaml counts bytes of UTF-8
+    if _NodeReader is not _PyNodeReader:  # libyaml counts bytes of UTF-8
         pos = len(text.encode("utf-8")[:pos].decode("utf-8", "ignore"))
-    line = text.count("\n", 0, pos) + 1
-    col = pos - (text.rfind("\n", 0, pos) + 1) + 1
     char = exc.character
     code = char if isinstance(char, int) else ord(char[:1] or "\0")
     what = "control character" if code < 0xA0 else "character"
-    return ComposeFileError(f"invalid YAML: {what} U+{code:04X} is not allowed", Mark(file, line, col))
+    return ComposeFileError(f"invalid YAML: {what} U+{code:04X} is not allowed", _text_mark(text, pos, file))
+
+
+def _text_mark(text: str, pos: int, file: str) -> Mark:
+    return Mark(file, text.count("\n", 0, pos) + 1, pos - (text.rfind("\n", 0, pos) + 1) + 1)
 
 
 class _Builder:
