@@ -48,6 +48,9 @@ _NAME_KINDS = {
 }
 
 _EXTENSION_PATTERN = "^x-"
+# What an unknown key must look like to be quoted in a message (a typo of a name, not a line of some file
+# such as `root:$6$...:` or `TOKEN=...`).
+_KEY_LIKE = re.compile(r"""^[^:=$'"\\]{1,64}$""")
 
 
 def suggest(name: str, choices: Iterable[str]) -> str | None:
@@ -189,6 +192,12 @@ def _first_extra_key(instance: Mapping[str, Any], schema: Mapping[str, Any], doc
 def _unknown_key(key: str, schema: Mapping[str, Any], path: Sequence[Any]) -> str:
     if not key:
         return "empty key is not allowed"
+    if not (_KEY_LIKE.match(key) and key.isprintable()):
+        # Not a name anyone meant as a key: more likely a file that is not a compose file at all (an
+        # `include:` or `-f` of the wrong file), whose content must not end up in the message.
+        if not path:
+            return "not a compose file: its top-level keys are not compose keys (content not shown)"
+        return "unknown key (not a valid key name; content not shown)"
     names = [p for p in schema.get("patternProperties", {}) if p != _EXTENSION_PATTERN]
     if names and not schema.get("properties"):
         holder = path[-1] if path and isinstance(path[-1], str) else ""
