@@ -122,7 +122,8 @@ class _Parser:
             end += 1
         key = text[pos:end].rstrip()
         if any(char in _SPACE for char in key):
-            raise ComposeFileError("a variable name cannot contain a space", self.mark(pos))
+            shown = f" {key!r}" if len(key) <= 64 and key.isprintable() else ""  # a name, not a line of a key file
+            raise ComposeFileError(f"variable name{shown} cannot contain a space", self.mark(pos))
         if end >= len(text) or text[end] == "\n":
             # A bare `KEY` passes the variable through if the environment has it.
             value = self.resolve(key) if key else None
