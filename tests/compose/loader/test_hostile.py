@@ -125,7 +125,8 @@ def _huge_sparse(folder: Path) -> None:
 
 
 SHADOW = "root:$6$Zx9$SECRETsecretSECRET:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n"
-KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktSECRETdjEAAAAABG5vbmUAAAAEbm9uZQAAA\n-----END OPENSSH PRIVATE KEY-----\n"
+KEY = ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktSECRETdjEAAAAABG5vbmUAAAAEbm9uZQAAA\n"
+       "-----END OPENSSH PRIVATE KEY-----\n")
 
 CASES: dict[str, Case] = {
     "billion_laughs": Case({"compose.yaml": laughs("x-l") + "services:\n  web:\n    image: busybox\n"
