@@ -17,7 +17,7 @@ hostile file is refused before anything is built, so memory stays bounded:
 - nesting deeper than `MAX_DEPTH` levels (aliases expanded), so that no stage
   of the loader, all of them recursive walks, can reach Python's recursion
   limit;
-- an alias inside its own anchor.
+- an anchor aliased inside itself (a cycle).
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def check_graph(root: yaml.Node, file: str) -> None:
                 if ref in size:
                     continue
                 if ref in started:
-                    raise ComposeFileError("invalid YAML: an alias refers to the anchor it is inside of",
+                    raise ComposeFileError("invalid YAML: the anchor here is aliased inside itself",
                                            _mark(file, child))
                 stack.append(child)
             continue

@@ -136,7 +136,7 @@ CASES: dict[str, Case] = {
     "billion_laughs_under_x": Case({"compose.yaml": SVC + laughs("x-lol")}, "excessive aliasing"),
     "merge_key_bomb": Case({"compose.yaml": merge_bomb()}, "excessive aliasing"),
     "alias_depth_chain": Case({"compose.yaml": alias_depth_chain()}, "maximum nesting depth"),
-    "recursive_alias": Case({"compose.yaml": SVC + "x-a: &a [1, *a]\n"}, "alias refers to the anchor"),
+    "recursive_alias": Case({"compose.yaml": SVC + "x-a: &a [1, *a]\n"}, "aliased inside itself"),
     "env_file_dev_zero": Case({"compose.yaml": SVC + "    env_file: /dev/zero\n"}, "not a regular file"),
     "env_file_fifo": Case({"compose.yaml": SVC + "    env_file: fifo.env\n"}, "not a regular file", setup=_fifo),
     "env_file_huge": Case({"compose.yaml": SVC + "    env_file: huge.env\n"}, "larger than 4 MiB",
