@@ -104,6 +104,22 @@ def deep_block(levels: int) -> str:
     return SVC + "x-deep:\n" + body + "  " * (levels + 1) + "leaf\n"
 
 
+def extends_chain(length: int, cycle: bool) -> str:
+    """Services listed from the top of a long `extends` chain down (optionally back up again)."""
+    lines = ["services:"]
+    lines += [f"  s{i}:\n    extends: s{i - 1}" for i in range(length - 1, 0, -1)]
+    lines.append(f"  s0:\n    extends: s{length - 1}" if cycle else "  s0:\n    image: busybox")
+    return "\n".join(lines) + "\n"
+
+
+def include_chain(length: int) -> dict[str, str | bytes]:
+    files: dict[str, str | bytes] = {}
+    for i in range(length):
+        include = f"include:\n  - f{i + 1}.yaml\n" if i < length - 1 else ""
+        files["compose.yaml" if i == 0 else f"f{i}.yaml"] = include + f"services:\n  s{i}:\n    image: busybox\n"
+    return files
+
+
 @dataclass(frozen=True)
 class Case:
     files: dict[str, str | bytes]
@@ -149,6 +165,8 @@ CASES: dict[str, Case] = {
                               "not valid UTF-8", where="bad.env:2:4"),
     "env_file_flag_dev_zero": Case({"compose.yaml": SVC}, "not a regular file",
                                     args=("--env-file", "/dev/zero", "-f", "compose.yaml"), where=""),
+    "extends_cycle_1500": Case({"compose.yaml": extends_chain(1500, cycle=True)}, "extends cycle: s1499 -> s1498"),
+    "include_chain_400": Case(include_chain(400), "includes nested more than 32 files deep", where="f32.yaml:1:1"),
     "nested_flow_maps": Case({"compose.yaml": SVC + "x-deep: " + "{a: " * 200 + "1" + "}" * 200 + "\n"},
                              "maximum nesting depth"),
     "nested_flow_maps_in_service": Case({"compose.yaml": SVC + "    labels: " + "{a: " * 200 + "1" + "}" * 200
@@ -250,3 +268,10 @@ def test_nesting_at_the_limit_goes_through_every_stage(where: str, tmp_path: Pat
     (tmp_path / "compose.yaml").write_text(SVC + where + "{a: " * (levels + 1) + "1" + "}" * (levels + 1) + "\n")
     run = run_config(tmp_path, ["-f", "compose.yaml"], cache)
     assert run.returncode == 1 and "exceeded maximum nesting depth of 100" in run.stderr, run.stderr
+
+
+def test_long_extends_chain_loads(tmp_path: Path, cache: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(extends_chain(1500, cycle=False))
+    run = run_config(tmp_path, ["-f", "compose.yaml"], cache)
+    assert run.returncode == 0, run.stderr
+    assert "  s1499:\n    image: busybox\n" in run.stdout
