@@ -22,6 +22,8 @@ hostile file is refused before anything is built, so memory stays bounded:
 
 from __future__ import annotations
 
+import re
+
 import yaml
 
 from compose.errors import ComposeFileError, Mark
@@ -30,6 +32,18 @@ MAX_DEPTH = 100
 MAX_ALIASED = 100_000
 _RATIO_LOW = 400_000
 _RATIO_HIGH = 4_000_000
+
+
+# An alias token: `*` where a token can start (line start, after a space or a flow indicator).
+_ALIAS_TOKEN = re.compile(r"(?:^|[\s\[\]{},:?-])\*[^\s\[\]{},]", re.MULTILINE)
+
+
+def may_alias(text: str) -> bool:
+    """Whether the YAML `text` may hold an alias; False means surely not (a `*` can be in scalars too).
+
+    Most compose files have no `*` at all: they are spared `check_graph`'s pass over every node,
+    and their nesting depth is checked as they are built."""
+    return "*" in text and _ALIAS_TOKEN.search(text) is not None
 
 
 def allowed_alias_ratio(decoded: int) -> float:
@@ -53,55 +67,56 @@ def _mark(file: str, node: yaml.Node) -> Mark:
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.MappingNode):
+    if type(node) is yaml.MappingNode:
         return [part for pair in node.value for part in pair]
     return list(node.value)
 
 
 def check_graph(root: yaml.Node, file: str) -> None:
     """Raise ComposeFileError if the document `root` would be too big or too deep once built."""
-    if isinstance(root, yaml.ScalarNode):
+    scalar = yaml.ScalarNode
+    if type(root) is scalar:
         return
-    size: dict[int, int] = {}  # containers only: nodes once built (itself included)
-    height: dict[int, int] = {}  # containers only: levels once built (itself included)
-    refs: dict[int, int] = {}
+    size: dict[int, int] = {}  # finished containers: nodes once built (itself included)
+    height: dict[int, int] = {}  # finished containers: levels once built (itself included)
+    open_kids: dict[int, list[yaml.Node]] = {}  # started containers: their container children
+    own: dict[int, int] = {}  # started containers: itself and its scalar children
+    refs: dict[int, int] = {}  # occurrences of each container, the anchor's own included
     nodes: dict[int, yaml.Node] = {}
-    started: set[int] = set()
     written = 1  # node occurrences in the text: the root, then the children of each container
     stack = [root]
-    while stack:
+    while stack:  # a loop, not recursion: the graph can be 1,000 levels deep here
         node = stack[-1]
         key = id(node)
-        if key in size:
-            stack.pop()
-            continue
-        children = _children(node)
-        if key not in started:
-            started.add(key)
+        kids = open_kids.get(key)
+        if kids is None:
+            if key in size:
+                stack.pop()
+                continue
+            parts = _children(node)
+            written += len(parts)
+            kids = [part for part in parts if type(part) is not scalar]
+            open_kids[key] = kids
+            own[key] = 1 + len(parts) - len(kids)
             nodes[key] = node
-            written += len(children)
-            for child in reversed(children):
-                if isinstance(child, yaml.ScalarNode):
-                    continue
+            for child in reversed(kids):
                 ref = id(child)
                 refs[ref] = refs.get(ref, 0) + 1
                 if ref in size:
                     continue
-                if ref in started:
+                if ref in open_kids:
                     raise ComposeFileError("invalid YAML: the anchor here is aliased inside itself",
                                            _mark(file, child))
                 stack.append(child)
             continue
         stack.pop()
-        started.discard(key)
-        total, deepest = 1, 1
-        for child in children:
-            if isinstance(child, yaml.ScalarNode):
-                total += 1
-            else:
-                ref = id(child)
-                total += size[ref]
-                deepest = max(deepest, height[ref] + 1)
+        del open_kids[key]
+        total, deepest = own.pop(key), 1
+        for child in kids:
+            ref = id(child)
+            total += size[ref]
+            if height[ref] >= deepest:
+                deepest = height[ref] + 1
         size[key] = total
         height[key] = deepest
     if excessive_aliasing(size[id(root)], written):

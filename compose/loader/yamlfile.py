@@ -16,7 +16,7 @@ import yaml
 
 from compose.errors import ComposeFileError, Mark
 from compose.loader.marks import OVERRIDE, RESET, MDict, MList
-from compose.loader.yaml_limits import MAX_DEPTH, check_graph
+from compose.loader.yaml_limits import MAX_DEPTH, check_graph, may_alias
 
 _STR = "tag:yaml.org,2002:str"
 _NULL = "tag:yaml.org,2002:null"
@@ -109,7 +109,8 @@ def parse_yaml(text: str, file: str) -> Any:
             reader.dispose()
     if node is None:
         return None
-    check_graph(node, file)
+    if may_alias(text):  # a graph with shared nodes: bound what it would expand to before building it
+        check_graph(node, file)
     return _Builder(file).build(node)
 
 
@@ -129,21 +130,28 @@ def _text_mark(text: str, pos: int, file: str) -> Mark:
 
 
 class _Builder:
-    """Nodes to MDict/MList/scalars; `check_graph` has bounded the size, depth and cycles already."""
+    """Nodes to MDict/MList/scalars (aliases copied); `check_graph` has bounded what aliases expand to."""
 
     def __init__(self, file: str) -> None:
         self.file = file
+        self.depth = 0
 
     def build(self, node: yaml.Node) -> Any:
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node)
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ComposeFileError(f"invalid YAML: exceeded maximum nesting depth of {MAX_DEPTH}",
+                                   _mark(self.file, node))
         if isinstance(node, yaml.MappingNode):
-            return self._mapping(node)
-        if isinstance(node, yaml.SequenceNode):
+            out: Any = self._mapping(node)
+        else:
             out = MList(mark=_mark(self.file, node))
             for item in node.value:
                 out.append(self.build(item))
                 out.item_marks.append(_mark(self.file, item))
-            return out
-        return self._scalar(node)
+        self.depth -= 1
+        return out
 
     def _mapping(self, node: yaml.MappingNode) -> MDict:
         out = MDict(mark=_mark(self.file, node))
