@@ -57,7 +57,8 @@ def project_environment(project_dir: Path, env_files: Sequence[Path] | None, os_
         paths = list(env_files)
     else:
         default = project_dir / ".env"
-        paths = [default] if not disable_env_file and default.is_file() else []
+        # A `.env` folder (a virtualenv, say) is not an env file; a FIFO or device there is an error.
+        paths = [default] if not disable_env_file and default.exists() and not default.is_dir() else []
     from_files: dict[str, str] = {}
     for path in paths:
         # One mapping shared by all files, so a file can use what an earlier one set.

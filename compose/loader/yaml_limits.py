@@ -3,8 +3,10 @@
 The composer hands over a graph, not a tree: an alias is the very node its
 anchor names, so `a: &a [..]` used nine times nine levels deep (the "billion
 laughs") is a few hundred nodes here and 10^9 once built. One pass over the
-distinct nodes says how big and how deep the built document would be, and a
-hostile file is refused before anything is built, so memory stays bounded:
+distinct nodes (`check_graph`) says how big and how deep the built document
+would be, and a hostile file is refused before anything is built, so memory
+stays bounded. Only texts that may hold an alias (`may_alias`) need the pass:
+without aliases the builder (`yamlfile`) checks the depth as it goes.
 
 - excessive aliasing, go-yaml v3's rule (compose's parser): once more than 100
   of more than 1,000 decoded nodes come from alias expansion, the expanded

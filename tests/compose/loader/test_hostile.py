@@ -135,6 +135,10 @@ def _fifo(folder: Path) -> None:
     os.mkfifo(folder / "fifo.env")
 
 
+def _dotenv_dev_zero(folder: Path) -> None:
+    (folder / ".env").symlink_to("/dev/zero")
+
+
 def _huge_sparse(folder: Path) -> None:
     with open(folder / "huge.env", "wb") as f:
         f.truncate(6 << 30)  # 6 GiB, no disk used
@@ -167,6 +171,8 @@ CASES: dict[str, Case] = {
                                     args=("--env-file", "/dev/zero", "-f", "compose.yaml"), where=""),
     "extends_cycle_1500": Case({"compose.yaml": extends_chain(1500, cycle=True)}, "extends cycle: s1499 -> s1498"),
     "include_chain_400": Case(include_chain(400), "includes nested more than 32 files deep", where="f32.yaml:1:1"),
+    "dotenv_dev_zero": Case({"compose.yaml": SVC}, "env file .env is not a regular file", where="",
+                            setup=_dotenv_dev_zero),
     "nested_flow_maps": Case({"compose.yaml": SVC + "x-deep: " + "{a: " * 200 + "1" + "}" * 200 + "\n"},
                              "maximum nesting depth"),
     "nested_flow_maps_in_service": Case({"compose.yaml": SVC + "    labels: " + "{a: " * 200 + "1" + "}" * 200
@@ -275,3 +281,10 @@ def test_long_extends_chain_loads(tmp_path: Path, cache: Path) -> None:
     run = run_config(tmp_path, ["-f", "compose.yaml"], cache)
     assert run.returncode == 0, run.stderr
     assert "  s1499:\n    image: busybox\n" in run.stdout
+
+
+def test_dotenv_folder_is_not_an_env_file(tmp_path: Path, cache: Path) -> None:
+    (tmp_path / ".env").mkdir()  # a virtualenv, say
+    (tmp_path / "compose.yaml").write_text(SVC)
+    run = run_config(tmp_path, ["-f", "compose.yaml"], cache)
+    assert run.returncode == 0, run.stderr
