@@ -6,7 +6,7 @@ import pytest
 
 from compose.errors import ComposeFileError
 from compose.loader import yamlfile
-from compose.loader.yaml_limits import MAX_ALIASED, MAX_DEPTH, allowed_alias_ratio, excessive_aliasing
+from compose.loader.yaml_limits import MAX_ALIASED, MAX_DEPTH, allowed_alias_ratio, excessive_aliasing, may_alias
 
 READERS = ["libyaml", "python"] if yamlfile._NodeReader is not yamlfile._PyNodeReader else ["python"]
 
@@ -104,3 +104,17 @@ def test_control_characters_at_their_position(reader: str, text: str, where: str
 def test_lone_surrogate_from_stdin(reader: str) -> None:
     message = error_of("a:\n  b: \udcff\n")
     assert message.startswith("c.yaml:2:6: invalid YAML: ") and "\n" not in message
+
+
+@pytest.mark.parametrize("text", [
+    "a: &x 1\nb: *x\n", "a: &x 1\nb:\n- *x\n", "a: &x 1\nb: [*x,*x]\n", "a: &x 1\nb: {k: *x}\n",
+    "a: &x {}\nb:\n  <<: *x\n", "a: &x {}\nb: {<<: [*x]}\n", '{"a": &x 1, "b":*x}\n', "a: &x 1\nb:\t*x\n",
+    "a: &x 1\n? *x\n: 1\n", "--- &x [a]\n",
+])
+def test_may_alias_never_misses_one(text: str) -> None:
+    assert may_alias(text) or "*" not in text
+
+
+def test_may_alias_spares_files_without_aliases() -> None:
+    assert not may_alias("services:\n  web:\n    command: sh -c 'a && b'\n    image: x\n")
+    assert not may_alias("x: a*b\n")
