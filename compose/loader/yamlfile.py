@@ -95,7 +95,7 @@ def parse_yaml(text: str, file: str) -> Any:
     except yaml.MarkedYAMLError as exc:
         m = exc.problem_mark or exc.context_mark
         where = Mark(file, m.line + 1, m.column + 1) if m else Mark(file, 1, 1)
-        problem = exc.problem or exc.context or "invalid YAML"
+        problem = (exc.problem or exc.context or "invalid YAML").splitlines()[0]  # one line, always
         raise ComposeFileError(f"invalid YAML: {problem}", where) from None
     except yaml.reader.ReaderError as exc:
         raise _reader_error(exc, text, file) from None
