@@ -11,6 +11,7 @@ from runtime.api import (
     routes_system,
     routes_volumes,
 )
+from runtime.api.decode import Decoder
 from runtime.api.router import Router
 from runtime.engine import Engine
 
@@ -18,4 +19,4 @@ from runtime.engine import Engine
 def build_app(engine: Engine) -> Router[Engine]:
     routes = (*routes_system.ROUTES, *routes_images.ROUTES, *routes_containers.ROUTES, *routes_exec.ROUTES,
               *routes_events.ROUTES, *routes_volumes.ROUTES, *routes_networks.ROUTES)
-    return Router(engine, routes, routes_system.common_headers(routes_system.server_version()))
+    return Router(engine, routes, routes_system.common_headers(routes_system.server_version()), Decoder.load())
