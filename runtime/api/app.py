@@ -12,11 +12,15 @@ from runtime.api import (
     routes_volumes,
 )
 from runtime.api.decode import Decoder
-from runtime.api.router import Router
+from runtime.api.router import Route, Router
 from runtime.engine import Engine
 
 
+def all_routes() -> tuple[Route[Engine], ...]:
+    return (*routes_system.ROUTES, *routes_images.ROUTES, *routes_containers.ROUTES, *routes_exec.ROUTES,
+            *routes_events.ROUTES, *routes_volumes.ROUTES, *routes_networks.ROUTES)
+
+
 def build_app(engine: Engine) -> Router[Engine]:
-    routes = (*routes_system.ROUTES, *routes_images.ROUTES, *routes_containers.ROUTES, *routes_exec.ROUTES,
-              *routes_events.ROUTES, *routes_volumes.ROUTES, *routes_networks.ROUTES)
+    routes = all_routes()
     return Router(engine, routes, routes_system.common_headers(routes_system.server_version()), Decoder.load())

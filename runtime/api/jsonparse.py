@@ -59,9 +59,10 @@ def depth(data: bytes) -> int:
     """The deepest nesting of arrays and objects in `data` (brackets inside strings do not count)."""
     if data.count(b"[") + data.count(b"{") <= MAX_DEPTH:
         return 0  # cannot be deeper than the limit: not worth measuring
-    if b"[" * (MAX_DEPTH + 1) in data:
+    brackets = _STRING.sub(b"", data).translate(None, _DROP)
+    if b"[" * (MAX_DEPTH + 1) in brackets:
         return MAX_DEPTH + 1
-    brackets = _STRING.sub(b"", data).translate(None, _DROP).translate(_SIGNS)
+    brackets = brackets.translate(_SIGNS)
     if not brackets:
         return 0
     return max(map(operator.sub, itertools.accumulate(brackets), itertools.count(1)))
