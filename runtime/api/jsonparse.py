@@ -6,6 +6,7 @@ before parsing (a count of brackets outside strings, only when there are
 enough brackets to matter), refuses the constants, and keeps the text of
 every number that is not a plain integer (`Literal`), so that a typed decode
 can say what Go says: `cannot unmarshal number 1e30 into ... of type int64`.
+`refused` maps the exceptions bad input raises deeper in the engine to 400s.
 """
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ def loads(data: bytes | str) -> Any:
     if depth(raw) > MAX_DEPTH:
         raise bad_request("invalid JSON: invalid character '[' exceeded max depth")
     try:
-        return json.loads(raw, parse_float=Literal, parse_constant=_constant)
+        # Go takes bytes that are not UTF-8 in strings as U+FFFD; so does this.
+        return json.loads(raw.decode("utf-8", "replace"), parse_float=Literal, parse_constant=_constant)
     except _Refused as exc:
         raise bad_request(f"invalid JSON: {exc}") from None
     except RecursionError:

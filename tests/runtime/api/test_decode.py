@@ -99,6 +99,7 @@ def test_nul_bytes_and_long_names(decoder: Decoder) -> None:
     assert "name too long" in refusal(decoder, "POST", "/networks/create", {"Name": "n" * 256})
     assert body(decoder, "POST", "/volumes/create", {"Name": "v" * 255}) == {"Name": "v" * 255}
     assert body(decoder, *CREATE, {"Image": "a\ud800b"}) == {"Image": "a\ufffdb"}
+    assert body(decoder, *CREATE, b'{"Image": "a\xffb"}') == {"Image": "a\ufffdb"}
 
 
 def test_other_bodies(decoder: Decoder) -> None:
@@ -141,3 +142,24 @@ def test_the_table_is_compiled_from_the_spec() -> None:
         pytest.skip(f"{spec_compile.SPEC_NAME} is not on this machine")
     fresh = spec_compile.render(spec_compile.compile_spec(spec_compile.load_spec(spec)))
     assert fresh == spec_compile.OUT.read_text(), "run: python -m runtime.api.spec_compile"
+
+
+def test_exceptions_bad_input_raises_deeper_are_400s() -> None:
+    import errno
+    import os
+
+    from runtime.api.http import engine_error_in
+
+    with pytest.raises(ValueError) as nul:
+        os.stat("/a\x00b")
+    with pytest.raises(OSError) as long_name:
+        os.stat("/" + "x" * 300)
+    assert long_name.value.errno == errno.ENAMETOOLONG
+    with pytest.raises(UnicodeEncodeError) as surrogate:
+        "/\ud800x".encode()  # what os.fsencode meets in a name a client sent
+    for exc in (nul.value, long_name.value, surrogate.value, RecursionError("deep"),
+                ExceptionGroup("one", [long_name.value])):
+        error = engine_error_in(exc)
+        assert error is not None and error.status == 400, exc
+    for other in (ValueError("something else"), OSError(errno.EIO, "io"), RuntimeError("bug")):
+        assert engine_error_in(other) is None
