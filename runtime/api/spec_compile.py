@@ -166,7 +166,12 @@ def load_spec(path: Path) -> dict[str, Any]:
 
 
 def render(table: dict[str, Any]) -> str:
-    return json.dumps(table, indent=1, sort_keys=False) + "\n"
+    """JSON with one operation or type per line: small diffs when the spec or the overlay changes."""
+    lines = ["{", f'"source": {json.dumps(table["source"])},']
+    for section in ("operations", "types"):
+        entries = [f"{json.dumps(k)}: {json.dumps(v, separators=(',', ':'))}" for k, v in table[section].items()]
+        lines += [f'"{section}": {{', ",\n".join(entries), "}," if section == "operations" else "}"]
+    return "\n".join([*lines, "}"]) + "\n"
 
 
 def main(argv: list[str]) -> int:
