@@ -11,11 +11,16 @@ from runtime.api import (
     routes_system,
     routes_volumes,
 )
-from runtime.api.router import Router
+from runtime.api.decode import Decoder
+from runtime.api.router import Route, Router
 from runtime.engine import Engine
 
 
+def all_routes() -> tuple[Route[Engine], ...]:
+    return (*routes_system.ROUTES, *routes_images.ROUTES, *routes_containers.ROUTES, *routes_exec.ROUTES,
+            *routes_events.ROUTES, *routes_volumes.ROUTES, *routes_networks.ROUTES)
+
+
 def build_app(engine: Engine) -> Router[Engine]:
-    routes = (*routes_system.ROUTES, *routes_images.ROUTES, *routes_containers.ROUTES, *routes_exec.ROUTES,
-              *routes_events.ROUTES, *routes_volumes.ROUTES, *routes_networks.ROUTES)
-    return Router(engine, routes, routes_system.common_headers(routes_system.server_version()))
+    routes = all_routes()
+    return Router(engine, routes, routes_system.common_headers(routes_system.server_version()), Decoder.load())

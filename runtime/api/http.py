@@ -15,12 +15,14 @@ from typing import Any, Protocol
 import anyio
 import anyio.abc
 
+from runtime.api import jsonparse
 from runtime.api.errors import EngineError, bad_request
 
 # Docker's limit for JSON request bodies is generous; ours only guards memory.
 JSON_BODY_LIMIT = 16 * 1024 * 1024
 
 FALSE_WORDS = frozenset({"", "0", "no", "false", "none"})
+_UNDECODED: Any = object()
 
 
 class BodySource(Protocol):
@@ -41,6 +43,10 @@ class Request:
     tasks: anyio.abc.TaskGroup
     api_version: str | None = None
     params: dict[str, str] = field(default_factory=dict)
+    # Filled by the router's decoder (runtime/api/decode.py): the typed query parameters the
+    # operation knows, and the JSON body decoded into its Go type.
+    values: dict[str, Any] = field(default_factory=dict)
+    decoded: Any = _UNDECODED
 
     def arg(self, name: str, default: str = "") -> str:
         """The first value of a query parameter (Go's `r.Form.Get`)."""
@@ -74,14 +80,13 @@ class Request:
         return b"".join(parts)
 
     async def json(self, limit: int = JSON_BODY_LIMIT) -> Any:
-        """The JSON body, or None when the body is empty (Docker allows that)."""
+        """The JSON body (typed, when the operation has a body type), or None when the body is empty."""
+        if self.decoded is not _UNDECODED:
+            return self.decoded
         data = await self.read(limit)
         if not data.strip():
             return None
-        try:
-            return json.loads(data)
-        except ValueError as exc:
-            raise bad_request(f"invalid JSON: {exc}") from exc
+        return jsonparse.loads(data)
 
 
 class RawStream:
@@ -173,9 +178,9 @@ def parse_filters(text: str) -> dict[str, list[str]]:
     if not text.strip():
         return {}
     try:
-        raw = json.loads(text)
-    except ValueError as exc:
-        raise bad_request(f"invalid filters: {exc}") from exc
+        raw = jsonparse.loads(text)
+    except EngineError as exc:
+        raise bad_request(f"invalid filters: {exc.message.removeprefix('invalid JSON: ')}") from None
     if not isinstance(raw, dict):
         raise bad_request("invalid filters: expected a JSON object")
     result: dict[str, list[str]] = {}
@@ -194,9 +199,10 @@ def error_response(error: EngineError) -> Response:
 
 
 def engine_error_in(exc: BaseException) -> EngineError | None:
-    """The EngineError a handler raised, also from inside a task group."""
+    """The EngineError a handler raised, also from inside a task group; the 400 for an exception
+    bad input causes deep in the engine (jsonparse.refused: a class of input, not a case)."""
     if isinstance(exc, EngineError):
         return exc
     if isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
         return engine_error_in(exc.exceptions[0])
-    return None
+    return jsonparse.refused(exc)

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from runtime.api.decode import UNKNOWN, Decoder, Operation
 from runtime.api.errors import bad_request, not_found
 from runtime.api.http import Request, Response, engine_error_in, error_response
 
@@ -83,15 +84,20 @@ class Router(Generic[C]):
     """The application the server calls: finds the route and runs its handler.
 
     `context` (the Engine, in the daemon) is passed to every handler;
-    `headers` go on every response (Docker sends Server, Api-Version, Ostype).
+    `headers` go on every response (Docker sends Server, Api-Version, Ostype);
+    `decoder` types each request's parameters and body before its handler runs (decode.py).
     """
 
     def __init__(
-        self, context: C, routes: Iterable[Route[C]], headers: Iterable[tuple[str, str]] = ()
+        self, context: C, routes: Iterable[Route[C]], headers: Iterable[tuple[str, str]] = (),
+        decoder: Decoder | None = None,
     ) -> None:
         self.context = context
         self.routes = tuple(routes)
         self.headers = list(headers)
+        self.decoder = decoder or Decoder({})
+        self.operations: dict[tuple[str, str], Operation] = {
+            (r.method, r.pattern): self.decoder.operation(r.method, r.pattern) for r in self.routes}
 
     def match(self, method: str, path: str) -> tuple[Route[C], dict[str, str]]:
         for route in self.routes:
@@ -109,6 +115,7 @@ class Router(Generic[C]):
                 check_version(version)
             route, params = self.match(request.method, path)
             request.path, request.api_version, request.params = path, version, params
+            await self.decoder.prepare(self.operations.get((route.method, route.pattern), UNKNOWN), request)
             response = await route.handler(self.context, request)
         except Exception as exc:
             error = engine_error_in(exc)

@@ -36,18 +36,19 @@ def top(record: Record, ps_args: str) -> dict[str, Any]:
         done = subprocess.run(["ps", *args], capture_output=True, text=True, check=False, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise EngineError(500, f"error running ps: {exc}") from exc
-    if done.returncode != 0:
-        raise EngineError(500, f"ps: {done.stderr.strip() or done.stdout.strip()}")
+    if done.returncode != 0:  # the arguments' fault (dockerd says 500; a bad input is a 400 here)
+        first = (done.stderr.strip() or done.stdout.strip()).splitlines()
+        raise bad_request(f"ps: {first[0] if first else f'exit status {done.returncode}'}")
     return parse_ps(done.stdout, pids)
 
 
 def parse_ps(output: str, pids: set[int]) -> dict[str, Any]:
     lines = [line for line in output.splitlines() if line.strip()]
     if not lines:
-        raise EngineError(500, "ps printed nothing")
+        raise bad_request("ps printed nothing")
     titles = lines[0].split()
     if "PID" not in titles:
-        raise EngineError(500, f"couldn't find PID field in ps output: {lines[0]!r}")
+        raise bad_request(f"couldn't find PID field in ps output: {lines[0]!r}")
     at = titles.index("PID")
     processes = []
     for line in lines[1:]:
