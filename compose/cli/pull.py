@@ -77,7 +77,7 @@ def pull(opts: GlobalOptions, services: tuple[str, ...], ignore_pull_failures: b
                 if step.action != PULL:
                     text = f"Skipped - {step.reason}" if step.reason else "Skipped"
                     display.event(ProgressEvent(step.services[0], text, DONE, 0.0))
-            report = await run_transfers(client, project, steps, display, tolerated=tolerated)
+            report = await run_transfers(client, project, steps, display, tolerated=tolerated, parallel=opts.parallel)
             must_build = sorted(s for s in report.failed if project.services[s].build is not None)
             if must_build:
                 display.note("WARNING: Some service image(s) must be built from source by running:\n"
@@ -115,7 +115,8 @@ def push(opts: GlobalOptions, services: tuple[str, ...], ignore_push_failures: b
                 elif svc.image not in steps:
                     steps[svc.image] = ImageStep(svc.image, (name,), PULL)
             report = await run_transfers(client, project, steps.values(), display,
-                                         tolerated=lambda s: ignore_push_failures, push=True)
+                                         tolerated=lambda s: ignore_push_failures, push=True,
+                                         parallel=opts.parallel)
         error = failure(report, lambda s: ignore_push_failures)
         if error is not None:
             raise error

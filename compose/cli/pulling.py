@@ -107,13 +107,21 @@ async def transfer_one(client: EngineClient, display: Progress, service: str, im
 
 async def run_transfers(client: EngineClient, project: Project, steps: Iterable[ImageStep], display: Progress,
                         quiet: bool = False, tolerated: Callable[[str], bool] = lambda service: False,
-                        push: bool = False) -> PullReport:
-    """Every `pull` step at once; a failure `tolerated` does not stop the others, any other does."""
+                        push: bool = False, parallel: int = -1) -> PullReport:
+    """Every `pull` step at once (at most `parallel`, -1 for no bound); a failure `tolerated` does not stop
+    the others, any other does."""
+    import math
+
     import anyio
 
     report = PullReport()
+    limiter = anyio.CapacityLimiter(parallel if parallel > 0 else math.inf)
 
     async def one(step: ImageStep, cancel: anyio.CancelScope) -> None:
+        async with limiter:
+            await transfer_step(step, cancel)
+
+    async def transfer_step(step: ImageStep, cancel: anyio.CancelScope) -> None:
         service = step.services[0]
         platform = project.services[service].config.get("platform") or os.environ.get("DOCKER_DEFAULT_PLATFORM")
         keep_going = tolerated(service)
@@ -133,8 +141,8 @@ async def run_transfers(client: EngineClient, project: Project, steps: Iterable[
 
 
 async def run_pulls(client: EngineClient, project: Project, steps: Iterable[ImageStep], display: Progress,
-                    quiet: bool = False) -> PullReport:
-    return await run_transfers(client, project, steps, display, quiet)
+                    quiet: bool = False, parallel: int = -1) -> PullReport:
+    return await run_transfers(client, project, steps, display, quiet, parallel=parallel)
 
 
 def failure(report: PullReport, tolerated: Callable[[str], bool] = lambda service: False) -> ComposeError | None:

@@ -75,7 +75,7 @@ async def resolve_images(client: EngineClient, project: Project, services: Itera
         raise ComposeError(failing[0][1])
     if any(step.action == PULL for step in steps):
         with progress(opts, "Pulling") if opts is not None else Progress() as display:
-            report = await run_pulls(client, project, steps, display, quiet)
+            report = await run_pulls(client, project, steps, display, quiet, opts.parallel if opts else -1)
         error = failure(report)
         if error is not None:
             raise error
