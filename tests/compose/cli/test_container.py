@@ -331,3 +331,10 @@ def test_real_ls_matches_docker(engine: EngineHandle) -> None:
         assert ok(engine, "ls", "-a", "--format", fmt) == theirs
     finally:
         ok(engine, "rm", "-f", cid)
+
+
+def test_create_prints_the_id_and_starts_nothing(fake: FakeEngine) -> None:
+    result = cli(fake, "create", "--name", "made", "busybox", "echo", "hi")
+    (container,) = fake.containers.values()
+    assert result.returncode == 0 and result.stdout.decode() == container.id + "\n"
+    assert fake.calls == ["create"] and container.name == "made" and container.body["Cmd"] == ["echo", "hi"]

@@ -25,6 +25,7 @@ def public(registry_factory: object, engine_and_rootfs: tuple[EngineHandle, obje
     seed_image(handle.url, "app", "latest", busybox_layers(rootfs, "v1"))  # type: ignore[arg-type]
     seed_image(handle.url, "app", "2", busybox_layers(rootfs, "v2"))  # type: ignore[arg-type]
     seed_image(handle.url, "tool", "latest", busybox_layers(rootfs, "tool"))  # type: ignore[arg-type]
+    seed_image(handle.url, "made", "latest", busybox_layers(rootfs, "made"))  # type: ignore[arg-type]
     return handle
 
 
@@ -116,3 +117,12 @@ def test_container_run_pulls_a_missing_image(cli: Cli, public: RegistryHandle) -
     assert bad.returncode == 2 and "invalid pull option" in bad.stderr
     gone = cli.run("container", "run", "--rm", f"{public.host}/nothing", "true")
     assert gone.returncode == 125 and "Error response from daemon: " in gone.stderr
+
+
+def test_container_create_pulls_a_missing_image(cli: Cli, public: RegistryHandle) -> None:
+    ref = f"{public.host}/made"
+    result = cli.ok("container", "create", "--name", "made-1", ref, "cat", "/version")
+    assert len(result.stdout.strip()) == 64 and result.stderr.startswith(f"Unable to find image '{ref}:latest'")
+    started = cli.ok("container", "start", "-a", "made-1")
+    assert started.stdout == "made\n"
+    cli.ok("container", "rm", "made-1")
