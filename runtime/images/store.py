@@ -22,6 +22,7 @@ from runtime.images import filters as image_filters
 from runtime.images.changes import apply_changes
 from runtime.images.errors import ImageConflict, ImageInvalid, ImageNotFound
 from runtime.images.imports import import_config, ingest_layer
+from runtime.images.ingest import Ingest
 from runtime.images.leases import Lease, Leases
 from runtime.images.reference import Reference, familiar, parse, try_parse, validate_tag
 from runtime.images.removal import Removal
@@ -218,6 +219,38 @@ class ImageStore:
                     keys = set(lease.keys)
         finally:
             self._removal.collect(keys)
+
+    @contextmanager
+    def ingest(self) -> Iterator[Ingest]:
+        """Add an image piece by piece (a registry pull); see runtime/images/ingest.py."""
+        with self._ingesting() as lease:
+            yield Ingest(self._lock, self._blobs, self._snapshots, self._meta, lease)
+
+    def image_parts(self, ref: str) -> tuple[ImageRecord, bytes, list[LayerBlob], bytes | None]:
+        """(record, config, layer blobs, manifest) of an image, for a push."""
+        with self._lock:
+            image = self._image(self.resolve(ref), ref)
+            rows = []
+            for _chain, blob in image.layers:
+                row = self._meta.layer_blob(blob)
+                if row is None:
+                    raise ImageInvalid(f"image {image.id}: layer blob {blob} is not recorded (store damaged?)")
+                rows.append(row)
+            manifest = self._blobs.read_bytes(image.manifest) if image.manifest else None
+            return image, self._blobs.read_bytes(image.id), rows, manifest
+
+    def blob_path(self, digest: str) -> Path:
+        return self._blobs.path(digest)
+
+    def tags_of(self, repository: str) -> list[tuple[str, str]]:
+        """(tag, image ID) of every tag of a normalized repository name (`docker push --all-tags`)."""
+        out = []
+        for row in self._meta.all_refs():
+            if row.kind == "tag":
+                ref = parse(row.name)
+                if ref.name == repository and ref.tag:
+                    out.append((ref.tag, row.image_id))
+        return sorted(out)
 
     def load(self, stream: BinaryIO) -> list[str]:
         """`docker load`: a docker-archive or OCI archive/layout tar (maybe compressed).
