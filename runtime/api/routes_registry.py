@@ -152,4 +152,5 @@ async def distribution_inspect(engine: Engine, request: Request) -> Response:
 ROUTES: tuple[Route[Engine], ...] = (
     Route("POST", "/auth", login),
     Route("GET", "/distribution/{name:.*}/json", distribution_inspect),
+    Route("POST", "/images/{name:.*}/push", push_image),
 )

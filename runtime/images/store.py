@@ -20,6 +20,7 @@ from runtime.api.filters import match_labels
 from runtime.images import archive_load, archive_save, docker_json, oci
 from runtime.images import filters as image_filters
 from runtime.images.changes import apply_changes
+from runtime.images.distribution import Distribution
 from runtime.images.errors import ImageConflict, ImageInvalid, ImageNotFound
 from runtime.images.imports import import_config, ingest_layer
 from runtime.images.ingest import Ingest
@@ -226,31 +227,9 @@ class ImageStore:
         with self._ingesting() as lease:
             yield Ingest(self._lock, self._blobs, self._snapshots, self._meta, lease)
 
-    def image_parts(self, ref: str) -> tuple[ImageRecord, bytes, list[LayerBlob], bytes | None]:
-        """(record, config, layer blobs, manifest) of an image, for a push."""
-        with self._lock:
-            image = self._image(self.resolve(ref), ref)
-            rows = []
-            for _chain, blob in image.layers:
-                row = self._meta.layer_blob(blob)
-                if row is None:
-                    raise ImageInvalid(f"image {image.id}: layer blob {blob} is not recorded (store damaged?)")
-                rows.append(row)
-            manifest = self._blobs.read_bytes(image.manifest) if image.manifest else None
-            return image, self._blobs.read_bytes(image.id), rows, manifest
-
-    def blob_path(self, digest: str) -> Path:
-        return self._blobs.path(digest)
-
-    def tags_of(self, repository: str) -> list[tuple[str, str]]:
-        """(tag, image ID) of every tag of a normalized repository name (`docker push --all-tags`)."""
-        out = []
-        for row in self._meta.all_refs():
-            if row.kind == "tag":
-                ref = parse(row.name)
-                if ref.name == repository and ref.tag:
-                    out.append((ref.tag, row.image_id))
-        return sorted(out)
+    def distribution(self) -> Distribution:
+        """What push needs of the store (runtime/images/distribution.py)."""
+        return Distribution(self._lock, self._blobs, self._meta, self.resolve)
 
     def load(self, stream: BinaryIO) -> list[str]:
         """`docker load`: a docker-archive or OCI archive/layout tar (maybe compressed).

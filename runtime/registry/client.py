@@ -153,18 +153,20 @@ class RegistryClient:
         if not realm:
             raise RegistryError(f"registry {self.host} asked for a bearer token without a realm")
         assert self._http is not None
-        params = {k: v for k, v in (("service", service), ("scope", scope)) if v}
+        # Several scopes (a cross-repository mount) go as several `scope` parameters.
+        params: list[tuple[str, str]] = [("service", service)] if service else []
+        params += [("scope", one) for one in scope.split(" ") if one]
         try:
             if self.auth.identitytoken:
                 form = {"grant_type": "refresh_token", "refresh_token": self.auth.identitytoken,
-                        "client_id": "docker", **params}
+                        "client_id": "docker", **dict(params)}
                 response = self._http.post(realm, data=form)
             else:
                 headers = {}
                 if self.auth.username:
                     headers["Authorization"] = basic_header(self.auth.username, self.auth.password)
-                    params["account"] = self.auth.username
-                response = self._http.get(realm, params=params, headers=headers)
+                    params.append(("account", self.auth.username))
+                response = self._http.get(realm, params=tuple(params), headers=headers)
         except httpx.HTTPError as exc:
             raise Unreachable(f'Get "{realm}": {describe_exception(exc)}') from None
         if response.status_code in (401, 403):
@@ -211,12 +213,10 @@ class RegistryClient:
             response.read()
             response.close()
         message = registry_message(response)
-        if response.status_code == 401:
-            raise Unauthorized(f"{what}: {message}")
+        if response.status_code in (401, 403):
+            raise Unauthorized(message)  # as dockerd prints it: "unauthorized: authentication required"
         if response.status_code == 404:
             raise NotFound(f"{what}: {message}")
-        if response.status_code == 403:
-            raise Unauthorized(f"{what}: denied: {message}")
         raise RegistryError(f"{what}: {message}")
 
 

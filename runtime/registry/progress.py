@@ -7,7 +7,11 @@ import json
 import queue
 import threading
 import time
-from typing import Any, BinaryIO
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from typing import Any, BinaryIO, TypeVar
+
+T = TypeVar("T")
 
 INTERVAL = 0.1  # seconds between two `Downloading`/`Pushing` updates of one layer
 
@@ -69,3 +73,24 @@ class Progress:
 def short_id(digest: str) -> str:
     """The 12 hex digits a layer is shown by."""
     return digest.split(":", 1)[-1][:12]
+
+
+def run_all(progress: Progress, jobs: Sequence[Callable[[], T]], workers: int, cancel: threading.Event) -> list[T]:
+    """Run `jobs` on `workers` threads, writing their progress meanwhile; the first failure sets
+    `cancel` (jobs check it), waits for the others to stop and is raised."""
+    results: dict[int, T] = {}
+    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="registry") as pool:
+        futures = {pool.submit(job): i for i, job in enumerate(jobs)}
+        try:
+            pending = set(futures)
+            while pending:
+                finished, pending = wait(pending, timeout=0.05, return_when=FIRST_EXCEPTION)
+                progress.pump()
+                for future in finished:
+                    results[futures[future]] = future.result()
+        except BaseException:
+            cancel.set()
+            raise
+        finally:
+            progress.pump()
+    return [results[i] for i in range(len(jobs))]

@@ -7,8 +7,8 @@ manifest, 401 denied…); later ones end the stream with an `errorDetail`, as do
 
 from __future__ import annotations
 
+import functools
 import threading
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from runtime.images import oci
@@ -31,7 +31,7 @@ from runtime.registry.manifests import (
     parse_image_manifest,
     verify_manifest,
 )
-from runtime.registry.progress import Progress, short_id
+from runtime.registry.progress import Progress, run_all, short_id
 from runtime.store.metadata import LayerBlob, SnapshotRow
 
 
@@ -71,7 +71,7 @@ def _fetch_manifest(client: RegistryClient, ref: Reference, reference: str, scop
             raise RegistryError(f'Head "{client.base}/v2/{repo}/manifests/{reference}": no basic auth credentials'
                                 ) from None
         raise NotFound(f"pull access denied for {ref.familiar_name}, repository does not exist or may require "
-                           f"'docker login': {exc.message.split(': ', 1)[-1]}") from None
+                           f"'docker login': {exc.message}") from None
     data = response.content
     if len(data) > MAX_MANIFEST:
         raise InvalidContent(f"manifest for {ref.familiar()} is larger than {MAX_MANIFEST} bytes")
@@ -133,7 +133,7 @@ class Puller:
         shown = ref.familiar()
         with self.store.ingest() as ing:
             existing = ing.image_by_ref(refs[0][0])
-            if existing is not None and existing[1] == resolved.manifest_digest:
+            if existing is not None and resolved.config.digest == existing[0]:
                 before = ing.image_by_ref(refs[-1][0])
                 for name, kind in refs:
                     ing.set_ref(name, existing[0], kind)
@@ -184,25 +184,10 @@ class Puller:
                 todo.append(i)
         for i in todo[self.config.max_downloads:]:
             p.status("Waiting", short_id(resolved.layers[i].digest))
-        with ThreadPoolExecutor(self.config.max_downloads, thread_name_prefix="pull") as pool:
-            futures: dict[Future[LayerDone], int] = {}
-            for i in todo:
-                parent = chains[i - 1] if i else ""
-                job = pool.submit(self._layer, client, repo, scope, resolved.layers[i], diff_ids[i], chains[i],
-                                  parent, ing, f"layer {i + 1}/{len(diff_ids)}")
-                futures[job] = i
-            try:
-                pending = set(futures)
-                while pending:
-                    finished, pending = wait(pending, timeout=0.05, return_when=FIRST_EXCEPTION)
-                    p.pump()
-                    for job in finished:
-                        done[futures[job]] = job.result()
-            except BaseException:
-                self._cancel.set()
-                raise
-            finally:
-                p.pump()
+        jobs = [functools.partial(self._layer, client, repo, scope, resolved.layers[i], diff_ids[i], chains[i],
+                                  chains[i - 1] if i else "", ing, f"layer {i + 1}/{len(diff_ids)}") for i in todo]
+        for i, layer in zip(todo, run_all(p, jobs, self.config.max_downloads, self._cancel), strict=True):
+            done[i] = layer
         return [done[i] for i in range(len(resolved.layers))]
 
     def _layer(self, client: RegistryClient, repo: str, scope: str, desc: oci.Descriptor, diff_id: str, chain: str,
