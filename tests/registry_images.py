@@ -47,7 +47,9 @@ def oci_layout(directory: Path, layers: list[dict[str, bytes] | bytes], arch: st
     for files in layers:
         plain = files if isinstance(files, bytes) else layer_tar(files)
         diff_ids.append(_digest(plain))
-        if compress == "zstd":
+        if compress == "none":
+            packed, media = plain, "application/vnd.oci.image.layer.v1.tar"
+        elif compress == "zstd":
             packed = subprocess.run(["zstd", "-q", "-c"], input=plain, capture_output=True, check=True).stdout
             media = "application/vnd.oci.image.layer.v1.tar+zstd"
         else:
@@ -125,3 +127,11 @@ def push_multiarch(layout: Path, registry: RegistryHandle, repo: str, tag: str =
 def busybox_layout(directory: Path, rootfs_tar: Path, arch: str = "amd64") -> Path:
     """busybox (Debian's busybox-static rootfs) as a one-layer OCI layout, CMD ["sh"]."""
     return oci_layout(directory, [rootfs_tar.read_bytes()], arch=arch, cmd=["sh"])
+
+
+def big_layers(sizes: list[int], seed: int = 7) -> list[dict[str, bytes] | bytes]:
+    """Layers of pseudo-random (incompressible) files of the given sizes, one file each."""
+    import random
+
+    rng = random.Random(seed)
+    return [{f"data/layer{i}.bin": rng.randbytes(size)} for i, size in enumerate(sizes)]
