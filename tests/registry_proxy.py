@@ -20,12 +20,15 @@ class Faults:
     rate: float = 0.0  # bytes per second for blobs (0: as fast as possible)
     range_requests: list[str] = field(default_factory=list)  # Range headers seen
     served: int = 0  # blob bytes sent
+    active: int = 0  # blob downloads in flight
+    peak: int = 0  # the most blob downloads in flight at once
 
 
 class RegistryProxy:
     def __init__(self, upstream_port: int) -> None:
         self.upstream = upstream_port
         self.faults = Faults()
+        self._lock = threading.Lock()
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -74,6 +77,10 @@ class RegistryProxy:
             return
         length = int(response.getheader("Content-Length") or 0)
         sent = 0
+        if is_blob:
+            with self._lock:
+                self.faults.active += 1
+                self.faults.peak = max(self.faults.peak, self.faults.active)
         drop = is_blob and digest in self.faults.drop_once and "Range" not in req.headers
         try:
             while data := response.read(CHUNK):
@@ -97,3 +104,6 @@ class RegistryProxy:
             req.close_connection = True
         finally:
             upstream.close()
+            if is_blob:
+                with self._lock:
+                    self.faults.active -= 1

@@ -97,11 +97,15 @@ def test_shared_layer_already_exists_and_zstd(engine: EngineHandle, seeded: Regi
     assert status == 200 and len(json.loads(raw)["RootFS"]["Layers"]) == 1
 
 
-def test_index_platforms(engine: EngineHandle, seeded: RegistryHandle, tmp_path: Path) -> None:
+def test_index_platforms(engine: EngineHandle, seeded: RegistryHandle, setup: tuple, tmp_path: Path) -> None:
+    """skopeo pushes an OCI index of busybox for amd64 and a copy whose config says arm64."""
+    base = setup[1].read_bytes()
     layout = oci_multiarch_layout(tmp_path / "multi", {
-        "amd64": [{"arch.txt": b"amd64\n"}], "arm64": [{"arch.txt": b"arm64\n"}]})
+        "amd64": [base, {"arch.txt": b"amd64\n"}], "arm64": [base, {"arch.txt": b"arm64\n"}]})
     push_multiarch(layout, seeded, "t/multi", "v1")
     name = f"{seeded.host}/t/multi:v1"
+    docker(engine, "pull", name)  # the host's platform
+    assert docker(engine, "run", "--rm", name, "cat", "/arch.txt") == "amd64\n"
     docker(engine, "pull", "--platform", "linux/arm64", name)
     arch = docker(engine, "image", "inspect", "-f", "{{.Architecture}}/{{.Variant}}", name).strip()
     assert arch == "arm64/v8"

@@ -19,7 +19,7 @@ from tests.engine_fixture import EngineHandle, start_private_engine
 from tests.registry_fixture import RegistryHandle
 from tests.registry_images import big_layers, oci_layout, push_layout
 from tests.registry_proxy import RegistryProxy
-from tests.runtime.registry.api import call
+from tests.runtime.registry.api import call, stream_lines
 
 pytestmark = pytest.mark.root
 MB = 1 << 20
@@ -61,6 +61,27 @@ def _layer_digests(registry: RegistryHandle) -> list[str]:
                                      headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
     with urllib.request.urlopen(request) as answer:
         return [layer["digest"] for layer in json.load(answer)["layers"]]
+
+
+def test_concurrent_downloads_bounded(engine: EngineHandle, proxy: RegistryProxy) -> None:
+    """Three layers at a time by default; `max-concurrent-downloads` in daemon.json lowers it."""
+    proxy.faults.rate, proxy.faults.peak = 24 * MB, 0
+    try:
+        docker_cli(engine, "pull", f"{proxy.host}/t/big:v1", timeout=120)
+        assert proxy.faults.peak == 3
+        docker_cli(engine, "rmi", f"{proxy.host}/t/big:v1")
+        (engine.root / "daemon.json").write_text(json.dumps({"max-concurrent-downloads": 1}))
+        proxy.faults.peak = 0
+        status, raw = call(engine, "POST", f"/images/create?fromImage={proxy.host}/t/big&tag=v1")
+        assert status == 200 and proxy.faults.peak == 1
+        statuses = [line.get("status") for line in stream_lines(raw)]
+        assert statuses.count("Waiting") == 2 and statuses.count("Pull complete") == 3
+        assert any(line.get("status") == "Downloading" and line["progressDetail"]["total"] > 0
+                   for line in stream_lines(raw))
+        docker_cli(engine, "rmi", f"{proxy.host}/t/big:v1")
+    finally:
+        proxy.faults.rate = 0.0
+        (engine.root / "daemon.json").unlink(missing_ok=True)
 
 
 def test_corrupted_blob_is_refused(engine: EngineHandle, proxy: RegistryProxy) -> None:
