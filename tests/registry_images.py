@@ -32,8 +32,8 @@ def layer_tar(files: dict[str, bytes]) -> bytes:
     return out.getvalue()
 
 
-def oci_layout(directory: Path, layers: list[dict[str, bytes]], arch: str = "amd64", tag: str = "latest",
-               cmd: list[str] | None = None) -> Path:
+def oci_layout(directory: Path, layers: list[dict[str, bytes] | bytes], arch: str = "amd64", tag: str = "latest",
+               cmd: list[str] | None = None, compress: str = "gzip") -> Path:
     """An OCI layout with one image of gzip layers; returns `directory`."""
     blobs = directory / "blobs" / "sha256"
     blobs.mkdir(parents=True, exist_ok=True)
@@ -45,12 +45,19 @@ def oci_layout(directory: Path, layers: list[dict[str, bytes]], arch: str = "amd
 
     diff_ids, descs = [], []
     for files in layers:
-        plain = layer_tar(files)
+        plain = files if isinstance(files, bytes) else layer_tar(files)
         diff_ids.append(_digest(plain))
-        packed = gzip.compress(plain, mtime=0)
-        descs.append({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": put(packed),
-                      "size": len(packed)})
-    config: dict[str, Any] = {"architecture": arch, "os": "linux", "config": {"Cmd": cmd or ["sh"]},
+        if compress == "none":
+            packed, media = plain, "application/vnd.oci.image.layer.v1.tar"
+        elif compress == "zstd":
+            packed = subprocess.run(["zstd", "-q", "-c"], input=plain, capture_output=True, check=True).stdout
+            media = "application/vnd.oci.image.layer.v1.tar+zstd"
+        else:
+            packed = gzip.compress(plain, compresslevel=1, mtime=0)
+            media = "application/vnd.oci.image.layer.v1.tar+gzip"
+        descs.append({"mediaType": media, "digest": put(packed), "size": len(packed)})
+    variant = {"variant": "v8"} if arch == "arm64" else {}
+    config: dict[str, Any] = {"architecture": arch, "os": "linux", **variant, "config": {"Cmd": cmd or ["sh"]},
                               "rootfs": {"type": "layers", "diff_ids": diff_ids},
                               "created": "2024-01-01T00:00:00Z"}
     raw_config = json.dumps(config).encode()
@@ -90,3 +97,41 @@ def push_layout(layout: Path, registry: RegistryHandle, repo: str, tag: str = "l
     """Push the layout's `latest` image as registry/repo:tag with skopeo."""
     skopeo("copy", *skopeo_dest_flags(registry), *extra, f"oci:{layout}:latest",
            f"docker://{registry.host}/{repo}:{tag}")
+
+
+def oci_multiarch_layout(directory: Path, images: dict[str, list[dict[str, bytes] | bytes]],
+                         tag: str = "latest") -> Path:
+    """An OCI layout whose `tag` is an image index with one image per architecture."""
+    entries = []
+    for arch, layers in images.items():
+        oci_layout(directory, layers, arch=arch, tag=tag, cmd=["echo", arch])
+        entries.append(json.loads((directory / "index.json").read_text())["manifests"][0])
+    for entry in entries:
+        entry.pop("annotations", None)
+    index = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                        "manifests": entries}).encode()
+    digest = _digest(index)
+    (directory / "blobs" / "sha256" / digest[7:]).write_bytes(index)
+    top = {"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.index.v1+json",
+                                              "digest": digest, "size": len(index),
+                                              "annotations": {"org.opencontainers.image.ref.name": tag}}]}
+    (directory / "index.json").write_text(json.dumps(top))
+    return directory
+
+
+def push_multiarch(layout: Path, registry: RegistryHandle, repo: str, tag: str = "latest") -> None:
+    skopeo("copy", "--all", *skopeo_dest_flags(registry), f"oci:{layout}:latest",
+           f"docker://{registry.host}/{repo}:{tag}")
+
+
+def busybox_layout(directory: Path, rootfs_tar: Path, arch: str = "amd64") -> Path:
+    """busybox (Debian's busybox-static rootfs) as a one-layer OCI layout, CMD ["sh"]."""
+    return oci_layout(directory, [rootfs_tar.read_bytes()], arch=arch, cmd=["sh"])
+
+
+def big_layers(sizes: list[int], seed: int = 7) -> list[dict[str, bytes] | bytes]:
+    """Layers of pseudo-random (incompressible) files of the given sizes, one file each."""
+    import random
+
+    rng = random.Random(seed)
+    return [{f"data/layer{i}.bin": rng.randbytes(size)} for i, size in enumerate(sizes)]
