@@ -90,7 +90,10 @@ def busybox_layers(rootfs: Path, version: str) -> list[bytes]:
 
 def manifest_exists(url: str, repo: str, tag: str, auth: tuple[str, str] | None = None) -> bool:
     try:
-        status, _, _ = _request(f"{url}/v2/{repo}/manifests/{tag}", "HEAD", None, {"Accept": MANIFEST}, auth)
+        accept = ", ".join([MANIFEST, "application/vnd.oci.image.manifest.v1+json",
+                            "application/vnd.oci.image.index.v1+json",
+                            "application/vnd.docker.distribution.manifest.list.v2+json"])
+        status, _, _ = _request(f"{url}/v2/{repo}/manifests/{tag}", "HEAD", None, {"Accept": accept}, auth)
     except urllib.error.HTTPError:
         return False
     return status == 200
