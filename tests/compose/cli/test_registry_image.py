@@ -126,3 +126,17 @@ def test_container_create_pulls_a_missing_image(cli: Cli, public: RegistryHandle
     started = cli.ok("container", "start", "-a", "made-1")
     assert started.stdout == "made\n"
     cli.ok("container", "rm", "made-1")
+
+
+def test_token_registry_login_then_push(cli: Cli, registry_factory: object) -> None:
+    token: RegistryHandle = registry_factory("token")  # type: ignore[operator]
+    ref = f"{token.host}/mine:1"
+    cli.ok("image", "tag", "busybox", ref)
+    anonymous = cli.run("image", "push", ref)
+    assert anonymous.returncode == 1 and "Traceback" not in anonymous.stderr
+    wrong = cli.run("login", token.host, "-u", USER, "--password-stdin", stdin="wrong")
+    assert wrong.returncode == 1 and one_line(wrong.stderr).startswith("Error response from daemon: ")
+    cli.ok("login", token.host, "-u", USER, "--password-stdin", stdin=PASSWORD)
+    cli.ok("image", "push", "-q", ref)
+    cli.ok("image", "rm", ref)
+    assert cli.ok("image", "pull", "-q", ref).stdout == f"{ref}\n"
