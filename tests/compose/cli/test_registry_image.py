@@ -140,3 +140,21 @@ def test_token_registry_login_then_push(cli: Cli, registry_factory: object) -> N
     cli.ok("image", "push", "-q", ref)
     cli.ok("image", "rm", ref)
     assert cli.ok("image", "pull", "-q", ref).stdout == f"{ref}\n"
+
+
+def test_pull_and_push_print_what_the_docker_cli_prints(cli: Cli, public: RegistryHandle) -> None:
+    from tests.compose.cli.engines import docker_cli
+
+    ref = f"{public.host}/app:2"
+    cli.run("image", "rm", ref)
+    theirs = docker_cli(cli.engine, "pull", ref).stdout
+    cli.ok("image", "rm", ref)
+    ours = cli.ok("image", "pull", ref).stdout
+    assert ours == theirs
+    assert cli.ok("image", "pull", ref).stdout == docker_cli(cli.engine, "pull", ref).stdout  # up to date
+    untagged = f"{public.host}/app"
+    cli.ok("image", "pull", untagged)
+    assert cli.ok("image", "pull", untagged).stdout == docker_cli(cli.engine, "pull", untagged).stdout
+    cli.ok("image", "tag", "busybox", f"{public.host}/same:1")
+    assert cli.ok("image", "push", f"{public.host}/same:1").stdout.splitlines()[-1] == \
+        docker_cli(cli.engine, "push", f"{public.host}/same:1").stdout.splitlines()[-1]
