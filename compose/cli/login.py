@@ -24,9 +24,9 @@ if TYPE_CHECKING:
     from compose.registry.config_file import Credentials
 
 PASSWORD_WARNING = "WARNING! Using --password via the CLI is insecure. Use --password-stdin."
-UNENCRYPTED = ("WARNING! Your credentials are stored unencrypted in '{path}'.\n"
+UNENCRYPTED = ("\nWARNING! Your credentials are stored unencrypted in '{path}'.\n"
                "Configure a credential helper to remove this warning. See\n"
-               "https://docs.docker.com/go/credential-store/\n")
+               "https://docs.docker.com/go/credential-store/\n\n")  # docker 28's blank lines around it
 
 
 def read_password_stdin(text: str) -> str:

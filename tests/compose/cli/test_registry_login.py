@@ -81,3 +81,26 @@ def test_a_missing_helper_is_one_line(cli: Cli, private: RegistryHandle) -> None
     result = cli.run("login", private.host, "-u", USER, "--password-stdin", stdin=PASSWORD)
     assert result.returncode == 1
     assert "docker-credential-nosuchhelper" in one_line(result.stderr)
+
+
+def test_login_and_logout_print_what_the_docker_cli_prints(cli: Cli, private: RegistryHandle) -> None:
+    import subprocess
+
+    from tests.compose.cli.engines import DOCKER
+
+    if DOCKER is None:
+        pytest.skip("no docker CLI on PATH")
+    env = cli.env({"DOCKER_CONFIG": str(cli.home / "docker-cli")})
+
+    def docker(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([DOCKER, *args], env=env, input=stdin, capture_output=True, text=True, timeout=60,
+                              check=False)
+
+    theirs = docker("login", private.host, "-u", USER, "--password-stdin", stdin=PASSWORD)
+    ours = cli.ok("login", private.host, "-u", USER, "--password-stdin", stdin=PASSWORD)
+    assert theirs.returncode == 0 and ours.stdout == theirs.stdout
+    assert ours.stderr == theirs.stderr.replace(str(cli.home / "docker-cli"), str(cli.config))
+    assert json.loads((cli.home / "docker-cli" / "config.json").read_text())["auths"] == auths(cli)
+    assert cli.ok("logout", private.host).stdout == docker("logout", private.host).stdout
+    wrong = docker("login", private.host, "-u", USER, "--password-stdin", stdin="nope")
+    assert cli.run("login", private.host, "-u", USER, "--password-stdin", stdin="nope").stderr == wrong.stderr
