@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from compose.client import EngineClient
     from compose.registry.config_file import Credentials
 
+OTHER_ACCOUNT = ("\n Info -> To login with a different account, run 'pycompose logout' followed by "
+                 "'pycompose login'\n\n\n")  # docker 28's words, our command's name
 PASSWORD_WARNING = "WARNING! Using --password via the CLI is insecure. Use --password-stdin."
 UNENCRYPTED = ("\nWARNING! Your credentials are stored unencrypted in '{path}'.\n"
                "Configure a credential helper to remove this warning. See\n"
@@ -89,7 +91,10 @@ def login(server: str | None, username: str | None, password: str | None, passwo
     if not username and password is None:
         kept = store.get(key)
         if not kept.anonymous:
-            print("Authenticating with existing credentials...", flush=True)
+            who = f" [Username: {kept.username}]" if kept.username else ""
+            print(f"Authenticating with existing credentials...{who}", file=sys.stderr, flush=True)
+            if who:
+                sys.stderr.write(OTHER_ACCOUNT)
             try:
                 call(lambda client: authenticate(client, kept))
             except ComposeError as exc:

@@ -43,7 +43,8 @@ def test_login_stores_in_config_json_and_logout_removes(cli: Cli, private: Regis
     assert entry == {"auth": base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()}
 
     again = cli.ok("login", private.host, stdin="")  # no flags: what is kept is tried first
-    assert again.stdout == "Authenticating with existing credentials...\nLogin Succeeded\n"
+    assert again.stdout == "Login Succeeded\n"
+    assert again.stderr.startswith(f"Authenticating with existing credentials... [Username: {USER}]\n")
 
     out = cli.ok("logout", private.host)
     assert out.stdout == f"Removing login credentials for {private.host}\n"
@@ -101,6 +102,8 @@ def test_login_and_logout_print_what_the_docker_cli_prints(cli: Cli, private: Re
     assert theirs.returncode == 0 and ours.stdout == theirs.stdout
     assert ours.stderr == theirs.stderr.replace(str(cli.home / "docker-cli"), str(cli.config))
     assert json.loads((cli.home / "docker-cli" / "config.json").read_text())["auths"] == auths(cli)
+    kept, again = docker("login", private.host, stdin=""), cli.run("login", private.host, stdin="")
+    assert (again.stdout, again.stderr) == (kept.stdout, kept.stderr.replace("'docker ", "'pycompose "))
     assert cli.ok("logout", private.host).stdout == docker("logout", private.host).stdout
     wrong = docker("login", private.host, "-u", USER, "--password-stdin", stdin="nope")
     assert cli.run("login", private.host, "-u", USER, "--password-stdin", stdin="nope").stderr == wrong.stderr
