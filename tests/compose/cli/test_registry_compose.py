@@ -128,3 +128,17 @@ def test_push_pushes_services_with_build_and_image(cli: Cli, reg: RegistryHandle
     assert code == 1 and out.strip().splitlines()[-1].startswith("Error response from daemon: ")
     code, out = compose(cli, project, "push", "--ignore-push-failures")
     assert code == 0
+
+
+def test_pull_on_a_terminal_and_quiet_pull(cli: Cli, reg: RegistryHandle, project: Path) -> None:
+    write(project, reg, "  web: {image: REG/web:1}\n  db: {image: REG/db:1}\n")
+    for image in ("web:1", "db:1"):
+        cli.run("image", "rm", f"{reg.host}/{image}")
+    shown = cli.run("-p", "regp", "--progress", "tty", "pull", cwd=project)
+    assert shown.returncode == 0
+    assert "[+] Pulling 2/2" in shown.stderr and "✔ web Pulled" in shown.stderr and "✔ db Pulled" in shown.stderr
+    assert "Pull complete" in shown.stderr  # a line per layer, under its service
+    cli.run("image", "rm", f"{reg.host}/web:1")
+    code, out = compose(cli, project, "up", "-d", "--quiet-pull")
+    # as Docker Compose's --quiet-pull: the service's lines, none per layer
+    assert code == 0 and pulled(out, "web") and "Pull complete" not in out and all(cli.image_ids(f"{reg.host}/web:1"))
