@@ -54,6 +54,9 @@ class DaemonConfig:
     log_level: str = "info"
     # Written "READY=1" and closed once the engine serves (`engine start` waits on it).
     notify_fd: int | None = None
+    # API connections: seconds one may wait for its next request, and how many may be open (0: from RLIMIT_NOFILE).
+    api_idle_timeout: float = 90.0
+    api_max_connections: int = 0
 
 
 def socket_path(host: str) -> Path:
@@ -101,7 +104,7 @@ def run(config: DaemonConfig) -> int:
         import anyio
 
         log.info("engine %s listening on unix://%s (root %s)", engine.prefix, config.socket, engine.root)
-        anyio.run(_serve, engine, listener, config.notify_fd)
+        anyio.run(_serve, engine, listener, config)
         log.info("engine %s stopped", engine.prefix)
         return 0
     except DaemonError as exc:
@@ -162,12 +165,13 @@ def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
-async def _serve(engine: Engine, sock: socket.socket, notify_fd: int | None) -> None:
+async def _serve(engine: Engine, sock: socket.socket, config: DaemonConfig) -> None:
     import anyio
     import anyio.abc
 
     from runtime.api.app import build_app
     from runtime.api.server import serve
+    from runtime.connections import ConnectionLimits
 
     app = build_app(engine)
     listener = await anyio.abc.SocketListener.from_socket(sock)
@@ -179,9 +183,9 @@ async def _serve(engine: Engine, sock: socket.socket, notify_fd: int | None) -> 
         await tasks.start(_run_networks, engine)
         # Containers are re-adopted from the supervisor before we serve.
         await tasks.start(_run_containers, engine, client)
-        if notify_fd is not None:
-            _notify_ready(notify_fd)
-        await serve(listener, app)
+        if config.notify_fd is not None:
+            _notify_ready(config.notify_fd)
+        await serve(listener, app, ConnectionLimits(config.api_idle_timeout, config.api_max_connections))
 
 
 async def _connect_supervisor(engine: Engine) -> SupervisorClient:
@@ -304,8 +308,17 @@ def bind_socket(path: Path) -> socket.socket:
         os.umask(old_umask)
     os.chmod(path, SOCKET_MODE)
     _chgrp(path, SOCKET_GROUP)
-    sock.listen(128)
+    sock.listen(listen_backlog())
     return sock
+
+
+def listen_backlog() -> int:
+    """The kernel's largest listen backlog (as Go's net package uses): a flood of
+    idle clients then waits there instead of making connect() fail with EAGAIN."""
+    try:
+        return max(128, int(Path("/proc/sys/net/core/somaxconn").read_text()))
+    except (OSError, ValueError):
+        return 4096
 
 
 def _remove_stale_socket(path: Path) -> None:

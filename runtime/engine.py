@@ -15,6 +15,8 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from runtime import layout
+
 if TYPE_CHECKING:
     from runtime.containers.manager import ContainerManager
     from runtime.images.store import ImageStore
@@ -51,7 +53,7 @@ class Engine:
     def open(cls, root: Path) -> Engine:
         """Create or reopen the state root and its engine id."""
         try:
-            root.mkdir(mode=0o711, parents=True, exist_ok=True)
+            layout.prepare(root)  # Docker's modes, fixed on roots made by older engines too
             return cls(root, read_or_create_id(root / ID_FILE))
         except OSError as exc:
             raise EngineStateError(f"cannot use state root {root}: {exc.strerror or exc}") from exc
@@ -124,7 +126,9 @@ def read_or_create_id(path: Path) -> str:
 def _create_id(path: Path) -> str:
     engine_id = os.urandom(ID_LENGTH // 2).hex()
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_text(engine_id + "\n")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(engine_id + "\n")
     try:
         # link() fails if another engine got there first; then theirs wins.
         os.link(tmp, path)

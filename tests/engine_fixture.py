@@ -9,6 +9,7 @@ stderr goes to `<tmp_root>/engine.log`, shown when start-up fails.
 from __future__ import annotations
 
 import os
+import resource
 import select
 import shutil
 import signal
@@ -16,6 +17,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,8 +71,12 @@ class EngineHandle:
                 shutil.rmtree(self._socket_dir, ignore_errors=True)
 
 
-def start_private_engine(tmp_root: Path, log_level: str = "debug") -> EngineHandle:
-    """Start an engine with state under `tmp_root/root` and wait until it answers."""
+def start_private_engine(tmp_root: Path, log_level: str = "debug", *, args: Sequence[str] = (),
+                         nofile: int | None = None) -> EngineHandle:
+    """Start an engine with state under `tmp_root/root` and wait until it answers.
+
+    `args` are more daemon flags (`--api-idle-timeout 1`); `nofile` lowers the
+    daemon's soft RLIMIT_NOFILE (its file-descriptor limit)."""
     tmp_root.mkdir(parents=True, exist_ok=True)
     root = tmp_root / "root"
     sock = tmp_root / "engine.sock"
@@ -83,11 +89,11 @@ def start_private_engine(tmp_root: Path, log_level: str = "debug") -> EngineHand
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
     ready_r, ready_w = os.pipe()
     argv = [sys.executable, "-m", "runtime", "--root", str(root), "--host", f"unix://{sock}",
-            "--log-level", log_level, "--notify-fd", str(ready_w)]
+            "--log-level", log_level, "--notify-fd", str(ready_w), *args]
     try:
         with open(log, "ab") as out:
             process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env,
-                                       cwd=REPO, pass_fds=(ready_w,))
+                                       cwd=REPO, pass_fds=(ready_w,), preexec_fn=_limit_files(nofile))
     finally:
         os.close(ready_w)
     handle = EngineHandle(root, sock, "", process.pid, process, log, socket_dir)
@@ -102,6 +108,17 @@ def start_private_engine(tmp_root: Path, log_level: str = "debug") -> EngineHand
             shutil.rmtree(socket_dir, ignore_errors=True)
         raise
     return handle
+
+
+def _limit_files(nofile: int | None) -> Callable[[], None] | None:
+    if nofile is None:
+        return None
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, hard))
+
+    return limit
 
 
 def ping(path: Path, timeout: float = 1.0) -> bytes:

@@ -44,7 +44,8 @@ def find_config_files(
         files = tuple(n if n == STDIN else str(_absolute(working_dir, n)) for n in names)
         for f in files:
             if f != STDIN and not Path(f).is_file():
-                what = "is a directory" if Path(f).is_dir() else "no such file or directory"
+                what = ("is a directory" if Path(f).is_dir() else
+                        "not a regular file" if Path(f).exists() else "no such file or directory")
                 raise ComposeFileError(f"cannot read compose file {f}: {what}")
         first = next((f for f in files if f != STDIN), None)
         if project_directory:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from compose.errors import ComposeFileError, Mark, display_path
 from compose.loader.interpolate import substitute
+from compose.loader.textfile import ENV_FILE_LIMIT, read_text
 
 Lookup = Callable[[str], "str | None"]
 
@@ -56,7 +57,8 @@ def project_environment(project_dir: Path, env_files: Sequence[Path] | None, os_
         paths = list(env_files)
     else:
         default = project_dir / ".env"
-        paths = [default] if not disable_env_file and default.is_file() else []
+        # A `.env` folder (a virtualenv, say) is not an env file; a FIFO or device there is an error.
+        paths = [default] if not disable_env_file and default.exists() and not default.is_dir() else []
     from_files: dict[str, str] = {}
     for path in paths:
         # One mapping shared by all files, so a file can use what an earlier one set.
@@ -65,21 +67,7 @@ def project_environment(project_dir: Path, env_files: Sequence[Path] | None, os_
 
 
 def _read(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ComposeFileError(f"env file not found: {path}") from None
-    except IsADirectoryError:
-        raise ComposeFileError(f"env file {path} is a directory") from None
-    except OSError as exc:
-        raise ComposeFileError(f"cannot read env file {path}: {exc.strerror or exc}") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise ComposeFileError("env file is not valid UTF-8", Mark(str(path), line, col)) from None
-    return text.removeprefix("\ufeff")  # editors on Windows like to add a BOM
+    return read_text(path, display_path(path), "env file", ENV_FILE_LIMIT)
 
 
 class _Parser:
@@ -131,13 +119,12 @@ class _Parser:
         while end < len(text) and text[end] not in "=:\n":
             char = text[end]
             if not (char in _SPACE or char in _KEY_PUNCTUATION or char.isalpha() or char.isnumeric()):
-                line = text[pos:].split("\n", 1)[0]
-                raise ComposeFileError(f"unexpected character {char!r} in variable name {line!r}",
-                                       self.mark(end))
+                raise ComposeFileError(f"unexpected character {_shown(char)} in a variable name", self.mark(end))
             end += 1
         key = text[pos:end].rstrip()
         if any(char in _SPACE for char in key):
-            raise ComposeFileError(f"variable name {key!r} cannot contain a space", self.mark(pos))
+            shown = f" {key!r}" if len(key) <= 64 and key.isprintable() else ""  # a name, not a line of a key file
+            raise ComposeFileError(f"variable name{shown} cannot contain a space", self.mark(pos))
         if end >= len(text) or text[end] == "\n":
             # A bare `KEY` passes the variable through if the environment has it.
             value = self.resolve(key) if key else None
@@ -193,7 +180,13 @@ class _Parser:
         return value, rest
 
     def expand(self, value: str, key: str, pos: int) -> str:
-        return substitute(value, self.resolve, self.mark(pos), key, warned=self.warned)
+        try:
+            return substitute(value, self.resolve, self.mark(pos), key, warned=self.warned)
+        except ComposeFileError as exc:
+            if exc.message.startswith("invalid interpolation format"):  # without the value: it may be a secret
+                raise ComposeFileError("invalid interpolation format (you may need to escape any $ with another $)",
+                                       exc.mark, exc.path) from None
+            raise
 
 
 def _unescape(match: re.Match[str]) -> str:
@@ -204,3 +197,8 @@ def _unescape(match: re.Match[str]) -> str:
     if len(digits) == 3 and "8" not in digits and "9" not in digits and int(digits, 8) <= 0o377:
         return chr(int(digits, 8))
     return escape
+
+
+def _shown(char: str) -> str:
+    """A character for a message: printable ones quoted, others as their code point."""
+    return repr(char) if char.isprintable() else f"U+{ord(char):04X}"

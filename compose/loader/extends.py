@@ -46,7 +46,7 @@ def apply_extends(doc: Mapping[str, Any], file: Path | str, load_file: LoadFile)
     resolver = _Resolver(load_file, {origin: doc})
     resolved = _shallow(services)
     for name in services:
-        resolved[name] = resolver.resolve(origin, name, ())
+        resolved[name] = resolver.resolve(origin, name)
     out["services"] = resolved
     return out
 
@@ -79,35 +79,47 @@ class _Resolver:
         self.docs = docs
         self.done: dict[tuple[str, str], Any] = {}
 
-    def resolve(self, file: str, name: str, chain: tuple[_Link, ...]) -> Any:
-        if (file, name) in self.done:
-            return self.done[(file, name)]
-        service = _services(self.docs[file], file)[name]
-        if not isinstance(service, Mapping) or "extends" not in service:
-            return service
-        here = _Link(file, name, mark_of(service, "extends"))
-        for i, link in enumerate(chain):
-            if (link.file, link.name) == (file, name):
-                raise _cycle_error([*chain[i:], here], chain[-1].mark)
-        ref, ref_file, ref_mark = _target(service["extends"], file, name, here.mark)
-        base_file = file
-        if ref_file is not None:
-            base_file = _absolute(os.path.join(os.path.dirname(file), ref_file))
-            self._load(base_file, ref_mark)
-        if ref not in _services(self.docs[base_file], base_file):
-            where = "" if base_file == file else f" in {ref_file}"
-            raise ComposeFileError(f'cannot extend service "{name}": service "{ref}" not found{where}',
-                                   ref_mark, format_path(("services", name, "extends")))
-        base = self.resolve(base_file, ref, (*chain, here))
-        if not isinstance(base, Mapping):
-            base = MDict()
-        if base_file != file:
-            base = rebase_service_paths(base, os.path.dirname(base_file))
-        own = _shallow(service)
-        del own["extends"]
-        merged = merge_service(base, own, name, keep_directives=True)
-        self.done[(file, name)] = merged
-        return merged
+    def resolve(self, file: str, name: str) -> Any:
+        """Service `name` of `file` with its `extends` chain merged in.
+
+        A loop, not recursion: follow the chain down to a service done already or without `extends`,
+        then merge back up, so a chain of thousands of services costs no Python stack."""
+        pending: list[tuple[_Link, Mapping[str, Any], str]] = []  # (link, service, file of its base)
+        seen: dict[tuple[str, str], int] = {}
+        while True:
+            if (file, name) in self.done:
+                base = self.done[(file, name)]
+                break
+            service = _services(self.docs[file], file)[name]
+            if not isinstance(service, Mapping) or "extends" not in service:
+                base = service
+                break
+            here = _Link(file, name, mark_of(service, "extends"))
+            if (file, name) in seen:
+                links = [link for link, _, _ in pending]
+                raise _cycle_error([*links[seen[(file, name)]:], here], links[-1].mark)
+            seen[(file, name)] = len(pending)
+            ref, ref_file, ref_mark = _target(service["extends"], file, name, here.mark)
+            base_file = file
+            if ref_file is not None:
+                base_file = _absolute(os.path.join(os.path.dirname(file), ref_file))
+                self._load(base_file, ref_mark)
+            if ref not in _services(self.docs[base_file], base_file):
+                where = "" if base_file == file else f" in {ref_file}"
+                raise ComposeFileError(f'cannot extend service "{name}": service "{ref}" not found{where}',
+                                       ref_mark, format_path(("services", name, "extends")))
+            pending.append((here, service, base_file))
+            file, name = base_file, ref
+        for here, service, base_file in reversed(pending):
+            if not isinstance(base, Mapping):
+                base = MDict()
+            if base_file != here.file:
+                base = rebase_service_paths(base, os.path.dirname(base_file))
+            own = _shallow(service)
+            del own["extends"]
+            base = merge_service(base, own, here.name, keep_directives=True)
+            self.done[(here.file, here.name)] = base
+        return base
 
     def _load(self, file: str, mark: Mark | None) -> None:
         if file in self.docs:
@@ -148,6 +160,8 @@ def _target(extends: Any, file: str, name: str, mark: Mark | None) -> tuple[str,
 def _cycle_error(links: list[_Link], mark: Mark | None) -> ComposeFileError:
     one_file = all(link.file == links[0].file for link in links)
     names = [link.name if one_file else f"{link.name} ({os.path.basename(link.file)})" for link in links]
+    if len(names) > 12:  # a generated file's cycle can be thousands long: the line stays a line
+        names = [*names[:6], f"... ({len(names) - 9} more)", *names[-3:]]
     first = links[0]
     return ComposeFileError(f"extends cycle: {' -> '.join(names)}", mark,
                             format_path(("services", first.name, "extends")))

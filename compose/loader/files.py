@@ -12,6 +12,7 @@ from compose.loader.canonical import canonical
 from compose.loader.extends import apply_extends
 from compose.loader.interpolate import interpolate
 from compose.loader.marks import MDict
+from compose.loader.textfile import COMPOSE_FILE_LIMIT, read_text
 from compose.loader.validate import validate
 from compose.loader.yamlfile import parse_yaml
 
@@ -55,7 +56,7 @@ class FileReader:
         if doc is None:
             raise ComposeFileError("empty compose file", Mark(name, 1, 1))
         if not isinstance(doc, MDict):
-            raise ComposeFileError("top-level object must be a mapping", getattr(doc, "mark", None))
+            raise ComposeFileError("top-level object must be a mapping", getattr(doc, "mark", None) or Mark(name, 1, 1))
         if self.do_interpolate:
             doc = interpolate(doc, self.environment)
         validate(doc, name)
@@ -64,10 +65,4 @@ class FileReader:
     def _text(self, path: str, name: str) -> str:
         if path == STDIN:
             return self.read_stdin()
-        try:
-            with open(path, encoding="utf-8") as f:
-                return f.read()
-        except FileNotFoundError:
-            raise ComposeFileError(f"compose file not found: {name}") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ComposeFileError(f"cannot read compose file {name}: {exc}") from None
+        return read_text(path, name, "compose file", COMPOSE_FILE_LIMIT, allow_fifo=True)

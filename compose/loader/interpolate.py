@@ -155,10 +155,14 @@ def substitute(text: str, lookup: Lookup, mark: Mark | None = None, path: str | 
         nodes, _ = _parse(text, 0, 0)
     except _InvalidTemplate:
         raise ComposeFileError(
-            f"invalid interpolation format {text!r} (you may need to escape any $ with another $)",
+            f"invalid interpolation format {_shortened(text)!r} (you may need to escape any $ with another $)",
             mark, path,
         ) from None
     return _Context(lookup, mark, path, set() if warned is None else warned).render(nodes)
+
+
+def _shortened(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def interpolate(doc: Any, env: Mapping[str, str]) -> Any:

@@ -23,7 +23,12 @@ from compose.loader.merge import merge, strip_tags
 from compose.loader.normalize import NormalizeContext, normalize
 from compose.loader.profiles import apply_profiles
 from compose.loader.project_paths import resolve_paths
+from compose.loader.textfile import COMPOSE_FILE_LIMIT, read_stream
 from compose.model import Project, project_from_doc
+
+# Each nested `include` costs Python stack (a file's load runs inside its includer's): well before the
+# recursion limit, a chain this long is an error.
+MAX_INCLUDE_DEPTH = 32
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,9 @@ def _load_merged(
         if key in include_stack:
             cycle = " -> ".join([*include_stack, key])
             raise ComposeFileError(f"include cycle: {cycle}", doc.mark_of("include"))
+        if doc.get("include") and len(include_stack) >= MAX_INCLUDE_DEPTH:
+            raise ComposeFileError(f"includes nested more than {MAX_INCLUDE_DEPTH} files deep", doc.mark_of("include"),
+                                   "include")
 
         def load_included(paths: list[Path], sub_dir: Path, sub_env_files: list[Path],
                           stack: tuple[str, ...] = (*include_stack, key)) -> MDict:
@@ -101,7 +109,10 @@ def _load_merged(
 
 
 def _stdin_reader() -> str:
-    return sys.stdin.read()
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:  # a text stream put in place of stdin (tests)
+        return sys.stdin.read(COMPOSE_FILE_LIMIT + 1)
+    return read_stream(stream, "<stdin>", "compose file", COMPOSE_FILE_LIMIT)
 
 
 def _env_files(opts: LoadOptions) -> list[Path] | None:

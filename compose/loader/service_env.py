@@ -20,8 +20,14 @@ from compose.loader.marks import MDict, MList
 from compose.loader.walk import mdict, place
 
 
-def _read(path: str, lookup: Callable[[str], str | None]) -> dict[str, str]:
-    return read_env_file(Path(path), lookup)
+def _read(path: str, lookup: Callable[[str], str | None], where: Mark | None = None,
+          key: str | None = None) -> dict[str, str]:
+    try:
+        return read_env_file(Path(path), lookup)
+    except ComposeFileError as exc:
+        if exc.mark is not None:  # a problem inside the file, placed there
+            raise
+        raise ComposeFileError(exc.message, where, key) from None  # placed where the compose file names it
 
 
 def _resolved(env: Any, project_env: Mapping[str, str], keep_missing: bool) -> Any:
@@ -75,7 +81,7 @@ def _env_files(name: str, service: MDict, project_env: Mapping[str, str]) -> MDi
                 raise ComposeFileError(f"env file {path} not found", where,
                                        format_path(("services", name, "env_file", index)))
             continue
-        from_files.update(_read(path, lookup))
+        from_files.update(_read(path, lookup, where, format_path(("services", name, "env_file", index))))
     return _own_over_files(from_files, service.mark_of("env_file"), own)
 
 
@@ -91,7 +97,7 @@ def _label_files(name: str, service: MDict) -> MDict:
         if not Path(path).exists():
             raise ComposeFileError(f"label file {path} not found", where,
                                    format_path(("services", name, "label_file", index)))
-        from_files.update(_read(path, from_files.get))
+        from_files.update(_read(path, from_files.get, where, format_path(("services", name, "label_file", index))))
     return _own_over_files(from_files, service.mark_of("label_file"), own)
 
 

@@ -14,8 +14,9 @@ from collections.abc import Callable
 from typing import Any
 
 from compose.errors import Mark
+from compose.loader import value_ranges
 from compose.loader.marks import MDict
-from compose.loader.units import go_sprint, normalize_duration, parse_bytes, parse_cpus, parse_file_mode
+from compose.loader.units import go_sprint, parse_file_mode
 from compose.loader.walk import DocPath, Pattern, Rule, Rules, fail, walk
 
 _SVC: Pattern = ("services", "*")
@@ -93,7 +94,7 @@ def _converter(convert: Callable[[Any], Any], what: str) -> Rule:
             return value
         try:
             return convert(value)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, OverflowError) as exc:
             raise fail(f"invalid {what} {go_sprint(value)!r}: {exc}", path, mark) from None
     return rule
 
@@ -115,9 +116,9 @@ def _as_str(value: Any) -> str:
 
 
 def _conversions() -> Rules:
-    duration = _converter(normalize_duration, "duration")
-    size = _converter(parse_bytes, "size")
-    cpus = _converter(parse_cpus, "cpus")
+    duration = _converter(value_ranges.duration, "duration")
+    size = _converter(value_ranges.size, "size")
+    cpus = _converter(value_ranges.cpus, "cpus")
     mode = _converter(parse_file_mode, "mode")
     count = _converter(_count, "count")
     text = _converter(_as_str, "value")
@@ -135,8 +136,14 @@ def _conversions() -> Rules:
         table[(*_SVC, "deploy", section, "monitor")] = duration
     for key in ("delay", "window"):
         table[(*_SVC, "deploy", "restart_policy", key)] = duration
-    for key in ("mem_limit", "mem_reservation", "memswap_limit", "mem_swappiness", "shm_size"):
+    for key in ("mem_limit", "mem_reservation", "shm_size"):
         table[(*_SVC, key)] = size
+    table[(*_SVC, "memswap_limit")] = _converter(value_ranges.swap_limit, "size")
+    table[(*_SVC, "mem_swappiness")] = _converter(value_ranges.swappiness, "mem_swappiness")
+    table[(*_SVC, "ports", "*")] = value_ranges.port
+    table[(*_SVC, "ulimits", "*")] = value_ranges.ulimit
+    table[(*_SVC, "build", "ulimits", "*")] = value_ranges.ulimit
+    table[(*_SVC, "healthcheck", "retries")] = value_ranges.retries
     for kind in ("limits", "reservations"):
         table[(*_SVC, "deploy", "resources", kind, "memory")] = size
         table[(*_SVC, "deploy", "resources", kind, "cpus")] = cpus

@@ -48,6 +48,9 @@ _NAME_KINDS = {
 }
 
 _EXTENSION_PATTERN = "^x-"
+# What an unknown key must look like to be quoted in a message (a typo of a name, not a line of some file
+# such as `root:$6$...:` or `TOKEN=...`).
+_KEY_LIKE = re.compile(r"""^[^:=$'"\\]{1,64}$""")
 
 
 def suggest(name: str, choices: Iterable[str]) -> str | None:
@@ -81,14 +84,18 @@ def validate(doc: Any, file: str) -> None:
 
 
 def _without_resets(node: Any) -> Any:
-    if isinstance(node, MDict):
-        return node.derive((k, _without_resets(v)) for k, v in node.items() if node.tags.get(k) != RESET)
-    if isinstance(node, MList):
-        return node.derive(_without_resets(v) for v in node)
+    # Loops, not generator expressions: one frame per level of nesting (see yaml_limits.MAX_DEPTH).
     if isinstance(node, dict):
-        return {k: _without_resets(v) for k, v in node.items()}
+        items = []
+        for key, value in node.items():
+            if not (isinstance(node, MDict) and node.tags.get(key) == RESET):
+                items.append((key, _without_resets(value)))
+        return node.derive(items) if isinstance(node, MDict) else dict(items)
     if isinstance(node, list):
-        return [_without_resets(v) for v in node]
+        values = []
+        for value in node:
+            values.append(_without_resets(value))
+        return node.derive(values) if isinstance(node, MList) else values
     return node
 
 
@@ -185,6 +192,12 @@ def _first_extra_key(instance: Mapping[str, Any], schema: Mapping[str, Any], doc
 def _unknown_key(key: str, schema: Mapping[str, Any], path: Sequence[Any]) -> str:
     if not key:
         return "empty key is not allowed"
+    if not (_KEY_LIKE.match(key) and key.isprintable()):
+        # Not a name anyone meant as a key: more likely a file that is not a compose file at all (an
+        # `include:` or `-f` of the wrong file), whose content must not end up in the message.
+        if not path:
+            return "not a compose file: its top-level keys are not compose keys (content not shown)"
+        return "unknown key (not a valid key name; content not shown)"
     names = [p for p in schema.get("patternProperties", {}) if p != _EXTENSION_PATTERN]
     if names and not schema.get("properties"):
         holder = path[-1] if path and isinstance(path[-1], str) else ""

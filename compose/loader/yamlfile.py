@@ -16,6 +16,7 @@ import yaml
 
 from compose.errors import ComposeFileError, Mark
 from compose.loader.marks import OVERRIDE, RESET, MDict, MList
+from compose.loader.yaml_limits import MAX_DEPTH, check_graph, may_alias
 
 _STR = "tag:yaml.org,2002:str"
 _NULL = "tag:yaml.org,2002:null"
@@ -54,8 +55,21 @@ class _PyNodeReader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser
         yaml.parser.Parser.__init__(self)
         yaml.composer.Composer.__init__(self)
         _Resolver.__init__(self)
+        self.depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        # PyYAML's own composer recurses: stop at the depth `check_graph` refuses anyway.
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH + 1:
+                raise yaml.composer.ComposerError(None, None, f"exceeded maximum nesting depth of {MAX_DEPTH}",
+                                                  self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
+# libyaml (0.2.5 and later) refuses documents nested more than 1,000 levels deep on its own.
 if getattr(yaml, "__with_libyaml__", False):
 
     class _CNodeReader(yaml.cyaml.CParser, _Resolver):  # type: ignore[name-defined]
@@ -74,44 +88,70 @@ def _mark(file: str, node: yaml.Node) -> Mark:
 
 def parse_yaml(text: str, file: str) -> Any:
     """Parse YAML text into MDict/MList/scalars; None for an empty document."""
-    reader = _NodeReader(text)
+    reader = None
     try:
+        reader = _NodeReader(text)  # the pure-Python reader checks the characters here
         node = reader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         m = exc.problem_mark or exc.context_mark
         where = Mark(file, m.line + 1, m.column + 1) if m else Mark(file, 1, 1)
-        problem = exc.problem or exc.context or "invalid YAML"
+        problem = (exc.problem or exc.context or "invalid YAML").splitlines()[0]  # one line, always
         raise ComposeFileError(f"invalid YAML: {problem}", where) from None
+    except yaml.reader.ReaderError as exc:
+        raise _reader_error(exc, text, file) from None
+    except UnicodeEncodeError as exc:  # a lone surrogate: undecodable bytes read from stdin
+        raise ComposeFileError("invalid YAML: not valid UTF-8", _text_mark(text, exc.start, file)) from None
     except yaml.YAMLError as exc:
-        raise ComposeFileError(f"invalid YAML: {exc}", Mark(file, 1, 1)) from None
+        first = str(exc).splitlines()[0] if str(exc) else "invalid YAML"
+        raise ComposeFileError(f"invalid YAML: {first}", Mark(file, 1, 1)) from None
     finally:
-        reader.dispose()
+        if reader is not None:
+            reader.dispose()
     if node is None:
         return None
+    if may_alias(text):  # a graph with shared nodes: bound what it would expand to before building it
+        check_graph(node, file)
     return _Builder(file).build(node)
 
 
+def _reader_error(exc: yaml.reader.ReaderError, text: str, file: str) -> ComposeFileError:
+    """A character YAML does not allow (control characters, U+FFFE...), at its line:col."""
+    pos = exc.position
+    if _NodeReader is not _PyNodeReader:  # libyaml counts bytes of UTF-8
+        pos = len(text.encode("utf-8")[:pos].decode("utf-8", "ignore"))
+    char = exc.character
+    code = char if isinstance(char, int) else ord(char[:1] or "\0")
+    what = "control character" if code < 0xA0 else "character"
+    return ComposeFileError(f"invalid YAML: {what} U+{code:04X} is not allowed", _text_mark(text, pos, file))
+
+
+def _text_mark(text: str, pos: int, file: str) -> Mark:
+    return Mark(file, text.count("\n", 0, pos) + 1, pos - (text.rfind("\n", 0, pos) + 1) + 1)
+
+
 class _Builder:
+    """Nodes to MDict/MList/scalars (aliases copied); `check_graph` has bounded what aliases expand to."""
+
     def __init__(self, file: str) -> None:
         self.file = file
-        self.active: set[int] = set()
+        self.depth = 0
 
     def build(self, node: yaml.Node) -> Any:
-        if id(node) in self.active:
-            raise ComposeFileError("invalid YAML: recursive alias", _mark(self.file, node))
-        self.active.add(id(node))
-        try:
-            if isinstance(node, yaml.MappingNode):
-                return self._mapping(node)
-            if isinstance(node, yaml.SequenceNode):
-                out = MList(mark=_mark(self.file, node))
-                for item in node.value:
-                    out.append(self.build(item))
-                    out.item_marks.append(_mark(self.file, item))
-                return out
+        if isinstance(node, yaml.ScalarNode):
             return self._scalar(node)
-        finally:
-            self.active.discard(id(node))
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ComposeFileError(f"invalid YAML: exceeded maximum nesting depth of {MAX_DEPTH}",
+                                   _mark(self.file, node))
+        if isinstance(node, yaml.MappingNode):
+            out: Any = self._mapping(node)
+        else:
+            out = MList(mark=_mark(self.file, node))
+            for item in node.value:
+                out.append(self.build(item))
+                out.item_marks.append(_mark(self.file, item))
+        self.depth -= 1
+        return out
 
     def _mapping(self, node: yaml.MappingNode) -> MDict:
         out = MDict(mark=_mark(self.file, node))

@@ -233,38 +233,31 @@ async def attach_container(engine: Engine, request: Request) -> Response:
     return Response(200, headers=[("Content-Type", stream_content_type(tty, request.api_version))], hijack=run)
 
 
-def _layers(engine: Engine, request: Request) -> tuple[Path, list[Path], str]:
-    """The container's upper dir, its image layers (highest first) and the `path` asked for."""
-    record = containers_of(engine).records.get(request.params["id"])
+def _archive_path(request: Request) -> str:
     path = request.arg("path")
     if not path:
         raise bad_request("path is required")
-    rootfs = record.spec["rootfs"]
-    return Path(rootfs["upperdir"]), [Path(p) for p in rootfs["lowerdirs"]], path
+    return path
 
 
 async def stat_archive_path(engine: Engine, request: Request) -> Response:
     import base64
 
-    from runtime.containers.archive import stat_path
+    from runtime.containers import copy_in
 
-    upper, lowers, path = _layers(engine, request)
-    found = await anyio.to_thread.run_sync(lambda: stat_path(upper, lowers, path))
+    manager = containers_of(engine)
+    found = await copy_in.stat(manager, manager.records.get(request.params["id"]), _archive_path(request))
     header = base64.b64encode(json_bytes(found).strip()).decode()
     return Response(200, b"", [("X-Docker-Container-Path-Stat", header), ("Content-Type", "application/json")])
 
 
 async def put_archive(engine: Engine, request: Request) -> Response:
-    from runtime.containers.archive import put_archive as extract
+    from runtime.containers import copy_in
 
     manager = containers_of(engine)
     record = manager.records.get(request.params["id"])
-    upper, lowers, path = _layers(engine, request)
-    if record.spec["rootfs"].get("readonly"):
-        raise EngineError(403, "container rootfs is marked read-only")
-    stream = sync_reader(request.body.receive)
-    strict = request.flag("noOverwriteDirNonDir")
-    await anyio.to_thread.run_sync(lambda: extract(upper, lowers, path, stream, strict))
+    await copy_in.put(manager, record, _archive_path(request), sync_reader(request.body.receive),
+                      strict=request.flag("noOverwriteDirNonDir"), copy_uid_gid=request.flag("copyUIDGID"))
     manager.emit(record, "extract-to-dir")
     return empty_response(200)
 

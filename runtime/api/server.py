@@ -6,6 +6,12 @@ Response: bytes with a Content-Length, or a stream of chunks. Connections are
 kept alive between requests unless either side says otherwise. A response
 with a hijack hook turns the connection into a raw byte stream after a
 `101 UPGRADED` (Docker's attach/exec).
+
+Connections are accepted through a ConnectionPool (runtime/connections.py):
+the server survives running out of file descriptors, holds at most a set
+number of connections, and closes one that waits longer than the idle
+timeout for its next request head. Requests in progress, streamed responses
+and hijacked connections are never cut.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import h11
 
 from runtime.api.errors import EngineError
 from runtime.api.http import RawStream, Request, Response, engine_error_in, error_response
+from runtime.connections import ConnectionLimits, ConnectionPool, Slot
 
 App = Callable[[Request], Awaitable[Response]]
 
@@ -30,7 +37,6 @@ log = logging.getLogger("pycompose.api")
 READ_SIZE = 65536
 # Go's http.Server allows 1 MiB of request head (registry auth headers are big).
 MAX_HEAD = 1024 * 1024
-ACCEPT_BACKOFF = 0.1
 # How much of an unread request body we swallow to keep the connection alive;
 # past that, closing is cheaper than reading.
 DRAIN_LIMIT = 1024 * 1024
@@ -43,29 +49,26 @@ class ClientGone(Exception):
     """The client closed or broke the connection in the middle of a request."""
 
 
-async def serve(listener: anyio.abc.SocketListener, app: App) -> None:
+async def serve(listener: anyio.abc.SocketListener, app: App, limits: ConnectionLimits | None = None) -> None:
     """Accept connections until cancelled, each in its own task."""
+    pool = ConnectionPool("API", limits or ConnectionLimits(), log)
+    log.info("%s", pool.describe())
     async with anyio.create_task_group() as tasks:
+        tasks.start_soon(pool.close_idle_forever)
         while True:
-            try:
-                stream = await listener.accept()
-            except OSError as exc:
-                # Out of file descriptors or memory: refusing one client must
-                # not take the engine down; wait for some to go away.
-                log.warning("accept failed: %s", exc)
-                await anyio.sleep(ACCEPT_BACKOFF)
-                continue
-            tasks.start_soon(serve_connection, stream, app)
+            stream, slot = await pool.accept(listener)
+            tasks.start_soon(serve_connection, stream, app, slot)
 
 
-async def serve_connection(stream: anyio.abc.ByteStream, app: App) -> None:
+async def serve_connection(stream: anyio.abc.ByteStream, app: App, slot: Slot) -> None:
     """Serve one connection to its end; never raises (it would stop the listener)."""
     try:
-        async with stream, anyio.create_task_group() as tasks:
-            await _Connection(stream, app, tasks).run()
-            # Work a handler started for a response that is now finished or
-            # abandoned must not outlive the connection.
-            tasks.cancel_scope.cancel()
+        with slot:
+            async with stream, anyio.create_task_group() as tasks:
+                await _Connection(stream, app, tasks, slot).run()
+                # Work a handler started for a response that is now finished or
+                # abandoned must not outlive the connection.
+                tasks.cancel_scope.cancel()
     except Exception:
         log.exception("connection failed")
 
@@ -97,10 +100,11 @@ class _Body:
 
 
 class _Connection:
-    def __init__(self, stream: anyio.abc.ByteStream, app: App, tasks: anyio.abc.TaskGroup) -> None:
+    def __init__(self, stream: anyio.abc.ByteStream, app: App, tasks: anyio.abc.TaskGroup, slot: Slot) -> None:
         self.stream = stream
         self.app = app
         self.tasks = tasks
+        self.slot = slot
         self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
 
     async def next_event(self) -> Any:
@@ -126,9 +130,14 @@ class _Connection:
     async def run(self) -> None:
         while True:
             try:
-                event = await self.next_event()
+                with self.slot.waiting():
+                    event = await self.next_event()
             except ClientGone as exc:
-                await self._refuse(exc)
+                if self.slot.closed_because is None:
+                    await self._refuse(exc)
+                event = None
+            if self.slot.closed_because is not None and not isinstance(event, h11.Request):
+                log.debug("closed a connection waiting for a request %s", self.slot.closed_because)
                 return
             if not isinstance(event, h11.Request):
                 return  # ConnectionClosed (or PAUSED after a refused upgrade)

@@ -1,22 +1,21 @@
-"""`PUT /containers/{id}/archive`: a tar extracted into a container's filesystem (and
+"""`PUT /containers/{id}/archive`: a tar extracted into a container's file system (and
 `HEAD`, the stat `docker cp` asks for first).
 
-The container's overlay is mounted only inside its own mount namespace, so
-the archive goes into the overlay's upper directory, seen through the merged
-view of upper and image layers: the destination and every parent of an
-entry are resolved the way the container sees them (symlinks followed
-inside its root, whiteouts and opaque directories honoured), and a parent
-that exists only in an image layer is created in the upper directory with
-that layer's owner, mode and times, so `/tmp` keeps its 1777. Entries are
-written with the image layer extractor's guarantees (one component at a
-time, never through a symlink, `..` and device nodes refused).
+The extraction over a merged view of directory trees, highest first: the
+destination and every parent of an entry are resolved the way the
+container sees them (symlinks followed inside the root, whiteouts and
+opaque directories honoured), and a parent that exists only in a lower tree
+is created in the top one with that tree's owner, mode and times, so `/tmp`
+keeps its 1777. Entries are written with the image layer extractor's
+guarantees (one component at a time, never through a symlink, `..` and
+device nodes refused).
 
-Before the container starts (what Compose does for secrets and configs)
-the files are simply there. Written while it runs, a new file appears too
-(overlay reads the upper directory), unless the container had looked up
-that very name before and the kernel still caches the miss. Paths under a
-volume or bind mount are not followed into the mount: the file lands in
-the container's own layer, hidden under the mount.
+The engine runs it through a job the supervisor forks (copy_in.py,
+supervisor/archive.py, archive_job.py) on a single tree: the container's
+root as its mount namespace shows it (live), or its overlay and volume and
+bind mounts mounted for the job (no process), so volumes and binds are
+followed as in the container. Given an overlay's upper dir and image layers
+it works on those without mounting anything.
 """
 
 from __future__ import annotations
@@ -197,11 +196,13 @@ def _opaque(fd: int) -> bool:
 class _Into(_Extractor):
     """The layer extractor, with parents resolved through the container's merged view."""
 
-    def __init__(self, view: MergedView, base: list[str], no_overwrite_dir_non_dir: bool) -> None:
+    def __init__(self, view: MergedView, base: list[str], no_overwrite_dir_non_dir: bool,
+                 owner: tuple[int, int] | None) -> None:
         super().__init__(view.layers[0], "archive")
         self.view = view
         self.base = base
         self.strict = no_overwrite_dir_non_dir
+        self.owner = owner
 
     def _dir(self, parts: Sequence[str], create: bool, name: str) -> int:
         return self.view.upper_dir(self.view.resolve([*self.base, *parts]), create)
@@ -211,6 +212,8 @@ class _Into(_Extractor):
         parts = split_name(member.name, self.what)
         if not parts:
             return  # the destination itself keeps its owner and mode, as in Docker
+        if self.owner is not None:  # copyUIDGID: everything belongs to the container's user
+            member.uid, member.gid = self.owner
         if self.strict:
             parent = self.view.resolve([*self.base, *parts[:-1]])
             there = self.view.lookup([*parent, parts[-1]])
@@ -248,8 +251,12 @@ def stat_path(upper: Path, lowers: Sequence[Path], path: str) -> dict[str, objec
 
 
 def put_archive(upper: Path, lowers: Sequence[Path], path: str, stream: BinaryIO,
-                no_overwrite_dir_non_dir: bool = False) -> ApplyResult:
-    """Extract the tar (plain or compressed) read from `stream` under the container path `path`."""
+                no_overwrite_dir_non_dir: bool = False, owner: tuple[int, int] | None = None) -> ApplyResult:
+    """Extract the tar (plain or compressed) read from `stream` under the container path `path`.
+
+    With `owner` (uid, gid) every entry is owned by it, else by the tar's ids. Given the root of a
+    live container's file system (as its mount namespace shows it) and no lowers, it extracts there.
+    """
     view = MergedView(upper, lowers)
     base = view.resolve(posixpath.normpath("/" + path).split("/"))
     found = view.lookup(base)
@@ -257,7 +264,7 @@ def put_archive(upper: Path, lowers: Sequence[Path], path: str, stream: BinaryIO
         raise not_found(f"Could not find the file {path} in container")
     if not stat.S_ISDIR(found.st.st_mode):
         raise bad_request("extraction point is not a directory")
-    into = _Into(view, base, no_overwrite_dir_non_dir)
+    into = _Into(view, base, no_overwrite_dir_non_dir, owner)
     current = ""
     try:
         with tarfile.open(fileobj=stream, mode="r|*") as tar:

@@ -33,11 +33,11 @@ from typing import TYPE_CHECKING, NoReturn
 from runtime.containers import process_setup as ps
 from runtime.containers.process_setup import RuntimeFailure
 from runtime.containers.spec import ContainerSpec
-from runtime.linux import mounts
+from runtime.linux import devices, mounts
 from runtime.linux import syscalls as sc
 
 if TYPE_CHECKING:
-    from runtime.linux.cgroups import Cgroup
+    from runtime.linux.cgroups import Cgroup, Mounts
 
 __all__ = ["Birth", "RuntimeFailure", "Stdio", "birth_once", "clone_in_cgroup", "failure", "read_sync", "spawn"]
 
@@ -248,6 +248,7 @@ class _Child:
         self._step("mounts", lambda: mounts.apply_mounts(root, spec.mounts[:split]))
         self._step("cgroup", self._cgroup_namespace)
         self._step("mounts", lambda: mounts.apply_mounts(root, spec.mounts[split:]))
+        self._step("devices", lambda: devices.make_nodes(root, spec.devices))  # --device first: they win
         self._step("devices", lambda: mounts.create_devices(root, spec.privileged))
         self._step("cwd", lambda: ps.make_cwd(root, proc.cwd))
         self._step("pivot-root", lambda: mounts.pivot(root))
@@ -328,10 +329,11 @@ class _Child:
         os.close(self.gate)
 
 
-def birth_once(spec: ContainerSpec) -> int:
+def birth_once(spec: ContainerSpec, cgroup_mounts: Mounts | None = None) -> int:
     """Create, start and wait for one container with its own cgroup; its exit code. For benches and tests.
 
     Output goes to this process's stdout/stderr. Must run single-threaded.
+    `cgroup_mounts`: the hierarchies to use, when not all of this machine's.
     """
     from runtime.linux import seccomp
     from runtime.linux.cgroups import Cgroup
@@ -339,8 +341,8 @@ def birth_once(spec: ContainerSpec) -> int:
     bpf = seccomp.default_filter_bpf(spec.process.capabilities) if spec.seccomp and not spec.privileged else None
     null = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
     try:
-        birth = spawn(spec, lambda: Cgroup.create(spec.prefix, spec.cgroup_name or spec.id, spec.resources),
-                      Stdio(null, 1, 2, spec.process.terminal), bpf)
+        birth = spawn(spec, lambda: Cgroup.create(spec.prefix, spec.cgroup_name or spec.id, spec.resources,
+                                                  cgroup_mounts), Stdio(null, 1, 2, spec.process.terminal), bpf)
     finally:
         os.close(null)
     try:

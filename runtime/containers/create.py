@@ -14,18 +14,18 @@ import json
 import os
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runtime.api.errors import bad_request, not_found
 from runtime.containers import create_config as cc
 from runtime.containers import etc_files
+from runtime.containers.create_devices import plan_devices
 from runtime.containers.create_mounts import (
     MountPlan,
     VolumeSource,
     default_mounts,
-    device_mounts,
     plan_mounts,
     user_mounts,
 )
@@ -246,6 +246,7 @@ def translate(
         str(bundle / "resolv.conf"): net.resolv_conf,
     }
     mounts_plan = _mounts(hc, config, bundle, host, volumes, readonly, privileged)
+    device_nodes, device_rules = plan_devices(hc, privileged)
     lowers = tuple(str(p) for p in reversed(image.layers))
     spec = ContainerSpec(
         id=container_id,
@@ -260,8 +261,9 @@ def translate(
         mounts=tuple(mounts_plan.mounts),
         masked_paths=tuple(hc["MaskedPaths"]),
         readonly_paths=tuple(hc["ReadonlyPaths"]),
+        devices=device_nodes,
         sysctls=cc.sysctls(hc.get("Sysctls"), "net" not in spaces, "ipc" not in spaces),
-        resources=cc.resources(hc, host.ncpu),
+        resources=replace(cc.resources(hc, host.ncpu), devices=device_rules),
         cgroup_name=container_id,
         seccomp=seccomp and not privileged,
         privileged=privileged,
@@ -302,7 +304,6 @@ def _mounts(hc: Mapping[str, Any], config: Mapping[str, Any], bundle: Path, host
                              ("hosts", "/etc/hosts")):
         if target not in targets:
             plan.mounts.append(Mount(target, "bind", str(bundle / filename), ("rbind", *ro), "rprivate", "file"))
-    plan.mounts += device_mounts(hc.get("Devices") or ())
     if hc.get("Init"):
         if not host.init_binary:
             raise bad_request(f"--init needs {INIT_BINARY} (Debian's tini package), which is not installed")

@@ -237,15 +237,3 @@ def _point(kind: str, source: str, m: UserMount, name: str = "", driver: str = "
     point.update({"Mode": m.mode, "RW": not m.readonly, "Propagation": m.propagation})
     return point
 
-
-def device_mounts(devices: Sequence[Mapping[str, Any]]) -> list[Mount]:
-    """HostConfig.Devices as bind mounts of the host's device nodes."""
-    mounts = []
-    for device in devices:
-        host = str(device.get("PathOnHost") or "")
-        if not host.startswith("/dev/") or not os.path.exists(host):
-            raise bad_request(f"error gathering device information while adding custom device \"{host}\": "
-                              "no such file or directory")
-        inside = str(device.get("PathInContainer") or host)
-        mounts.append(Mount(inside, "bind", host, ("bind",), "rprivate", "file"))
-    return mounts

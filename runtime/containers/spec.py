@@ -67,6 +67,34 @@ class Process:
 
 
 @dataclass(frozen=True)
+class DeviceRule:
+    """One rule of a device cgroup, as v1's devices.allow/deny read it: `c 1:3 rwm`; -1 is `*`.
+
+    Type "a" (any device) resets the policy: allow-all or deny-all, whatever follows it.
+    """
+
+    allow: bool
+    type: str = "a"  # "a", "c" or "b"
+    major: int = -1
+    minor: int = -1
+    access: str = "rwm"  # some of r (read), w (write), m (mknod)
+
+
+@dataclass(frozen=True)
+class DeviceNode:
+    """A device node made in the container (HostConfig.Devices), with the host node's numbers and owner."""
+
+    path: str  # absolute, inside the container
+    type: str  # "c" or "b"
+    major: int
+    minor: int
+    mode: int = 0o666  # permission bits
+    uid: int = 0
+    gid: int = 0
+    host_path: str = ""  # bound instead when mknod is not allowed
+
+
+@dataclass(frozen=True)
 class Resources:
     """cgroup limits; None means unlimited / the kernel's default."""
 
@@ -79,6 +107,8 @@ class Resources:
     cpuset_cpus: str | None = None
     cpuset_mems: str | None = None
     pids_limit: int | None = None
+    # The device policy, in order (runtime/linux/devices.py); None: none set, the parent's (all devices).
+    devices: tuple[DeviceRule, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +129,7 @@ class ContainerSpec:
     mounts: tuple[Mount, ...] = ()
     masked_paths: tuple[str, ...] = ()
     readonly_paths: tuple[str, ...] = ()
+    devices: tuple[DeviceNode, ...] = ()  # nodes made besides the default ones
     sysctls: tuple[tuple[str, str], ...] = ()
     resources: Resources = field(default_factory=Resources)
     cgroup_name: str = ""  # leaf name of the container's cgroup, under the engine's
@@ -137,6 +168,11 @@ def _process(d: dict[str, Any]) -> Process:
     )
 
 
+def _resources(d: dict[str, Any]) -> Resources:
+    rules = d.get("devices")
+    return Resources(**{**d, "devices": None if rules is None else tuple(DeviceRule(**r) for r in rules)})
+
+
 def spec_from_dict(d: dict[str, Any]) -> ContainerSpec:
     return ContainerSpec(
         id=d["id"],
@@ -154,8 +190,9 @@ def spec_from_dict(d: dict[str, Any]) -> ContainerSpec:
                            m.get("propagation", ""), m.get("create", "dir")) for m in d.get("mounts", ())),
         masked_paths=tuple(d.get("masked_paths", ())),
         readonly_paths=tuple(d.get("readonly_paths", ())),
+        devices=tuple(DeviceNode(**n) for n in d.get("devices", ())),
         sysctls=tuple((a, b) for a, b in d.get("sysctls", ())),
-        resources=Resources(**d.get("resources", {})),
+        resources=_resources(d.get("resources", {})),
         cgroup_name=d.get("cgroup_name", ""),
         seccomp=bool(d.get("seccomp", True)),
         privileged=bool(d.get("privileged", False)),

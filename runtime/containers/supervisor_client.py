@@ -219,6 +219,19 @@ class SupervisorClient:
         answer, fds = await self._call("exec", cid=id, spec=asdict(spec), tty=tty, stdin=stdin)
         return int(answer["exec_pid"]), _socket(fds)
 
+    async def archive(self, id: str, action: str, path: str, *, strict: bool = False,
+                      owner: tuple[int, int] | None = None, spec: dict[str, Any] | None = None,
+                      binds: tuple[str, ...] = ()) -> socket.socket:
+        """A socket to a job in the container's file system ("put": write the tar, then read its answer).
+
+        Without `spec`, in the live container's mount namespace; with its spec (a container with no
+        process), on its overlay and the mounts at `binds`, mounted for the job alone.
+        """
+        fields: dict[str, Any] = {"spec": spec, "binds": list(binds)} if spec is not None else {"cid": id}
+        _, fds = await self._call("archive", action=action, path=path, strict=strict,
+                                  owner=list(owner) if owner else None, **fields)
+        return _socket(fds)
+
     async def exec_state(self, exec_pid: int) -> dict[str, Any]:
         answer, _ = await self._call("exec_state", exec_pid=exec_pid)
         state: dict[str, Any] = answer["state"]

@@ -24,7 +24,7 @@ MARKER = "complete"
 class Snapshots:
     def __init__(self, root: Path) -> None:
         self.root = root
-        root.mkdir(parents=True, exist_ok=True)
+        root.mkdir(mode=0o710, parents=True, exist_ok=True)
 
     def dir(self, chain_id: str) -> Path:
         if not is_digest(chain_id):

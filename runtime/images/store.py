@@ -43,7 +43,7 @@ class ImageStore:
     """Images under one root. Every method blocks and may be called from worker threads."""
 
     def __init__(self, root: Path) -> None:
-        root.mkdir(parents=True, exist_ok=True)
+        root.mkdir(mode=0o710, parents=True, exist_ok=True)  # modes as dockerd's: runtime/layout.py
         self.root = root
         self._lock = threading.RLock()
         self._blobs = BlobStore(root / "blobs")

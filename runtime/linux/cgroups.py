@@ -9,8 +9,8 @@ a pure v2 machine the v2 leaf does everything. A v2 cgroup that received
 makes a fresh leaf (an existing empty one is removed first).
 
 `limit_writes` (pure) decides which file gets which value; the class does
-the file system work. Processes that exited but are not reaped yet no
-longer count: `pids()` is empty and `remove()` works once all have exited.
+the file system work (the device policy: runtime/linux/devices.py).
+Processes that exited unreaped no longer count (`pids()`, `remove()`).
 """
 
 from __future__ import annotations
@@ -27,9 +27,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from runtime.containers.spec import Resources
+from runtime.linux import devices
 
 Layout = Literal["v1-hybrid", "v2"]
-V1_CONTROLLERS = ("memory", "cpu", "cpuacct", "cpuset", "pids", "freezer", "blkio")
+V1_CONTROLLERS = ("memory", "cpu", "cpuacct", "cpuset", "pids", "freezer", "blkio", "devices")
 V2_CONTROLLERS = ("cpu", "cpuset", "memory", "pids", "io")
 UNIFIED = "unified"  # the key of the v2 hierarchy in write plans
 _OPTIONAL = frozenset({"memory.memsw.limit_in_bytes", "memory.swap.max"})  # absent without swap accounting
@@ -258,6 +259,8 @@ class Cgroup:
                 if where is None or (filename in _OPTIONAL and not os.path.exists(path)):
                     continue  # controller not mounted / no swap accounting: ignored, as Docker does
                 _write(path, value)
+            if resources.devices is not None:  # v1's devices controller where mounted, else BPF on the v2 leaf
+                devices.apply(resources.devices, cg.v1.get("devices"), cg.unified)
         except BaseException:
             for leaf in made:
                 with contextlib.suppress(OSError):

@@ -92,6 +92,7 @@ _NUMBERS: Final = {
     "close_range": (436, 436),
     "clone3": (435, 435),
     "pidfd_getfd": (438, 438),
+    "bpf": (321, 280),
 }
 _X86_64 = os.uname().machine == "x86_64"
 
@@ -308,6 +309,15 @@ def pidfd_getfd(pidfd: int, targetfd: int) -> int:
         raise _fail(f"pidfd_getfd({pidfd}, {targetfd})")
     os.set_inheritable(fd, False)
     return fd
+
+
+def bpf(cmd: int, attr: ctypes.Structure, what: str) -> int:
+    """bpf(2) with `attr` (a union bpf_attr member); its result (a new fd for loads, else 0)."""
+    size = ctypes.c_uint(ctypes.sizeof(attr))
+    result = _syscall(ctypes.c_long(_nr("bpf")), ctypes.c_int(cmd), ctypes.byref(attr), size)
+    if result < 0:
+        raise _fail(what)
+    return int(result)
 
 
 # -- mounts ------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The embedded DNS server: container names, service names and aliases, per shared network.
 
-One server per engine, in the host's netns, listening (UDP and TCP) on the
-gateway address of each user-defined network; containers find it in their
+One server per engine, in the host's netns, listening (UDP and TCP, the TCP
+side in dns_tcp.py) on the gateway address of each user-defined network; containers find it in their
 resolv.conf (files.py). A querier is known by its source address: it sees the
 names registered on the networks its container is attached to, plus
 `name.network` for those networks. Several containers under one name (the
@@ -40,12 +40,14 @@ import dns.reversename
 import dns.rrset
 from anyio.streams.buffered import BufferedByteReceiveStream
 
+from runtime.connections import ConnectionLimits
+from runtime.network.dns_tcp import read_framed, serve_tcp, tcp_pool
+
 log = logging.getLogger("pycompose.network.dns")
 
 TTL = 600  # Docker's TTL for container records
 DNS_PORT = 53
 FORWARD_TIMEOUT = 2.0  # seconds per upstream
-TCP_IDLE = 10.0
 _MAX_UDP = 512  # without EDNS
 _IP_FREEBIND = 15  # linux/in.h; not in Python 3.11's socket module
 
@@ -209,17 +211,20 @@ class DnsServer:
     """`async with DnsServer(records, upstreams) as server: await server.add_listener(gateway)`."""
 
     def __init__(self, records: Records, upstreams: Sequence[str] = (), *, port: int = DNS_PORT,
-                 timeout: float = FORWARD_TIMEOUT) -> None:
+                 timeout: float = FORWARD_TIMEOUT, tcp_limits: ConnectionLimits | None = None) -> None:
         self.records = records
         self.upstreams = tuple(upstreams)  # "ip" or "ip:port"
         self.port = port
         self.timeout = timeout
+        self._tcp_pool = tcp_pool(tcp_limits)
         self._listeners: dict[str, tuple[anyio.CancelScope, anyio.Event]] = {}
         self._stack = contextlib.AsyncExitStack()
         self._tg: anyio.abc.TaskGroup | None = None
 
     async def __aenter__(self) -> DnsServer:
         self._tg = await self._stack.enter_async_context(anyio.create_task_group())
+        self._tg.start_soon(self._tcp_pool.close_idle_forever)
+        log.debug("%s", self._tcp_pool.describe())
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
@@ -283,7 +288,7 @@ class DnsServer:
         try:
             with scope:
                 async with udp, tcp, anyio.create_task_group() as tg:
-                    tg.start_soon(tcp.serve, self._tcp_client, tg)
+                    tg.start_soon(serve_tcp, tcp, self._tcp_pool, self._handle_tcp)
                     # Queries are answered concurrently; a socket takes one writer at a time.
                     sending = anyio.Lock()
                     async for packet, (host, port) in udp:
@@ -304,23 +309,8 @@ class DnsServer:
             # One bad query must not take the server (and the engine) down.
             log.exception("DNS query from %s failed", host)
 
-    async def _tcp_client(self, stream: anyio.abc.SocketStream) -> None:
-        source = IPv4Address(stream.extra(anyio.abc.SocketAttribute.remote_address)[0])
-        buffered = BufferedByteReceiveStream(stream)
-        async with stream:
-            try:
-                while True:
-                    with anyio.fail_after(TCP_IDLE):
-                        wire = await _read_framed(buffered)
-                    response = await self.handle(wire, source, tcp=True)
-                    if response is None:
-                        return
-                    await stream.send(len(response).to_bytes(2, "big") + response)
-            except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError, anyio.IncompleteRead,
-                    TimeoutError, OSError):
-                return
-            except Exception:
-                log.exception("DNS query over TCP from %s failed", source)
+    async def _handle_tcp(self, wire: bytes, source: IPv4Address) -> bytes | None:
+        return await self.handle(wire, source, tcp=True)
 
     async def _forward(self, wire: bytes, upstreams: Iterable[str], tcp: bool) -> bytes | None:
         for upstream in upstreams:
@@ -346,13 +336,8 @@ async def _ask_udp(host: str, port: int, wire: bytes) -> bytes | None:
 async def _ask_tcp(host: str, port: int, wire: bytes) -> bytes | None:
     async with await anyio.connect_tcp(host, port) as stream:
         await stream.send(len(wire).to_bytes(2, "big") + wire)
-        answer = await _read_framed(BufferedByteReceiveStream(stream))
+        answer = await read_framed(BufferedByteReceiveStream(stream))
         return answer if answer[:2] == wire[:2] else None
-
-
-async def _read_framed(buffered: BufferedByteReceiveStream) -> bytes:
-    size = int.from_bytes(await buffered.receive_exactly(2), "big")
-    return await buffered.receive_exactly(size)
 
 
 def _to_wire(response: dns.message.Message, query: dns.message.Message, tcp: bool) -> bytes:

@@ -110,6 +110,7 @@ class BlobStore:
         self.root = root
         self.data_dir = root / "sha256"
         self.ingest_dir = root / "ingest"
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.ingest_dir.mkdir(parents=True, exist_ok=True)
 

@@ -33,6 +33,7 @@ from typing import Any
 
 from runtime.containers.spec import ContainerSpec, exec_from_dict, spec_from_dict
 from runtime.containers.supervisor import adopt, state
+from runtime.containers.supervisor import archive as archive_op
 from runtime.containers.supervisor import containers as ct
 from runtime.containers.supervisor import loop as ev
 from runtime.containers.supervisor.conn import Conn, Reply
@@ -218,6 +219,8 @@ class Supervisor:
         return container
 
     # -- ops -----------------------------------------------------------------------------------
+
+    op_archive = archive_op.op_archive  # docker cp into a live container, in its mount namespace
 
     def op_create(self, request: dict[str, Any], reply: Reply, conn: Conn) -> None:
         spec = spec_from_dict(request["spec"])

@@ -178,3 +178,20 @@ def test_config_hash_follows_the_config_and_secret_files(tmp_path: Path) -> None
     scaled = load(tmp_path, RICH.replace("    image: busybox\n    deploy:", "    image: busybox\n    scale: 3\n"
                                                                               "    deploy:"))
     assert config_hashes(scaled)["job"] == second["job"]
+
+
+def test_devices_and_device_cgroup_rules(tmp_path: Path) -> None:
+    project = load(tmp_path, """
+services:
+  dev:
+    image: busybox
+    devices: ["/dev/kmsg", "/dev/null:/dev/mine:r", {source: /dev/zero, target: /dev/z, permissions: rw}]
+    device_cgroup_rules: ["c 1:11 rwm", "b 7:* r"]
+""")
+    host = body(project, "dev")["HostConfig"]
+    assert host["Devices"] == [
+        {"PathOnHost": "/dev/kmsg", "PathInContainer": "/dev/kmsg", "CgroupPermissions": "rwm"},
+        {"PathOnHost": "/dev/null", "PathInContainer": "/dev/mine", "CgroupPermissions": "r"},
+        {"PathOnHost": "/dev/zero", "PathInContainer": "/dev/z", "CgroupPermissions": "rw"},
+    ]
+    assert host["DeviceCgroupRules"] == ["c 1:11 rwm", "b 7:* r"]

@@ -1,0 +1,48 @@
+"""The archive job run inside a live container's root (supervisor/archive.py forks and chroots for it).
+
+Inside the chroot the container's file system is a single tree, volumes and
+bind mounts in place, so the archive module's merged view is given `/` as
+its only layer: the destination and every parent are resolved component by
+component inside that root, and entries are written with the layer
+extractor's guarantees (never through a symlink, `..` refused). The result
+is a plain dict that goes back to the engine as one JSON line.
+"""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from runtime.api.errors import EngineError
+from runtime.containers.archive import put_archive, stat_path
+
+
+def preload() -> None:
+    """Import what tarfile may import lazily (compressed archives): the chroot hides the host's modules."""
+    import bz2  # noqa: F401
+    import gzip  # noqa: F401
+    import lzma  # noqa: F401
+    import zlib  # noqa: F401
+
+    b"".decode("utf-8", "surrogateescape")
+    "".encode("ascii", "surrogateescape")
+
+
+def run(job: dict[str, Any], stream: BinaryIO, root: Path = Path("/")) -> dict[str, Any]:
+    """Do `job` ({action, path, strict, owner}) in the tree at `root`; the answer for the engine."""
+    try:
+        if job["action"] == "stat":
+            return {"ok": True, "stat": stat_path(root, [], job["path"])}
+        owner = job.get("owner")
+        result = put_archive(root, [], job["path"], stream, bool(job.get("strict")),
+                             (int(owner[0]), int(owner[1])) if owner else None)
+        return {"ok": True, "size": result.size, "skipped": result.skipped}
+    except EngineError as exc:
+        return {"ok": False, "status": exc.status, "message": exc.message}
+    except OSError as exc:
+        if exc.errno == errno.EROFS:
+            return {"ok": False, "status": 403, "message": f"cannot extract: {exc.strerror or exc}"}
+        return {"ok": False, "status": 500, "message": f"cannot extract: {exc.strerror or exc}"}
+    except Exception as exc:
+        return {"ok": False, "status": 500, "message": f"cannot extract: {type(exc).__name__}: {exc}"}
