@@ -142,3 +142,12 @@ def test_pull_on_a_terminal_and_quiet_pull(cli: Cli, reg: RegistryHandle, projec
     code, out = compose(cli, project, "up", "-d", "--quiet-pull")
     # as Docker Compose's --quiet-pull: the service's lines, none per layer
     assert code == 0 and pulled(out, "web") and "Pull complete" not in out and all(cli.image_ids(f"{reg.host}/web:1"))
+
+
+def test_run_and_create_pull_too(cli: Cli, reg: RegistryHandle, project: Path) -> None:
+    write(project, reg, "  web: {image: REG/web:1, network_mode: none}\n")
+    cli.run("image", "rm", f"{reg.host}/web:1")
+    result = cli.run("-p", "regp", "--progress", "plain", "run", "--rm", "-T", "web", "cat", "/version", cwd=project)
+    assert result.returncode == 0 and result.stdout == "web-v1\n" and " web  Pulled" in result.stderr
+    code, out = compose(cli, project, "create", "--pull", "always")
+    assert code == 0 and pulled(out, "web")
