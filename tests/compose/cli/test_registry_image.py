@@ -62,6 +62,9 @@ def test_image_pull_quiet_and_errors(cli: Cli, public: RegistryHandle) -> None:
     assert cli.ok("image", "pull", "-q", f"{public.host}/app:2").stdout == f"{public.host}/app:2\n"
     missing = cli.run("image", "pull", f"{public.host}/app:nope")
     assert missing.returncode == 1 and one_line(missing.stderr).startswith("Error response from daemon: ")
+    every = cli.ok("image", "pull", "-a", f"{public.host}/app").stdout.splitlines()
+    assert every[-1] == f"{public.host}/app" and "Using default tag: latest" not in every
+    assert all(cli.image_ids(f"{public.host}/app:latest", f"{public.host}/app:2"))
     both = cli.run("image", "pull", "-a", f"{public.host}/app:2")
     assert both.returncode == 2 and "tag can't be used with --all-tags/-a" in both.stderr
 
