@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
+from compose.registry.messages import human_size
 from compose.scheduler import DONE, ERROR, WARNING, WORKING, ProgressEvent
 
 if TYPE_CHECKING:
@@ -42,6 +43,14 @@ class Line:
     state: str
     started: float  # monotonic time of the first event
     elapsed: float | None = None  # frozen once the step ended
+    parent: str = ""  # a pulled layer's service
+    current: int = 0
+    total: int = 0
+
+
+def line_key(event: ProgressEvent) -> str:
+    """Layers are lines of their own under each service (two services may share one)."""
+    return f"{event.parent}\0{event.resource}" if event.parent else event.resource
 
 
 def status_text(event: ProgressEvent) -> str:
@@ -55,6 +64,10 @@ def plain_line(event: ProgressEvent) -> str:
 
 def json_line(event: ProgressEvent) -> str:
     message: dict[str, Any] = {"id": event.resource, "status": status_text(event)}
+    if event.parent:
+        message["parent_id"] = event.parent
+    if event.total:
+        message["current"], message["total"] = event.current, event.total
     if event.state == ERROR:
         message["text"] = "Error"
     if event.elapsed is not None:
@@ -64,26 +77,53 @@ def json_line(event: ProgressEvent) -> str:
 
 def update(lines: dict[str, Line], event: ProgressEvent, now: float) -> None:
     """Fold one event into the display's lines (insertion order is display order)."""
-    line = lines.get(event.resource)
+    key = line_key(event)
+    line = lines.get(key)
     if line is None:
         began = now - event.elapsed if event.state != WORKING and event.elapsed is not None else now
-        line = lines[event.resource] = Line(event.resource, event.status, event.state, began)
+        line = lines[key] = Line(event.resource, event.status, event.state, began, parent=event.parent)
     line.status, line.state = status_text(event), event.state
+    line.current, line.total = event.current, event.total
     # As Docker Compose: a resource's time runs from its first event (Creating) to its last.
     line.elapsed = None if event.state == WORKING else now - line.started
 
 
-def frame(lines: Sequence[Line], now: float, width: int, title: str = "Running") -> list[tuple[str, str]]:
-    """The display as (text, style) rows: a title, then one row per resource."""
-    done = sum(1 for line in lines if line.state == DONE)
-    head = f"[+] {title} {done}/{len(lines)}"
-    rows = [(head, "blue" if lines and done == len(lines) else "")]
-    pad = max((len(line.resource) + 1 + len(line.status) for line in lines), default=0)
-    spin = SPINNER[int(now * SPIN_RATE) % len(SPINNER)]
+def ordered(lines: Sequence[Line]) -> list[Line]:
+    """Each resource followed by its layers."""
+    children: dict[str, list[Line]] = {}
     for line in lines:
+        if line.parent:
+            children.setdefault(line.parent, []).append(line)
+    out = []
+    for line in lines:
+        if not line.parent:
+            out += [line, *children.pop(line.resource, [])]
+    return out + [child for rest in children.values() for child in rest]
+
+
+def shown_status(line: Line) -> str:
+    """A moving layer shows its bytes, as Docker Compose's: `Downloading  1.2MB / 3.4MB`."""
+    if line.state == WORKING and line.total > 0:
+        return f"{line.status} {human_size(line.current):>7} / {human_size(line.total)}"
+    return line.status
+
+
+def frame(lines: Sequence[Line], now: float, width: int, title: str = "Running") -> list[tuple[str, str]]:
+    """The display as (text, style) rows: a title, then one row per resource (its layers indented)."""
+    tops = [line for line in lines if not line.parent]
+    done = sum(1 for line in tops if line.state == DONE)
+    head = f"[+] {title} {done}/{len(tops)}"
+    rows = [(head, "blue" if tops and done == len(tops) else "")]
+    lines = ordered(lines)
+    names = [("  " if line.parent else "") + line.resource for line in lines]
+    texts = [shown_status(line) for line in lines]
+    pad = max((len(name) + 1 + len(text) for name, text in zip(names, texts, strict=True)), default=0)
+    spin = SPINNER[int(now * SPIN_RATE) % len(SPINNER)]
+    for line, name, text in zip(lines, names, texts, strict=True):
         mark = MARKS.get(line.state, spin)
         elapsed = line.elapsed if line.elapsed is not None else now - line.started
-        left = f" {mark} {line.resource} {line.status}{' ' * (pad - len(line.resource) - 1 - len(line.status))}"
+        indent = "  " if line.parent else ""
+        left = f" {indent}{mark} {line.resource} {text}{' ' * (pad - len(name) - 1 - len(text))}"
         timer = f"{elapsed:.1f}s"
         room = width - len(timer) - 1
         if len(left) >= room > 5:
@@ -115,8 +155,14 @@ class PlainProgress(Progress):
     def __init__(self, stream: TextIO, render: Callable[[ProgressEvent], str] = plain_line) -> None:
         self.stream = stream
         self.render = render
+        self.layers: dict[str, str] = {}  # a layer's last status: its byte counts are not lines of their own
 
     def event(self, event: ProgressEvent) -> None:
+        if event.parent:
+            key = line_key(event)
+            if self.layers.get(key) == event.status:
+                return
+            self.layers[key] = event.status
         self.stream.write(self.render(event) + "\n")
         self.stream.flush()
 

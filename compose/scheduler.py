@@ -36,6 +36,9 @@ class ProgressEvent:
     state: str = DONE  # working, done, warning, error
     elapsed: float | None = None  # seconds since the step began (done, warning and error events)
     detail: str = ""
+    parent: str = ""  # a layer's service, while pulling: shown indented under it
+    current: int = 0  # bytes done and in all, while a layer moves
+    total: int = 0
 
 
 class Executor(Protocol):

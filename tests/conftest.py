@@ -22,6 +22,7 @@ import pytest
 
 from tests.engine_fixture import EngineHandle, start_private_engine
 from tests.leaks import SESSION_VARIABLE, snapshot
+from tests.registry_fixture import registry, registry_factory  # noqa: F401 - fixtures for every test
 
 SESSION_ROOTS = pytest.StashKey[set[str]]()
 CLI_DIR = pytest.StashKey[str]()

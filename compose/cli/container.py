@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from compose.cli import tables
+from compose.cli import container_new, tables
 from compose.cli.container_rows import PS, container_rows, parse_timestamp, prune_report
 from compose.cli.container_run import attach_start_wait, call_run, exec_, run
 from compose.cli.engine_group import (
@@ -34,6 +34,7 @@ container = engine_group("container", "Manage containers (docker container …).
                          {"ps": "ls", "list": "ls", "remove": "rm"})
 container.add_command(run)
 container.add_command(exec_)
+container.add_command(container_new.create_command)
 
 async def _post(client: EngineClient, path: str, params: dict[str, Any] | None = None) -> None:
     await (await client.post(path, params)).read()

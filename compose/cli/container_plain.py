@@ -75,15 +75,26 @@ def plain_status(host: str, func: Callable[[], int]) -> int:
     return run_status(work)
 
 
-def create(client: BlockingClient, body: dict[str, Any], name: str | None) -> str:
+def create(client: BlockingClient, body: dict[str, Any], name: str | None, host: str = "",
+           pull: str = "missing", platform: str | None = None, quiet: bool = False) -> str:
+    """POST /containers/create, pulling the image first or when missing as `pull` says (docker run's --pull)."""
+    from compose.cli.container_pull import PullFailed, create_with_pull, pull_blocking
+
+    def attempt() -> dict[str, Any]:
+        answer: dict[str, Any] = client.call("POST", "/containers/create", {"name": name, "platform": platform},
+                                             json=body)
+        return answer
+
     try:
-        created = client.call("POST", "/containers/create", {"name": name}, json=body)
+        created = create_with_pull(attempt, lambda: pull_blocking(host, body["Image"], platform, quiet),
+                                   body["Image"], pull)
+    except PullFailed as exc:
+        raise RunFailed(str(exc)) from None
     except EngineError as exc:
-        if exc.status == 404 and "image" in exc.message.lower():
-            raise RunFailed(f"Unable to find image '{body['Image']}' locally: pulling is not supported yet; "
-                            "load or import it first (pycompose image load / import)") from None
         if exc.status == 0:
             raise
+        if exc.status == 404 and "image" in exc.message.lower():
+            raise RunFailed(f"Error response from daemon: {exc.message}") from None
         raise RunFailed(exc.message) from None
     for warning in created.get("Warnings") or []:
         print(f"WARNING: {warning}", file=sys.stderr)
@@ -130,10 +141,11 @@ def forwarded_signals(client: BlockingClient, container: str) -> Iterator[None]:
             signal.signal(signum, handler)
 
 
-def run_plain(host: str, body: dict[str, Any], name: str | None, detach: bool, auto_remove: bool) -> int:
+def run_plain(host: str, body: dict[str, Any], name: str | None, detach: bool, auto_remove: bool,
+              pull: str = "missing", platform: str | None = None, quiet: bool = False) -> int:
     """`docker run` without -i/-t: the container's exit status (0 with -d, after printing its id)."""
     client = BlockingClient(host)
-    container = create(client, body, name)
+    container = create(client, body, name, host, pull, platform, quiet)
     if detach:
         start(client, container)
         print(container, flush=True)

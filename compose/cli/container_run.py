@@ -1,6 +1,7 @@
 """`pycompose container run` and `exec`: docker's flow over the Engine API.
 
-run: create (no pull: a missing image is one clear line), then unless -d
+run: create (pulling the image first with --pull always, or when it is
+missing: container_pull.py), then unless -d
 attach (hijacked), wait (`next-exit`, or `removed` with --rm) registered
 before start, start, copy the streams, and exit with the container's code.
 Like docker, failures of the engine exit 125, a command that cannot be run
@@ -36,17 +37,27 @@ WAIT_REGISTER = 5.0
 _RUN_SETTINGS = {"allow_interspersed_args": False, "help_option_names": ["--help"]}
 
 
-async def create(client: EngineClient, body: dict[str, Any], name: str | None) -> str:
+async def create(client: EngineClient, body: dict[str, Any], name: str | None, pull: str = "missing",
+                 platform: str | None = None, quiet: bool = False) -> str:
+    """POST /containers/create, pulling the image first or when missing as `pull` says (docker run's --pull)."""
+    from compose.cli.container_pull import PullFailed, create_with_pull_async, pull_async
     from compose.client import EngineError
 
+    async def attempt() -> Any:
+        return await (await client.post("/containers/create", {"name": name, "platform": platform},
+                                        json=body)).json()
+
     try:
-        response = await client.post("/containers/create", {"name": name}, json=body)
+        created = await create_with_pull_async(attempt, lambda: pull_async(client, body["Image"], platform, quiet),
+                                               body["Image"], pull)
+    except PullFailed as exc:
+        raise RunFailed(str(exc)) from None
     except EngineError as exc:
+        if exc.status == 0:
+            raise
         if exc.status == 404 and "image" in exc.message.lower():
-            raise RunFailed(f"Unable to find image '{body['Image']}' locally: pulling is not supported yet; "
-                            "load or import it first (pycompose image load / import)") from None
+            raise RunFailed(f"Error response from daemon: {exc.message}") from None
         raise RunFailed(exc.message) from None
-    created = await response.json()
     for warning in created.get("Warnings") or []:
         print(f"WARNING: {warning}", file=sys.stderr)
     return str(created["Id"])
@@ -191,11 +202,20 @@ def report_run(work: Callable[[], int]) -> None:
 @click.option("--dns-search", multiple=True, help="Set custom DNS search domains.")
 @click.option("--dns-option", "dns_options", multiple=True, help="Set DNS options.")
 @click.option("--link", "links", multiple=True, help="Add link to another container (name:alias).")
+@click.option("--pull", default=None, help='Pull image before running ("always", "missing", "never").')
+@click.option("--platform", default=None, help="Set platform if server is multi-platform capable.")
+@click.option("-q", "--quiet", is_flag=True, help="Suppress the pull output.")
 @pass_target
 def run(target: Target, **flags: Any) -> None:
     """Create and run a new container from an image."""
+    from compose.cli.container_pull import check_policy
     from compose.cli.frames import terminal_size
 
+    try:
+        pull = check_policy(flags.pop("pull"))
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    platform, quiet = flags.pop("platform"), flags.pop("quiet")
     flags["command"] = tuple(flags["command"])
     opts = CreateOptions(**flags, environ=dict(os.environ),
                          console_size=terminal_size() if flags["tty"] else None)
@@ -203,11 +223,12 @@ def run(target: Target, **flags: Any) -> None:
     if opts.tty and opts.interactive and not os.isatty(0):
         raise click.ClickException("the input device is not a TTY")
     if not opts.tty and not opts.interactive:
-        call_plain(target, lambda: run_plain(target.host, body, opts.name, opts.detach, opts.auto_remove))
+        call_plain(target, lambda: run_plain(target.host, body, opts.name, opts.detach, opts.auto_remove, pull,
+                                             platform, quiet))
         return
 
     async def flow(client: EngineClient) -> int:
-        container = await create(client, body, opts.name)
+        container = await create(client, body, opts.name, pull, platform, quiet)
         if opts.detach:
             await start(client, container)
             print(container, flush=True)

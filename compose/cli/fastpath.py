@@ -77,6 +77,9 @@ RUN_OPTIONS = _table(
     (("--dns-search",), "dns_search", MULTI),
     (("--dns-option",), "dns_options", MULTI),
     (("--link",), "links", MULTI),
+    (("--pull",), "pull", VALUE),
+    (("--platform",), "platform", VALUE),
+    (("-q", "--quiet"), "quiet", FLAG),
 )
 EXEC_OPTIONS = _table(
     (("-d", "--detach"), "detach", FLAG),
@@ -189,6 +192,7 @@ def run_fast(argv: Sequence[str]) -> int | None:
         return None
     from compose.cli.container_create import CreateOptions, create_body, exec_body
     from compose.cli.container_plain import exec_plain, run_plain, run_status
+    from compose.cli.container_pull import check_policy
     from compose.cli.engine_auto import EngineUnavailable, host_path, probe
 
     option, command, values = parsed
@@ -196,8 +200,11 @@ def run_fast(argv: Sequence[str]) -> int | None:
     work: Callable[[], int]
     try:  # a value the body builders refuse raises click's error: click's to report, and nothing happened yet
         if command == "run":
+            pull = check_policy(values.pop("pull"))
+            platform, quiet = values.pop("platform"), values.pop("quiet")
             opts = CreateOptions(**values, environ=dict(os.environ), console_size=None)
-            work = partial(run_plain, host, create_body(opts), opts.name, opts.detach, opts.auto_remove)
+            work = partial(run_plain, host, create_body(opts), opts.name, opts.detach, opts.auto_remove, pull,
+                           platform, quiet)
         else:
             body = exec_body(values["command"], values["env"], os.environ, detach=values["detach"],
                              user=values["user"], workdir=values["workdir"], privileged=values["privileged"])

@@ -17,7 +17,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import click
 
-from compose.cli import tables
+from compose.cli import image_transfer, tables
 from compose.cli.engine_group import (
     Target,
     confirm_and_prune,
@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 CHUNK = 1 << 20
 
 image = engine_group("image", "Manage images (docker image …).", {"list": "ls", "remove": "rm", "delete": "rm"})
+image.add_command(image_transfer.pull)
+image.add_command(image_transfer.push)
 
 
 async def print_stream(response: Response, out: IO[str], quiet: bool = False) -> None:

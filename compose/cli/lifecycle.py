@@ -151,7 +151,8 @@ def rm(opts: GlobalOptions, services: tuple[str, ...], force: bool, stop_first: 
 @click.option("--remove-orphans", is_flag=True, help="Remove containers for services not defined in the compose file.")
 @click.option("--scale", multiple=True, metavar="SERVICE=NUM", help="Scale SERVICE to NUM instances.")
 @click.option("--pull", type=click.Choice(["always", "missing", "never", "build"]), default=None,
-              help="Pull image before running (registry pulls are not implemented yet).")
+              help="Pull image before running (always, missing, never); replaces every service's pull_policy.")
+@click.option("--quiet-pull", is_flag=True, help="Pull without printing progress information.")
 @click.option("--build", is_flag=True, help="Build images before creating containers (not implemented yet).")
 @click.option("--no-build", is_flag=True, help="Don't build an image, even if it's policy.")
 @click.option("-y", "--yes", is_flag=True, hidden=True)
@@ -165,4 +166,4 @@ def create(opts: GlobalOptions, services: tuple[str, ...], **flags: Any) -> None
     check_build(project, selected_services(project, services, False), flags["build"])
     options = UpOptions(services=services, force_recreate=flags["force_recreate"], no_recreate=flags["no_recreate"],
                         remove_orphans=flags["remove_orphans"], scale=parse_scale(flags["scale"]), no_start=True)
-    call(lambda client: converge(client, opts, project, options, flags["pull"]))
+    call(lambda client: converge(client, opts, project, options, flags["pull"], quiet_pull=flags["quiet_pull"]))

@@ -51,6 +51,8 @@ class RunOptions:
     tty: bool = False
     interactive: bool = True
     labels: tuple[str, ...] = ()
+    pull: str | None = None
+    quiet_pull: bool = False
 
 
 def _env(base: list[str], extra: list[str]) -> list[str]:
@@ -138,10 +140,10 @@ async def run_one_off(client: EngineClient, gopts: GlobalOptions, project: Proje
 
     if not no_deps:
         await start_dependencies(client, gopts, project, opts.service)
-    images = await resolve_images(client, project, [opts.service])
+    images = await resolve_images(client, project, [opts.service], opts.pull, gopts, opts.quiet_pull)
     observed = await observe(client, project)
     name, body = one_off_body(project, observed, opts, secrets.token_hex(32), images.get(opts.service))
-    container = await create(client, body, name)
+    container = await create(client, body, name, pull="never")
     await _copy_files(client, project, opts.service, container)
     if opts.detach:
         await start(client, container)
@@ -180,15 +182,16 @@ async def _copy_files(client: EngineClient, project: Project, service: str, cont
 @click.option("-T", "--no-TTY", "no_tty", is_flag=True, help="Disable pseudo-TTY allocation.")
 @click.option("-i", "--interactive/--no-interactive", default=True, help="Keep STDIN open even if not attached.")
 @click.option("--build", is_flag=True, help="Build image before starting container (not implemented yet).")
-@click.option("--pull", default=None, hidden=True)
-@click.option("--quiet-pull", is_flag=True, hidden=True)
+@click.option("--pull", type=click.Choice(["always", "missing", "never"]), default=None,
+              help="Pull image before running (always, missing, never).")
+@click.option("--quiet-pull", is_flag=True, help="Pull without printing progress information.")
 @click.pass_obj
 def run(gopts: GlobalOptions, service: str, command: tuple[str, ...], no_deps: bool, no_tty: bool, build: bool,
         pull: str | None, quiet_pull: bool, **flags: Any) -> None:
     """Run a one-off command on a service."""
     from compose.cli.container_run import call_run
     from compose.cli.engine_group import Target
-    from compose.cli.up import BUILD_MISSING
+    from compose.plan.pull import BUILD_MISSING
 
     if build:
         raise ComposeError(f"--build: {BUILD_MISSING}")
@@ -196,7 +199,8 @@ def run(gopts: GlobalOptions, service: str, command: tuple[str, ...], no_deps: b
     if service not in project.services:
         raise ComposeError(f"no such service: {service}")
     tty = not no_tty and os.isatty(0) and sys.stdout.isatty() and not flags["detach"]
-    opts = RunOptions(service=service, command=tuple(command), tty=tty, **_flags(flags))
+    opts = RunOptions(service=service, command=tuple(command), tty=tty, pull=pull, quiet_pull=quiet_pull,
+                      **_flags(flags))
 
     async def flow(client: EngineClient) -> int:
         return await run_one_off(client, gopts, project, opts, no_deps)

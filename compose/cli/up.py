@@ -21,8 +21,9 @@ import anyio
 import click
 
 from compose.cli.main import GlobalOptions
-from compose.cli.project_cmd import call, execute, known_services, load, observe, use_color
+from compose.cli.project_cmd import call, execute, known_services, load, observe, progress, use_color
 from compose.errors import ComposeError, warn
+from compose.plan.pull import BUILD_MISSING
 
 if TYPE_CHECKING:
     from compose.client import EngineClient
@@ -31,8 +32,6 @@ if TYPE_CHECKING:
     from compose.plan import UpOptions
 
 PULL_POLICIES = ("always", "missing", "never", "build")
-BUILD_MISSING = "building images is not implemented yet"
-PULL_MISSING = "pulling images from registries is not implemented yet"
 
 
 def parse_scale(values: Iterable[str]) -> dict[str, int]:
@@ -58,68 +57,40 @@ def selected_services(project: Project, targeted: Iterable[str], no_deps: bool) 
     return with_dependencies(service_graph(project), names) & set(project.services)
 
 
-async def resolve_images(client: EngineClient, project: Project, services: Iterable[str],
-                         pull: str | None = None) -> dict[str, str]:
-    """The id of each service's image; a missing one is an error that says what is not there yet.
+async def resolve_images(client: EngineClient, project: Project, services: Iterable[str], pull: str | None = None,
+                         opts: GlobalOptions | None = None, quiet: bool = False) -> dict[str, str]:
+    """The id of each service's image, pulled first where the pull policy (or `pull`) says so.
 
-    Each image is asked for once, however many services run it, and all at once."""
-    import anyio
+    Each image is asked for and pulled once, however many services run it, and all at once; the
+    decisions are compose/plan/pull.py's. An image that cannot be had is an error that says why."""
+    from compose.cli.pulling import failure, local_images, run_pulls
+    from compose.plan.pull import FAIL, PULL, image_of, up_steps
+    from compose.progress import Progress
 
-    refs: dict[str, list[str]] = {}
-    for name in sorted(services):
-        svc = project.services[name]
-        policy = str(pull or svc.config.get("pull_policy") or "missing")
-        if policy == "build":
-            raise ComposeError(f'service "{name}": pull policy "build": {BUILD_MISSING}')
-        refs.setdefault(svc.image or f"{project.name}-{name}", []).append(name)
-    ids: dict[str, str] = {}
-    errors: dict[str, Exception] = {}
-
-    async def inspect(ref: str) -> None:
-        try:
-            ids[ref] = await _image_id(client, project, ref, refs[ref][0], pull)
-        except Exception as exc:  # raised below, the first service's first, as a sequential loop would
-            errors[refs[ref][0]] = exc
-
-    async with anyio.create_task_group() as tasks:
-        for ref in refs:
-            tasks.start_soon(inspect, ref)
-    if errors:
-        raise errors[min(errors)]
+    services = sorted(services)
+    local = await local_images(client, {image_of(project, name) for name in services})
+    steps = up_steps(project, services, local, time.time(), pull)
+    failing = sorted((step.services[0], step.reason) for step in steps if step.action == FAIL)
+    if failing:
+        raise ComposeError(failing[0][1])
+    if any(step.action == PULL for step in steps):
+        with progress(opts, "Pulling") if opts is not None else Progress() as display:
+            report = await run_pulls(client, project, steps, display, quiet, opts.parallel if opts else -1)
+        error = failure(report)
+        if error is not None:
+            raise error
+        local.update(await local_images(client, [step.image for step in steps if step.action == PULL]))
     out: dict[str, str] = {}
-    for ref, names in refs.items():
-        for name in names:
-            policy = str(pull or project.services[name].config.get("pull_policy") or "missing")
-            if policy not in ("missing", "if_not_present", "never"):
-                warn(f'service "{name}": pull policy "{policy}": {PULL_MISSING}; using the local image {ref}')
-            out[name] = ids[ref]
+    for step in steps:
+        found = local.get(step.image)
+        if found is None:
+            raise ComposeError(f'service "{step.services[0]}": no such image: {step.image}')
+        out.update({name: found.id for name in step.services})
     return dict(sorted(out.items()))
 
 
-async def _image_id(client: EngineClient, project: Project, ref: str, name: str, pull: str | None) -> str:
-    """The id of image `ref`, which service `name` (the first that runs it) needs."""
-    from compose.client import EngineError
-
-    svc = project.services[name]
-    policy = str(pull or svc.config.get("pull_policy") or "missing")
-    try:
-        info = await (await client.get(f"/images/{ref}/json")).json() or {}
-    except EngineError as exc:
-        if exc.status != 404:
-            raise
-        if svc.build is not None and svc.image is None:
-            raise ComposeError(f'service "{name}" needs image {ref}, which is built from its build section: '
-                               f"{BUILD_MISSING}; build it elsewhere and load it (pycompose image load), "
-                               "or name an image the engine has with image:") from None
-        if policy == "never":
-            raise ComposeError(f'service "{name}": no such image: {ref} (pull policy "never")') from None
-        raise ComposeError(f'service "{name}": image {ref} is not in the engine and {PULL_MISSING}; load or '
-                           "import it first (pycompose image load / pycompose image import)") from None
-    return str(info.get("Id") or "")
-
-
 async def converge(client: EngineClient, opts: GlobalOptions, project: Project, options: UpOptions,
-                   pull: str | None = None, known: frozenset[str] | None = None) -> None:
+                   pull: str | None = None, known: frozenset[str] | None = None, quiet_pull: bool = False) -> None:
     """Observe, plan and run: what `up` and `create` have in common.
 
     `known`: every service the files define under any profile (computed from
@@ -130,7 +101,7 @@ async def converge(client: EngineClient, opts: GlobalOptions, project: Project, 
     observed = await observe(client, project)
     chosen = {s for s in selected_services(project, options.services, options.no_deps)
               if options.scale.get(s, project.services[s].scale) > 0}
-    images = await resolve_images(client, project, chosen, pull)
+    images = await resolve_images(client, project, chosen, pull, opts, quiet_pull)
     if known is None:
         known = known_services(opts, project, observed)
     options = replace(options, images=images, known_services=known)
@@ -216,7 +187,7 @@ async def attached_up(client: EngineClient, opts: GlobalOptions, project: Projec
                        services=frozenset(attach), on_exit=state.on_exit)
     subscription = await logs.subscribe()
     try:
-        await converge(client, opts, project, options, flags["pull"])
+        await converge(client, opts, project, options, flags["pull"], quiet_pull=flags["quiet_pull"])
         containers = await logs.containers()
         if not containers:
             return 0
@@ -319,7 +290,7 @@ def attached_services(project: Project, services: tuple[str, ...], flags: Mappin
 @click.option("--no-attach", multiple=True, metavar="SERVICE", help="Do not attach (stream logs) to these services.")
 @click.option("--attach-dependencies", is_flag=True, help="Also attach to the dependencies' logs.")
 @click.option("--pull", type=click.Choice(PULL_POLICIES), default=None,
-              help=f"Pull image before running (registry pulls: {PULL_MISSING}).")
+              help="Pull image before running (always, missing, never); replaces every service's pull_policy.")
 @click.option("--build", is_flag=True, help=f"Build images before starting containers ({BUILD_MISSING}).")
 @click.option("--no-build", is_flag=True, help="Don't build an image, even if it's policy.")
 @click.option("--quiet-pull", is_flag=True, help="Pull without printing progress information.")
@@ -347,7 +318,7 @@ def up(opts: GlobalOptions, services: tuple[str, ...], **flags: Any) -> None:
     )
     detach = flags["detach"] or flags["wait"] or flags["no_start"]
     if detach:
-        call(lambda client: converge(client, opts, project, options, flags["pull"]))
+        call(lambda client: converge(client, opts, project, options, flags["pull"], quiet_pull=flags["quiet_pull"]))
         return
     attach = attached_services(project, services, flags)
     status = call(lambda client: attached_up(client, opts, project, options, flags, attach))

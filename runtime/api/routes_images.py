@@ -127,7 +127,9 @@ def _tar_response(engine: Engine, request: Request, refs: list[str]) -> Response
 async def create_image(engine: Engine, request: Request) -> Response:
     source = request.arg("fromSrc")
     if request.arg("fromImage"):
-        raise not_implemented("pulling images from a registry is not supported yet")
+        from runtime.api.routes_registry import pull_image
+
+        return await pull_image(engine, request)
     if not source:
         raise bad_request("fromImage or fromSrc is required")
     if source != "-":

@@ -63,30 +63,52 @@ class Reference:
 
 
 def parse(text: str) -> Reference:
-    """Parse and normalize a reference; raises ImageInvalid with Docker's wording."""
+    """Parse and normalize a reference; raises ImageInvalid with Docker's wording
+    (distribution/reference ParseNormalizedNamed, go-digest's Validate)."""
     if _HEX64.fullmatch(text):
         raise ImageInvalid(f"invalid repository name ({text}), cannot specify 64-byte hexadecimal strings")
+    if not text:
+        raise ImageInvalid("invalid reference format: repository name must have at least one component")
     rest, digest = text, None
     if "@" in rest:
         rest, digest = rest.split("@", 1)
         if not _DIGEST.fullmatch(digest):
-            raise ImageInvalid(f"invalid reference format: {text!r} has an invalid digest")
+            raise ImageInvalid("invalid reference format")
+        check_digest(digest)
     tag = None
     colon, slash = rest.rfind(":"), rest.rfind("/")
     if colon > slash:
         rest, tag = rest[:colon], rest[colon + 1 :]
         if not _TAG.fullmatch(tag):
-            raise ImageInvalid(f"invalid reference format: {text!r} has an invalid tag")
+            raise ImageInvalid("invalid reference format")
     if not rest:
-        raise ImageInvalid(f"invalid reference format: {text!r}")
+        raise ImageInvalid("invalid reference format")
     domain, path = _split_domain(rest)
     if path.lower() != path:
         raise ImageInvalid(f"invalid reference format: repository name ({path}) must be lowercase")
     if not _DOMAIN.fullmatch(domain) or not all(_PATH_PART.fullmatch(p) for p in path.split("/")):
-        raise ImageInvalid(f"invalid reference format: {text!r}")
+        raise ImageInvalid("invalid reference format")
     if len(f"{domain}/{path}") > MAX_NAME:
-        raise ImageInvalid(f"invalid reference format: repository name must not exceed {MAX_NAME} characters")
+        raise ImageInvalid(f"invalid reference format: repository name must not be more than {MAX_NAME} characters")
     return Reference(domain, path, tag, digest)
+
+
+_DIGEST_SIZES = {"sha256": 64, "sha384": 96, "sha512": 128}
+
+
+def check_digest(digest: str) -> str:
+    """go-digest's Validate: a known algorithm and lowercase hex of its length."""
+    algorithm, sep, encoded = digest.partition(":")
+    if not sep or not encoded:
+        raise ImageInvalid("invalid checksum digest format")
+    size = _DIGEST_SIZES.get(algorithm)
+    if size is None:
+        raise ImageInvalid("unsupported digest algorithm")
+    if len(encoded) != size:
+        raise ImageInvalid("invalid checksum digest length")
+    if not re.fullmatch(r"[a-f0-9]+", encoded):
+        raise ImageInvalid("invalid checksum digest format")
+    return digest
 
 
 def _split_domain(name: str) -> tuple[str, str]:
@@ -112,6 +134,16 @@ def try_parse(text: str) -> Reference | None:
 def familiar(stored_name: str) -> str:
     """The familiar form of a stored (normalized) reference string."""
     return parse(stored_name).familiar()
+
+
+def api_host(domain: str) -> str:
+    """Where the registry API of a domain answers: Docker Hub's is registry-1.docker.io."""
+    return "registry-1.docker.io" if domain in (DEFAULT_DOMAIN, "index.docker.io") else domain
+
+
+def auth_key(domain: str) -> str:
+    """The key credentials are filed under (config.json `auths`, `serveraddress`)."""
+    return "https://index.docker.io/v1/" if domain == DEFAULT_DOMAIN else domain
 
 
 def validate_tag(tag: str) -> str:

@@ -86,17 +86,20 @@ class Removal:
             out: list[dict[str, Any]] = []
             if by_name is not None:
                 name = str(by_name)
-                if any(r.name != name for r in refs):
-                    self._meta.delete_ref(name)
-                    return [{"Untagged": by_name.familiar()}]
+                # As dockerd: untagging the last tag of a repository drops its digest references too.
+                going = [name]
+                if by_name.tag and not any(r.kind == "tag" and r.name != name and parse(r.name).name == by_name.name
+                                           for r in refs):
+                    going += [r.name for r in refs if r.kind == "digest" and parse(r.name).name == by_name.name]
+                if any(r.name not in going for r in refs):
+                    return self._untag(going)
                 if in_use(image_id):
                     if not force:
                         raise ImageConflict(
                             f'conflict: unable to remove repository reference "{ref}" (must force) - '
                             f"container is using its referenced image {_short(image_id)}"
                         )
-                    self._meta.delete_ref(name)
-                    return [{"Untagged": by_name.familiar()}]
+                    return self._untag(going)
                 self._delete(image, out)
                 return out
             repos = {parse(r.name).name for r in refs if r.kind == "tag"}
@@ -117,6 +120,11 @@ class Removal:
                 return out
             self._delete(image, out)
             return out
+
+    def _untag(self, names: list[str]) -> list[dict[str, Any]]:
+        for name in names:
+            self._meta.delete_ref(name)
+        return [{"Untagged": familiar(name)} for name in names]
 
     def prune(self, dangling_only: bool, spec: filters.Filters, in_use: InUse) -> dict[str, Any]:
         filters.check_keys(spec, filters.PRUNE_KEYS)

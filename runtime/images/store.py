@@ -20,8 +20,10 @@ from runtime.api.filters import match_labels
 from runtime.images import archive_load, archive_save, docker_json, oci
 from runtime.images import filters as image_filters
 from runtime.images.changes import apply_changes
+from runtime.images.distribution import Distribution
 from runtime.images.errors import ImageConflict, ImageInvalid, ImageNotFound
 from runtime.images.imports import import_config, ingest_layer
+from runtime.images.ingest import Ingest
 from runtime.images.leases import Lease, Leases
 from runtime.images.reference import Reference, familiar, parse, try_parse, validate_tag
 from runtime.images.removal import Removal
@@ -218,6 +220,16 @@ class ImageStore:
                     keys = set(lease.keys)
         finally:
             self._removal.collect(keys)
+
+    @contextmanager
+    def ingest(self) -> Iterator[Ingest]:
+        """Add an image piece by piece (a registry pull); see runtime/images/ingest.py."""
+        with self._ingesting() as lease:
+            yield Ingest(self._lock, self._blobs, self._snapshots, self._meta, lease)
+
+    def distribution(self) -> Distribution:
+        """What push needs of the store (runtime/images/distribution.py)."""
+        return Distribution(self._lock, self._blobs, self._meta, self.resolve)
 
     def load(self, stream: BinaryIO) -> list[str]:
         """`docker load`: a docker-archive or OCI archive/layout tar (maybe compressed).

@@ -70,9 +70,14 @@ def test_run_detached_prints_the_id(fake: FakeEngine) -> None:
 
 
 def test_run_missing_image_is_one_line(fake: FakeEngine) -> None:
+    # docker's words, then the pull's failure in one line (the fake engine cannot pull)
     result = cli(fake, "run", "nope:1", "true")
-    assert result.returncode == 125 and len(result.stderr.splitlines()) == 1
-    assert b"Unable to find image 'nope:1' locally" in result.stderr
+    assert result.returncode == 125 and len(result.stderr.splitlines()) == 2
+    first, second = result.stderr.decode().splitlines()
+    assert first == "Unable to find image 'nope:1' locally"
+    assert second.startswith("pycompose: Error response from daemon: ")
+    never = cli(fake, "run", "--pull", "never", "nope:1", "true")
+    assert never.returncode == 125 and never.stderr == b"pycompose: Error response from daemon: No such image: nope:1\n"
 
 
 def test_run_missing_command_exits_127(fake: FakeEngine) -> None:
@@ -225,7 +230,7 @@ def test_real_run_foreground(engine: EngineHandle) -> None:
     env = ok(engine, "run", "--rm", "-e", "A=1", "-w", "/tmp", "-u", "65534", "busybox", "sh", "-c",
              "echo $A $(pwd) $(id -u)")
     assert env == "1 /tmp 65534\n"
-    missing = pycompose(engine, "container", "run", "--rm", "nope:1", "true")
+    missing = pycompose(engine, "container", "run", "--rm", "--pull", "never", "nope:1", "true")
     assert missing.returncode == 125 and len(missing.stderr.splitlines()) == 1
 
 
@@ -326,3 +331,10 @@ def test_real_ls_matches_docker(engine: EngineHandle) -> None:
         assert ok(engine, "ls", "-a", "--format", fmt) == theirs
     finally:
         ok(engine, "rm", "-f", cid)
+
+
+def test_create_prints_the_id_and_starts_nothing(fake: FakeEngine) -> None:
+    result = cli(fake, "create", "--name", "made", "busybox", "echo", "hi")
+    (container,) = fake.containers.values()
+    assert result.returncode == 0 and result.stdout.decode() == container.id + "\n"
+    assert fake.calls == ["create"] and container.name == "made" and container.body["Cmd"] == ["echo", "hi"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from runtime.images import ImageInvalid
-from runtime.images.reference import familiar, parse
+from runtime.images.reference import api_host, auth_key, familiar, parse
 
 
 @pytest.mark.parametrize(
@@ -36,15 +36,54 @@ def test_defaulted() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("BusyBox", "must be lowercase"),
-        ("a" * 64, "64-byte hexadecimal"),
-        ("busybox:bad tag", "invalid tag"),
-        ("busybox@sha256:xyz", "invalid digest"),
-        ("", "invalid reference"),
-        ("a//b", "invalid reference"),
-        ("-lead", "invalid reference"),
+        ("BusyBox", r"^invalid reference format: repository name \(library/BusyBox\) must be lowercase$"),
+        ("Foo", r"^invalid reference format: repository name \(library/Foo\) must be lowercase$"),
+        ("example.com/Foo/bar", r"repository name \(Foo/bar\) must be lowercase$"),
+        ("a" * 64, r"^invalid repository name \(a{64}\), cannot specify 64-byte hexadecimal strings$"),
+        ("busybox:bad tag", "^invalid reference format$"),
+        ("busybox:" + "t" * 129, "^invalid reference format$"),
+        ("busybox@sha256:xyz", "^invalid reference format$"),
+        ("busybox@sha256:" + "a" * 63, "^invalid checksum digest length$"),
+        ("busybox@md5:" + "a" * 32, "^unsupported digest algorithm$"),
+        ("busybox@sha256:" + "A" * 64, "^invalid checksum digest format$"),
+        ("", "^invalid reference format: repository name must have at least one component$"),
+        ("a//b", "^invalid reference format$"),
+        ("-lead", "^invalid reference format$"),
+        ("x/" + "a" * 260, "must not be more than 255 characters$"),
     ],
 )
 def test_invalid(text: str, message: str) -> None:
     with pytest.raises(ImageInvalid, match=message):
         parse(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "domain", "path", "api"),
+    [
+        ("busybox", "docker.io", "library/busybox", "registry-1.docker.io"),
+        ("index.docker.io/user/app", "docker.io", "user/app", "registry-1.docker.io"),
+        ("docker.io/library/busybox", "docker.io", "library/busybox", "registry-1.docker.io"),
+        ("localhost/app", "localhost", "app", "localhost"),
+        ("localhost:5000/app", "localhost:5000", "app", "localhost:5000"),
+        ("127.0.0.1:5000/a/b", "127.0.0.1:5000", "a/b", "127.0.0.1:5000"),
+        ("host:5000/app", "host:5000", "app", "host:5000"),
+        ("quay.io/org/app", "quay.io", "org/app", "quay.io"),
+        ("org/app", "docker.io", "org/app", "registry-1.docker.io"),
+        ("Upper/app", "Upper", "app", "Upper"),
+    ],
+)
+def test_domains(text: str, domain: str, path: str, api: str) -> None:
+    ref = parse(text)
+    assert (ref.domain, ref.path, api_host(ref.domain)) == (domain, path, api)
+
+
+def test_tag_and_digest_together() -> None:
+    digest = "sha256:" + "c" * 64
+    ref = parse(f"127.0.0.1:5000/app:v1@{digest}")
+    assert (ref.tag, ref.digest) == ("v1", digest)
+    assert ref.familiar() == f"127.0.0.1:5000/app:v1@{digest}"
+
+
+def test_auth_key() -> None:
+    assert auth_key("docker.io") == "https://index.docker.io/v1/"
+    assert auth_key("127.0.0.1:5000") == "127.0.0.1:5000"
