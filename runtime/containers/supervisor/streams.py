@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 from runtime.containers.supervisor import loop as ev
 from runtime.containers.supervisor.logs import JsonFileLog
+from runtime.containers.supervisor.peek import Peeker
 from runtime.containers.supervisor.protocol import STREAM_NAMES, frame
 
 READ_SIZE = 64 * 1024
@@ -114,6 +115,8 @@ class ProcessIO:
         self._paused = False
         self._drained = False
         self._close_stdin_pending = False
+        self.peeker: Peeker | None = None
+        self.on_stdin_closed: Callable[[], None] | None = None
         for stream, fd in self.outputs.items():
             os.set_blocking(fd, False)
             loop.watch(fd, ev.IN, functools.partial(self._on_output_fd, stream))
@@ -121,6 +124,10 @@ class ProcessIO:
             os.set_blocking(stdin, False)
         if not self.outputs:
             self._drained = True
+
+    def make_durable(self, peeker: Peeker, on_stdin_closed: Callable[[], None]) -> None:
+        """The holder keeps our pipes from now on: consume output only once it is logged (peek.py)."""
+        self.peeker, self.on_stdin_closed = (peeker if not self.tty else None), on_stdin_closed
 
     def _update_interest(self) -> None:
         for fd in self.outputs.values():
@@ -146,8 +153,9 @@ class ProcessIO:
         fd = self.outputs.get(stream)
         if fd is None:
             return
+        peeker = self.peeker
         try:
-            data = os.read(fd, READ_SIZE)
+            data = peeker.peek(fd, READ_SIZE) if peeker is not None else os.read(fd, READ_SIZE)
         except BlockingIOError:
             return
         except OSError as exc:
@@ -158,6 +166,8 @@ class ProcessIO:
             self._close_output(stream)
             return
         self.deliver(stream, data)
+        if peeker is not None:
+            peeker.consume(fd, len(data))
 
     def deliver(self, stream: int, data: bytes) -> None:
         if self.log is not None:
@@ -243,6 +253,8 @@ class ProcessIO:
             os.close(self.stdin)
         self.stdin = -1
         self._close_stdin_pending = False
+        if self.on_stdin_closed is not None:
+            self.on_stdin_closed()  # the holder's copy goes too, or the process never sees EOF
 
     # -- attachments -----------------------------------------------------------------------
 
