@@ -197,6 +197,9 @@ def engine_error_in(exc: BaseException) -> EngineError | None:
     """The EngineError a handler raised, also from inside a task group."""
     if isinstance(exc, EngineError):
         return exc
+    if isinstance(exc, ConnectionError) and getattr(exc, "kind", None) == "unavailable":
+        # SupervisorUnavailable: the supervisor died during the request and is being replaced.
+        return EngineError(503, f"{exc}: the container supervisor is being replaced, try again in a moment")
     if isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
         return engine_error_in(exc.exceptions[0])
     return None

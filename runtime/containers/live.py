@@ -45,3 +45,8 @@ def exit_code_of_failure(message: str) -> int:
     if "permission denied" in message:
         return 126
     return 128
+
+
+def unavailable_status(exc: Exception) -> int:
+    """503 when no supervisor answers (it died and is being replaced), else 500."""
+    return 503 if getattr(exc, "kind", None) == "unavailable" else 500

@@ -8,7 +8,7 @@ and keeps each container's state file current.
 If the supervisor itself is killed, the containers live on: they are not
 in its pid namespace and carry no PDEATHSIG. Started by a holder
 (holder.py, the normal case), it hands the holder duplicates of each
-running container's pidfd and stdio (`keep`, at the start event): the
+running container's pidfd and stdio (`keep`, before answering its create): the
 holder becomes the containers' parent and reaps them, keeps their pipes
 open, and starts the next supervisor, which gets those descriptors back
 (`Keeper.handover`) and re-adopts each container with them: the same
@@ -29,7 +29,6 @@ import collections
 import contextlib
 import errno
 import fcntl
-import functools
 import logging
 import os
 import signal
@@ -179,12 +178,6 @@ class Supervisor:
     # -- Host protocol (used by containers and execs) -------------------------------------------------
 
     def publish(self, event: dict[str, Any]) -> None:
-        if self.keeper is not None and event.get("event") in ("start", "exit"):
-            container = self.containers.get(str(event.get("id")))
-            if event["event"] == "exit":  # once the caller saved the state file: the status is there
-                self.loop.call_later(0, functools.partial(self.drop, str(event.get("id"))))
-            elif container is not None:
-                self.keep(container)
         for conn in list(self.conns):
             if conn.subscribed:
                 conn.send(event)
@@ -205,8 +198,8 @@ class Supervisor:
         self.exited_execs.pop(container.id, None)
 
     def keep(self, container: ct.Container) -> None:
-        """Give the holder duplicates of a running container's pidfd and stdio (keep.py), and drain
-        its output from now on only once logged (peek.py)."""
+        """Give the holder duplicates of a container's pidfd and stdio (keep.py), before its create is
+        answered, and drain its output from now on only once logged (peek.py)."""
         io = container.io
         if self.keeper is None or self.peeker is None or io is None or container.pidfd < 0:
             return
