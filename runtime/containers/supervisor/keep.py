@@ -22,7 +22,9 @@ import contextlib
 import json
 import logging
 import os
+import select
 import socket
+from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
@@ -76,12 +78,18 @@ def by_role(message: dict[str, Any], fds: list[int]) -> dict[str, int]:
 
 
 class Keeper:
-    """The supervisor's end: hand descriptors to the holder, take them back at start-up."""
+    """The supervisor's end: hand descriptors to the holder, take them back at start-up.
 
-    def __init__(self, fd: int) -> None:
+    Sends never block the supervisor: a holder that reads slowly (the kernel
+    queues at most net.unix.max_dgram_qlen packets) gets the rest, with
+    duplicates of their descriptors, when its socket is writable again.
+    """
+
+    def __init__(self, fd: int, loop: Any) -> None:
         self.sock: socket.socket | None = socket.socket(fileno=fd)
+        self.loop = loop  # the supervisor's loop.Loop (watch/unwatch)
+        self._queue: deque[tuple[dict[str, Any], list[int]]] = deque()
         os.set_inheritable(fd, False)
-        self.sock.setblocking(True)
 
     def handover(self) -> dict[str, dict[str, int]]:
         """What the holder kept for the previous supervisor: container id -> role -> fd (ours now)."""
@@ -103,21 +111,51 @@ class Keeper:
         except (OSError, ValueError) as exc:
             log.warning("no handover from the holder: %s", exc)
         finally:
-            self.sock.settimeout(None)
+            self.sock.setblocking(False)
         return kept
 
     def keep(self, cid: str, fds: dict[str, int]) -> None:
         self._send({"op": "keep", "cid": cid, "roles": list(fds)}, list(fds.values()))
 
     def drop(self, cid: str, roles: list[str] | None = None) -> None:
-        self._send({"op": "drop", "cid": cid, **({"roles": roles} if roles else {})})
+        self._send({"op": "drop", "cid": cid, **({"roles": roles} if roles else {})}, [])
 
-    def _send(self, message: dict[str, Any], fds: list[int] = []) -> None:  # noqa: B006 - never mutated
+    def _send(self, message: dict[str, Any], fds: list[int]) -> None:
         if self.sock is None:
             return
-        try:
-            send(self.sock, message, fds)
-        except OSError as exc:  # the holder is gone: we go on without one (a later death loses more)
-            log.warning("the holder is gone (%s): container descriptors are no longer kept", exc)
-            self.sock.close()
-            self.sock = None
+        if not self._queue:
+            try:
+                send(self.sock, message, fds)
+                return
+            except BlockingIOError:
+                self.loop.watch(self.sock.fileno(), select.EPOLLOUT, self._flush)
+            except OSError as exc:
+                self._gone(exc)
+                return
+        self._queue.append((message, [os.dup(fd) for fd in fds]))  # the originals may close before we send
+
+    def _flush(self, mask: int) -> None:
+        while self._queue and self.sock is not None:
+            message, fds = self._queue[0]
+            try:
+                send(self.sock, message, fds)
+            except BlockingIOError:
+                return
+            except OSError as exc:
+                self._gone(exc)
+                return
+            close_all(fds)
+            self._queue.popleft()
+        if self.sock is not None:
+            self.loop.unwatch(self.sock.fileno())
+
+    def _gone(self, exc: OSError) -> None:
+        """The holder is gone: we go on without one (a later death of ours loses more)."""
+        log.warning("the holder is gone (%s): container descriptors are no longer kept", exc)
+        assert self.sock is not None
+        self.loop.unwatch(self.sock.fileno())
+        self.sock.close()
+        self.sock = None
+        for _message, fds in self._queue:
+            close_all(fds)
+        self._queue.clear()

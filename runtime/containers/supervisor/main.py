@@ -67,10 +67,10 @@ class AlreadyRunning(Exception):
 class Supervisor:
     def __init__(self, root: Path, prefix: str, holder_fd: int | None = None) -> None:
         self.root, self.prefix = root, prefix
-        self.keeper = Keeper(holder_fd) if holder_fd is not None else None
-        self.peeker = Peeker() if holder_fd is not None else None
         self.state_dir = root / STATE_DIR
         self.loop = ev.Loop()
+        self.keeper = Keeper(holder_fd, self.loop) if holder_fd is not None else None
+        self.peeker = Peeker() if holder_fd is not None else None
         self.containers: dict[str, ct.Container] = {}
         self.execs: dict[int, Exec] = {}
         self.exited_execs: dict[str, collections.deque[Exec]] = {}  # container id -> oldest first
