@@ -114,11 +114,13 @@ class Supervision:
     async def resync(self) -> None:
         """A supervisor answers again: take what it runs as the truth, then serve again."""
         manager = self.manager
-        try:
-            states = {s.id: s for s in await manager.supervisor.list()}
-        except Exception as exc:  # it went away again: the next "reconnected" tries once more
-            log.warning("cannot list the supervisor's containers: %s", exc)
-            return
+        while True:  # until a supervisor answers: the events that follow wait for this
+            try:
+                states = {s.id: s for s in await manager.supervisor.list()}
+                break
+            except Exception as exc:
+                log.warning("cannot list the supervisor's containers yet: %s", exc)
+                await anyio.sleep(RETRY_DELAY)
         for record in list(manager.records):
             state = states.get(record.id)
             if record.state.status not in ("running", "paused") or manager.live(record).starting:

@@ -83,6 +83,10 @@ class Holder:
                 "--log-level", self.log_level]
         try:
             self.pid = os.posix_spawn(sys.executable, argv, os.environ)
+        except OSError:
+            ours.close()
+            os.close(notify_r)
+            raise
         finally:
             theirs.close()
             os.close(notify_w)
@@ -205,7 +209,11 @@ class Holder:
                     os.read(wakeup_r, 4096)
                 self.reap()
             if self.restart_at is not None and time.monotonic() >= self.restart_at and self.done is None:
-                self.spawn()
+                try:
+                    self.spawn()
+                except OSError as exc:  # e.g. out of memory or processes: try again, the descriptors wait
+                    log.error("cannot start a supervisor: %s", exc)
+                    self.restart_at = time.monotonic() + MAX_BACKOFF
         for fds in self.kept.values():
             keep.close_all(fds.values())
         return self.done

@@ -8,7 +8,8 @@ descriptors, and within 2 s exec, logs and stop work again, `ps` shows
 them running with the same pids, and the logs hold every number once.
 With the holder stopped (SIGSTOP) the supervisor stays dead for a while:
 the API answers 503 meanwhile, and a container that exits then keeps its
-real exit code.
+real exit code. With the holder killed as well, the engine starts a new
+holder and supervisor itself.
 """
 
 from __future__ import annotations
@@ -174,3 +175,24 @@ def test_a_container_that_exits_while_no_supervisor_runs_keeps_its_exit_code(
     logged = numbers(env, "stayer")
     assert logged == list(range(len(logged))), f"gaps or duplicates in {logged}"
     run(env, "rm", "quitter", "stayer")
+
+
+def test_with_its_holder_killed_too_the_engine_starts_a_new_supervisor(
+        own_engine: tuple[EngineHandle, dict[str, str]]) -> None:
+    handle, env = own_engine
+    run(env, "run", "-d", "--name", "orphan", "busybox", "sh", "-c", COUNTER)
+    pid = inspect(env, "orphan")["State"]["Pid"]
+    supervisor, holder = supervisor_and_holder(handle.root)
+    os.kill(holder, signal.SIGKILL)  # the supervisor goes on alone
+    eventually(lambda: not launch.holder_alive(handle.root))
+    assert until_ok(env, "exec", "orphan", "echo", "alone", deadline=time.monotonic() + BACK_WITHIN) == "alone\n"
+    os.kill(supervisor, signal.SIGKILL)
+    # Nobody restarts it but the engine, which notices at once; the container is taken over through /proc.
+    assert until_ok(env, "exec", "orphan", "echo", "back", deadline=time.monotonic() + 3 * BACK_WITHIN) == "back\n"
+    new, new_holder = supervisor_and_holder(handle.root)
+    assert new != supervisor and new_holder != holder and launch.holder_alive(handle.root)
+    state = inspect(env, "orphan")["State"]
+    assert isinstance(state, dict) and state["Running"] is True and state["Pid"] == pid, state
+    run(env, "stop", "orphan")
+    assert inspect(env, "orphan")["State"]["ExitCode"] == 0  # type: ignore[index]
+    run(env, "rm", "orphan")
