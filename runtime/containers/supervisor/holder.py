@@ -19,7 +19,8 @@ them with EPIPE). The holder fixes both without doing any supervision:
   only fills its pipe (64 KiB) and then waits.
 - when the supervisor dies by anything but a deliberate stop (exit 0,
   SIGTERM or SIGINT), it starts a new one at once (with a backoff if they
-  keep dying young) and hands it every kept descriptor. The new
+  keep dying before they are ready, or more than RATE_LIMIT times in
+  RATE_WINDOW seconds) and hands it every kept descriptor. The new
   supervisor re-adopts the containers with them: it waits on the same
   pidfds (exit codes included, even of containers that exited meanwhile)
   and resumes draining the same pipes into the same logs (peek.py says
@@ -50,9 +51,9 @@ from runtime.containers.supervisor import keep
 from runtime.containers.supervisor.protocol import HOLDER_LOCK_NAME
 
 log = logging.getLogger("pycompose.holder")
-YOUNG = 10.0  # a supervisor that dies younger than this is restarted after a backoff
 MAX_BACKOFF = 5.0
-GIVE_UP_AFTER = 8  # young deaths in a row
+GIVE_UP_AFTER = 8  # deaths before READY in a row
+RATE_LIMIT, RATE_WINDOW = 10, 30.0  # more deaths than this in the window: wait before the next start
 
 
 class Holder:
@@ -61,8 +62,8 @@ class Holder:
         self.kept: dict[str, dict[str, int]] = {}
         self.sock: socket.socket | None = None  # our end towards the current supervisor
         self.pid = 0  # the current supervisor (0: none)
-        self.born = 0.0
-        self.young_deaths = 0
+        self.young_deaths = 0  # in a row, before they said READY
+        self.deaths: list[float] = []
         self.restart_at: float | None = None
         self.notify_r = -1  # the current supervisor's readiness pipe, until it said READY or ERROR
         self.said = ""  # what the current supervisor said there
@@ -90,7 +91,7 @@ class Holder:
         finally:
             theirs.close()
             os.close(notify_w)
-        self.born, self.sock, self.notify_r, self.said = time.monotonic(), ours, notify_r, ""
+        self.sock, self.notify_r, self.said = ours, notify_r, ""
         log.info("started supervisor pid %d (%d container(s) kept)", self.pid, len(self.kept))
         try:
             for cid, fds in self.kept.items():
@@ -114,14 +115,18 @@ class Holder:
             log.info("supervisor %d stopped (%s): the holder goes too", pid, _describe(status))
             self.done = 0 if deliberate or self.stopping else 1
             return
-        young = time.monotonic() - self.born < YOUNG
+        now = time.monotonic()
+        young = not said.startswith("READY")
         self.young_deaths = self.young_deaths + 1 if young else 0
+        self.deaths = [t for t in self.deaths if now - t < RATE_WINDOW] + [now]
         if self.young_deaths > GIVE_UP_AFTER:
-            log.error("supervisor %d died (%s), the %dth time in a row soon after its start: giving up",
+            log.error("supervisor %d died (%s) before it was ready, the %dth time in a row: giving up",
                       pid, _describe(status), self.young_deaths)
             self.done = 1
             return
-        delay = min(MAX_BACKOFF, 0.1 * 2 ** (self.young_deaths - 1)) if young and self.young_deaths > 1 else 0.0
+        delay = min(MAX_BACKOFF, 0.1 * 2 ** (self.young_deaths - 1)) if self.young_deaths > 1 else 0.0
+        if len(self.deaths) > RATE_LIMIT:
+            delay = max(delay, 1.0)
         log.warning("supervisor %d died (%s): starting a new one%s", pid, _describe(status),
                     f" in {delay:.1f} s" if delay else "")
         self.restart_at = time.monotonic() + delay
