@@ -35,7 +35,7 @@ def supervisor_failure(exc: Exception) -> EngineError:
     """A failed birth as Docker reports it: 400 when the command cannot run, else 500."""
     message = str(getattr(exc, "message", "") or exc)
     phase = getattr(exc, "phase", None)
-    status = 400 if phase == "exec" else 500
+    status = 400 if phase == "exec" else unavailable_status(exc)
     return EngineError(status, f"failed to create task for container: {message}")
 
 
