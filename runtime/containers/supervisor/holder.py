@@ -35,29 +35,25 @@ be there. It exits after a deliberate stop of its supervisor.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import fcntl
-import logging
 import os
 import select
 import signal
 import socket
 import sys
 import time
-from pathlib import Path
 
 from runtime.containers.supervisor import keep
-from runtime.containers.supervisor.protocol import HOLDER_LOCK_NAME
 
-log = logging.getLogger("pycompose.holder")
+# Standard library only, and little of it (no logging, argparse or pathlib: 3 MiB less resident).
 MAX_BACKOFF = 5.0
 GIVE_UP_AFTER = 8  # deaths before READY in a row
 RATE_LIMIT, RATE_WINDOW = 10, 30.0  # more deaths than this in the window: wait before the next start
 
 
 class Holder:
-    def __init__(self, root: Path, prefix: str, log_level: str) -> None:
+    def __init__(self, root: str, prefix: str, log_level: str) -> None:
         self.root, self.prefix, self.log_level = root, prefix, log_level
         self.kept: dict[str, dict[str, int]] = {}
         self.sock: socket.socket | None = None  # our end towards the current supervisor
@@ -79,7 +75,7 @@ class Holder:
         notify_r, notify_w = os.pipe2(os.O_CLOEXEC)
         os.set_inheritable(theirs.fileno(), True)
         os.set_inheritable(notify_w, True)
-        argv = [sys.executable, "-m", "runtime.containers.supervisor", "--root", str(self.root), "--prefix",
+        argv = [sys.executable, "-m", "runtime.containers.supervisor", "--root", self.root, "--prefix",
                 self.prefix, "--holder-fd", str(theirs.fileno()), "--notify-fd", str(notify_w),
                 "--log-level", self.log_level]
         try:
@@ -239,8 +235,38 @@ def _describe(status: int) -> str:
     return f"exit code {os.waitstatus_to_exitcode(status)}"
 
 
-def _lock(root: Path) -> int | None:
-    fd = os.open(root / HOLDER_LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+LEVELS = {"debug": 10, "info": 20, "warning": 30, "warn": 30, "error": 40, "fatal": 50}
+
+
+class _Log:
+    """logging's line format on stderr (supervisor.log), without importing logging."""
+
+    def __init__(self) -> None:
+        self.level = 20
+
+    def _write(self, level: int, name: str, message: str, args: tuple[object, ...]) -> None:
+        if level < self.level:
+            return
+        now = time.time()
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now)) + f",{int(now % 1 * 1000):03d}"
+        with contextlib.suppress(OSError):
+            os.write(2, f"{stamp} {name} holder[{os.getpid()}]: {message % args}\n".encode(errors="replace"))
+
+    def info(self, message: str, *args: object) -> None:
+        self._write(20, "INFO", message, args)
+
+    def warning(self, message: str, *args: object) -> None:
+        self._write(30, "WARNING", message, args)
+
+    def error(self, message: str, *args: object) -> None:
+        self._write(40, "ERROR", message, args)
+
+
+log = _Log()
+
+
+def _lock(root: str) -> int | None:
+    fd = os.open(os.path.join(root, keep.HOLDER_LOCK_NAME), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -249,31 +275,43 @@ def _lock(root: Path) -> int | None:
     return fd
 
 
+def _parse(argv: list[str]) -> dict[str, str]:
+    """--root R --prefix P [--notify-fd N] [--log-level L] [--detach]"""
+    args: dict[str, str] = {}
+    words = iter(argv)
+    for word in words:
+        if word == "--detach":
+            args["detach"] = "1"
+        elif word in ("--root", "--prefix", "--notify-fd", "--log-level"):
+            args[word[2:]] = next(words, "")
+        else:
+            raise SystemExit(f"holder: unknown argument {word!r}")
+    if not args.get("root") or not args.get("prefix"):
+        raise SystemExit("usage: python -m runtime.containers.supervisor.holder --root R --prefix P "
+                         "[--notify-fd N] [--log-level L] [--detach]")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m runtime.containers.supervisor.holder")
-    parser.add_argument("--root", type=Path, required=True)
-    parser.add_argument("--prefix", required=True)
-    parser.add_argument("--notify-fd", type=int, default=None, help="the supervisor's 'READY <pid>' goes here")
-    parser.add_argument("--log-level", default="info")
-    parser.add_argument("--detach", action="store_true", help="fork: the launcher waits for our parent only")
-    args = parser.parse_args(argv)
-    if args.detach and os.fork():
+    args = _parse(sys.argv[1:] if argv is None else argv)
+    notify_fd = int(args["notify-fd"]) if args.get("notify-fd") else None
+    if args.get("detach") and os.fork():
         os._exit(0)
-    logging.basicConfig(stream=sys.stderr, level=getattr(logging, args.log_level.upper(), logging.INFO),
-                        format="%(asctime)s %(levelname)s holder[%(process)d]: %(message)s")
-    root = args.root.absolute()
-    root.mkdir(mode=0o711, parents=True, exist_ok=True)
+    log_level = args.get("log-level") or "info"
+    log.level = LEVELS.get(log_level.lower(), 20)
+    root = os.path.abspath(args["root"])
+    os.makedirs(root, mode=0o711, exist_ok=True)
     lock = _lock(root)
     if lock is None:
-        if args.notify_fd is not None:
+        if notify_fd is not None:
             with contextlib.suppress(OSError):
-                os.write(args.notify_fd, f"ERROR a supervisor holder already runs for {root}\n".encode())
+                os.write(notify_fd, f"ERROR a supervisor holder already runs for {root}\n".encode())
         return 1
     from runtime.linux import syscalls as sc
 
     sc.set_child_subreaper()
-    holder = Holder(root, args.prefix, args.log_level)
-    holder.launcher_fd = args.notify_fd if args.notify_fd is not None else -1
+    holder = Holder(root, args["prefix"], log_level)
+    holder.launcher_fd = notify_fd if notify_fd is not None else -1
     wakeup_r, wakeup_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     signal.set_wakeup_fd(wakeup_w, warn_on_full_buffer=False)
     signal.signal(signal.SIGCHLD, lambda signum, frame: None)

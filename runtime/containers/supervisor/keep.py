@@ -20,7 +20,6 @@ from __future__ import annotations
 import array
 import contextlib
 import json
-import logging
 import os
 import select
 import socket
@@ -28,11 +27,17 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
+HOLDER_LOCK_NAME = "supervisor-holder.lock"  # held by the holder for its whole life (launch.holder_alive)
 MAX_FDS = 8
 MAX_MESSAGE = 64 * 1024
 HANDOVER_TIMEOUT = 10.0
 
-log = logging.getLogger("pycompose.supervisor")
+
+def _warn(message: str, *args: object) -> None:
+    """The supervisor's log (the holder, which imports this module too, does without logging)."""
+    import logging
+
+    logging.getLogger("pycompose.supervisor").warning(message, *args)
 
 
 def send(sock: socket.socket, message: dict[str, Any], fds: Iterable[int] = ()) -> None:
@@ -109,7 +114,7 @@ class Keeper:
                 else:
                     close_all(fds)
         except (OSError, ValueError) as exc:
-            log.warning("no handover from the holder: %s", exc)
+            _warn("no handover from the holder: %s", exc)
         finally:
             self.sock.setblocking(False)
         return kept
@@ -151,7 +156,7 @@ class Keeper:
 
     def _gone(self, exc: OSError) -> None:
         """The holder is gone: we go on without one (a later death of ours loses more)."""
-        log.warning("the holder is gone (%s): container descriptors are no longer kept", exc)
+        _warn("the holder is gone (%s): container descriptors are no longer kept", exc)
         assert self.sock is not None
         self.loop.unwatch(self.sock.fileno())
         self.sock.close()

@@ -25,14 +25,8 @@ import sys
 import time
 from pathlib import Path
 
-from runtime.containers.supervisor.protocol import (
-    HOLDER_LOCK_NAME,
-    LOCK_NAME,
-    LOG_NAME,
-    PIDFILE_NAME,
-    SOCKET_NAME,
-    unix_path,
-)
+from runtime.containers.supervisor.keep import HOLDER_LOCK_NAME
+from runtime.containers.supervisor.protocol import LOCK_NAME, LOG_NAME, PIDFILE_NAME, SOCKET_NAME, unix_path
 
 START_TIMEOUT = 15.0
 

@@ -41,7 +41,6 @@ from typing import Any
 SOCKET_NAME = "supervisor.sock"
 PIDFILE_NAME = "supervisor.pid"
 LOCK_NAME = "supervisor.lock"
-HOLDER_LOCK_NAME = "supervisor-holder.lock"
 LOG_NAME = "supervisor.log"
 STATE_DIR = "supervisor"
 
