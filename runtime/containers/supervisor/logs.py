@@ -82,9 +82,20 @@ class JsonFileLog:
         return os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640)
 
     def write(self, stream: str, data: bytes, ns: int) -> None:
-        """Output as it was read from the container: split into lines, one entry each, in one write
-        (rotation permitting): a supervisor killed mid-chunk has logged all of it or none (peek.py)."""
+        """Output as it was read from the container: split into lines, one entry each."""
         lines = self._splitters[stream].feed(data)
+        self._write_batch(stream, lines, ns)
+
+    def write_lines(self, stream: str, data: bytes, ns: int, final: bool) -> int:
+        """The complete lines (and 16 KiB pieces) at the start of `data`, all of it if `final`; nothing
+        is kept for later: the bytes logged, so the caller leaves the rest where it was (peek.py)."""
+        splitter = LineSplitter()
+        lines = splitter.feed(data) + (splitter.flush() if final else [])
+        self._write_batch(stream, lines, ns)
+        return sum(len(line) for line in lines)
+
+    def _write_batch(self, stream: str, lines: list[bytes], ns: int) -> None:
+        """One write for all (rotation permitting): a supervisor killed mid-chunk logged all or none."""
         if self._fd < 0:
             return
         batch = bytearray()

@@ -8,12 +8,19 @@ that copy is logged (one write), and only then are the same bytes read off
 the container's pipe. A supervisor killed before the log write leaves the
 bytes in the pipe for the next one; only a kill landing in the few
 microseconds between the log write and the consume can log a chunk twice.
+A partial line (no newline yet, under 16 KiB) is shown to attached
+clients but stays in the pipe until its end comes (the pipe is then
+watched edge-triggered, so the tail alone does not wake us again), and
+is logged as Docker's partial entry when the writers are gone.
 A TTY master cannot be teed: it is read as before.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
+import struct
+import termios
 
 from runtime.linux import syscalls as sc
 
@@ -35,6 +42,10 @@ class Peeker:
             chunks.append(chunk)
             n -= len(chunk)
         return b"".join(chunks)
+
+    def available(self, fd: int) -> int:
+        """How many bytes pipe `fd` holds (FIONREAD)."""
+        return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
 
     def consume(self, fd: int, size: int) -> None:
         """Take `size` bytes (already peeked, so they are there) off pipe `fd`."""

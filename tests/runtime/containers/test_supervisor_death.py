@@ -43,6 +43,8 @@ from tests.runtime.images.busybox import busybox_available
 pytestmark = [pytest.mark.root, pytest.mark.timeout(180)]
 
 COUNTER = "trap 'exit 0' TERM; i=0; while true; do echo $i; i=$((i+1)); sleep 0.01; done"
+# Each line in two writes: a supervisor killed between them must not lose the first half.
+HALVES = "trap 'exit 0' TERM; i=0; while true; do printf %d $i; sleep 0.005; printf ' half\\n'; i=$((i+1)); done"
 BACK_WITHIN = 2.0
 
 
@@ -114,6 +116,7 @@ def test_a_killed_supervisor_is_replaced_and_no_line_is_lost(own_engine: tuple[E
     names = [f"counter{i}" for i in range(5)]
     for name in names:
         run(env, "run", "-d", "--name", name, "busybox", "sh", "-c", COUNTER)
+    run(env, "run", "-d", "--name", "halves", "busybox", "sh", "-c", HALVES)
     pids = {name: inspect(env, name)["State"]["Pid"] for name in names}  # type: ignore[index]
     eventually(lambda: all(len(numbers(env, name)) >= 20 for name in names))
     old, holder = supervisor_and_holder(handle.root)
@@ -135,14 +138,17 @@ def test_a_killed_supervisor_is_replaced_and_no_line_is_lost(own_engine: tuple[E
     before = {name: len(numbers(env, name)) for name in names}
     time.sleep(0.5)  # they keep writing, the new supervisor keeps logging
     started = time.monotonic()
-    run(env, "stop", *names)
+    run(env, "stop", *names, "halves")
     assert time.monotonic() - started < 5  # the TERM trap ends them: no 10 s kill timeout
+    halves = out(env, "logs", "halves").splitlines()
+    whole = [line for line in halves if line.endswith(" half")]
+    assert whole == [f"{n} half" for n in range(len(whole))] and len(halves) - len(whole) <= 1, halves
     for name in names:
         assert inspect(env, name)["State"]["ExitCode"] == 0  # type: ignore[index]
         logged = numbers(env, name)
         assert logged == list(range(len(logged))), f"{name}: gaps or duplicates in {logged}"
         assert len(logged) > before[name] + 10
-    run(env, "rm", *names)
+    run(env, "rm", *names, "halves")
 
 
 def test_a_container_that_exits_while_no_supervisor_runs_keeps_its_exit_code(

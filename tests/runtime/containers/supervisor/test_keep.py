@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+from pathlib import Path
 
 from runtime.containers.supervisor import keep
 from runtime.containers.supervisor import loop as ev
+from runtime.containers.supervisor.logs import JsonFileLog
 from runtime.containers.supervisor.peek import Peeker
+from runtime.containers.supervisor.protocol import STDOUT, parse_frames
+from runtime.containers.supervisor.streams import ProcessIO
+from tests.runtime.containers.supervisor.test_streams import drain
 
 
 def test_a_handover_gives_descriptors_back_by_role() -> None:
@@ -78,3 +84,47 @@ def test_a_peek_leaves_the_bytes_until_consumed() -> None:
         if w >= 0:
             os.close(w)
         peeker.close()
+
+
+class CountingPeeker(Peeker):
+    def __init__(self) -> None:
+        super().__init__()
+        self.peeks = 0
+
+    def peek(self, fd: int, size: int) -> bytes:
+        self.peeks += 1
+        return super().peek(fd, size)
+
+
+def test_a_kept_pipe_keeps_a_partial_line_until_its_end_comes(tmp_path: Path) -> None:
+    loop = ev.Loop()
+    r, w = os.pipe()
+    drained: list[bool] = []
+    log = JsonFileLog(tmp_path / "c-json.log")
+    io = ProcessIO(loop, {STDOUT: r}, -1, False, log, lambda: drained.append(True), False)
+    peeker = CountingPeeker()
+    io.make_durable(peeker, lambda: None)
+    ours, theirs = socket.socketpair()
+    io.attach(ours, stdin=False)
+
+    def logged() -> list[str]:
+        return [json.loads(line)["log"] for line in (tmp_path / "c-json.log").read_text().splitlines()]
+
+    os.write(w, b"one\nab")
+    for _ in range(20):
+        loop.run_once(0.01)
+    assert logged() == ["one\n"]
+    assert peeker.available(r) == 2  # the partial line waits in the pipe, where a next supervisor finds it
+    assert peeker.peeks <= 3  # and, edge-triggered, does not wake the loop over and over
+    os.write(w, b"c\nlast")
+    os.close(w)
+    for _ in range(50):
+        if drained:
+            break
+        loop.run_once(0.01)
+    assert drained and logged() == ["one\n", "abc\n", "last"]
+    frames, _ = parse_frames(drain(theirs))
+    assert b"".join(payload for _stream, payload in frames) == b"one\nabc\nlast"  # shown at once, never twice
+    io.close()
+    theirs.close()
+    peeker.close()
