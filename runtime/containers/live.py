@@ -32,7 +32,7 @@ class Live:
 
 
 def supervisor_failure(exc: Exception) -> EngineError:
-    """A failed birth as Docker reports it: 400 when the command cannot run, else 500."""
+    """A failed birth as Docker reports it: 400 when the command cannot run, 503 without a supervisor, else 500."""
     message = str(getattr(exc, "message", "") or exc)
     phase = getattr(exc, "phase", None)
     status = 400 if phase == "exec" else unavailable_status(exc)
