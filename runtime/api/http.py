@@ -203,6 +203,9 @@ def engine_error_in(exc: BaseException) -> EngineError | None:
     bad input causes deep in the engine (jsonparse.refused: a class of input, not a case)."""
     if isinstance(exc, EngineError):
         return exc
+    if isinstance(exc, ConnectionError) and getattr(exc, "kind", None) == "unavailable":
+        # SupervisorUnavailable: the supervisor died during the request and is being replaced.
+        return EngineError(503, f"{exc}: the container supervisor is being replaced, try again in a moment")
     if isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
         return engine_error_in(exc.exceptions[0])
     return jsonparse.refused(exc)

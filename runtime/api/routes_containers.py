@@ -34,6 +34,8 @@ def containers_of(engine: Engine) -> ContainerManager:
     manager = engine.containers
     if manager is None:
         raise EngineError(503, "containers are not available: the engine has no supervisor connection")
+    if manager.supervision.recovering:
+        raise manager.supervision.unavailable()
     return manager
 
 

@@ -100,6 +100,9 @@ class Execs:
     def of_container(self, container_id: str) -> list[Exec]:
         return [e for e in self._by_id.values() if e.container_id == container_id]
 
+    def running(self) -> list[Exec]:
+        return [e for e in self._by_id.values() if e.running]
+
     def running_ids(self, container_id: str) -> list[str]:
         return [e.id for e in self.of_container(container_id) if e.running]
 

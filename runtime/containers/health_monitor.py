@@ -85,8 +85,8 @@ class HealthMonitors:
                     delay -= now - tracker.started
                 first = False
                 await anyio.sleep(delay)
-                if record.state.status != "running":
-                    continue  # paused: Docker's monitor does not probe either
+                if record.state.status != "running" or self.manager.supervision.recovering:
+                    continue  # paused: Docker's monitor does not probe either (nor with no supervisor)
                 began, start = time.monotonic(), now_rfc3339()
                 try:
                     code, output = await self.probe(record, tracker.check)

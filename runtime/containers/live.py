@@ -32,10 +32,10 @@ class Live:
 
 
 def supervisor_failure(exc: Exception) -> EngineError:
-    """A failed birth as Docker reports it: 400 when the command cannot run, else 500."""
+    """A failed birth as Docker reports it: 400 when the command cannot run, 503 without a supervisor, else 500."""
     message = str(getattr(exc, "message", "") or exc)
     phase = getattr(exc, "phase", None)
-    status = 400 if phase == "exec" else 500
+    status = 400 if phase == "exec" else unavailable_status(exc)
     return EngineError(status, f"failed to create task for container: {message}")
 
 
@@ -45,3 +45,8 @@ def exit_code_of_failure(message: str) -> int:
     if "permission denied" in message:
         return 126
     return 128
+
+
+def unavailable_status(exc: Exception) -> int:
+    """503 when no supervisor answers (it died and is being replaced), else 500."""
+    return 503 if getattr(exc, "kind", None) == "unavailable" else 500

@@ -29,10 +29,11 @@ from runtime.containers.create import HostFacts, ImageInfo, now_rfc3339, transla
 from runtime.containers.create_config import log_options, parse_signal
 from runtime.containers.events import EventBus
 from runtime.containers.health_monitor import HealthMonitors
-from runtime.containers.live import Live, exit_code_of_failure, supervisor_failure
+from runtime.containers.live import Live, exit_code_of_failure, supervisor_failure, unavailable_status
 from runtime.containers.pausing import freeze
 from runtime.containers.records import Record, Records, new_id, normalize_name
 from runtime.containers.spec import spec_from_dict
+from runtime.containers.supervision import Supervision
 
 if TYPE_CHECKING:
     from runtime.containers.supervisor_client import SupervisorClient
@@ -56,42 +57,21 @@ class ContainerManager:
         self.events = EventBus()
         self.execs = execs.Execs()
         self.health = HealthMonitors(self)
+        self.supervision = Supervision(self)
         self._live: dict[str, Live] = {}
         self._tasks: anyio.abc.TaskGroup | None = None
 
     # -- running ---------------------------------------------------------------------------------
 
     async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        """Re-adopt what the supervisor runs, apply restart policies, then follow its events."""
+        """Re-adopt what the supervisor runs, apply restart policies, then follow its events (supervision.py)."""
         async with anyio.create_task_group() as tasks:
             self._tasks = tasks
-            await tasks.start(self._consume)
+            await tasks.start(self.supervision.consume)
             await adopt.boot(self)
             await networking.restore(self)
             tasks.start_soon(adopt.catch_up, self)
             task_status.started()
-
-    async def _consume(self, *, task_status: anyio.abc.TaskStatus[None]) -> None:
-        events = self.supervisor.events()
-        task_status.started()
-        async for event in events:
-            try:
-                self._on_event(event)
-            except Exception:
-                log.exception("supervisor event %r failed", event)
-        log.error("the supervisor's event stream ended: container exits are no longer seen")
-
-    def _on_event(self, event: Mapping[str, Any]) -> None:
-        kind, container_id = event.get("event"), str(event.get("id") or "")
-        if kind == "exit":
-            record = self.records.find(container_id) if container_id else None
-            if record is not None and record.id == container_id:
-                self.exited(record, int(event.get("exit_code") or 0), bool(event.get("oom_killed")),
-                             str(event.get("finished_at") or "") or now_rfc3339())
-        elif kind == "exec-exit":
-            entry = self.execs.on_exit(container_id, int(event.get("exec_pid") or 0), int(event.get("exit_code") or 0))
-            if entry is not None:
-                self._emit_exec(entry, "exec_die", {"exitCode": str(entry.exit_code)})
 
     def spawn(self, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> None:
         assert self._tasks is not None, "ContainerManager.run() is not running"
@@ -106,7 +86,7 @@ class ContainerManager:
     def emit(self, record: Record, action: str, extra: Mapping[str, str] | None = None) -> None:
         self.events.emit("container", action, record.id, {**self.attrs(record), **(extra or {})})
 
-    def _emit_exec(self, entry: execs.Exec, action: str, extra: Mapping[str, str] | None = None) -> None:
+    def emit_exec(self, entry: execs.Exec, action: str, extra: Mapping[str, str] | None = None) -> None:
         record = self.records.find(entry.container_id)
         if record is not None:
             self.emit(record, action, {"execID": entry.id, **(extra or {})})
@@ -349,7 +329,7 @@ class ContainerManager:
             await self.supervisor.kill(record.id, number)
         except Exception as exc:
             if record.state.status in ("running", "paused"):
-                raise EngineError(500, f"cannot kill container {record.id}: {exc}") from exc
+                raise EngineError(unavailable_status(exc), f"cannot kill container {record.id}: {exc}") from exc
         if record.state.status == "paused" and (stopping or number in (signal.SIGKILL, _stop_signal(record))):
             # As Docker: a paused container is resumed after its stop signal or SIGKILL, to act on it.
             await freeze(self, record, False)

@@ -370,3 +370,18 @@ def set_window_size(fd: int, rows: int, cols: int) -> None:
     import fcntl
 
     fcntl.ioctl(fd, TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+SPLICE_F_NONBLOCK: Final = 2
+
+
+def tee(fd_in: int, fd_out: int, size: int) -> int:
+    """Copy up to `size` bytes from pipe `fd_in` into pipe `fd_out` without consuming them (tee(2)).
+
+    0 means `fd_in` is empty and has no writer left (EOF); BlockingIOError when it is just empty.
+    """
+    res = int(_libc.tee(ctypes.c_int(fd_in), ctypes.c_int(fd_out), ctypes.c_size_t(size),
+                        ctypes.c_uint(SPLICE_F_NONBLOCK)))
+    if res < 0:
+        raise _fail(f"tee({fd_in}, {fd_out})")
+    return res

@@ -1,4 +1,4 @@
-"""`python -m runtime.containers.supervisor --root R --prefix P [--notify-fd N]`."""
+"""`python -m runtime.containers.supervisor --root R --prefix P [--notify-fd N] [--holder-fd H]`."""
 
 from __future__ import annotations
 
@@ -17,10 +17,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prefix", required=True)
     parser.add_argument("--notify-fd", type=int, default=None, help="write 'READY <pid>' here once listening")
     parser.add_argument("--log-level", default="info")
+    parser.add_argument("--holder-fd", type=int, default=None, help="our holder's end (holder.py, keep.py)")
     args = parser.parse_args(argv)
     logging.basicConfig(stream=sys.stderr, level=getattr(logging, args.log_level.upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s supervisor[%(process)d]: %(message)s")
-    supervisor = Supervisor(args.root.absolute(), args.prefix)
+    supervisor = Supervisor(args.root.absolute(), args.prefix, args.holder_fd)
     try:
         supervisor.open()
     except AlreadyRunning as exc:

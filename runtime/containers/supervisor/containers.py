@@ -46,6 +46,10 @@ class Host(Protocol):
 
     def forget(self, container: Container) -> None: ...
 
+    def keep(self, container: Container) -> None: ...
+
+    def drop(self, cid: str) -> None: ...
+
     def forget_exec(self, ex: Exec) -> None: ...
 
     def exec_exited(self, ex: Exec) -> None: ...
@@ -167,6 +171,7 @@ class Container(DrainedExit):
         self.io = ProcessIO(self.host.loop, outputs, stdin, self.record.tty, logfile, self._on_drained,
                             close_stdin_on_eof=self.record.stdin_once)
         self.phase = "created"
+        self.host.keep(self)  # before the answer: a supervisor that dies from now on loses nothing
         self.host.loop.watch(self.pidfd, ev.IN, self._on_pidfd)
         if self.pending_create is not None:
             self.pending_create.ok(pid=self.record.pid)
@@ -286,6 +291,7 @@ class Container(DrainedExit):
         self.host.publish({"event": "exit", "id": self.id, "exit_code": rec.exit_code, "oom_killed": oom,
                            "finished_at": rec.finished_at})
         state.save(self.host.state_dir, rec)
+        self.host.drop(self.id)  # the status is in the state file now
         pending, self.pending_deletes = self.pending_deletes, []
         for reply in pending:
             try:

@@ -1,11 +1,15 @@
-"""Start (or find) the supervisor of a state root; called by the daemon before any thread exists.
+"""Start (or find) the supervisor of a state root; called by the daemon, and by the engine to replace a dead one.
 
-The supervisor is detached: a double fork with setsid in between, stdio to
-`root/supervisor.log`, then exec of `python -m runtime.containers.supervisor`
-(a clean interpreter whose `ps` line says what it is). It is not our child
-afterwards, so it survives the engine's death and restart; a live one (its
-lock on `root/supervisor.lock` held) is reused. Light imports only: the
-daemon must start fast.
+What is started is the supervisor's holder (holder.py), detached (its own
+session; it forks once more so the launcher only waits for its first
+process), with stdio to `root/supervisor.log`; the holder starts the
+supervisor (`python -m runtime.containers.supervisor`) as its child and
+starts another whenever one dies. Neither is our child afterwards, so
+both survive the engine's death and restart; a live supervisor (its lock
+on `root/supervisor.lock` held) is reused, and while a holder lives
+(`root/supervisor-holder.lock`) we wait for its supervisor instead of
+starting one. Started through subprocess, so it is safe from the engine's
+threads too. Light imports only: the daemon must start fast.
 """
 
 from __future__ import annotations
@@ -16,9 +20,12 @@ import json
 import os
 import select
 import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 
+from runtime.containers.supervisor.keep import HOLDER_LOCK_NAME
 from runtime.containers.supervisor.protocol import LOCK_NAME, LOG_NAME, PIDFILE_NAME, SOCKET_NAME, unix_path
 
 START_TIMEOUT = 15.0
@@ -30,8 +37,17 @@ class SupervisorStartError(Exception):
 
 def supervisor_alive(root: Path) -> bool:
     """Whether a supervisor holds this root's lock (it does for its whole life)."""
+    return _locked(root / LOCK_NAME)
+
+
+def holder_alive(root: Path) -> bool:
+    """Whether a holder runs for this root (then a supervisor runs, or will again shortly)."""
+    return _locked(root / HOLDER_LOCK_NAME)
+
+
+def _locked(path: Path) -> bool:
     try:
-        fd = os.open(root / LOCK_NAME, os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except FileNotFoundError:
         return False
     try:
@@ -51,59 +67,65 @@ def supervisor_pid(root: Path) -> int | None:
 
 
 def ensure_supervisor(root: Path, prefix: str, timeout: float = START_TIMEOUT) -> int:
-    """The pid of this root's supervisor, started detached if none is alive."""
+    """The pid of this root's supervisor: the live one, the one its holder is (re)starting, or a new one."""
     root.mkdir(mode=0o711, parents=True, exist_ok=True)
+    deadline = time.monotonic() + timeout
     if supervisor_alive(root):
         pid = supervisor_pid(root)
         if pid is not None and _answers(root):
             return pid
-        _wait_gone(root, timeout)  # one that holds the lock but does not answer is on its way out
+    if holder_alive(root):
+        return _wait_answers(root, deadline)
+    if supervisor_alive(root):
+        _wait_gone(root, timeout)  # one that holds the lock, has no holder and does not answer is on its way out
     ready_r, ready_w = os.pipe()
     try:
-        first = os.fork()
-        if first == 0:  # pragma: no cover - runs in the forked child
-            _detach_and_exec(root, prefix, ready_w)
+        _start_holder(root, prefix, ready_w)
         os.close(ready_w)
         ready_w = -1
-        os.waitpid(first, 0)
-        return _wait_ready(ready_r, root, timeout)
+        return _wait_ready(ready_r, root, deadline)
     finally:
         os.close(ready_r)
         if ready_w >= 0:
             os.close(ready_w)
 
 
-def _detach_and_exec(root: Path, prefix: str, notify_w: int) -> None:
+def _start_holder(root: Path, prefix: str, notify_w: int) -> None:
+    env = dict(os.environ)
+    package_root = str(Path(__file__).resolve().parents[3])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
+    argv = [sys.executable, "-m", "runtime.containers.supervisor.holder", "--root", str(root), "--prefix", prefix,
+            "--notify-fd", str(notify_w), "--detach"]
+    log = os.open(root / LOG_NAME, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640)
     try:
-        os.setsid()
-        if os.fork():
-            os._exit(0)
-        log = os.open(root / LOG_NAME, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
-        null = os.open("/dev/null", os.O_RDONLY)
-        os.dup2(null, 0)
-        os.dup2(log, 1)
-        os.dup2(log, 2)
-        # Whatever the engine inherited (e.g. its own readiness pipe from `engine start`) must not
-        # live on in a process that outlives it.
-        os.closerange(3, notify_w)
-        os.closerange(notify_w + 1, 1 << 20)
-        os.set_inheritable(notify_w, True)
-        os.chdir("/")
-        env = dict(os.environ)
-        package_root = str(Path(__file__).resolve().parents[3])
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
-        argv = [sys.executable, "-m", "runtime.containers.supervisor", "--root", str(root), "--prefix", prefix,
-                "--notify-fd", str(notify_w)]
-        os.execve(sys.executable, argv, env)
+        # Whatever the engine inherited (e.g. its own readiness pipe) must not live on in the holder.
+        first = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, pass_fds=(notify_w,),
+                                 start_new_session=True, cwd="/", env=env)
     finally:
-        os._exit(127)
+        os.close(log)
+    first.wait()  # it forks the holder and exits at once
 
 
-def _wait_ready(ready_r: int, root: Path, timeout: float) -> int:
-    readable, _, _ = select.select([ready_r], [], [], timeout)
+def _wait_answers(root: Path, deadline: float) -> int:
+    """A holder is (re)starting the supervisor: wait until it answers."""
+    while time.monotonic() < deadline:
+        if supervisor_alive(root):
+            pid = supervisor_pid(root)
+            if pid is not None and _answers(root):
+                return pid
+        elif not holder_alive(root):
+            break
+        time.sleep(0.02)
+    raise SupervisorStartError(f"the supervisor's holder did not bring a supervisor up; see {root / LOG_NAME}")
+
+
+def _wait_ready(ready_r: int, root: Path, deadline: float) -> int:
+    readable, _, _ = select.select([ready_r], [], [], max(0.0, deadline - time.monotonic()))
     said = os.read(ready_r, 4096).decode(errors="replace").strip() if readable else ""
     if said.startswith("READY "):
         return int(said.split()[1])
+    if said.startswith("ERROR") and holder_alive(root):  # lost a race with another starter, or it restarts
+        return _wait_answers(root, deadline)
     if said.startswith("ERROR") and supervisor_alive(root):  # lost a race with another starter: theirs wins
         pid = supervisor_pid(root)
         if pid is not None:
@@ -170,19 +192,17 @@ def _watch(root: Path) -> int:
 
 
 def _wait_gone(root: Path, timeout: float, pidfd: int = -1) -> bool:
-    """Wait until the supervisor released its lock and its process has exited.
+    """Wait until the supervisor (and its holder) released its lock and its process has exited.
 
     Pass a pidfd taken before the supervisor was asked to stop; without one,
     a supervisor that already dropped its lock is not waited for.
     """
-    import time
-
     own = pidfd < 0
     if own:
         pidfd = _watch(root)
     deadline = time.monotonic() + timeout
     try:
-        while supervisor_alive(root):
+        while supervisor_alive(root) or holder_alive(root):  # its holder exits right after it
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.01)

@@ -83,8 +83,34 @@ class JsonFileLog:
 
     def write(self, stream: str, data: bytes, ns: int) -> None:
         """Output as it was read from the container: split into lines, one entry each."""
-        for line in self._splitters[stream].feed(data):
-            self.write_entry(stream, line, ns)
+        lines = self._splitters[stream].feed(data)
+        self._write_batch(stream, lines, ns)
+
+    def write_lines(self, stream: str, data: bytes, ns: int, final: bool) -> int:
+        """The complete lines (and 16 KiB pieces) at the start of `data`, all of it if `final`; nothing
+        is kept for later: the bytes logged, so the caller leaves the rest where it was (peek.py)."""
+        splitter = LineSplitter()
+        lines = splitter.feed(data) + (splitter.flush() if final else [])
+        self._write_batch(stream, lines, ns)
+        return sum(len(line) for line in lines)
+
+    def _write_batch(self, stream: str, lines: list[bytes], ns: int) -> None:
+        """One write for all (rotation permitting): a supervisor killed mid-chunk logged all or none."""
+        if self._fd < 0:
+            return
+        batch = bytearray()
+        for line in lines:
+            if self.max_size is not None and self.size + len(batch) >= self.max_size:
+                self._append(batch)
+                batch.clear()
+                self.rotate()
+            batch += entry(stream, line, ns)
+        self._append(batch)
+
+    def _append(self, raw: bytes | bytearray) -> None:
+        if raw:
+            os.write(self._fd, raw)
+            self.size += len(raw)
 
     def flush(self, ns: int) -> None:
         """Write what is left of unterminated lines (at EOF)."""

@@ -20,6 +20,7 @@ OUT = select.EPOLLOUT
 HUP = select.EPOLLHUP
 ERR = select.EPOLLERR
 RDHUP = select.EPOLLRDHUP
+ET = select.EPOLLET
 
 log = logging.getLogger("pycompose.supervisor")
 

@@ -6,16 +6,21 @@ waits on every PID 1 and exec process through pidfds, drains their output
 and keeps each container's state file current.
 
 If the supervisor itself is killed, the containers live on: they are not
-in its pid namespace and carry no PDEATHSIG, so the kernel hands them to
-host init. Containers still waiting at their start gate see EOF and exit.
-The next supervisor for the root re-reads the state files: a PID 1 still
-alive (same pid and start time) is re-adopted through a pidfd, its
-stdout/stderr pipes are reopened through /proc/<pid>/fd (output written
-while nobody read was lost: a writer then gets EPIPE; a TTY cannot be
-recovered), and its exit code is read with PIDFD_GET_INFO once host init
-has reaped it (-1 when the kernel cannot say). A container that died
-unobserved is recorded as exited with code -1. Exec sessions die with
-their streams.
+in its pid namespace and carry no PDEATHSIG. Started by a holder
+(holder.py, the normal case), it hands the holder duplicates of each
+running container's pidfd and stdio (`keep`, before answering its create): the
+holder becomes the containers' parent and reaps them, keeps their pipes
+open, and starts the next supervisor, which gets those descriptors back
+(`Keeper.handover`) and re-adopts each container with them: the same
+pidfd (its exit status through PIDFD_GET_INFO, even if it exited while no
+supervisor ran) and the same pipes, drained into the same log from where
+the last one stopped (peek.py). Containers still waiting at their start
+gate see EOF and exit. Without a holder (it was killed too), the state
+files are the only trace: a PID 1 still alive (same pid and start time) is
+re-adopted through a new pidfd and its pipes reopened through
+/proc/<pid>/fd (what was written while nobody read was lost), and one that
+died unobserved is recorded as exited with code -1. Exec sessions die
+with their streams.
 """
 
 from __future__ import annotations
@@ -32,12 +37,14 @@ from pathlib import Path
 from typing import Any
 
 from runtime.containers.spec import ContainerSpec, exec_from_dict, spec_from_dict
-from runtime.containers.supervisor import adopt, state
+from runtime.containers.supervisor import adopt, protocol, state
 from runtime.containers.supervisor import archive as archive_op
 from runtime.containers.supervisor import containers as ct
 from runtime.containers.supervisor import loop as ev
 from runtime.containers.supervisor.conn import Conn, Reply
 from runtime.containers.supervisor.execs import Exec
+from runtime.containers.supervisor.keep import Keeper, close_all
+from runtime.containers.supervisor.peek import Peeker
 from runtime.containers.supervisor.protocol import (
     LOCK_NAME,
     PIDFILE_NAME,
@@ -59,10 +66,12 @@ class AlreadyRunning(Exception):
 
 
 class Supervisor:
-    def __init__(self, root: Path, prefix: str) -> None:
+    def __init__(self, root: Path, prefix: str, holder_fd: int | None = None) -> None:
         self.root, self.prefix = root, prefix
         self.state_dir = root / STATE_DIR
         self.loop = ev.Loop()
+        self.keeper = Keeper(holder_fd, self.loop) if holder_fd is not None else None
+        self.peeker = Peeker() if holder_fd is not None else None
         self.containers: dict[str, ct.Container] = {}
         self.execs: dict[int, Exec] = {}
         self.exited_execs: dict[str, collections.deque[Exec]] = {}  # container id -> oldest first
@@ -85,11 +94,22 @@ class Supervisor:
             raise AlreadyRunning(f"a supervisor already runs for {self.root}") from None
         sc.set_child_subreaper()
         self._watch_children()
+        handed = self.keeper.handover() if self.keeper is not None else {}
         for record in state.load_all(self.state_dir):
+            fds = handed.pop(record.id, {})
             try:
-                self.containers[record.id] = adopt.from_record(self, record)
+                self.containers[record.id] = container = adopt.from_record(self, record, fds)
             except Exception:
                 log.exception("cannot take over container %s", record.id[:12])
+                close_all(fds.values())
+                continue
+            if not container.alive and fds:
+                self.drop(record.id)
+            elif container.alive and not fds:
+                self.keep(container)  # adopted without a holder's help: the holder has it from now on
+        for cid, fds in handed.items():  # kept for a container whose state file is gone
+            close_all(fds.values())
+            self.drop(cid)
         self.listener = self._listen()
         (self.root / PIDFILE_NAME).write_text(f"{os.getpid()}\n")
 
@@ -173,9 +193,29 @@ class Supervisor:
     def forget(self, container: ct.Container) -> None:
         if self.containers.get(container.id) is container:
             del self.containers[container.id]
+            self.drop(container.id)
         for pid in [p for p, e in self.execs.items() if e.container is container]:
             del self.execs[pid]
         self.exited_execs.pop(container.id, None)
+
+    def keep(self, container: ct.Container) -> None:
+        """Give the holder duplicates of a container's pidfd and stdio (keep.py), before its create is
+        answered, and drain its output from now on only once logged (peek.py)."""
+        io = container.io
+        if self.keeper is None or self.peeker is None or io is None or container.pidfd < 0:
+            return
+        fds = {"pidfd": container.pidfd}
+        if io.tty:
+            fds.update({"master": io.master} if io.master >= 0 else {})
+        else:
+            fds.update({protocol.STREAM_NAMES[stream]: fd for stream, fd in io.outputs.items()})
+            fds.update({"stdin": io.stdin} if io.stdin >= 0 else {})
+        io.make_durable(self.peeker, lambda: self.drop(container.id, ["stdin"]))
+        self.keeper.keep(container.id, fds)
+
+    def drop(self, cid: str, roles: list[str] | None = None) -> None:
+        if self.keeper is not None:
+            self.keeper.drop(cid, roles)
 
     def forget_exec(self, ex: Exec) -> None:
         if self.execs.get(ex.pid) is ex:

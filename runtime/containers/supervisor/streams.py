@@ -5,7 +5,10 @@ one pty master) are read as they become readable; each chunk goes to the
 json-file log (containers only) and to every attached stream, framed for
 non-TTY processes. An attached client that falls behind by more than
 HIGH_WATER bytes pauses reading the process's output (the process then
-blocks on a full pipe, as under Docker) until it catches up.
+blocks on a full pipe, as under Docker) until it catches up. A container's
+pipes, once the holder keeps them (`make_durable`), are read without being
+consumed until the log has the bytes (`_read_kept`, peek.py), so a
+supervisor killed at any point leaves what it had not logged in the pipe.
 
 Input from attached streams that asked for stdin is written to the
 process's stdin; the stream's EOF closes stdin when `close_stdin_on_eof`
@@ -24,6 +27,7 @@ from collections.abc import Callable
 
 from runtime.containers.supervisor import loop as ev
 from runtime.containers.supervisor.logs import JsonFileLog
+from runtime.containers.supervisor.peek import Peeker
 from runtime.containers.supervisor.protocol import STREAM_NAMES, frame
 
 READ_SIZE = 64 * 1024
@@ -114,6 +118,10 @@ class ProcessIO:
         self._paused = False
         self._drained = False
         self._close_stdin_pending = False
+        self.peeker: Peeker | None = None
+        self.on_stdin_closed: Callable[[], None] | None = None
+        self._held: dict[int, int] = {}  # stream -> bytes at the head of its kept pipe, shown but not logged
+        self._waiting: set[int] = set()  # streams whose pipe holds only those: edge-triggered until it grows
         for stream, fd in self.outputs.items():
             os.set_blocking(fd, False)
             loop.watch(fd, ev.IN, functools.partial(self._on_output_fd, stream))
@@ -122,9 +130,13 @@ class ProcessIO:
         if not self.outputs:
             self._drained = True
 
+    def make_durable(self, peeker: Peeker, on_stdin_closed: Callable[[], None]) -> None:
+        """The holder keeps our pipes from now on: consume output only once it is logged (peek.py)."""
+        self.peeker, self.on_stdin_closed = (peeker if not self.tty else None), on_stdin_closed
+
     def _update_interest(self) -> None:
-        for fd in self.outputs.values():
-            want = 0 if self._paused else ev.IN
+        for stream, fd in self.outputs.items():
+            want = 0 if self._paused else ev.IN | (ev.ET if stream in self._waiting else 0)
             if fd == self.master and self._input:
                 want |= ev.OUT
             self.loop.modify(fd, want)
@@ -140,11 +152,14 @@ class ProcessIO:
         if mask & ev.OUT:
             self._flush_input()
         if mask & (ev.IN | ev.HUP | ev.ERR):
-            self._read_output(stream)
+            self._read_output(stream, mask)
 
-    def _read_output(self, stream: int) -> None:
+    def _read_output(self, stream: int, mask: int = 0) -> None:
         fd = self.outputs.get(stream)
         if fd is None:
+            return
+        if self.peeker is not None:
+            self._read_kept(stream, fd, self.peeker, bool(mask & ev.HUP))
             return
         try:
             data = os.read(fd, READ_SIZE)
@@ -159,9 +174,35 @@ class ProcessIO:
             return
         self.deliver(stream, data)
 
+    def _read_kept(self, stream: int, fd: int, peeker: Peeker, hangup: bool) -> None:
+        """A pipe the holder keeps (peek.py): what is not logged yet, a partial line too, stays in it."""
+        held = self._held.get(stream, 0)
+        try:
+            data = peeker.peek(fd, READ_SIZE)
+        except BlockingIOError:
+            return
+        if not data:
+            self._close_output(stream)
+            return
+        if len(data) > held:
+            self._to_attachments(stream, data[held:])
+        final = hangup and len(data) == peeker.available(fd)  # no writer left, and this is all there is
+        done = len(data) if self.log is None else self.log.write_lines(
+            STREAM_NAMES[stream], data, time.time_ns(), final)
+        peeker.consume(fd, done)
+        self._held[stream] = len(data) - done
+        # Only a partial line left in the pipe: it alone must not wake us again, its next byte will.
+        waiting = bool(self._held[stream]) and peeker.available(fd) == self._held[stream]
+        if waiting != (stream in self._waiting):
+            self._waiting.symmetric_difference_update({stream})
+            self._update_interest()
+
     def deliver(self, stream: int, data: bytes) -> None:
         if self.log is not None:
             self.log.write(STREAM_NAMES[stream], data, time.time_ns())
+        self._to_attachments(stream, data)
+
+    def _to_attachments(self, stream: int, data: bytes) -> None:
         chunk = data if self.tty else frame(stream, data)
         for attachment in list(self.attachments):
             attachment.send(chunk)
@@ -182,6 +223,11 @@ class ProcessIO:
     def _close_output(self, stream: int) -> None:
         fd = self.outputs.pop(stream)
         self.loop.unwatch(fd)
+        if self._held.pop(stream, 0) and self.peeker is not None and self.log is not None:
+            with contextlib.suppress(OSError):  # the partial line left: logged as Docker does at the end
+                data = self.peeker.peek(fd, READ_SIZE)
+                self.peeker.consume(fd, self.log.write_lines(STREAM_NAMES[stream], data, time.time_ns(), True))
+        self._waiting.discard(stream)
         if fd == self.master:
             self._input.clear()
             self.stdin = -1 if self.stdin == fd else self.stdin
@@ -243,6 +289,8 @@ class ProcessIO:
             os.close(self.stdin)
         self.stdin = -1
         self._close_stdin_pending = False
+        if self.on_stdin_closed is not None:
+            self.on_stdin_closed()  # the holder's copy goes too, or the process never sees EOF
 
     # -- attachments -----------------------------------------------------------------------
 

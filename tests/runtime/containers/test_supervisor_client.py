@@ -65,7 +65,7 @@ async def test_events_survive_a_supervisor_restart(sup: SupervisorHandle) -> Non
                 await anyio.sleep_forever()
     finally:
         await client.aclose()
-    assert [e["event"] for e in events] == ["reconnected", "start", "exit"]
+    assert [e["event"] for e in events] == ["disconnected", "reconnected", "start", "exit"]
 
 
 async def test_subscribe_misses_nothing_after_it_returns(sup: SupervisorHandle) -> None:  # noqa: F811

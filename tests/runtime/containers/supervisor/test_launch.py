@@ -134,13 +134,13 @@ def test_killed_supervisor_containers_survive_and_are_readopted(sup: SupervisorH
         time.sleep(0.01)
     os.kill(pid, 0)  # the container lives on without its supervisor
 
-    sup.pid = launch.ensure_supervisor(sup.root, sup.prefix)
+    sup.pid = launch.ensure_supervisor(sup.root, sup.prefix)  # the holder's new one
     states = {c["id"]: c for c in sup.request("list")["containers"]}
     assert states[running.id]["status"] == "running" and states[running.id]["pid"] == pid
     state = wait_exited(sup, running.id, timeout=30)
-    assert state["exit_code"] == 5  # PIDFD_GET_INFO, once host init reaped it
-    assert log_text(running) == "after\n"  # output pipes reopened through /proc/<pid>/fd
-    # The one waiting at its gate saw EOF and quit; nobody could see its status.
+    assert state["exit_code"] == 5  # PIDFD_GET_INFO on the kept pidfd, once the holder reaped it
+    assert log_text(running) == "after\n"  # the output pipes the holder kept
+    # The one waiting at its gate saw EOF and quit (1; -1 where nobody could see its status).
     assert wait_exited(sup, waiting.id)["exit_code"] in (-1, 1)
 
 

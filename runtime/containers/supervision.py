@@ -1,0 +1,139 @@
+"""Following the supervisor: its events, and its replacement when it dies.
+
+The manager learns of container exits from the supervisor's events. When
+the supervisor dies, the event connection ends at once ("disconnected"):
+from then until a new supervisor answers and the manager has re-read what
+it runs, `recovering` is set and the container routes answer 503 rather
+than a state that may be wrong (a container may have exited meanwhile).
+
+The new supervisor normally comes from the holder (supervisor/holder.py),
+which starts one as soon as the old one is reaped; `_replace` asks
+`ensure_supervisor` in a worker thread all the same, which waits for the
+holder's or, when no holder is left, starts a new holder and supervisor.
+The new supervisor re-adopts the containers on the descriptors the holder
+kept, so their exit codes and output survive. Once the event stream is
+subscribed again ("reconnected"), `resync` applies what changed: exits
+(with their real codes), containers the supervisor no longer knows (255,
+as Docker after a lost shim), and exec sessions, which die with the
+supervisor that ran them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import anyio.abc
+import anyio.to_thread
+
+from runtime.api.errors import EngineError
+from runtime.containers.create import now_rfc3339
+
+if TYPE_CHECKING:
+    from runtime.containers.execs import Exec
+    from runtime.containers.manager import ContainerManager
+
+log = logging.getLogger("pycompose.containers")
+RETRY_DELAY = 1.0
+LOST_EXIT_CODE = 255
+
+
+class Supervision:
+    def __init__(self, manager: ContainerManager) -> None:
+        self.manager = manager
+        self.recovering = False
+        self.problem = ""  # why no supervisor could be started, while that lasts
+        self._replacing = False
+        self._doomed: list[Exec] = []  # exec sessions of the supervisor that died
+
+    def unavailable(self) -> EngineError:
+        """The answer of container routes while the supervisor is being replaced."""
+        why = f" ({self.problem})" if self.problem else ""
+        return EngineError(503, f"the container supervisor died and is being replaced{why}: try again in a moment")
+
+    async def consume(self, *, task_status: anyio.abc.TaskStatus[None]) -> None:
+        """Follow the supervisor's events until the engine stops."""
+        events = self.manager.supervisor.events()
+        task_status.started()
+        async for event in events:
+            try:
+                await self._on_event(event)
+            except Exception:
+                log.exception("supervisor event %r failed", event)
+        log.error("the supervisor's event stream ended: container exits are no longer seen")
+
+    async def _on_event(self, event: Mapping[str, Any]) -> None:
+        manager = self.manager
+        kind, container_id = event.get("event"), str(event.get("id") or "")
+        if kind == "exit":
+            record = manager.records.find(container_id) if container_id else None
+            if record is not None and record.id == container_id:
+                manager.exited(record, int(event.get("exit_code") or 0), bool(event.get("oom_killed")),
+                               str(event.get("finished_at") or "") or now_rfc3339())
+        elif kind == "exec-exit":
+            entry = manager.execs.on_exit(container_id, int(event.get("exec_pid") or 0),
+                                          int(event.get("exit_code") or 0))
+            if entry is not None:
+                manager.emit_exec(entry, "exec_die", {"exitCode": str(entry.exit_code)})
+        elif kind == "disconnected":
+            self.lost()
+        elif kind == "reconnected":
+            await self.resync()  # before any later event: they come after what list() shows
+
+    def lost(self) -> None:
+        if not self.recovering:
+            log.warning("the container supervisor went away: replacing it")
+        self.recovering = True
+        self._doomed += self.manager.execs.running()
+        if not self._replacing:
+            self._replacing = True
+            self.manager.spawn(self._replace)
+
+    async def _replace(self) -> None:
+        """Make sure a supervisor comes back (the holder's, or a new one); the event stream then reconnects."""
+        from runtime.containers.supervisor.launch import ensure_supervisor
+
+        engine = self.manager.engine
+        try:
+            while self.recovering:
+                try:
+                    pid = await anyio.to_thread.run_sync(ensure_supervisor, engine.root, engine.prefix)
+                except Exception as exc:
+                    self.problem = f"cannot start a new supervisor: {exc}"
+                    log.error("%s", self.problem)
+                    await anyio.sleep(RETRY_DELAY)
+                    continue
+                self.problem = ""
+                log.info("container supervisor pid %d answers", pid)
+                return
+        finally:
+            self._replacing = False
+
+    async def resync(self) -> None:
+        """A supervisor answers again: take what it runs as the truth, then serve again."""
+        manager = self.manager
+        while True:  # until a supervisor answers: the events that follow wait for this
+            try:
+                states = {s.id: s for s in await manager.supervisor.list()}
+                break
+            except Exception as exc:
+                log.warning("cannot list the supervisor's containers yet: %s", exc)
+                await anyio.sleep(RETRY_DELAY)
+        for record in list(manager.records):
+            state = states.get(record.id)
+            if record.state.status not in ("running", "paused") or manager.live(record).starting:
+                continue
+            if state is None:
+                manager.exited(record, LOST_EXIT_CODE, False, now_rfc3339())
+            elif state.status == "exited":
+                manager.exited(record, state.exit_code, state.oom_killed, state.finished_at or now_rfc3339())
+        doomed, self._doomed = self._doomed, []
+        for entry in doomed:
+            if entry.running:
+                manager.execs.exited(entry, LOST_EXIT_CODE)
+                manager.emit_exec(entry, "exec_die", {"exitCode": str(LOST_EXIT_CODE)})
+        if self.recovering:
+            log.info("container supervisor replaced: %d container(s) re-adopted", len(states))
+        self.recovering = False
