@@ -7,6 +7,7 @@ manifest, 401 denied…); later ones end the stream with an `errorDetail`, as do
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import threading
 from dataclasses import dataclass
@@ -45,6 +46,22 @@ class PullRequest:
     platform: oci.Platform
     explicit_platform: bool
     auth: AuthConfig
+    all_tags: bool = False  # `fromImage` without a tag and `tag` empty: every tag, as dockerd
+
+
+def list_tags(client: RegistryClient, ref: Reference) -> list[str]:
+    """The repository's tags (`/tags/list`, following `Link: <…>; rel="next"` pages)."""
+    scope = repository_scope(ref.path, "pull")
+    url, tags = f"/v2/{ref.path}/tags/list", []
+    while url:
+        response = client.request("GET", url, scope)
+        client.check(response, f"listing tags of {ref.familiar_name}")
+        tags += [t for t in (response.json().get("tags") or []) if isinstance(t, str)]
+        link = response.headers.get("Link", "")
+        url = link.split(";")[0].strip().strip("<>") if 'rel="next"' in link else ""
+    if not tags:
+        raise NotFound(f"repository {ref.familiar_name} has no tags")
+    return tags
 
 
 def target(from_image: str, tag: str) -> Reference:
@@ -119,6 +136,13 @@ class Puller:
 
     def pull(self, request: PullRequest) -> str:
         ref = request.reference
+        if request.all_tags:
+            with RegistryClient(ref.domain, request.auth, self.config) as client:
+                image_id = ""
+                for tag in list_tags(client, ref):
+                    one = dataclasses.replace(request, reference=ref.with_tag(tag), all_tags=False)
+                    image_id = self._pull(client, one, resolve(client, one.reference, request.platform))
+                return image_id
         client, resolved = open_client(ref, request.auth, self.config, request.platform)
         with client:
             return self._pull(client, request, resolved)

@@ -21,6 +21,8 @@ from tests.registry_images import (
     oci_multiarch_layout,
     push_layout,
     push_multiarch,
+    skopeo,
+    skopeo_dest_flags,
 )
 from tests.runtime.registry.api import call, registry_auth
 
@@ -123,6 +125,15 @@ def test_index_platforms(engine: EngineHandle, seeded: RegistryHandle, setup: tu
     assert {p["architecture"] for p in answer["Platforms"]} == {"amd64", "arm64"}
 
 
+def test_pull_all_tags(engine: EngineHandle, seeded: RegistryHandle, setup: tuple, tmp_path: Path) -> None:
+    push_layout(busybox_layout(tmp_path / "bb", setup[1]), seeded, "t/tags", "a")
+    push_layout(oci_layout(tmp_path / "other", [{"b": b"b\n"}]), seeded, "t/tags", "b")
+    out = docker(engine, "pull", "--all-tags", f"{seeded.host}/t/tags")
+    assert "a: Pulling from" in out and "b: Pulling from" in out
+    tags = docker(engine, "images", "--format", "{{.Tag}}", f"{seeded.host}/t/tags").split()
+    assert sorted(tags) == ["a", "b"]
+
+
 def test_failures_are_one_line(engine: EngineHandle, seeded: RegistryHandle) -> None:
     err = docker(engine, "pull", f"{seeded.host}/t/nope:v1", check=False)
     assert err.strip() == (f"Error response from daemon: manifest for {seeded.host}/t/nope:v1 not found: "
@@ -178,3 +189,46 @@ def test_tls_registry(engine: EngineHandle, registry_factory: RegistryFactory, s
     out = docker(engine, "pull", f"{reg.host}/t/busybox:v1")  # loopback: insecure, HTTPS tried first
     assert "Downloaded newer image" in out
     assert os.path.exists(reg.root / "registry.log")
+
+
+def test_docker_manifest_list_pulled_and_pushed_back_as_is(engine: EngineHandle, seeded: RegistryHandle, setup: tuple,
+                                                          tmp_path: Path) -> None:
+    """skopeo turns the index into a Docker manifest list of schema 2 manifests; what we pull from it
+    goes back with the same manifest (media types and digest kept)."""
+    base = setup[1].read_bytes()
+    layout = oci_multiarch_layout(tmp_path / "multi", {"amd64": [base], "arm64": [base, {"arm": b"64\n"}]})
+    skopeo("copy", "--all", "--format", "v2s2", *skopeo_dest_flags(seeded), f"oci:{layout}:latest",
+           f"docker://{seeded.host}/t/list:v1")
+    name = f"{seeded.host}/t/list:v1"
+    docker(engine, "pull", "--platform", "linux/arm64/v8", name)
+    assert docker(engine, "image", "inspect", "-f", "{{.Architecture}}", name).strip() == "arm64"
+    status, raw = call(engine, "GET", f"/distribution/{name}/json")
+    assert status == 200
+    assert json.loads(raw)["Descriptor"]["mediaType"] == "application/vnd.docker.distribution.manifest.list.v2+json"
+    docker(engine, "tag", name, f"{seeded.host}/t/list-copy:v1")
+    out = docker(engine, "push", f"{seeded.host}/t/list-copy:v1")
+    pushed = out.split("v1: digest: ")[1].split()[0]
+    raw_manifest = skopeo("inspect", "--raw", "--tls-verify=false", f"docker://{seeded.host}/t/list-copy:v1").stdout
+    manifest = json.loads(raw_manifest)
+    assert manifest["mediaType"] == "application/vnd.docker.distribution.manifest.v2+json"
+    assert manifest["config"]["mediaType"] == "application/vnd.docker.container.image.v1+json"
+    arm = [m for m in json.loads(skopeo("inspect", "--raw", "--tls-verify=false", f"docker://{name}").stdout)
+           ["manifests"] if m["platform"]["architecture"] == "arm64"]
+    assert arm[0]["digest"] == pushed  # the very manifest we pulled
+
+
+def test_registry_mirror_for_docker_hub(engine: EngineHandle, registry_factory: RegistryFactory, setup: tuple,
+                                        tmp_path: Path) -> None:
+    """`registry-mirrors` serves docker.io names (no traffic leaves the loopback: the mirror has it)."""
+    mirror = registry_factory("http")
+    push_layout(busybox_layout(tmp_path / "bb", setup[1]), mirror, "library/mirrored", "v1")
+    (engine.root / "daemon.json").write_text(json.dumps({"registry-mirrors": [mirror.url]}))
+    try:
+        out = docker(engine, "pull", "mirrored:v1")
+        assert "Status: Downloaded newer image for mirrored:v1" in out
+        assert docker(engine, "run", "--rm", "mirrored:v1", "echo", "from the mirror") == "from the mirror\n"
+        digests = json.loads(docker(engine, "image", "inspect", "-f", "{{json .RepoDigests}}", "mirrored:v1"))
+        assert any(d.startswith("mirrored@sha256:") for d in digests), digests
+        docker(engine, "rmi", "mirrored:v1")
+    finally:
+        (engine.root / "daemon.json").unlink()
