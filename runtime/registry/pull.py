@@ -75,7 +75,7 @@ def target(from_image: str, tag: str) -> Reference:
     return ref.defaulted()
 
 
-def _fetch_manifest(client: RegistryClient, ref: Reference, reference: str, scope: str) -> tuple[bytes, str, str]:
+def fetch_manifest(client: RegistryClient, ref: Reference, reference: str, scope: str) -> tuple[bytes, str, str]:
     repo = ref.path
     response = client.request("GET", f"/v2/{repo}/manifests/{reference}", scope, headers={"Accept": ACCEPT})
     try:
@@ -99,12 +99,12 @@ def _fetch_manifest(client: RegistryClient, ref: Reference, reference: str, scop
 
 def resolve(client: RegistryClient, ref: Reference, want: oci.Platform) -> Resolved:
     scope = repository_scope(ref.path, "pull")
-    data, digest, media = _fetch_manifest(client, ref, ref.digest or ref.tag or "latest", scope)
+    data, digest, media = fetch_manifest(client, ref, ref.digest or ref.tag or "latest", scope)
     top = digest
     if media in oci.INDEX_TYPES:
         entries = oci.parse_index(data, f"manifest list {digest}")
         picked = choose(entries, want)
-        data, digest, media = _fetch_manifest(client, ref, picked.digest, scope)
+        data, digest, media = fetch_manifest(client, ref, picked.digest, scope)
         if digest != picked.digest:
             raise InvalidContent(f"manifest verification failed for digest {picked.digest}")
     config, layers = parse_image_manifest(data, media, f"manifest {digest}")
