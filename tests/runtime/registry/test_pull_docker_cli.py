@@ -24,7 +24,7 @@ from tests.registry_images import (
     skopeo,
     skopeo_dest_flags,
 )
-from tests.runtime.registry.api import call, registry_auth
+from tests.runtime.registry.api import call, registry_auth, stream_lines
 
 pytestmark = pytest.mark.root
 
@@ -123,6 +123,27 @@ def test_index_platforms(engine: EngineHandle, seeded: RegistryHandle, setup: tu
     answer = json.loads(raw)
     assert answer["Descriptor"]["mediaType"] == "application/vnd.oci.image.index.v1+json"
     assert {p["architecture"] for p in answer["Platforms"]} == {"amd64", "arm64"}
+
+
+def test_progress_stream_shape(engine: EngineHandle, seeded: RegistryHandle, tmp_path: Path) -> None:
+    """dockerd's NDJSON: Pulling from, Pulling fs layer, Downloading {current,total}, Verifying Checksum,
+    Download complete, Extracting, Pull complete, Digest, Status; each line ends with CRLF."""
+    push_layout(oci_layout(tmp_path / "l", [{"a": os.urandom(3 << 20)}, {"b": b"b"}]), seeded, "t/shape", "v1")
+    status, raw = call(engine, "POST", f"/images/create?fromImage={seeded.host}/t/shape&tag=v1")
+    assert status == 200 and raw.endswith(b"}\r\n")
+    lines = stream_lines(raw)
+    assert lines[0] == {"status": f"Pulling from {seeded.host}/t/shape", "progressDetail": {}, "id": "v1"}
+    layer_ids = {line["id"] for line in lines if line.get("status") == "Pulling fs layer"}
+    assert len(layer_ids) == 2 and all(len(i) == 12 for i in layer_ids)
+    for layer in layer_ids:
+        said = [line["status"] for line in lines if line.get("id") == layer]
+        order = ["Pulling fs layer", "Downloading", "Verifying Checksum", "Download complete", "Extracting",
+                 "Pull complete"]
+        assert [s for s in dict.fromkeys(said)] == order, said
+    downloading = [line for line in lines if line.get("status") == "Downloading"]
+    assert all(set(d["progressDetail"]) == {"current", "total"} for d in downloading)
+    assert lines[-2]["status"].startswith("Digest: sha256:")
+    assert lines[-1] == {"status": f"Status: Downloaded newer image for {seeded.host}/t/shape:v1"}
 
 
 def test_pull_all_tags(engine: EngineHandle, seeded: RegistryHandle, setup: tuple, tmp_path: Path) -> None:

@@ -98,6 +98,16 @@ def test_corrupted_blob_is_refused(engine: EngineHandle, proxy: RegistryProxy) -
     assert docker_cli(engine, "images", "-q").stdout == ""
     blobs, ingest, snapshots = _state(engine.root)
     assert ingest == [] and snapshots == [] and blobs == (before[0] if before else []), (blobs, snapshots)
+    # Through the API: the error ends a stream that had begun (200), as dockerd writes it.
+    proxy.faults.corrupt = True
+    try:
+        status, raw = call(engine, "POST", f"/images/create?fromImage={proxy.host}/t/big&tag=v1")
+    finally:
+        proxy.faults.corrupt = False
+    last = stream_lines(raw)[-1]
+    assert status == 200 and set(last) == {"errorDetail", "error"}
+    assert last["error"] == last["errorDetail"]["message"]
+    assert last["error"].startswith("filesystem layer verification failed for digest sha256:")
 
 
 def test_dropped_connection_resumes_with_range(engine: EngineHandle, proxy: RegistryProxy,
