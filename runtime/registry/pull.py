@@ -25,6 +25,7 @@ from runtime.registry.fetch import BlobSource, Fetched, fetch_layer
 from runtime.registry.manifests import (
     ACCEPT,
     MAX_MANIFEST,
+    SCHEMA1_TYPES,
     Resolved,
     check_config_platform,
     choose,
@@ -107,6 +108,12 @@ def resolve(client: RegistryClient, ref: Reference, want: oci.Platform) -> Resol
         data, digest, media = fetch_manifest(client, ref, picked.digest, scope)
         if digest != picked.digest:
             raise InvalidContent(f"manifest verification failed for digest {picked.digest}")
+    if media in SCHEMA1_TYPES:
+        raise InvalidContent(
+            "[DEPRECATION NOTICE] Docker Image Format v1 and Docker Image manifest version 2, schema 1 support has "
+            f"been removed. Suggest the author of {ref.familiar()} to upgrade the image to the OCI Format or Docker "
+            "Image manifest v2, schema 2."
+        )
     config, layers = parse_image_manifest(data, media, f"manifest {digest}")
     return Resolved(top, data, digest, media, config, tuple(layers))
 

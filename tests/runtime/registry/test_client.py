@@ -4,6 +4,7 @@ challenges answered (anonymous and credentialed tokens, reused; Basic), errors a
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,22 @@ def test_unreachable_is_one_line() -> None:
     with RegistryClient("127.0.0.1:1", AuthConfig(), RegistryConfig()) as client, \
             pytest.raises(Unreachable, match=r'^Get "http://127\.0\.0\.1:1/v2/": connect: connection refused$'):
         client.ping()
+
+
+def test_expired_or_refused_token_is_replaced(registry_factory: RegistryFactory, tmp_path: Path) -> None:
+    reg = registry_factory("token")
+    push_layout(oci_layout(tmp_path / "l", [{"a": b"a"}]), reg, "t/a", "v1")
+    assert reg.token_server is not None
+    reg.token_server.expires_in = 2  # used for half its life
+    reg.token_server.issued.clear()
+    scope = "repository:t/a:pull"
+    with RegistryClient(reg.host, AuthConfig(), RegistryConfig()) as client:
+        assert client.request("GET", "/v2/t/a/tags/list", scope).status_code == 200
+        time.sleep(1.1)
+        assert client.request("GET", "/v2/t/a/tags/list", scope).status_code == 200
+        assert len(reg.token_server.issued) == 2
+        assert client.challenge is not None
+        key = (client.challenge.params["realm"], client.challenge.params["service"], scope)
+        client.tokens.put(key, "not-a-token", 300)  # the registry refuses it: a new one is fetched once
+        assert client.request("GET", "/v2/t/a/tags/list", scope).status_code == 200
+        assert len(reg.token_server.issued) == 3
