@@ -123,6 +123,20 @@ def test_dropped_connection_resumes_with_range(engine: EngineHandle, proxy: Regi
     assert _state(engine.root)[0] == []
 
 
+def test_resume_when_range_is_ignored(engine: EngineHandle, proxy: RegistryProxy, registry: RegistryHandle) -> None:
+    """A server that answers a Range request with the whole blob: the prefix is read again and dropped."""
+    layers = _layer_digests(registry)
+    proxy.faults.drop_once, proxy.faults.ignore_range = {layers[0]}, True
+    proxy.faults.range_requests.clear()
+    try:
+        out = docker_cli(engine, "pull", f"{proxy.host}/t/big:v1", timeout=120).stdout
+    finally:
+        proxy.faults.ignore_range = False
+    assert "Downloaded newer image" in out and len(proxy.faults.range_requests) == 1
+    docker_cli(engine, "rmi", f"{proxy.host}/t/big:v1")
+    assert _state(engine.root) == ([], [], [])
+
+
 def test_client_gone_leaves_nothing(engine: EngineHandle, proxy: RegistryProxy) -> None:
     proxy.faults.rate = 8 * MB
     try:
