@@ -157,7 +157,9 @@ class Puller:
     def _pull(self, client: RegistryClient, request: PullRequest, resolved: Resolved) -> str:
         ref, p = request.reference, self.progress
         scope = repository_scope(ref.path, "pull")
-        p.status(f"Pulling from {ref.familiar_name}", ref.digest or ref.tag)
+        # dockerd names the repository by its path on the registry (`library/busybox`, `t/app`): the
+        # classic puller's repository is made with the hostname trimmed (registry.newRepository).
+        p.status(f"Pulling from {ref.path}", ref.digest or ref.tag)
         refs = [(str(ref.with_digest(resolved.digest)), "digest")]
         if ref.tag:
             refs.append((str(ref.with_tag(ref.tag)), "tag"))

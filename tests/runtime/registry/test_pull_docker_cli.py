@@ -61,7 +61,7 @@ def docker(engine: EngineHandle, *args: str, check: bool = True) -> str:
 def test_pull_by_tag_up_to_date_and_run(engine: EngineHandle, seeded: RegistryHandle) -> None:
     name = f"{seeded.host}/t/busybox:v1"
     out = docker(engine, "pull", name)
-    assert f"v1: Pulling from {seeded.host}/t/busybox" in out
+    assert "v1: Pulling from t/busybox\n" in out  # the path on the registry, as dockerd says it
     assert "Pull complete" in out and "Digest: sha256:" in out
     assert out.rstrip().endswith(f"Status: Downloaded newer image for {name}\n{name}".rstrip())
     again = docker(engine, "pull", name)
@@ -132,7 +132,7 @@ def test_progress_stream_shape(engine: EngineHandle, seeded: RegistryHandle, tmp
     status, raw = call(engine, "POST", f"/images/create?fromImage={seeded.host}/t/shape&tag=v1")
     assert status == 200 and raw.endswith(b"}\r\n")
     lines = stream_lines(raw)
-    assert lines[0] == {"status": f"Pulling from {seeded.host}/t/shape", "progressDetail": {}, "id": "v1"}
+    assert lines[0] == {"status": "Pulling from t/shape", "progressDetail": {}, "id": "v1"}
     layer_ids = {line["id"] for line in lines if line.get("status") == "Pulling fs layer"}
     assert len(layer_ids) == 2 and all(len(i) == 12 for i in layer_ids)
     for layer in layer_ids:
