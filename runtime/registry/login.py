@@ -40,11 +40,12 @@ def check_login(auth: AuthConfig, config: RegistryConfig) -> str:
                 raise Unauthorized(f"login attempt to {url} failed with status: 401 Unauthorized")
             client.check(response, f'Get "{url}"')
             return ""
+        identity = client.login_token()
         response = client.request("GET", url, "")
         if response.status_code == 401:
             raise Unauthorized(f'Get "{url}": unauthorized: incorrect username or password')
         client.check(response, f'Get "{url}"')
-        return ""
+        return identity
 
 
 def inspect_distribution(name: str, auth: AuthConfig, config: RegistryConfig) -> dict[str, Any]:

@@ -47,7 +47,13 @@ def test_token_reused_and_login(registry_factory: RegistryFactory, tmp_path: Pat
             response = client.request("GET", "/v2/t/a/tags/list", "repository:t/a:pull")
             assert response.status_code == 200 and response.json()["tags"] == ["v1"]
     assert len(reg.token_server.issued) == 1
-    assert check_login(AuthConfig("testuser", "testpassword", reg.host), RegistryConfig()) == ""
+    identity = check_login(AuthConfig("testuser", "testpassword", reg.host), RegistryConfig())
+    assert identity in reg.token_server.refresh_tokens  # the login's refresh token, the client's IdentityToken
+    reg.token_server.issued.clear()
+    with RegistryClient(reg.host, AuthConfig(identitytoken=identity), RegistryConfig()) as client:
+        response = client.request("POST", "/v2/t/b/blobs/uploads/", "repository:t/b:pull,push")
+        assert response.status_code == 202  # a push scope: granted to the user behind the identity token
+    assert [account for account, _ in reg.token_server.issued] == ["testuser"]
     with pytest.raises(Unauthorized, match=r'^Get "http://127\.0\.0\.1:\d+/v2/": unauthorized: incorrect username '
                                            r'or password$'):
         check_login(AuthConfig("testuser", "nope", reg.host), RegistryConfig())

@@ -44,11 +44,14 @@ def docker(engine: EngineHandle, *args: str, check: bool = True) -> str:
 
 def test_login_push_rmi_pull_run(engine: EngineHandle, token_registry: RegistryHandle) -> None:
     reg = token_registry
+    assert reg.token_server is not None
     name = f"{reg.host}/team/busybox:v1"
     docker(engine, "tag", "busybox", name)
     err = docker(engine, "push", name, check=False)  # anonymous: the token server grants pull only
     assert err.strip() == "unauthorized: authentication required"
     assert "Login Succeeded" in docker(engine, "login", "-u", "testuser", "-p", "testpassword", reg.host)
+    stored = json.loads((engine.root.parent / ".docker" / "config.json").read_text())["auths"][reg.host]
+    assert stored["identitytoken"] in reg.token_server.refresh_tokens  # later commands send the identity token
     out = docker(engine, "push", name)
     assert f"The push refers to repository [{reg.host}/team/busybox]" in out
     assert "Pushed" in out and "v1: digest: sha256:" in out
