@@ -11,6 +11,7 @@ import dataclasses
 import functools
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 from runtime.images import oci
 from runtime.images.errors import LayerError
@@ -235,11 +236,11 @@ class Puller:
         def on_retry(attempt: int, delay: float) -> None:
             p.status(f"Retrying in {int(delay)} second{'s' if int(delay) != 1 else ''}", sid)
 
-        def fetch(dest: object) -> Fetched:
+        def fetch(dest: Path | None) -> Fetched:
             with ing.blob_writer(desc.digest) as writer:
                 source = BlobSource(client, repo, desc, scope, writer, self.config.max_attempts,
                                     self.config.retry_delay, on_bytes, on_retry)
-                fetched = fetch_layer(source, writer, desc, dest, what)  # type: ignore[arg-type]
+                fetched = fetch_layer(source, writer, desc, dest, what)
             if fetched.diff_id != diff_id:
                 raise LayerError(f"{what}: content has DiffID {fetched.diff_id}, config says {diff_id}")
             p.status("Verifying Checksum", sid)
