@@ -69,11 +69,8 @@ def list_tags(client: RegistryClient, ref: Reference) -> list[str]:
 def target(from_image: str, tag: str) -> Reference:
     """`fromImage` plus `tag` (a tag or a digest) as dockerd combines them; `latest` by default."""
     ref = parse(from_image)
-    if tag:
-        if ":" in tag and not ref.digest:
-            ref = ref.with_digest(check_digest(tag))
-        elif not ref.digest:
-            ref = ref.with_tag(validate_tag(tag))
+    if tag:  # replaces what fromImage said, as dockerd's TrimNamed + WithTag/WithDigest
+        ref = ref.with_digest(check_digest(tag)) if ":" in tag else ref.with_tag(validate_tag(tag))
     return ref.defaulted()
 
 

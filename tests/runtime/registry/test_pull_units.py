@@ -18,6 +18,8 @@ DIGEST = "sha256:" + "d" * 64
     ("127.0.0.1:5000/a/b", "v1", "127.0.0.1:5000/a/b:v1"),
     ("127.0.0.1:5000/a/b", DIGEST, f"127.0.0.1:5000/a/b@{DIGEST}"),
     (f"localhost/a@{DIGEST}", "", f"localhost/a@{DIGEST}"),
+    ("busybox:1.36", "1.37", "docker.io/library/busybox:1.37"),
+    (f"localhost/a@{DIGEST}", "v2", "localhost/a:v2"),
 ])
 def test_target(image: str, tag: str, want: str) -> None:
     assert str(target(image, tag)) == want
