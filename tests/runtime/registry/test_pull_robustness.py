@@ -84,6 +84,28 @@ def test_concurrent_downloads_bounded(engine: EngineHandle, proxy: RegistryProxy
         (engine.root / "daemon.json").unlink(missing_ok=True)
 
 
+def test_same_image_pulled_twice_at_once(engine: EngineHandle, proxy: RegistryProxy) -> None:
+    """Compose pulls one image for several services at once: both pulls end well, one image, no leftovers."""
+    proxy.faults.rate = 24 * MB
+    answers: list[tuple[int, bytes]] = []
+    try:
+        threads = [threading.Thread(target=lambda: answers.append(
+            call(engine, "POST", f"/images/create?fromImage={proxy.host}/t/big&tag=v1"))) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+    finally:
+        proxy.faults.rate = 0.0
+    assert [status for status, _ in answers] == [200, 200]
+    assert all(b'"error"' not in raw for _, raw in answers), answers
+    assert len(docker_cli(engine, "images", "-q").stdout.split()) == 1
+    blobs, ingest, snapshots = _state(engine.root)
+    assert ingest == [] and len(snapshots) == 3 and len(blobs) == 5
+    docker_cli(engine, "rmi", f"{proxy.host}/t/big:v1")
+    assert _state(engine.root) == ([], [], [])
+
+
 def test_corrupted_blob_is_refused(engine: EngineHandle, proxy: RegistryProxy) -> None:
     before = _state(engine.root) if (engine.root / "images").exists() else None
     proxy.faults.corrupt = True
