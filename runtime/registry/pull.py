@@ -80,7 +80,10 @@ def fetch_manifest(client: RegistryClient, ref: Reference, reference: str, scope
     try:
         client.check(response, f"manifest for {ref.familiar()}")
     except NotFound as exc:
-        raise NotFound(f"manifest for {ref.familiar()} not found: {exc.message.split(': ', 1)[-1]}") from None
+        said = exc.message.split(": ", 1)[-1]
+        if said.startswith("name unknown"):  # dockerd's translatePullError, by the registry's error code
+            raise NotFound(f"repository {ref.familiar_name} not found: {said}") from None
+        raise NotFound(f"manifest for {ref.familiar()} not found: {said}") from None
     except Unauthorized as exc:
         # dockerd's statuses: an untyped error (500) and NotFound (404); a 401 would make the CLI ask to log in.
         if client.challenge is not None and client.challenge.scheme == "basic" and not client.auth.username:
