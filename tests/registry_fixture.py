@@ -10,7 +10,7 @@ starts the registry and waits until `/v2/` answers. Modes:
   with an ES256 test key. Distribution 2.8 takes the signing key from the JWT header: `x5c`
   (a chain verified against `rootcertbundle`), `jwk`, or `kid` = the libtrust fingerprint of a
   public key found in `rootcertbundle`; we send `kid` (registry/auth/token/token.go). Anonymous
-  callers get `pull`; users with the right password get what they ask for.
+  callers get `pull` (except on `private/…`); users with the right password get what they ask for.
 
 `RegistryHandle.stop()` ends the registry and the token server (the leak check counts processes).
 """
@@ -173,6 +173,7 @@ class TokenServer:
         self.key, self.users, self.expires_in = key, users, expires_in
         self.issued: list[tuple[str, list[str]]] = []  # (account, scopes)
         self.refresh_tokens: dict[str, str] = {}  # refresh token -> account
+        self.private: tuple[str, ...] = ("private/",)  # repositories anonymous callers may not pull
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -222,7 +223,7 @@ class TokenServer:
             kind, _, rest = one.partition(":")
             name, _, actions = rest.rpartition(":")
             wanted = [a for a in actions.split(",") if a]
-            granted = wanted if account else [a for a in wanted if a == "pull"]
+            granted = wanted if account else [a for a in wanted if a == "pull" and not name.startswith(self.private)]
             access.append({"type": kind, "name": name, "actions": granted})
         now = int(time.time())
         claims = {"iss": ISSUER, "sub": account, "aud": query.get("service", [""])[0], "exp": now + self.expires_in,

@@ -187,6 +187,9 @@ def test_token_auth_anonymous_pull(engine: EngineHandle, registry_factory: Regis
                        auth=registry_auth("testuser", "testpassword", reg.host))
     assert status == 200 and "Downloaded newer image" in raw.decode()
     assert [account for account, _ in reg.token_server.issued] == ["testuser"]
+    err = docker(engine, "pull", f"{reg.host}/private/thing:v1", check=False)
+    assert err.strip() == (f"Error response from daemon: pull access denied for {reg.host}/private/thing, repository "
+                           "does not exist or may require 'docker login': unauthorized: authentication required")
 
 
 def test_htpasswd_login_and_pull(engine: EngineHandle, registry_factory: RegistryFactory, setup: tuple,
