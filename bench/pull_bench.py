@@ -1,6 +1,6 @@
 """Time pulling an image of 160 MB in 4 layers (gzip) from a local registry (Debian's
 docker-registry on 127.0.0.1): our engine (a private one, cold store, through the docker CLI),
-`podman pull` on a storage root of its own, and dockerd when installed (a private daemon).
+`podman pull` on a storage root of its own (overlay driver), and dockerd when installed (a private daemon).
 
 Each peer pulls RUNS times from an empty store (image and layers removed between runs); the
 table shows the best and the median. Peers missing are marked "not installed", a peer that
@@ -65,7 +65,7 @@ def podman(ref: str, tmp: Path) -> list[float]:
     if shutil.which("podman") is None:
         raise FileNotFoundError("not installed")
     root, run = tmp / "podman-root", tmp / "podman-run"
-    base = ["podman", "--root", str(root), "--runroot", str(run), "--storage-driver", "vfs"]
+    base = ["podman", "--root", str(root), "--runroot", str(run), "--storage-driver", "overlay"]
 
     def reset() -> None:
         subprocess.run([*base, "rmi", "-af"], capture_output=True)

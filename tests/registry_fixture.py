@@ -10,7 +10,7 @@ starts the registry and waits until `/v2/` answers. Modes:
   with an ES256 test key. Distribution 2.8 takes the signing key from the JWT header: `x5c`
   (a chain verified against `rootcertbundle`), `jwk`, or `kid` = the libtrust fingerprint of a
   public key found in `rootcertbundle`; we send `kid` (registry/auth/token/token.go). Anonymous
-  callers get `pull`; users with the right password get what they ask for.
+  callers get `pull` (except on `private/…`); users with the right password get what they ask for.
 
 `RegistryHandle.stop()` ends the registry and the token server (the leak check counts processes).
 """
@@ -172,6 +172,8 @@ class TokenServer:
     def __init__(self, key: Any, users: dict[str, str], expires_in: int = 300) -> None:
         self.key, self.users, self.expires_in = key, users, expires_in
         self.issued: list[tuple[str, list[str]]] = []  # (account, scopes)
+        self.refresh_tokens: dict[str, str] = {}  # refresh token -> account
+        self.private: tuple[str, ...] = ("private/",)  # repositories anonymous callers may not pull
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -181,6 +183,10 @@ class TokenServer:
             def do_GET(self) -> None:
                 server._answer(self)
 
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                server._answer(self, urllib.parse.parse_qs(self.rfile.read(length).decode()))
+
         self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
         self._thread.start()
@@ -189,40 +195,59 @@ class TokenServer:
     def realm(self) -> str:
         return f"http://127.0.0.1:{self._httpd.server_address[1]}/token"
 
-    def _answer(self, req: http.server.BaseHTTPRequestHandler) -> None:
-        query = urllib.parse.parse_qs(urllib.parse.urlparse(req.path).query)
+    def _answer(self, req: http.server.BaseHTTPRequestHandler, form: dict[str, list[str]] | None = None) -> None:
+        """GET with Basic credentials (`offline_token=true` adds a refresh token), or the OAuth2 POST
+        (`grant_type=refresh_token` or `password`), as distribution's token spec describes them."""
+        query = form if form is not None else urllib.parse.parse_qs(urllib.parse.urlparse(req.path).query)
         account = ""
         auth = req.headers.get("Authorization", "")
-        if auth.startswith("Basic "):
+        if form is not None:
+            grant = form.get("grant_type", [""])[0]
+            if grant == "refresh_token":
+                account = self.refresh_tokens.get(form.get("refresh_token", [""])[0], "")
+                if not account:
+                    return self._refuse(req)
+            elif grant == "password":
+                user, password = form.get("username", [""])[0], form.get("password", [""])[0]
+                if self.users.get(user) != password:
+                    return self._refuse(req)
+                account = user
+        elif auth.startswith("Basic "):
             user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
             if self.users.get(user) != password:
-                body = json.dumps({"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]})
-                req.send_response(401)
-                req.send_header("Content-Type", "application/json")
-                req.end_headers()
-                req.wfile.write(body.encode())
-                return
+                return self._refuse(req)
             account = user
         access = []
-        scopes = query.get("scope", [])
-        for scope in scopes:
-            for one in scope.split(" "):
-                kind, _, rest = one.partition(":")
-                name, _, actions = rest.rpartition(":")
-                wanted = [a for a in actions.split(",") if a]
-                granted = wanted if account else [a for a in wanted if a == "pull"]
-                access.append({"type": kind, "name": name, "actions": granted})
+        scopes = [one for scope in query.get("scope", []) for one in scope.split(" ") if one]
+        for one in scopes:
+            kind, _, rest = one.partition(":")
+            name, _, actions = rest.rpartition(":")
+            wanted = [a for a in actions.split(",") if a]
+            granted = wanted if account else [a for a in wanted if a == "pull" and not name.startswith(self.private)]
+            access.append({"type": kind, "name": name, "actions": granted})
         now = int(time.time())
         claims = {"iss": ISSUER, "sub": account, "aud": query.get("service", [""])[0], "exp": now + self.expires_in,
                   "nbf": now - 10, "iat": now, "jti": secrets.token_hex(8), "access": access}
         token = sign_jwt(self.key, claims)
         self.issued.append((account, scopes))
-        body = json.dumps({"token": token, "access_token": token, "expires_in": self.expires_in,
-                           "issued_at": datetime.datetime.now(datetime.UTC).isoformat()})
-        req.send_response(200)
+        answer = {"token": token, "access_token": token, "expires_in": self.expires_in,
+                  "issued_at": datetime.datetime.now(datetime.UTC).isoformat()}
+        if account and (form is not None or query.get("offline_token", [""])[0] == "true"):
+            refresh = secrets.token_hex(16)
+            self.refresh_tokens[refresh] = account
+            answer["refresh_token"] = refresh
+        self._send(req, 200, answer)
+
+    def _refuse(self, req: http.server.BaseHTTPRequestHandler) -> None:
+        self._send(req, 401, {"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]})
+
+    def _send(self, req: http.server.BaseHTTPRequestHandler, status: int, obj: dict[str, Any]) -> None:
+        body = json.dumps(obj).encode()
+        req.send_response(status)
         req.send_header("Content-Type", "application/json")
+        req.send_header("Content-Length", str(len(body)))
         req.end_headers()
-        req.wfile.write(body.encode())
+        req.wfile.write(body)
 
     def stop(self) -> None:
         self._httpd.shutdown()

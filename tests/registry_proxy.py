@@ -19,6 +19,7 @@ class Faults:
     drop_once: set[str] = field(default_factory=set)  # digests whose first download stops half-way
     rate: float = 0.0  # bytes per second for blobs (0: as fast as possible)
     range_requests: list[str] = field(default_factory=list)  # Range headers seen
+    ignore_range: bool = False  # answer a Range request with the whole blob (200), as some servers do
     served: int = 0  # blob bytes sent
     active: int = 0  # blob downloads in flight
     peak: int = 0  # the most blob downloads in flight at once
@@ -43,7 +44,11 @@ class RegistryProxy:
             def do_HEAD(self) -> None:
                 proxy._forward(self, "HEAD")
 
-        self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(http.server.ThreadingHTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # a client that hung up mid-blob (a cancelled pull) is expected here
+
+        self._httpd = Server(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
         self._thread.start()
@@ -59,7 +64,8 @@ class RegistryProxy:
 
     def _forward(self, req: http.server.BaseHTTPRequestHandler, method: str) -> None:
         upstream = http.client.HTTPConnection("127.0.0.1", self.upstream, timeout=30)
-        headers = {k: v for k, v in req.headers.items() if k.lower() not in ("host", "connection")}
+        dropped = ("host", "connection", "range") if self.faults.ignore_range else ("host", "connection")
+        headers = {k: v for k, v in req.headers.items() if k.lower() not in dropped}
         upstream.request(method, req.path, headers=headers)
         response = upstream.getresponse()
         body_headers = [(k, v) for k, v in response.getheaders()

@@ -98,7 +98,9 @@ async def pull_image(engine: Engine, request: Request) -> Response:
         want = parse_platform(platform) if platform else oci.host_platform()
     except Exception as exc:
         raise registry_error(exc) from exc
-    pull = PullRequest(ref, want, bool(platform), _auth(request))
+    every = not request.arg("tag") and "@" not in request.arg("fromImage") and ":" not in \
+        request.arg("fromImage").rsplit("/", 1)[-1]
+    pull = PullRequest(ref, want, bool(platform), _auth(request), all_tags=every)
     config = _config(engine)
     return _streamed(request, lambda progress: Puller(engine.images, config, progress).pull(pull))
 

@@ -68,6 +68,7 @@ class RegistryClient:
         self._lock = threading.Lock()
         self.base: str | None = None
         self.challenge: Challenge | None = None
+        self.refresh_token = ""  # what the token server gave for an offline login
         self._http: httpx.Client | None = None
         self._clients: list[httpx.Client] = []
 
@@ -149,23 +150,28 @@ class RegistryClient:
             self.tokens.put(key, token, expires_in)
         return f"Bearer {token}"
 
-    def _fetch_token(self, realm: str, service: str, scope: str) -> tuple[str, int]:
+    def _fetch_token(self, realm: str, service: str, scope: str, offline: bool = False) -> tuple[str, int]:
+        """A token from the realm: GET with Basic credentials (and `offline_token=true` for a login,
+        which asks for a refresh token), or the OAuth2 POST with an identity token."""
         if not realm:
             raise RegistryError(f"registry {self.host} asked for a bearer token without a realm")
         assert self._http is not None
-        # Several scopes (a cross-repository mount) go as several `scope` parameters.
-        params: list[tuple[str, str]] = [("service", service)] if service else []
-        params += [("scope", one) for one in scope.split(" ") if one]
+        scopes = [one for one in scope.split(" ") if one]
         try:
             if self.auth.identitytoken:
                 form = {"grant_type": "refresh_token", "refresh_token": self.auth.identitytoken,
-                        "client_id": "docker", **dict(params)}
-                response = self._http.post(realm, data=form)
+                        "client_id": "docker", "service": service, "scope": " ".join(scopes)}
+                response = self._http.post(realm, data={k: v for k, v in form.items() if v})
             else:
+                # Several scopes (a cross-repository mount) go as several `scope` parameters.
+                params = [("service", service)] if service else []
+                params += [("scope", one) for one in scopes]
                 headers = {}
                 if self.auth.username:
                     headers["Authorization"] = basic_header(self.auth.username, self.auth.password)
                     params.append(("account", self.auth.username))
+                    if offline:
+                        params += [("offline_token", "true"), ("client_id", "docker")]
                 response = self._http.get(realm, params=tuple(params), headers=headers)
         except httpx.HTTPError as exc:
             raise Unreachable(f'Get "{realm}": {describe_exception(exc)}') from None
@@ -174,10 +180,22 @@ class RegistryClient:
         if response.status_code != 200:
             raise RegistryError(f'Get "{realm}": {registry_message(response)}')
         try:
-            token, expires_in, _refresh = token_from_answer(response.json())
+            token, expires_in, refresh = token_from_answer(response.json())
         except ValueError:
             raise RegistryError(f'Get "{realm}": the token server did not answer JSON') from None
+        self.refresh_token = refresh or self.refresh_token
         return token, expires_in
+
+    def login_token(self) -> str:
+        """For `POST /auth` against a token server: a token for the bare login, asking for a refresh
+        token (returned to the client as its IdentityToken, "" when the server gives none)."""
+        self.ping()
+        challenge = self.challenge
+        assert challenge is not None and challenge.scheme == "bearer"
+        realm, service = challenge.params.get("realm", ""), challenge.params.get("service", "")
+        token, expires_in = self._fetch_token(realm, service, "", offline=bool(self.auth.username))
+        self.tokens.put((realm, service, ""), token, expires_in)
+        return self.refresh_token
 
     # requests
 

@@ -56,7 +56,9 @@ class BlobSource:
         self._failures = 0
         self._response: httpx.Response | None = None
         self._chunks: Iterator[bytes] | None = None
-        self._buffer = b""
+        self._buffer = b""  # the rest of a first chunk after a skipped prefix
+        self._current = memoryview(b"")  # the chunk being read, from `_pos`
+        self._pos = 0
         self._eof = False
 
     def _open(self) -> None:
@@ -107,21 +109,25 @@ class BlobSource:
                 time.sleep(wait)
 
     def read(self, size: int = -1) -> bytes:
-        if self._eof:
-            return b""
-        chunk = self._next_chunk()
-        if not chunk:
-            self._eof = True
-            self.close()
-            return b""
-        if size is not None and 0 <= size < len(chunk):
-            self._buffer, chunk = chunk[size:], chunk[:size]
-        self.offset += len(chunk)
-        if self.offset > self._desc.size:
-            raise InvalidContent(f"blob {self._desc.digest} is larger than the {self._desc.size} bytes announced")
-        self._writer.write(chunk)
-        self._on_bytes(self.offset)
-        return chunk
+        """Up to `size` bytes; each network chunk is written to the blob once, as it arrives."""
+        if self._pos >= len(self._current):
+            if self._eof:
+                return b""
+            chunk = self._next_chunk()
+            if not chunk:
+                self._eof = True
+                self.close()
+                return b""
+            self.offset += len(chunk)
+            if self.offset > self._desc.size:
+                raise InvalidContent(f"blob {self._desc.digest} is larger than the {self._desc.size} bytes announced")
+            self._writer.write(chunk)
+            self._on_bytes(self.offset)
+            self._current, self._pos = memoryview(chunk), 0
+        end = len(self._current) if size is None or size < 0 else min(len(self._current), self._pos + size)
+        out = self._current[self._pos : end].tobytes()
+        self._pos = end
+        return out
 
     def drain(self) -> None:
         while self.read(CHUNK):

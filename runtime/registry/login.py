@@ -7,12 +7,12 @@ from typing import Any
 
 from runtime.images import oci
 from runtime.images.reference import DEFAULT_DOMAIN, parse
-from runtime.registry.auth import AuthConfig, basic_header
-from runtime.registry.client import RegistryClient, describe_exception
+from runtime.registry.auth import AuthConfig
+from runtime.registry.client import RegistryClient
 from runtime.registry.config import RegistryConfig
-from runtime.registry.errors import Unauthorized, Unreachable
+from runtime.registry.errors import Unauthorized
 from runtime.registry.manifests import ACCEPT, media_type_of
-from runtime.registry.pull import _fetch_manifest, target
+from runtime.registry.pull import fetch_manifest, target
 
 
 def login_domain(server: str) -> str:
@@ -28,29 +28,24 @@ def login_domain(server: str) -> str:
 
 def check_login(auth: AuthConfig, config: RegistryConfig) -> str:
     """Log in to the registry `auth.serveraddress` names; returns an identity token ("" for none)."""
-    import httpx
-
     client = RegistryClient(login_domain(auth.serveraddress), auth, config)
     with client:
         client.ping()
         if client.challenge is None:
             return ""
-        assert client._http is not None
         url = f"{client.base}/v2/"
         if client.challenge.scheme == "basic":
-            try:
-                response = client._http.get(url, headers={"Authorization": basic_header(auth.username, auth.password)})
-            except httpx.HTTPError as exc:
-                raise Unreachable(f'Get "{url}": {describe_exception(exc)}') from None
+            response = client.request("GET", url, "")
             if response.status_code == 401:
                 raise Unauthorized(f"login attempt to {url} failed with status: 401 Unauthorized")
             client.check(response, f'Get "{url}"')
             return ""
+        identity = client.login_token()
         response = client.request("GET", url, "")
         if response.status_code == 401:
             raise Unauthorized(f'Get "{url}": unauthorized: incorrect username or password')
         client.check(response, f'Get "{url}"')
-        return ""
+        return identity
 
 
 def inspect_distribution(name: str, auth: AuthConfig, config: RegistryConfig) -> dict[str, Any]:
@@ -59,7 +54,7 @@ def inspect_distribution(name: str, auth: AuthConfig, config: RegistryConfig) ->
     client = RegistryClient(ref.domain, auth, config)
     with client:
         scope = f"repository:{ref.path}:pull"
-        data, digest, media = _fetch_manifest(client, ref, ref.digest or ref.tag or "latest", scope)
+        data, digest, media = fetch_manifest(client, ref, ref.digest or ref.tag or "latest", scope)
         platforms: list[dict[str, str]] = []
         if media in oci.INDEX_TYPES:
             for desc in oci.parse_index(data):

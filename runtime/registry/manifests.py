@@ -15,6 +15,8 @@ from runtime.registry.errors import InvalidContent, RegistryError
 
 ACCEPT = ", ".join((oci.OCI_INDEX, oci.DOCKER_LIST, oci.OCI_MANIFEST, oci.DOCKER_MANIFEST))
 MAX_MANIFEST = 4 << 20
+SCHEMA1_TYPES = frozenset({"application/vnd.docker.distribution.manifest.v1+json",
+                           "application/vnd.docker.distribution.manifest.v1+prettyjws"})
 _OSES = {"linux", "windows", "darwin", "freebsd"}
 _ARCHES = {
     "x86_64": ("amd64", ""), "x86-64": ("amd64", ""), "amd64": ("amd64", ""),

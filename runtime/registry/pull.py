@@ -7,9 +7,11 @@ manifest, 401 denied…); later ones end the stream with an `errorDetail`, as do
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 from runtime.images import oci
 from runtime.images.errors import LayerError
@@ -24,6 +26,7 @@ from runtime.registry.fetch import BlobSource, Fetched, fetch_layer
 from runtime.registry.manifests import (
     ACCEPT,
     MAX_MANIFEST,
+    SCHEMA1_TYPES,
     Resolved,
     check_config_platform,
     choose,
@@ -45,26 +48,42 @@ class PullRequest:
     platform: oci.Platform
     explicit_platform: bool
     auth: AuthConfig
+    all_tags: bool = False  # `fromImage` without a tag and `tag` empty: every tag, as dockerd
+
+
+def list_tags(client: RegistryClient, ref: Reference) -> list[str]:
+    """The repository's tags (`/tags/list`, following `Link: <…>; rel="next"` pages)."""
+    scope = repository_scope(ref.path, "pull")
+    url, tags = f"/v2/{ref.path}/tags/list", []
+    while url:
+        response = client.request("GET", url, scope)
+        client.check(response, f"listing tags of {ref.familiar_name}")
+        tags += [t for t in (response.json().get("tags") or []) if isinstance(t, str)]
+        link = response.headers.get("Link", "")
+        url = link.split(";")[0].strip().strip("<>") if 'rel="next"' in link else ""
+    if not tags:
+        raise NotFound(f"repository {ref.familiar_name} has no tags")
+    return tags
 
 
 def target(from_image: str, tag: str) -> Reference:
     """`fromImage` plus `tag` (a tag or a digest) as dockerd combines them; `latest` by default."""
     ref = parse(from_image)
-    if tag:
-        if ":" in tag and not ref.digest:
-            ref = ref.with_digest(check_digest(tag))
-        elif not ref.digest:
-            ref = ref.with_tag(validate_tag(tag))
+    if tag:  # replaces what fromImage said, as dockerd's TrimNamed + WithTag/WithDigest
+        ref = ref.with_digest(check_digest(tag)) if ":" in tag else ref.with_tag(validate_tag(tag))
     return ref.defaulted()
 
 
-def _fetch_manifest(client: RegistryClient, ref: Reference, reference: str, scope: str) -> tuple[bytes, str, str]:
+def fetch_manifest(client: RegistryClient, ref: Reference, reference: str, scope: str) -> tuple[bytes, str, str]:
     repo = ref.path
     response = client.request("GET", f"/v2/{repo}/manifests/{reference}", scope, headers={"Accept": ACCEPT})
     try:
         client.check(response, f"manifest for {ref.familiar()}")
     except NotFound as exc:
-        raise NotFound(f"manifest for {ref.familiar()} not found: {exc.message.split(': ', 1)[-1]}") from None
+        said = exc.message.split(": ", 1)[-1]
+        if said.startswith("name unknown"):  # dockerd's translatePullError, by the registry's error code
+            raise NotFound(f"repository {ref.familiar_name} not found: {said}") from None
+        raise NotFound(f"manifest for {ref.familiar()} not found: {said}") from None
     except Unauthorized as exc:
         # dockerd's statuses: an untyped error (500) and NotFound (404); a 401 would make the CLI ask to log in.
         if client.challenge is not None and client.challenge.scheme == "basic" and not client.auth.username:
@@ -82,14 +101,20 @@ def _fetch_manifest(client: RegistryClient, ref: Reference, reference: str, scop
 
 def resolve(client: RegistryClient, ref: Reference, want: oci.Platform) -> Resolved:
     scope = repository_scope(ref.path, "pull")
-    data, digest, media = _fetch_manifest(client, ref, ref.digest or ref.tag or "latest", scope)
+    data, digest, media = fetch_manifest(client, ref, ref.digest or ref.tag or "latest", scope)
     top = digest
     if media in oci.INDEX_TYPES:
         entries = oci.parse_index(data, f"manifest list {digest}")
         picked = choose(entries, want)
-        data, digest, media = _fetch_manifest(client, ref, picked.digest, scope)
+        data, digest, media = fetch_manifest(client, ref, picked.digest, scope)
         if digest != picked.digest:
             raise InvalidContent(f"manifest verification failed for digest {picked.digest}")
+    if media in SCHEMA1_TYPES:
+        raise InvalidContent(
+            "[DEPRECATION NOTICE] Docker Image Format v1 and Docker Image manifest version 2, schema 1 support has "
+            f"been removed. Suggest the author of {ref.familiar()} to upgrade the image to the OCI Format or Docker "
+            "Image manifest v2, schema 2."
+        )
     config, layers = parse_image_manifest(data, media, f"manifest {digest}")
     return Resolved(top, data, digest, media, config, tuple(layers))
 
@@ -119,6 +144,13 @@ class Puller:
 
     def pull(self, request: PullRequest) -> str:
         ref = request.reference
+        if request.all_tags:
+            with RegistryClient(ref.domain, request.auth, self.config) as client:
+                image_id = ""
+                for tag in list_tags(client, ref):
+                    one = dataclasses.replace(request, reference=ref.with_tag(tag), all_tags=False)
+                    image_id = self._pull(client, one, resolve(client, one.reference, request.platform))
+                return image_id
         client, resolved = open_client(ref, request.auth, self.config, request.platform)
         with client:
             return self._pull(client, request, resolved)
@@ -126,7 +158,9 @@ class Puller:
     def _pull(self, client: RegistryClient, request: PullRequest, resolved: Resolved) -> str:
         ref, p = request.reference, self.progress
         scope = repository_scope(ref.path, "pull")
-        p.status(f"Pulling from {ref.familiar_name}", ref.digest or ref.tag)
+        # dockerd names the repository by its path on the registry (`library/busybox`, `t/app`): the
+        # classic puller's repository is made with the hostname trimmed (registry.newRepository).
+        p.status(f"Pulling from {ref.path}", ref.digest or ref.tag)
         refs = [(str(ref.with_digest(resolved.digest)), "digest")]
         if ref.tag:
             refs.append((str(ref.with_tag(ref.tag)), "tag"))
@@ -202,11 +236,11 @@ class Puller:
         def on_retry(attempt: int, delay: float) -> None:
             p.status(f"Retrying in {int(delay)} second{'s' if int(delay) != 1 else ''}", sid)
 
-        def fetch(dest: object) -> Fetched:
+        def fetch(dest: Path | None) -> Fetched:
             with ing.blob_writer(desc.digest) as writer:
                 source = BlobSource(client, repo, desc, scope, writer, self.config.max_attempts,
                                     self.config.retry_delay, on_bytes, on_retry)
-                fetched = fetch_layer(source, writer, desc, dest, what)  # type: ignore[arg-type]
+                fetched = fetch_layer(source, writer, desc, dest, what)
             if fetched.diff_id != diff_id:
                 raise LayerError(f"{what}: content has DiffID {fetched.diff_id}, config says {diff_id}")
             p.status("Verifying Checksum", sid)

@@ -195,7 +195,7 @@ async def test_import_from_body(client: EngineClient, fake: FakeEngine) -> None:
 
 @pytest.mark.parametrize(
     ("params", "status"),
-    [({"fromImage": "busybox"}, 501), ({}, 400), ({"fromSrc": "http://example.com/x.tar"}, 501)],
+    [({"fromImage": "127.0.0.1:5000/Busy"}, 400), ({}, 400), ({"fromSrc": "http://example.com/x.tar"}, 501)],
 )
 async def test_create_without_a_body_source(client: EngineClient, params: dict[str, str], status: int) -> None:
     with pytest.raises(EngineError) as err:

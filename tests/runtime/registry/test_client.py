@@ -4,6 +4,7 @@ challenges answered (anonymous and credentialed tokens, reused; Basic), errors a
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -46,7 +47,13 @@ def test_token_reused_and_login(registry_factory: RegistryFactory, tmp_path: Pat
             response = client.request("GET", "/v2/t/a/tags/list", "repository:t/a:pull")
             assert response.status_code == 200 and response.json()["tags"] == ["v1"]
     assert len(reg.token_server.issued) == 1
-    assert check_login(AuthConfig("testuser", "testpassword", reg.host), RegistryConfig()) == ""
+    identity = check_login(AuthConfig("testuser", "testpassword", reg.host), RegistryConfig())
+    assert identity in reg.token_server.refresh_tokens  # the login's refresh token, the client's IdentityToken
+    reg.token_server.issued.clear()
+    with RegistryClient(reg.host, AuthConfig(identitytoken=identity), RegistryConfig()) as client:
+        response = client.request("POST", "/v2/t/b/blobs/uploads/", "repository:t/b:pull,push")
+        assert response.status_code == 202  # a push scope: granted to the user behind the identity token
+    assert [account for account, _ in reg.token_server.issued] == ["testuser"]
     with pytest.raises(Unauthorized, match=r'^Get "http://127\.0\.0\.1:\d+/v2/": unauthorized: incorrect username '
                                            r'or password$'):
         check_login(AuthConfig("testuser", "nope", reg.host), RegistryConfig())
@@ -56,3 +63,22 @@ def test_unreachable_is_one_line() -> None:
     with RegistryClient("127.0.0.1:1", AuthConfig(), RegistryConfig()) as client, \
             pytest.raises(Unreachable, match=r'^Get "http://127\.0\.0\.1:1/v2/": connect: connection refused$'):
         client.ping()
+
+
+def test_expired_or_refused_token_is_replaced(registry_factory: RegistryFactory, tmp_path: Path) -> None:
+    reg = registry_factory("token")
+    push_layout(oci_layout(tmp_path / "l", [{"a": b"a"}]), reg, "t/a", "v1")
+    assert reg.token_server is not None
+    reg.token_server.expires_in = 2  # used for half its life
+    reg.token_server.issued.clear()
+    scope = "repository:t/a:pull"
+    with RegistryClient(reg.host, AuthConfig(), RegistryConfig()) as client:
+        assert client.request("GET", "/v2/t/a/tags/list", scope).status_code == 200
+        time.sleep(1.1)
+        assert client.request("GET", "/v2/t/a/tags/list", scope).status_code == 200
+        assert len(reg.token_server.issued) == 2
+        assert client.challenge is not None
+        key = (client.challenge.params["realm"], client.challenge.params["service"], scope)
+        client.tokens.put(key, "not-a-token", 300)  # the registry refuses it: a new one is fetched once
+        assert client.request("GET", "/v2/t/a/tags/list", scope).status_code == 200
+        assert len(reg.token_server.issued) == 3

@@ -84,6 +84,28 @@ def test_concurrent_downloads_bounded(engine: EngineHandle, proxy: RegistryProxy
         (engine.root / "daemon.json").unlink(missing_ok=True)
 
 
+def test_same_image_pulled_twice_at_once(engine: EngineHandle, proxy: RegistryProxy) -> None:
+    """Compose pulls one image for several services at once: both pulls end well, one image, no leftovers."""
+    proxy.faults.rate = 24 * MB
+    answers: list[tuple[int, bytes]] = []
+    try:
+        threads = [threading.Thread(target=lambda: answers.append(
+            call(engine, "POST", f"/images/create?fromImage={proxy.host}/t/big&tag=v1"))) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+    finally:
+        proxy.faults.rate = 0.0
+    assert [status for status, _ in answers] == [200, 200]
+    assert all(b'"error"' not in raw for _, raw in answers), answers
+    assert len(docker_cli(engine, "images", "-q").stdout.split()) == 1
+    blobs, ingest, snapshots = _state(engine.root)
+    assert ingest == [] and len(snapshots) == 3 and len(blobs) == 5
+    docker_cli(engine, "rmi", f"{proxy.host}/t/big:v1")
+    assert _state(engine.root) == ([], [], [])
+
+
 def test_corrupted_blob_is_refused(engine: EngineHandle, proxy: RegistryProxy) -> None:
     before = _state(engine.root) if (engine.root / "images").exists() else None
     proxy.faults.corrupt = True
@@ -98,6 +120,16 @@ def test_corrupted_blob_is_refused(engine: EngineHandle, proxy: RegistryProxy) -
     assert docker_cli(engine, "images", "-q").stdout == ""
     blobs, ingest, snapshots = _state(engine.root)
     assert ingest == [] and snapshots == [] and blobs == (before[0] if before else []), (blobs, snapshots)
+    # Through the API: the error ends a stream that had begun (200), as dockerd writes it.
+    proxy.faults.corrupt = True
+    try:
+        status, raw = call(engine, "POST", f"/images/create?fromImage={proxy.host}/t/big&tag=v1")
+    finally:
+        proxy.faults.corrupt = False
+    last = stream_lines(raw)[-1]
+    assert status == 200 and set(last) == {"errorDetail", "error"}
+    assert last["error"] == last["errorDetail"]["message"]
+    assert last["error"].startswith("filesystem layer verification failed for digest sha256:")
 
 
 def test_dropped_connection_resumes_with_range(engine: EngineHandle, proxy: RegistryProxy,
@@ -111,6 +143,20 @@ def test_dropped_connection_resumes_with_range(engine: EngineHandle, proxy: Regi
     assert asked.startswith("bytes=") and asked.endswith("-") and int(asked[6:-1]) > 0
     docker_cli(engine, "rmi", f"{proxy.host}/t/big:v1")
     assert _state(engine.root)[0] == []
+
+
+def test_resume_when_range_is_ignored(engine: EngineHandle, proxy: RegistryProxy, registry: RegistryHandle) -> None:
+    """A server that answers a Range request with the whole blob: the prefix is read again and dropped."""
+    layers = _layer_digests(registry)
+    proxy.faults.drop_once, proxy.faults.ignore_range = {layers[0]}, True
+    proxy.faults.range_requests.clear()
+    try:
+        out = docker_cli(engine, "pull", f"{proxy.host}/t/big:v1", timeout=120).stdout
+    finally:
+        proxy.faults.ignore_range = False
+    assert "Downloaded newer image" in out and len(proxy.faults.range_requests) == 1
+    docker_cli(engine, "rmi", f"{proxy.host}/t/big:v1")
+    assert _state(engine.root) == ([], [], [])
 
 
 def test_client_gone_leaves_nothing(engine: EngineHandle, proxy: RegistryProxy) -> None:

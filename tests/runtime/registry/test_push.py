@@ -44,11 +44,14 @@ def docker(engine: EngineHandle, *args: str, check: bool = True) -> str:
 
 def test_login_push_rmi_pull_run(engine: EngineHandle, token_registry: RegistryHandle) -> None:
     reg = token_registry
+    assert reg.token_server is not None
     name = f"{reg.host}/team/busybox:v1"
     docker(engine, "tag", "busybox", name)
     err = docker(engine, "push", name, check=False)  # anonymous: the token server grants pull only
     assert err.strip() == "unauthorized: authentication required"
     assert "Login Succeeded" in docker(engine, "login", "-u", "testuser", "-p", "testpassword", reg.host)
+    stored = json.loads((engine.root.parent / ".docker" / "config.json").read_text())["auths"][reg.host]
+    assert stored["identitytoken"] in reg.token_server.refresh_tokens  # later commands send the identity token
     out = docker(engine, "push", name)
     assert f"The push refers to repository [{reg.host}/team/busybox]" in out
     assert "Pushed" in out and "v1: digest: sha256:" in out
@@ -124,3 +127,26 @@ def test_push_unknown_image_and_unreachable(engine: EngineHandle) -> None:
     docker(engine, "tag", "busybox", "127.0.0.1:1/t/busybox:v1")
     err = docker(engine, "push", "127.0.0.1:1/t/busybox:v1", check=False)
     assert err.strip().splitlines()[-1] == 'Get "http://127.0.0.1:1/v2/": connect: connection refused'
+
+
+def test_push_stream_shape(engine: EngineHandle, registry: RegistryHandle) -> None:
+    """dockerd's push stream: repository line, Preparing, Pushing {current,total}, Pushed, the digest line, aux."""
+    from tests.runtime.registry.api import call, stream_lines
+
+    name = f"{registry.host}/shape/busybox"
+    docker(engine, "tag", "busybox", f"{name}:v1")
+    status, raw = call(engine, "POST", f"/images/{name}/push?tag=v1")
+    assert status == 200 and raw.endswith(b"}\r\n")
+    lines = stream_lines(raw)
+    assert lines[0] == {"status": f"The push refers to repository [{name}]"}
+    layer = lines[1]["id"]
+    said = [line["status"] for line in lines if line.get("id") == layer]
+    assert list(dict.fromkeys(said)) == ["Preparing", "Pushing", "Pushed"]
+    pushing = [line for line in lines if line.get("status") == "Pushing"]
+    assert pushing[-1]["progressDetail"]["current"] == pushing[-1]["progressDetail"]["total"] > 0
+    digest_line, aux = lines[-2], lines[-1]
+    assert digest_line["status"].startswith("v1: digest: sha256:") and " size: " in digest_line["status"]
+    assert aux["aux"]["Tag"] == "v1" and digest_line["status"] == (
+        f"v1: digest: {aux['aux']['Digest']} size: {aux['aux']['Size']}")
+    status, raw = call(engine, "POST", f"/images/{registry.host}/shape/none/push?tag=v1")
+    assert (status, json.loads(raw)["message"]) == (404, f"No such image: {registry.host}/shape/none:v1")
