@@ -48,7 +48,7 @@ def test_image_pull_prints_as_docker(cli: Cli, public: RegistryHandle) -> None:
     ref = f"{public.host}/app"
     out = cli.ok("image", "pull", ref).stdout.splitlines()
     assert out[0] == "Using default tag: latest"
-    assert out[1] == f"latest: Pulling from {ref}"  # dockerd: the familiar name
+    assert out[1] == "latest: Pulling from app"  # dockerd: the path on the registry, without the host
     assert any(line.endswith(": Pull complete") for line in out)
     assert any(line.startswith("Digest: sha256:") for line in out)
     assert f"Status: Downloaded newer image for {ref}:latest" in out
@@ -108,7 +108,7 @@ def test_container_run_pulls_a_missing_image(cli: Cli, public: RegistryHandle) -
     result = cli.ok("container", "run", "--rm", ref, "cat", "/version")
     assert result.stdout == "tool\n"
     assert result.stderr.startswith(f"Unable to find image '{ref}:latest' locally\n")
-    assert f"latest: Pulling from {ref}\n" in result.stderr
+    assert "latest: Pulling from tool\n" in result.stderr
     present = cli.ok("container", "run", "--rm", ref, "cat", "/version")
     assert present.stderr == ""  # there now: no pull
     always = cli.ok("container", "run", "--rm", "--pull", "always", "-q", ref, "true")
