@@ -52,6 +52,12 @@ STRUCTS: dict[str, tuple[str, str]] = {
     "AuthConfig": ("AuthConfig", "registry.AuthConfig"),
 }
 
+# Fields dockerd's Go type has and the spec leaves out: a field the engine reads must be in the table,
+# or decoding drops it (registry.AuthConfig carries tokens and the legacy `auth` besides the spec's four).
+EXTRA_FIELDS: dict[str, tuple[tuple[str, dict[str, Any]], ...]] = {
+    "AuthConfig": (("auth", {"k": "string"}), ("identitytoken", {"k": "string"}), ("registrytoken", {"k": "string"})),
+}
+
 _CONFIG_STRUCTS = ("CreateRequest", "Config")
 _STRSLICE = {f"{s}.{f}" for s in _CONFIG_STRUCTS for f in ("Cmd", "Entrypoint", "Shell")} | {
     f"{s}.{f}" for s in ("HostConfig", "UpdateConfig") for f in ("CapAdd", "CapDrop")}

@@ -8,13 +8,12 @@ status code (dockerd answers before it flushes), a later one an `errorDetail` li
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any, BinaryIO
 
 from runtime.api.bridge import stream_from_writer
-from runtime.api.errors import EngineError, bad_request
+from runtime.api.errors import EngineError
 from runtime.api.http import Request, Response, json_response
 from runtime.api.router import Route
 from runtime.engine import Engine
@@ -124,10 +123,7 @@ async def login(engine: Engine, request: Request) -> Response:
     from runtime.registry.auth import auth_from_json
     from runtime.registry.login import check_login
 
-    try:
-        body = json.loads(await request.read() or b"{}")
-    except ValueError:
-        raise bad_request("invalid JSON body") from None
+    body = await request.json() or {}
     config = _config(engine)
     try:
         auth = auth_from_json(body)

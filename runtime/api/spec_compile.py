@@ -93,6 +93,7 @@ class Compiler:
         for field, sub in _merged(self, [schema]).items():
             path = f"{short}.{field}"
             fields.append([field, go_types.overlay(path, self.schema(sub, path))])
+        fields.extend([name, dict(desc)] for name, desc in go_types.EXTRA_FIELDS.get(short, ()))
         return {"k": "struct", "name": short, "go": qualified, "fields": fields}
 
     def operation(self, op: dict[str, Any], op_id: str) -> Desc:
