@@ -41,8 +41,9 @@ def run(job: dict[str, Any], stream: BinaryIO, root: Path = Path("/")) -> dict[s
     except EngineError as exc:
         return {"ok": False, "status": exc.status, "message": exc.message}
     except OSError as exc:
-        if exc.errno == errno.EROFS:
-            return {"ok": False, "status": 403, "message": f"cannot extract: {exc.strerror or exc}"}
-        return {"ok": False, "status": 500, "message": f"cannot extract: {exc.strerror or exc}"}
+        what = "cannot stat" if job.get("action") == "stat" else "cannot extract"
+        # Bad input (a name too long for the filesystem) is the caller's 400, as the API's decoder says it.
+        status = {errno.EROFS: 403, errno.ENAMETOOLONG: 400, errno.ENOENT: 404}.get(exc.errno or 0, 500)
+        return {"ok": False, "status": status, "message": f"{what}: {exc.strerror or exc}"}
     except Exception as exc:
         return {"ok": False, "status": 500, "message": f"cannot extract: {type(exc).__name__}: {exc}"}

@@ -176,7 +176,8 @@ SKIPPED = {("POST", "/containers/{id}/attach"), ("POST", "/containers/{id}/wait"
 def test_bad_parameters_on_real_objects(api: RawClient, running: str, busybox: str) -> None:
     """Each query parameter bad in turn, on objects that exist (nothing removed: DELETE is left out)."""
     assert api.call("POST", "/volumes/create", value={"Name": "input-vol"}).status == 201
-    real = {"containers": running, "images": busybox, "volumes": "input-vol", "networks": "none", "exec": "x"}
+    real = {"containers": running, "images": busybox, "volumes": "input-vol", "networks": "none", "exec": "x",
+            "distribution": busybox}
     decoder = Decoder.load()
     failures = []
     try:
