@@ -1,0 +1,48 @@
+"""The conversion: a loaded, normalized project in, Kubernetes manifests and warnings out (pure)."""
+
+from __future__ import annotations
+
+from compose.convert.data import configmaps, env_configmaps, secrets
+from compose.convert.keys import unconverted_keys
+from compose.convert.services import service
+from compose.convert.storage import claim_name, claims
+from compose.convert.types import Conversion, ConvertError, Manifest, Unconverted
+from compose.convert.workloads import init_only, workload
+from compose.model import Project
+
+
+def to_kubernetes(project: Project) -> Conversion:
+    warn: list[Unconverted] = unconverted_keys(project)
+    manifests: list[Manifest] = [*env_configmaps(project, warn), *configmaps(project, warn),
+                                 *secrets(project, warn)]
+    claimed: dict[str, str] = {}
+    for name, svc in sorted(project.services.items()):
+        waiters = init_only(project, svc)
+        if waiters:
+            warn.append(Unconverted(name, "depends_on", "runs to completion as an init container of "
+                                    + ", ".join(waiters) + ", with no controller of its own"))
+            continue
+        manifest, pod = workload(project, svc, warn)
+        manifests.append(manifest)
+        for volume in pod.volume_users:
+            claimed.setdefault(_volume_key(project, volume), name)
+        svc_manifest = service(project, svc, manifest.kind == "StatefulSet", warn)
+        if svc_manifest is not None:
+            manifests.append(svc_manifest)
+    manifests.extend(claims(project, claimed, warn))
+    _check_unique(manifests)
+    return Conversion(tuple(sorted(manifests, key=Manifest.sort_key)),
+                      tuple(sorted(set(warn), key=lambda w: (w.where, w.key, w.reason))))
+
+
+def _volume_key(project: Project, claim: str) -> str:
+    return next((key for key in sorted(project.volumes) if claim_name(key) == claim), claim)
+
+
+def _check_unique(manifests: list[Manifest]) -> None:
+    seen: dict[tuple[str, str], Manifest] = {}
+    for m in manifests:
+        if (m.kind, m.name) in seen:
+            raise ConvertError(f"two {m.kind} objects would be named {m.name}: rename a service, volume, "
+                             "config or secret")
+        seen[(m.kind, m.name)] = m
