@@ -15,8 +15,9 @@ from compose.model import Project, Service
 _PULL = {"always": "Always", "never": "Never", "missing": "IfNotPresent", "if_not_present": "IfNotPresent"}
 
 
-def container(project: Project, svc: Service, mounts: list[dict[str, Any]],
-              warn: list[Unconverted]) -> dict[str, Any]:
+def container(project: Project, svc: Service, mounts: list[dict[str, Any]], warn: list[Unconverted],
+              init: bool = False) -> dict[str, Any]:
+    """The container of `svc`; as an init container (`init`) it has no probe and no ports."""
     cfg = svc.config
     image = svc.image or f"{project.name}-{svc.name}"
     if svc.build is not None:
@@ -31,7 +32,7 @@ def container(project: Project, svc: Service, mounts: list[dict[str, Any]],
         out["envFrom"] = [{"configMapRef": {"name": env_configmap_name(svc.name)}}]
     if inline:
         out["env"] = [{"name": k, "value": v} for k, v in inline.items()]
-    ports = _container_ports(svc)
+    ports = [] if init else _container_ports(svc)
     if ports:
         out["ports"] = ports
     if cfg.get("working_dir"):
@@ -45,7 +46,9 @@ def container(project: Project, svc: Service, mounts: list[dict[str, Any]],
     elif cfg.get("pull_policy"):
         warn.append(Unconverted(svc.name, "pull_policy", f"{cfg['pull_policy']} has no Kubernetes form"))
     probe = _probe(svc, warn)
-    if probe:
+    if probe and init:
+        warn.append(Unconverted(svc.name, "healthcheck", "not converted: an init container has no probes"))
+    elif probe:
         out["livenessProbe"] = probe
     resources = _resources(svc)
     if resources:

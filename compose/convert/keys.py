@@ -17,6 +17,7 @@ CONVERTED = frozenset({
 # Keys that have no meaning once converted and need no word: applied by the loader already.
 SILENT = frozenset({"profiles", "env_file", "label_file"})
 _WHY = {
+    "init": "not converted: the command runs as PID 1",
     "container_name": "not converted: objects are named after the service",
     "logging": "not converted: the cluster's logging applies",
     "shm_size": "not converted (mount an emptyDir with medium Memory on /dev/shm)",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from compose.convert.container import container
+from compose.convert.deploy import placement, restart_condition
 from compose.convert.quantities import seconds
 from compose.convert.storage import service_mounts
 from compose.convert.types import Unconverted
@@ -24,8 +25,11 @@ class PodTemplate:
     volume_users: tuple[str, ...]  # named volumes mounted through a shared PVC
 
 
-def restart_policy(svc: Service) -> str:
-    return _RESTART.get((svc.restart or "always").split(":")[0], "Always")
+def restart_policy(svc: Service) -> str | None:
+    """The restart policy `restart` (or else `deploy.restart_policy`) asks for; None when neither is set."""
+    if svc.restart is not None:
+        return _RESTART.get(svc.restart.split(":")[0], "Always")
+    return restart_condition(svc)
 
 
 def pod_template(project: Project, svc: Service, statefulset: bool, warn: list[Unconverted]) -> PodTemplate:
@@ -33,20 +37,13 @@ def pod_template(project: Project, svc: Service, statefulset: bool, warn: list[U
     volumes = dict(main.volumes)
     claims = list(main.claims)
     inits = []
-    for dep_name, dep in sorted(svc.depends_on.items()):
-        if dep.condition != COMPLETED:
-            warn.append(Unconverted(svc.name, "depends_on",
-                                    f"{dep_name} ({dep.condition}) is not converted: pods start in any order"))
-            continue
-        dep_svc = project.services.get(dep_name)
-        if dep_svc is None:
-            continue
+    for dep_svc in completed_chain(project, svc, warn):
         mounts = service_mounts(project, dep_svc, statefulset, warn)
         for claim in mounts.claims:
             if claim not in claims:
                 claims.append(claim)
         volumes.update(mounts.volumes)
-        inits.append(container(project, dep_svc, mounts.mounts, warn))
+        inits.append(container(project, dep_svc, mounts.mounts, warn, init=True))
     spec: dict[str, Any] = {"containers": [container(project, svc, main.mounts, warn)]}
     if inits:
         spec["initContainers"] = inits
@@ -56,6 +53,25 @@ def pod_template(project: Project, svc: Service, statefulset: bool, warn: list[U
     users = tuple(sorted({v["persistentVolumeClaim"]["claimName"] for v in volumes.values()
                           if "persistentVolumeClaim" in v}))
     return PodTemplate(spec, tuple(claims), users)
+
+
+def completed_chain(project: Project, svc: Service, warn: list[Unconverted]) -> list[Service]:
+    """The services `svc` waits to complete, and those they wait for in turn, dependencies first:
+    the pod's init containers, in the order they must run."""
+    order: list[Service] = []
+
+    def visit(current: Service) -> None:
+        for dep_name, dep in sorted(current.depends_on.items()):
+            dep_svc = project.services.get(dep_name)
+            if dep.condition != COMPLETED:
+                warn.append(Unconverted(current.name, "depends_on", f"{dep_name} ({dep.condition}) is not "
+                                        "converted: pods start in any order"))
+            elif dep_svc is not None and dep_svc not in order:
+                visit(dep_svc)
+                order.append(dep_svc)
+
+    visit(svc)
+    return order
 
 
 def _pod_options(svc: Service, warn: list[Unconverted]) -> dict[str, Any]:
@@ -104,6 +120,7 @@ def _pod_options(svc: Service, warn: list[Unconverted]) -> dict[str, Any]:
         warn.append(Unconverted(svc.name, "network_mode", f"{mode} is not converted: each pod has its own network"))
     if any(n != "default" for n in svc.networks):
         warn.append(Unconverted(svc.name, "networks", "not converted: all pods share the cluster network"))
+    out.update(placement(svc, warn))
     if cfg.get("stop_grace_period") is not None:
         out["terminationGracePeriodSeconds"] = seconds(cfg["stop_grace_period"])
     return out

@@ -15,7 +15,7 @@ def to_kubernetes(project: Project) -> Conversion:
     warn: list[Unconverted] = unconverted_keys(project)
     manifests: list[Manifest] = [*env_configmaps(project, warn), *configmaps(project, warn),
                                  *secrets(project, warn)]
-    claimed: dict[str, str] = {}
+    claimed: dict[str, list[str]] = {}
     for name, svc in sorted(project.services.items()):
         waiters = init_only(project, svc)
         if waiters:
@@ -25,10 +25,14 @@ def to_kubernetes(project: Project) -> Conversion:
         manifest, pod = workload(project, svc, warn)
         manifests.append(manifest)
         for volume in pod.volume_users:
-            claimed.setdefault(_volume_key(project, volume), name)
+            claimed.setdefault(_volume_key(project, volume), []).append(name)
         svc_manifest = service(project, svc, manifest.kind == "StatefulSet", warn)
         if svc_manifest is not None:
             manifests.append(svc_manifest)
+    for volume, users in sorted(claimed.items()):
+        if len(users) > 1:
+            warn.append(Unconverted(f"volumes.{volume}", "volumes", "one ReadWriteOnce claim mounted by "
+                                    + ", ".join(users) + ": their pods must run on one node"))
     manifests.extend(claims(project, claimed, warn))
     _check_unique(manifests)
     return Conversion(tuple(sorted(manifests, key=Manifest.sort_key)),

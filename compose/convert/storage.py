@@ -8,7 +8,7 @@ configs -> the config's ConfigMap, secrets -> the secret's Secret, each file mou
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,8 +118,8 @@ def _file(svc: Service, section: str, kind: str, ref: Mapping[str, Any], out: Mo
     out.mounts.append({"name": name, "mountPath": target, "subPath": data_key(key), "readOnly": True})
 
 
-def claims(project: Project, used: Mapping[str, str], warn: list[Unconverted]) -> list[Manifest]:
-    """A PVC per named volume a pod mounts through a claim (`used`: volume key -> first service)."""
+def claims(project: Project, used: Iterable[str], warn: list[Unconverted]) -> list[Manifest]:
+    """A PVC per named volume (key) a pod mounts through a shared claim."""
     out = []
     for key in sorted(used):
         res = project.volumes.get(key)

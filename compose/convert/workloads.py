@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from compose.convert.deploy import HANDLED, rolling_update
 from compose.convert.names import CONTROLLER_LABEL, dns_label, is_label, metadata, selector, service_name
 from compose.convert.pod import COMPLETED, PodTemplate, pod_template, restart_policy
 from compose.convert.storage import claim_name, claim_spec
@@ -22,7 +23,7 @@ def init_only(project: Project, svc: Service) -> list[str]:
     """The services that run `svc` as an init container, when it has no controller of its own."""
     waiters = sorted(s.name for s in project.services.values()
                      if (d := s.depends_on.get(svc.name)) is not None and d.condition == COMPLETED)
-    return waiters if svc.restart is None or restart_policy(svc) != "Always" else []
+    return waiters if restart_policy(svc) in (None, "Never", "OnFailure") else []
 
 
 def controller_kind(svc: Service, warn: list[Unconverted]) -> str:
@@ -36,7 +37,7 @@ def controller_kind(svc: Service, warn: list[Unconverted]) -> str:
         return "DaemonSet"
     if mode != "replicated":
         warn.append(Unconverted(svc.name, "deploy.mode", f"{mode} is not converted: a Deployment is made"))
-    if svc.restart is not None and restart_policy(svc) != "Always":
+    if restart_policy(svc) in ("Never", "OnFailure"):
         return "Pod"
     return "Deployment"
 
@@ -65,6 +66,10 @@ def workload(project: Project, svc: Service, warn: list[Unconverted]) -> tuple[M
     body: dict[str, Any] = {"apiVersion": _API[kind], "kind": kind, "metadata": meta}
     if kind == "Pod":
         body["spec"] = {**pod.spec, "restartPolicy": restart_policy(svc)}
+        if svc.scale != 1 or (svc.config.get("deploy") or {}).get("update_config"):
+            warn.append(Unconverted(svc.name, "deploy", "replicas and update_config are not converted for a "
+                                    "bare Pod (its restart policy is not Always)"))
+        _deploy_warnings(svc, warn)
         return Manifest(kind, name, body), pod
     spec: dict[str, Any] = {"selector": {"matchLabels": selector(svc.name)},
                             "template": {"metadata": template_meta, "spec": pod.spec}}
@@ -72,8 +77,16 @@ def workload(project: Project, svc: Service, warn: list[Unconverted]) -> tuple[M
         spec["replicas"] = svc.scale
     elif "replicas" in (svc.config.get("deploy") or {}):
         warn.append(Unconverted(svc.name, "deploy.replicas", "not converted: a DaemonSet runs one pod per node"))
+    strategy = rolling_update(svc, warn)
     if kind == "Deployment" and pod.volume_users:
         spec["strategy"] = {"type": "Recreate"}  # a ReadWriteOnce claim cannot be mounted by two rollouts
+        if strategy is not None:
+            warn.append(Unconverted(svc.name, "deploy.update_config", "not converted: a pod with a "
+                                    "ReadWriteOnce claim is replaced with the Recreate strategy"))
+    elif kind == "Deployment" and strategy is not None:
+        spec["strategy"] = strategy
+    elif strategy is not None:
+        warn.append(Unconverted(svc.name, "deploy.update_config", f"not converted for a {kind}"))
     if kind == "StatefulSet":
         spec["serviceName"] = service_name(svc.name)
         if pod.claims:
@@ -87,8 +100,10 @@ def workload(project: Project, svc: Service, warn: list[Unconverted]) -> tuple[M
 
 def _deploy_warnings(svc: Service, warn: list[Unconverted]) -> None:
     deploy: Mapping[str, Any] = svc.config.get("deploy") or {}
-    for key in sorted(set(deploy) - {"mode", "replicas", "resources", "labels"}):
+    for key in sorted(set(deploy) - HANDLED):
         warn.append(Unconverted(svc.name, f"deploy.{key}", "not converted"))
+    for key in sorted(set(deploy.get("restart_policy") or {}) - {"condition"}):
+        warn.append(Unconverted(svc.name, f"deploy.restart_policy.{key}", "not converted"))
     resources = deploy.get("resources") or {}
     for section in ("limits", "reservations"):
         for key in sorted(set(resources.get(section) or {}) - {"cpus", "memory"}):
