@@ -24,9 +24,9 @@ def convert(opts: GlobalOptions, fmt: str, out: str) -> None:
     """Convert the compose project to Kubernetes manifests; what has no Kubernetes form is warned about."""
     project = load_project(load_options(opts)).project
     result = to_kubernetes(project)
-    for item in result.warnings:
-        warn(str(item))
     if out == "-":
         click.echo(stream(result.manifests), nl=False)
-        return
-    write_dir(result.manifests, Path(out))
+    else:
+        write_dir(result.manifests, Path(out))
+    for item in result.warnings:
+        warn(str(item))

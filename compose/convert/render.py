@@ -35,6 +35,8 @@ def stream(manifests: Iterable[Manifest]) -> str:
 
 def write_dir(manifests: Iterable[Manifest], directory: Path) -> list[Path]:
     """Writes each manifest to its own file; returns the paths written."""
+    if directory.exists() and not directory.is_dir():
+        raise ConvertError(f"cannot write to {directory}: not a directory")
     try:
         directory.mkdir(parents=True, exist_ok=True)
         written = []
