@@ -147,7 +147,10 @@ def _security(svc: Service, warn: list[Unconverted]) -> dict[str, Any]:
         out["privileged"] = True
     for opt in cfg.get("security_opt") or ():
         if str(opt).replace("=", ":") in ("no-new-privileges:true", "no-new-privileges"):
-            out["allowPrivilegeEscalation"] = False
+            if cfg.get("privileged"):  # Kubernetes refuses the pair; privileged wins, as in Docker
+                warn.append(Unconverted(svc.name, "security_opt", f"{opt} is not converted: privileged is set"))
+            else:
+                out["allowPrivilegeEscalation"] = False
         else:
             warn.append(Unconverted(svc.name, "security_opt", f"{opt} is not converted"))
     return out

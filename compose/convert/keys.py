@@ -12,7 +12,7 @@ CONVERTED = frozenset({
     "dns_search", "domainname", "entrypoint", "environment", "expose", "extra_hosts", "group_add", "healthcheck",
     "hostname", "image", "ipc", "labels", "mem_limit", "mem_reservation", "network_mode", "networks", "pid",
     "ports", "privileged", "pull_policy", "read_only", "restart", "scale", "secrets", "security_opt",
-    "stdin_open", "stop_grace_period", "sysctls", "tmpfs", "tty", "user", "volumes", "working_dir",
+    "stdin_open", "stop_grace_period", "sysctls", "tmpfs", "tty", "user", "volumes", "volumes_from", "working_dir",
 })
 # Keys that have no meaning once converted and need no word: applied by the loader already.
 SILENT = frozenset({"profiles", "env_file", "label_file"})

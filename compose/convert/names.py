@@ -41,9 +41,13 @@ def label_value(value: str) -> str:
 
 
 def is_label(key: str, value: str) -> bool:
+    return is_key(key) and len(value) <= 63 and bool(_LABEL_VALUE.match(value))
+
+
+def is_key(key: str) -> bool:
+    """A qualified name, as label and annotation keys must be: [prefix/]name."""
     prefix, _, name = key.rpartition("/")
-    return (bool(_LABEL_NAME.match(key)) and len(name) <= 63 and len(prefix) <= 253
-            and len(value) <= 63 and bool(_LABEL_VALUE.match(value)))
+    return bool(_LABEL_NAME.match(key)) and len(name) <= 63 and len(prefix) <= 253
 
 
 def selector(service: str) -> dict[str, str]:

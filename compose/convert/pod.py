@@ -9,6 +9,7 @@ from typing import Any
 
 from compose.convert.container import container
 from compose.convert.deploy import placement, restart_condition
+from compose.convert.names import dns_label
 from compose.convert.quantities import seconds
 from compose.convert.storage import service_mounts
 from compose.convert.types import Unconverted
@@ -78,7 +79,10 @@ def _pod_options(svc: Service, warn: list[Unconverted]) -> dict[str, Any]:
     cfg: Mapping[str, Any] = svc.config
     out: dict[str, Any] = {}
     if cfg.get("hostname"):
-        out["hostname"] = str(cfg["hostname"]).split(".")[0]
+        host, _, domain = str(cfg["hostname"]).partition(".")
+        out["hostname"] = dns_label(host)
+        if domain or out["hostname"] != host:
+            warn.append(Unconverted(svc.name, "hostname", f"{cfg['hostname']} becomes {out['hostname']}"))
     if cfg.get("domainname"):
         warn.append(Unconverted(svc.name, "domainname", "not converted (Kubernetes sets the cluster domain)"))
     aliases: dict[str, list[str]] = {}

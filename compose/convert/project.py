@@ -24,13 +24,14 @@ def to_kubernetes(project: Project) -> Conversion:
             continue
         manifest, pod = workload(project, svc, warn)
         manifests.append(manifest)
+        pods = {"DaemonSet": " (a pod per node)", "Deployment": f" ({svc.scale} pods)" if svc.scale > 1 else ""}
         for volume in pod.volume_users:
-            claimed.setdefault(_volume_key(project, volume), []).append(name)
+            claimed.setdefault(_volume_key(project, volume), []).append(name + pods.get(manifest.kind, ""))
         svc_manifest = service(project, svc, manifest.kind == "StatefulSet", warn)
         if svc_manifest is not None:
             manifests.append(svc_manifest)
     for volume, users in sorted(claimed.items()):
-        if len(users) > 1:
+        if len(users) > 1 or users[0].endswith(")"):
             warn.append(Unconverted(f"volumes.{volume}", "volumes", "one ReadWriteOnce claim mounted by "
                                     + ", ".join(users) + ": their pods must run on one node"))
     manifests.extend(claims(project, claimed, warn))

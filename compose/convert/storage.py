@@ -46,6 +46,8 @@ def service_mounts(project: Project, svc: Service, statefulset: bool, warn: list
     prefix = dns_label(svc.name, 40)
     for index, vol in enumerate(svc.config.get("volumes") or ()):
         _volume(project, svc, vol, index, prefix, statefulset, out, warn)
+    for entry in svc.config.get("volumes_from") or ():
+        _volumes_from(project, svc, str(entry), statefulset, out, warn)
     for index, entry in enumerate(svc.config.get("tmpfs") or ()):
         target, _, opts = str(entry).partition(":")
         name = f"{prefix}-tmpfs{index}"
@@ -57,6 +59,27 @@ def service_mounts(project: Project, svc: Service, statefulset: bool, warn: list
         for ref in svc.config.get(section) or ():
             _file(svc, section, kind, ref, out, warn)
     return out
+
+
+def _volumes_from(project: Project, svc: Service, entry: str, statefulset: bool, out: Mounts,
+                  warn: list[Unconverted]) -> None:
+    """`volumes_from: [other[:ro]]`: the other service's named volumes and binds, as kompose shares them
+    (its claims); a container's, or an anonymous volume (one per pod), cannot be shared."""
+    name, _, mode = entry.partition(":")
+    other = project.services.get(name)
+    if name == "container" or other is None:
+        warn.append(Unconverted(svc.name, "volumes_from", f"{entry} is not converted: only services can share"))
+        return
+    mine = {m["mountPath"] for m in out.mounts}
+    for index, vol in enumerate(other.config.get("volumes") or ()):
+        if vol.get("type") not in ("volume", "bind") or str(vol.get("target")) in mine:
+            continue
+        if not vol.get("source"):
+            warn.append(Unconverted(svc.name, "volumes_from", f"the anonymous volume {vol.get('target')} of "
+                                    f"{name} is not shared: each pod has its own"))
+            continue
+        shared = {**vol, "read_only": True} if mode == "ro" else vol
+        _volume(project, other, shared, index, dns_label(other.name, 40), statefulset, out, warn)
 
 
 def _volume(project: Project, svc: Service, vol: Mapping[str, Any], index: int, prefix: str,

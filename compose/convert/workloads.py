@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from compose.convert.deploy import HANDLED, rolling_update
-from compose.convert.names import CONTROLLER_LABEL, dns_label, is_label, metadata, selector, service_name
+from compose.convert.names import CONTROLLER_LABEL, dns_label, is_key, is_label, metadata, selector, service_name
 from compose.convert.pod import COMPLETED, PodTemplate, pod_template, restart_policy
 from compose.convert.storage import claim_name, claim_spec
 from compose.convert.types import Manifest, Unconverted
@@ -45,13 +45,21 @@ def controller_kind(svc: Service, warn: list[Unconverted]) -> str:
 def _labels_and_annotations(svc: Service, warn: list[Unconverted]) -> tuple[dict[str, str], dict[str, str]]:
     """`deploy.labels` label the controller; `labels` (any text) annotate it and its pods, as kompose."""
     labels: dict[str, str] = {}
-    annotations = {k: str(v) for k, v in svc.labels.items()}
+    annotations: dict[str, str] = {}
+    for key, value in svc.labels.items():
+        if is_key(key):
+            annotations[key] = str(value)
+        else:
+            warn.append(Unconverted(svc.name, "labels", f"{key!r} is not a valid annotation key: left out"))
     for key, value in ((svc.config.get("deploy") or {}).get("labels") or {}).items():
         if is_label(key, str(value)):
             labels[key] = str(value)
-        else:
+        elif is_key(key):
             annotations[key] = str(value)
-            warn.append(Unconverted(svc.name, "deploy.labels", f"{key} is not a valid label: made an annotation"))
+            warn.append(Unconverted(svc.name, "deploy.labels", f"{key}: the value is not a valid label value: "
+                                    "made an annotation"))
+        else:
+            warn.append(Unconverted(svc.name, "deploy.labels", f"{key!r} is not a valid label key: left out"))
     return labels, annotations
 
 

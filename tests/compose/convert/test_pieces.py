@@ -147,7 +147,7 @@ services:
     user: www-data
     devices: ["/dev/fuse"]
     deploy:
-      labels: {"not a label": "v"}
+      labels: {"not a label": "v", team: "back end"}
       placement: {constraints: ["node.role == manager"]}
     secrets: [key]
 secrets:
@@ -155,12 +155,13 @@ secrets:
 """)
     assert _warnings(result) == [
         "secrets.key: environment: variable KEY is not set: the object is empty",
-        "web: deploy.labels: not a label is not a valid label: made an annotation",
+        "web: deploy.labels: 'not a label' is not a valid label key: left out",
+        "web: deploy.labels: team: the value is not a valid label value: made an annotation",
         "web: deploy.placement.constraints: 'node.role == manager' is not converted",
         "web: devices: not converted",
         "web: user: 'www-data' is not numeric: Kubernetes needs an id",
     ]
-    assert _one(result, "Deployment", "web")["metadata"]["annotations"] == {"not a label": "v"}
+    assert _one(result, "Deployment", "web")["metadata"]["annotations"] == {"team": "back end"}
 
 
 def test_environment_goes_to_a_configmap_names_it_cannot_hold_stay_inline(tmp_path: Path) -> None:
@@ -174,3 +175,27 @@ def test_environment_goes_to_a_configmap_names_it_cannot_hold_stay_inline(tmp_pa
 def test_name_collisions_are_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConvertError, match="two Deployment objects would be named a-b"):
         _convert(tmp_path, "services:\n  a_b: {image: x}\n  a-b: {image: x}\n")
+
+
+def test_volumes_from_shares_the_other_services_claims_and_binds(tmp_path: Path) -> None:
+    result = _convert(tmp_path, """\
+services:
+  a: {image: x, volumes: ["data:/d", "/h:/h", "/anon"]}
+  b: {image: x, volumes_from: ["a:ro"]}
+volumes:
+  data: {}
+""")
+    pod = _one(result, "Deployment", "b")["spec"]["template"]["spec"]
+    assert pod["containers"][0]["volumeMounts"] == [
+        {"mountPath": "/d", "name": "data", "readOnly": True},
+        {"mountPath": "/h", "name": "a-host1", "readOnly": True},
+    ]
+    assert "b: volumes_from: the anonymous volume /anon of a is not shared: each pod has its own" in _warnings(result)
+    assert "volumes.data: volumes: one ReadWriteOnce claim mounted by a, b: their pods must run on one node" in (
+        _warnings(result))
+
+
+def test_privileged_wins_over_no_new_privileges(tmp_path: Path) -> None:
+    result = _convert(tmp_path, "services:\n  a: {image: x, privileged: true, security_opt: [no-new-privileges]}\n")
+    security = _one(result, "Deployment", "a")["spec"]["template"]["spec"]["containers"][0]["securityContext"]
+    assert security == {"privileged": True}
