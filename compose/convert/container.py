@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from compose.convert.data import env_configmap_name, env_split
+from compose.convert.data import env_configmap_name, service_env
 from compose.convert.names import dns_label
 from compose.convert.quantities import cpu, memory, seconds
 from compose.convert.types import Unconverted
@@ -27,11 +27,8 @@ def container(project: Project, svc: Service, mounts: list[dict[str, Any]], warn
         out["command"] = list(svc.entrypoint)
     if svc.command is not None:
         out["args"] = list(svc.command)
-    in_map, inline = env_split(svc, warn)
-    if in_map:
+    if service_env(svc, warn):
         out["envFrom"] = [{"configMapRef": {"name": env_configmap_name(svc.name)}}]
-    if inline:
-        out["env"] = [{"name": k, "value": v} for k, v in inline.items()]
     ports = [] if init else _container_ports(svc)
     if ports:
         out["ports"] = ports

@@ -14,6 +14,8 @@ from compose.model import Project, Resource, Service
 
 # What a ConfigMap or Secret key may be.
 _DATA_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+# What an environment variable may be called (before Kubernetes 1.34 relaxed it).
+_ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
 
 
 def env_configmap_name(service: str) -> str:
@@ -25,25 +27,25 @@ def data_key(name: str) -> str:
     return name if _DATA_KEY.match(name) and len(name) <= 253 else dns_label(name)
 
 
-def env_split(svc: Service, warn: list[Unconverted]) -> tuple[dict[str, str], dict[str, str]]:
-    """The environment (env_file contents already in it, as compose merges them): the part a ConfigMap
-    can hold, and names no ConfigMap key allows (they stay inline in the container)."""
-    in_map: dict[str, str] = {}
-    inline: dict[str, str] = {}
+def service_env(svc: Service, warn: list[Unconverted]) -> dict[str, str]:
+    """The environment (env_file contents already in it, as compose merges them) a ConfigMap holds:
+    names Kubernetes 1.30 takes for variables; an unset variable or another name is warned about."""
+    out: dict[str, str] = {}
     for key, value in sorted(svc.environment.items()):
         if value is None:
             warn.append(Unconverted(svc.name, "environment", f"{key} has no value (unset variable): left out"))
-        elif _DATA_KEY.match(key):
-            in_map[key] = value
+        elif not _ENV_NAME.match(key):
+            warn.append(Unconverted(svc.name, "environment", f"{key!r} is not a variable name Kubernetes 1.30 "
+                                    "takes: left out"))
         else:
-            inline[key] = value
-    return in_map, inline
+            out[key] = value
+    return out
 
 
 def env_configmaps(project: Project, warn: list[Unconverted]) -> list[Manifest]:
     out = []
     for svc in project.services.values():
-        in_map, _ = env_split(svc, [])
+        in_map = service_env(svc, [])
         if in_map:
             name = env_configmap_name(svc.name)
             out.append(Manifest("ConfigMap", name, {

@@ -164,12 +164,13 @@ secrets:
     assert _one(result, "Deployment", "web")["metadata"]["annotations"] == {"team": "back end"}
 
 
-def test_environment_goes_to_a_configmap_names_it_cannot_hold_stay_inline(tmp_path: Path) -> None:
+def test_environment_goes_to_a_configmap_names_kubernetes_refuses_are_warned(tmp_path: Path) -> None:
     result = _convert(tmp_path, "services:\n  web:\n    image: x\n    environment: {A: '1', 'B C': '2', D: null}\n")
     assert _one(result, "ConfigMap", "web-env")["data"] == {"A": "1"}
     container = _one(result, "Deployment", "web")["spec"]["template"]["spec"]["containers"][0]
-    assert container["env"] == [{"name": "B C", "value": "2"}]
-    assert "web: environment: D has no value (unset variable): left out" in _warnings(result)
+    assert container["envFrom"] == [{"configMapRef": {"name": "web-env"}}]
+    assert _warnings(result) == ["web: environment: 'B C' is not a variable name Kubernetes 1.30 takes: left out",
+                                 "web: environment: D has no value (unset variable): left out"]
 
 
 def test_name_collisions_are_an_error(tmp_path: Path) -> None:
