@@ -59,10 +59,13 @@ def container(project: Project, svc: Service, mounts: list[dict[str, Any]], warn
 
 
 def _container_ports(svc: Service) -> list[dict[str, Any]]:
+    """Each target port once; `mode: host` publishes on the node, as a hostPort does."""
     seen: dict[tuple[int, str], dict[str, Any]] = {}
     for port in svc.ports:
-        seen[(port.target, port.protocol.upper())] = {"containerPort": port.target,
-                                                      "protocol": port.protocol.upper()}
+        entry = seen.setdefault((port.target, port.protocol.upper()), {"containerPort": port.target,
+                                                                       "protocol": port.protocol.upper()})
+        if port.mode == "host" and port.published and port.published.isdigit():
+            entry["hostPort"] = int(port.published)
     return [seen[k] for k in sorted(seen)]
 
 

@@ -200,3 +200,19 @@ def test_privileged_wins_over_no_new_privileges(tmp_path: Path) -> None:
     result = _convert(tmp_path, "services:\n  a: {image: x, privileged: true, security_opt: [no-new-privileges]}\n")
     security = _one(result, "Deployment", "a")["spec"]["template"]["spec"]["containers"][0]["securityContext"]
     assert security == {"privileged": True}
+
+
+def test_a_port_published_in_host_mode_is_a_host_port(tmp_path: Path) -> None:
+    result = _convert(tmp_path, """\
+services:
+  web:
+    image: x
+    ports:
+      - {target: 80, published: "8080", mode: host}
+      - "9000"
+""")
+    container = _one(result, "Deployment", "web")["spec"]["template"]["spec"]["containers"][0]
+    assert container["ports"] == [{"containerPort": 80, "hostPort": 8080, "protocol": "TCP"},
+                                  {"containerPort": 9000, "protocol": "TCP"}]
+    assert [(p["port"], p["targetPort"]) for p in _one(result, "Service", "web")["spec"]["ports"]] == [
+        (8080, 80), (9000, 9000)]
