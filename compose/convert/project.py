@@ -10,6 +10,11 @@ from compose.convert.types import Conversion, ConvertError, Manifest, Unconverte
 from compose.convert.workloads import init_only, workload
 from compose.model import Project
 
+# Keys that shape a service's own pod, controller or Service: an init container has none of them.
+_OWN_POD_KEYS = frozenset({"deploy", "expose", "labels", "ports", "scale", "hostname", "extra_hosts", "dns",
+                           "dns_search", "dns_opt", "sysctls", "group_add", "pid", "ipc", "network_mode",
+                           "stop_grace_period"})
+
 
 def to_kubernetes(project: Project) -> Conversion:
     warn: list[Unconverted] = unconverted_keys(project)
@@ -21,6 +26,8 @@ def to_kubernetes(project: Project) -> Conversion:
         if waiters:
             warn.append(Unconverted(name, "depends_on", "runs to completion as an init container of "
                                     + ", ".join(waiters) + ", with no controller of its own"))
+            for key in sorted(_OWN_POD_KEYS & set(svc.config)):
+                warn.append(Unconverted(name, key, "not converted: the service runs as an init container"))
             continue
         manifest, pod = workload(project, svc, warn)
         manifests.append(manifest)

@@ -106,10 +106,12 @@ services:
   seed:
     image: tool
     restart: "no"
+    ports: ["80"]
 """)
     pod = _one(result, "Deployment", "app")["spec"]["template"]["spec"]
     assert [c["name"] for c in pod["initContainers"]] == ["seed", "migrate"]
     assert {m.name for m in result.manifests} == {"app"}
+    assert "seed: ports: not converted: the service runs as an init container" in _warnings(result)
 
 
 def test_a_completed_dependency_that_always_restarts_keeps_its_own_deployment(tmp_path: Path) -> None:
