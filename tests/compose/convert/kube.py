@@ -10,20 +10,23 @@ from typing import Any
 
 import kubernetes_validate
 import yaml
+from kubernetes_validate.utils import latest_version
 
 KUBERNETES_VERSION = "1.30.0"
+# "1.30 and later": the newest schemas kubernetes-validate bundles, too.
+LATEST_VERSION = latest_version()
 
 
 def documents(text: str) -> list[dict[str, Any]]:
     return [d for d in yaml.safe_load_all(text) if d is not None]
 
 
-def strict_errors(text: str) -> list[str]:
-    """One line per document the 1.30 schemas refuse in strict mode (unknown fields included)."""
+def strict_errors(text: str, version: str = KUBERNETES_VERSION) -> list[str]:
+    """One line per document the schemas of `version` refuse in strict mode (unknown fields included)."""
     out = []
     for doc in documents(text):
         try:
-            kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+            kubernetes_validate.validate(doc, version, strict=True)
         except kubernetes_validate.ValidationError as exc:
             out.append(f"{doc.get('kind')} {doc.get('metadata', {}).get('name')}: {exc.message}")
     return out

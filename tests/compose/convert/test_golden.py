@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.compose.cli.runner import run_pycompose
-from tests.compose.convert.kube import kubectl_dry_run, kubectl_missing, strict_errors
+from tests.compose.convert.kube import LATEST_VERSION, kubectl_dry_run, kubectl_missing, strict_errors
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[2]
@@ -50,6 +50,11 @@ def test_convert_is_valid_for_kubernetes_1_30_strict(case: str) -> None:
     out, _ = _convert(CASES[case])
     assert out.startswith("---\n")
     assert strict_errors(out) == []
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_convert_is_valid_for_the_newest_kubernetes_strict(case: str) -> None:
+    assert strict_errors(_convert(CASES[case])[0], LATEST_VERSION) == []
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
