@@ -24,9 +24,9 @@ def container(project: Project, svc: Service, mounts: list[dict[str, Any]], warn
         warn.append(Unconverted(svc.name, "build", f"not converted: the image {image} must be built and pushed"))
     out: dict[str, Any] = {"name": dns_label(svc.name), "image": image}
     if svc.entrypoint is not None:
-        out["command"] = list(svc.entrypoint)
+        out["command"] = [_literal(a) for a in svc.entrypoint]
     if svc.command is not None:
-        out["args"] = list(svc.command)
+        out["args"] = [_literal(a) for a in svc.command]
     if service_env(svc, warn):
         out["envFrom"] = [{"configMapRef": {"name": env_configmap_name(svc.name)}}]
     ports = [] if init else _container_ports(svc)
@@ -56,6 +56,12 @@ def container(project: Project, svc: Service, mounts: list[dict[str, Any]], warn
     if mounts:
         out["volumeMounts"] = sorted(mounts, key=lambda m: (m["mountPath"], m["name"]))
     return out
+
+
+def _literal(arg: str) -> str:
+    """An argument Kubernetes passes as it is: it expands `$(NAME)` in command and args, and `$$` is its
+    escape for `$` (compose has interpolated the file already)."""
+    return arg.replace("$", "$$")
 
 
 def _container_ports(svc: Service) -> list[dict[str, Any]]:

@@ -218,3 +218,15 @@ services:
                                   {"containerPort": 9000, "protocol": "TCP"}]
     assert [(p["port"], p["targetPort"]) for p in _one(result, "Service", "web")["spec"]["ports"]] == [
         (8080, 80), (9000, 9000)]
+
+
+def test_dollars_in_command_and_entrypoint_stay_literal(tmp_path: Path) -> None:
+    result = _convert(tmp_path, """\
+services:
+  web:
+    image: x
+    entrypoint: ["sh", "-c"]
+    command: ["echo $$(date) $$HOME $$$$"]
+""")
+    container = _one(result, "Deployment", "web")["spec"]["template"]["spec"]["containers"][0]
+    assert container["args"] == ["echo $$(date) $$HOME $$$$"]  # Kubernetes turns it back into $(date) $HOME $$
