@@ -54,7 +54,9 @@ def rolling_update(svc: Service, warn: list[Unconverted]) -> dict[str, Any] | No
     update = _deploy(svc).get("update_config")
     if not update:
         return None
-    step = int(update.get("parallelism") or 1)
+    count = int(update.get("parallelism", 1))
+    step: int | str = count if count > 0 else "100%"  # 0: all at once
+    rolling: dict[str, int | str]
     if update.get("order") == "start-first":
         rolling = {"maxSurge": step, "maxUnavailable": 0}
     else:
