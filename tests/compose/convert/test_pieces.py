@@ -230,3 +230,12 @@ services:
 """)
     container = _one(result, "Deployment", "web")["spec"]["template"]["spec"]["containers"][0]
     assert container["args"] == ["echo $$(date) $$HOME $$$$"]  # Kubernetes turns it back into $(date) $HOME $$
+
+
+@pytest.mark.parametrize(("update", "rolling"), [
+    ("{parallelism: 2, order: start-first}", {"maxSurge": 2, "maxUnavailable": 0}),
+    ("{parallelism: 0}", {"maxSurge": 0, "maxUnavailable": "100%"}),
+])
+def test_update_config_is_a_rolling_update(tmp_path: Path, update: str, rolling: dict[str, Any]) -> None:
+    result = _convert(tmp_path, f"services:\n  web:\n    image: x\n    deploy:\n      update_config: {update}\n")
+    assert _one(result, "Deployment", "web")["spec"]["strategy"] == {"type": "RollingUpdate", "rollingUpdate": rolling}
