@@ -22,6 +22,7 @@ _LOGGING = "pycompose.logging"
 # name -> (module, attribute, one-line help); the table is the command list.
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "config": ("compose.cli.config", "config", "Parse, resolve and render the compose file in canonical form"),
+    "convert": ("compose.cli.convert", "convert", "Convert the project to Kubernetes manifests"),
     "container": ("compose.cli.container", "container", "Manage containers (docker container …)"),
     "engine": ("compose.cli.engine", "engine", "Run or manage the pycompose engine (the daemon)"),
     "image": ("compose.cli.image", "image", "Manage images (docker image …)"),
