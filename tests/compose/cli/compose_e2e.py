@@ -28,6 +28,7 @@ from tests.compose.cli.engines import (  # noqa: F401 - stop_supervisor: other m
     stop_supervisor,
 )
 from tests.engine_fixture import EngineHandle, start_private_engine
+from tests.signals import dispositions
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +72,10 @@ class Stack:
         return result
 
     def popen(self, *args: str) -> subprocess.Popen[str]:
+        """The command as from a terminal: default signal dispositions, whatever pytest inherited."""
         return subprocess.Popen(self.argv(args), cwd=self.dir, env=environ(self.handle), stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=dispositions())
 
     def containers(self, all: bool = True) -> list[dict[str, Any]]:
         """`ps --format json`, one object per line."""

@@ -26,6 +26,7 @@ from tests.compose.cli import engines
 from tests.compose.cli.engines import PYCOMPOSE, busybox_engine, pycompose
 from tests.compose.cli.fake_engine import FakeEngine, fake_engine
 from tests.engine_fixture import EngineHandle
+from tests.signals import dispositions
 
 
 @pytest.fixture
@@ -96,10 +97,12 @@ def test_run_it_needs_a_terminal(fake: FakeEngine) -> None:
     assert result.returncode == 1 and result.stderr == b"Error: the input device is not a TTY\n"
 
 
-def test_run_forwards_sigint(fake: FakeEngine) -> None:
+@pytest.mark.parametrize("ignored", [(), (signal.SIGINT,)], ids=["terminal", "background-job"])
+def test_run_forwards_sigint(fake: FakeEngine, ignored: tuple[int, ...]) -> None:
+    # Started with SIGINT ignored (a shell's background job), `run` still forwards it, as docker's does.
     env = {"PATH": os.environ.get("PATH", ""), "HOME": "/tmp", "DOCKER_HOST": fake.host}
     proc = subprocess.Popen([PYCOMPOSE, "container", "run", "busybox", "sleep"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=dispositions(ignored))
     try:
         _until(lambda: "start" in fake.calls)
         time.sleep(0.2)
