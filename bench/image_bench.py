@@ -131,20 +131,25 @@ def run(scale: float, keep: bool) -> dict[str, Any]:
         row("ImageStore.load docker-archive (our save)", timed(load(saved)), saved.stat().st_size)
         store.remove("bench:latest")
         skopeo = shutil.which("skopeo")
-        if skopeo:
-            oci_dir, oci_gz = work / "oci-dir", work / "skopeo-oci.tar"
-            seconds = timed(lambda: subprocess.run(
-                [skopeo, "copy", "-q", f"docker-archive:{archive}", f"oci:{oci_dir}:bench"], check=True))
-            row("skopeo copy docker-archive -> oci dir (baseline)", seconds, size)
-            subprocess.run([skopeo, "copy", "-q", f"docker-archive:{archive}", f"oci-archive:{oci_gz}:bench:gz"],
-                           check=True)
-            row("ImageStore.load oci-archive (gzip layers, from skopeo)", timed(load(oci_gz)), size)
+        peer: str | bool = bool(skopeo)
+        try:
+            if skopeo:
+                oci_dir, oci_gz = work / "oci-dir", work / "skopeo-oci.tar"
+                seconds = timed(lambda: subprocess.run(
+                    [skopeo, "copy", "-q", f"docker-archive:{archive}", f"oci:{oci_dir}:bench"], check=True,
+                    capture_output=True))
+                row("skopeo copy docker-archive -> oci dir (baseline)", seconds, size)
+                subprocess.run([skopeo, "copy", "-q", f"docker-archive:{archive}", f"oci-archive:{oci_gz}:bench:gz"],
+                               check=True, capture_output=True)
+                row("ImageStore.load oci-archive (gzip layers, from skopeo)", timed(load(oci_gz)), size)
+        except subprocess.CalledProcessError as exc:  # the peer refuses: said, not a crash
+            peer = f"not supported: exit {exc.returncode}: {exc.stderr.decode(errors='replace').strip()}"
         store.close()
     finally:
         if not keep:
             shutil.rmtree(work, ignore_errors=True)
     return {"archive_MB": round(size / MB, 1), "scale": scale, "cpus": os.cpu_count(), "rows": rows,
-            "skopeo": bool(shutil.which("skopeo"))}
+            "skopeo": peer}
 
 
 def main() -> None:
@@ -160,6 +165,8 @@ def main() -> None:
         print(f"{r['step']:<{width}}  {r['seconds']:>8.2f}  {r['MB_per_s']:>8.1f}")
     if not result["skopeo"]:
         print("skopeo not installed: no baseline (Debian package skopeo)")
+    elif result["skopeo"] is not True:
+        print(f"skopeo {result['skopeo']}")
     out = ROOT / "bench" / "results" / "image_bench.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")

@@ -25,6 +25,8 @@ measured in the same run:
   supervisor, anything else carrying the engine's root) before and with
   `--idle` containers running `sleep`, divided by their number.
 
+A peer (docker, crun) that is missing is "not installed"; one that fails a
+case is "not supported" (its message under "not_supported" in the JSON).
 Needs root. Prints a table and writes bench/results/run_bench.json.
 
     .venv/bin/python bench/run_bench.py [--runs 20] [--idle 20]
@@ -51,6 +53,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.run_memory import bench_memory  # noqa: E402
 from compose.cli.warm.server import stop_servers, wait_for_server  # noqa: E402
 from compose.client.blocking import BlockingClient  # noqa: E402
 from tests.engine_fixture import EngineHandle, start_private_engine  # noqa: E402
@@ -78,12 +81,26 @@ for n, _ in enumerate(sys.stdin):
 Case = Callable[[], float]  # one run of a case: its milliseconds (set-up and clean-up not counted)
 
 
-def rounds(cases: dict[str, Case], runs: int) -> dict[str, list[float]]:
-    """Every case once per round, WARMUP uncounted rounds first: load drift hits all cases alike."""
+PEERS = ("exec_docker", "end_to_end_docker", "crun")  # cases of other tools: a failure there is theirs
+
+
+def rounds(cases: dict[str, Case], runs: int, refused: dict[str, str]) -> dict[str, list[float]]:
+    """Every case once per round, WARMUP uncounted rounds first: load drift hits all cases alike.
+
+    A peer's case that fails is dropped and put in `refused` with its message ("not supported");
+    a failure of ours ends the bench."""
     times: dict[str, list[float]] = {name: [] for name in cases}
     for i in range(WARMUP + runs):
-        for name, case in cases.items():
-            ms = case()
+        for name, case in list(cases.items()):
+            try:
+                ms = case()
+            except Exception as exc:
+                if name not in PEERS:
+                    raise
+                refused[name] = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+                print(f"{name}: not supported: {refused[name]}", file=sys.stderr)
+                del cases[name], times[name]
+                continue
             if i >= WARMUP:
                 times[name].append(ms)
     return times
@@ -251,50 +268,6 @@ class Crun:
         self.helper.wait(10)
 
 
-def pss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-        if line.startswith("Pss:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no Pss in /proc/{pid}/smaps_rollup")
-
-
-def our_processes(handle: EngineHandle) -> set[int]:
-    """The engine, its supervisor, and any other process whose command line names the engine's root."""
-    mine = {handle.pid, int((handle.root / "supervisor.pid").read_text())}
-    needle = str(handle.root).encode()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if needle in Path(f"/proc/{entry}/cmdline").read_bytes():
-                    mine.add(int(entry))
-            except OSError:
-                continue
-    return mine
-
-
-def bench_memory(handle: EngineHandle, client: BlockingClient, count: int) -> dict[str, Any]:
-    before_pids = our_processes(handle)
-    before = {pid: pss_kib(pid) for pid in before_pids}
-    ids = [run_detached(client, ["sleep", "1000000"]) for _ in range(count)]
-    time.sleep(1.0)  # let the engine and the supervisor settle (buffers, logs opened)
-    after_pids = our_processes(handle)
-    after = {pid: pss_kib(pid) for pid in after_pids}
-    extra = sorted(after_pids - before_pids)
-    for cid in ids:
-        client.call("DELETE", f"/containers/{cid}", {"force": True})
-    growth = sum(after.values()) - sum(before.values())
-    supervisor = int((handle.root / "supervisor.pid").read_text())
-    return {
-        "containers": count,
-        "pss_before_kib": before,
-        "pss_after_kib": after,
-        "extra_processes": extra,
-        "supervisor_growth_kib": after.get(supervisor, 0) - before.get(supervisor, 0),
-        "engine_growth_kib": after.get(handle.pid, 0) - before.get(handle.pid, 0),
-        "per_container_mib": round(growth / count / 1024, 3),
-    }
-
-
 # -- report --------------------------------------------------------------------------------------
 
 
@@ -311,7 +284,8 @@ def table(results: dict[str, Any]) -> str:
     def row(label: str, key: str, against: str | None = None, goal: str = "") -> None:
         case = cases.get(key)
         if case is None:
-            rows.append((label, "n/a", "", "", goal))
+            rows.append((label, "not supported" if key in results["not_supported"] else "not installed", "", "",
+                         goal))
             return
         r = ratio(case, cases.get(against)) if against else None
         rows.append((label, f"{case['median_ms']:.1f}", f"{case['min_ms']:.1f}",
@@ -366,7 +340,7 @@ def main() -> int:
     client = BlockingClient(handle.host)
     cases: dict[str, dict[str, float]] = {}
     results: dict[str, Any] = {"runs": args.runs, "kernel": platform.release(), "python": platform.python_version(),
-                               "cases": cases}
+                               "cases": cases, "not_supported": {}}
     crun: Crun | None = None
     try:
         import_busybox(client, work)
@@ -393,11 +367,12 @@ def main() -> int:
         if docker:
             todo["exec_docker"] = command([docker, "exec", "bench-exec", "true"], env)
             todo["end_to_end_docker"] = command([docker, "run", "--rm", "busybox", "true"], env)
-        for name, times in rounds(todo, args.runs).items():
+        for name, times in rounds(todo, args.runs, results["not_supported"]).items():
             cases[name] = summary(times)
         results["runtime_phases_ms"] = {k: round(statistics.median(v[WARMUP:]), 2) for k, v in phases.items()}
         client.call("DELETE", f"/containers/{target}", {"force": True})
-        results["memory"] = bench_memory(handle, client, args.idle)
+        results["memory"] = bench_memory(handle, client, args.idle,
+                                         lambda: run_detached(client, ["sleep", "1000000"]))
     finally:
         try:
             if crun is not None:
@@ -409,6 +384,7 @@ def main() -> int:
             shutil.rmtree(work, ignore_errors=True)
     print(table(results))
     out = ROOT / "bench" / "results" / "run_bench.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nwrote {out.relative_to(ROOT)}")
     return 0

@@ -3,8 +3,9 @@
 Starts a private engine (own root, socket, prefix), imports busybox, writes
 the compose files into a temporary directory and times, as medians of
 `--runs` runs after one warm-up run (`--health-runs` for the two health
-chains), each against the same files with docker-compose and podman-compose
-when they are installed (else "not installed"):
+chains), each with docker-compose and podman-compose too (bench/setup.sh
+installs them; else "not installed"; a case a peer refuses, as docker-compose
+1.29 does `start_interval`, is "not supported", its message in the JSON):
 
 - `up -d` until every container runs, and `down`, for 1, 10 and 50 services
   (busybox `sleep`, `init: true`, no healthcheck);
@@ -25,14 +26,17 @@ Each time is also given as a ratio to a baseline measured in the same run
 (`python -c pass`, the cost of starting any Python CLI). The reference
 numbers docker-compose 1.29 and podman-compose 1.6 gave on a machine of this
 kind (issue 6) are printed beside ours. Needs root. Prints a table and writes
-bench/results/stack_bench.json.
+bench/results/stack_bench.json. podman runs with bench/podman-containers.conf
+(unless CONTAINERS_CONF is set) on a busybox imported into its own store.
 
     .venv/bin/python bench/stack_bench.py [--runs 5] [--health-runs 3] [--only up_1,down_1,...]
+    .venv/bin/python bench/stack_bench.py --runs 1 --health-runs 1    # the quickest full table
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -63,6 +67,8 @@ TOOLS = {"pycompose": PYCOMPOSE, "no CLI server": PYCOMPOSE, "docker-compose": [
 # Ours again with the CLI server turned off: what a first command line (or PYCOMPOSE_CLI_SERVER=0) costs.
 TOOL_ENV = {"no CLI server": {"PYCOMPOSE_CLI_SERVER": "0"}}
 TOOL_CASES = {"no CLI server": {"up_1", "down_1", "up_10", "down_10"}}
+OURS = ("pycompose", "no CLI server")
+PODMAN_CONF = ROOT / "bench" / "podman-containers.conf"
 SIZES = (1, 10, 50)
 CHAIN = 10
 SLOW = 10
@@ -128,6 +134,10 @@ def stubborn(count: int) -> str:
 # -- running a tool ------------------------------------------------------------------------------
 
 
+class Failed(RuntimeError):
+    """A command of the bench failed: ours is a bug (the bench stops), a peer's is a case it does not support."""
+
+
 @dataclass
 class Stack:
     """One compose file and project name, driven by one tool."""
@@ -144,7 +154,8 @@ class Stack:
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
         ms = (time.perf_counter() - start) * 1000
         if done.returncode != 0:
-            raise RuntimeError(f"{' '.join(argv)}: exit {done.returncode}: {done.stderr.decode(errors='replace')}")
+            said = dict.fromkeys(line.strip() for line in done.stderr.decode(errors="replace").splitlines())
+            raise Failed(f"{' '.join(args)}: exit {done.returncode}: {' / '.join(s for s in said if s)[:400]}")
         return ms
 
     def up(self) -> float:
@@ -163,28 +174,51 @@ def baseline(argv: list[str], runs: int) -> list[float]:
     return times[1:]
 
 
-def check_running(client: BlockingClient | None, project: str, count: int) -> None:
-    """After `up -d`: every container of the project runs (our engine only; others are trusted)."""
-    if client is None:
+States = Callable[[str], list[str]]  # the states of a project's containers, on the engine its tool drives
+
+
+def engine_states(client: BlockingClient) -> States:
+    def states(project: str) -> list[str]:
+        filters = json.dumps({"label": [f"com.docker.compose.project={project}"]})
+        return [c["State"] for c in client.call("GET", "/containers/json", {"all": True, "filters": filters}) or []]
+
+    return states
+
+
+def podman_states(env: dict[str, str]) -> States:
+    def states(project: str) -> list[str]:
+        done = subprocess.run(["podman", "ps", "-a", "--filter", f"label=com.docker.compose.project={project}",
+                               "--format", "json"], env=env, capture_output=True, text=True, check=False)
+        return [c["State"] for c in json.loads(done.stdout or "[]")]
+
+    return states
+
+
+def remove_leftovers(tool: str, client: BlockingClient, env: dict[str, str], project: str) -> None:
+    """What a failed peer left of `project` on the engine it drives, removed by force."""
+    label = f"com.docker.compose.project={project}"
+    if tool == "podman-compose":
+        ids = subprocess.run(["podman", "ps", "-aq", "--filter", f"label={label}"], env=env, capture_output=True,
+                             text=True, check=False).stdout.split()
+        subprocess.run(["podman", "rm", "-f", *ids], env=env, capture_output=True, check=False)
         return
-    filters = json.dumps({"label": [f"com.docker.compose.project={project}"]})
-    found = client.call("GET", "/containers/json", {"all": True, "filters": filters}) or []
-    running = [c for c in found if c.get("State") == "running"]
-    if len(running) != count:
-        states = sorted(f"{c['Names'][0]}={c.get('State')}" for c in found)
-        raise RuntimeError(f"{project}: {len(running)} of {count} running after up -d: {states}")
+    for c in client.call("GET", "/containers/json", {"all": True, "filters": json.dumps({"label": [label]})}) or []:
+        client.call("DELETE", f"/containers/{c['Id']}", {"force": True})
 
 
-def check_gone(client: BlockingClient | None, project: str) -> None:
-    if client is None:
-        return
-    filters = json.dumps({"label": [f"com.docker.compose.project={project}"]})
-    found = client.call("GET", "/containers/json", {"all": True, "filters": filters}) or []
-    if found:
-        raise RuntimeError(f"{project}: {len(found)} containers left after down")
+def check_running(states: States, project: str, count: int) -> None:
+    """After `up -d`: every container of the project runs."""
+    found = states(project)
+    if found.count("running") != count:
+        raise Failed(f"{project}: {found.count('running')} of {count} running after up -d: {sorted(found)}")
 
 
-def measure(stack: Stack, client: BlockingClient | None, cases: list[str], runs: int,
+def check_gone(states: States, project: str) -> None:
+    if found := states(project):
+        raise Failed(f"{project}: {len(found)} containers left after down")
+
+
+def measure(stack: Stack, states: States, cases: list[str], runs: int,
             health_runs: int, count: int) -> dict[str, list[float]]:
     """Times of the `cases` this stack serves (up_N/down_N, a chain's up, a slow down); one warm-up run."""
     out: dict[str, list[float]] = {case: [] for case in cases}
@@ -193,9 +227,9 @@ def measure(stack: Stack, client: BlockingClient | None, cases: list[str], runs:
     n = health_runs if up_case and up_case.startswith("health") else runs
     for i in range(n + 1):
         up_ms = stack.up()
-        check_running(client, stack.project, count)
+        check_running(states, stack.project, count)
         down_ms = stack.down()
-        check_gone(client, stack.project)
+        check_gone(states, stack.project)
         if i == 0:
             continue
         if up_case:
@@ -232,7 +266,9 @@ def table(results: dict[str, Any]) -> str:
         cells = []
         for tool in others:
             theirs = tools.get(tool)
-            cells.append("not installed" if theirs is None else _cell(theirs.get(case, {}).get("median_ms")))
+            got = {} if theirs is None else theirs.get(case, {})
+            cells.append("not installed" if theirs is None else "not supported" if "not_supported" in got
+                         else _cell(got.get("median_ms")))
         lines.append(f"{LABELS[case]:<50}{_cell(ours['median_ms']):>10}{_cell(ours['min_ms']):>10}"
                      f"{ours['median_ms'] / base:>9.1f}x{_cell(goal):>10}{verdict:>8}"
                      + "".join(f"{c:>16}" for c in cells) + f"{_cell(dc_ref):>13}{_cell(pc_ref):>12}")
@@ -253,6 +289,52 @@ def plan_cases(only: set[str] | None) -> list[tuple[str, list[str], int]]:
         files = [(text, [c for c in cases if c in only], n) for text, cases, n in files]
         files = [f for f in files if f[1]]
     return files
+
+
+def peer_env(tool: str, env: dict[str, str]) -> dict[str, str]:
+    """podman on this machine needs bench/podman-containers.conf, unless the user gives a configuration."""
+    if tool == "podman-compose" and "CONTAINERS_CONF" not in env:
+        return {**env, "CONTAINERS_CONF": str(PODMAN_CONF)}
+    return env
+
+
+def podman_busybox(tar: Path, env: dict[str, str]) -> str | None:
+    """busybox:latest in podman's own store (podman-compose runs there); None, or why not."""
+    done = subprocess.run(["podman", "import", "--change", 'CMD ["sh"]', str(tar), "docker.io/library/busybox:latest"],
+                          env=peer_env("podman-compose", env), capture_output=True, text=True, check=False)
+    return None if done.returncode == 0 else f"podman import: exit {done.returncode}: {done.stderr.strip()}"
+
+
+def run_tool(tool: str, argv: list[str], work: Path, env: dict[str, str], client: BlockingClient,
+             only: set[str] | None, args: argparse.Namespace, broken: str | None) -> dict[str, Any]:
+    """{case: summary, or {"not_supported": the peer's message}} for one tool over every compose file."""
+    # docker-compose drives our engine too; podman-compose drives podman.
+    env = peer_env(tool, {**env, **TOOL_ENV.get(tool, {})})
+    states = podman_states(env) if tool == "podman-compose" else engine_states(client)
+    out: dict[str, Any] = {}
+    wanted = TOOL_CASES.get(tool)
+    chosen = only if wanted is None else (only or wanted) & wanted
+    for k, (text, cases, count) in enumerate(plan_cases(chosen)):
+        folder = work / f"{tool.replace(' ', '-')}-{k}"
+        folder.mkdir()
+        (folder / "compose.yaml").write_text(text)
+        stack = Stack(argv, folder / "compose.yaml", f"bench{k}", env)
+        print(f"{tool}: {', '.join(cases)}", file=sys.stderr, flush=True)
+        try:
+            if broken is not None:
+                raise Failed(broken)
+            out.update({case: summary(t) for case, t in
+                        measure(stack, states, cases, args.runs, args.health_runs, count).items()})
+        except Failed as exc:
+            if tool in OURS:
+                raise
+            message = str(exc)
+            print(f"{tool}: not supported: {message}", file=sys.stderr, flush=True)
+            out.update({case: {"not_supported": message} for case in cases})
+            with contextlib.suppress(Failed):
+                stack.down()
+            remove_leftovers(tool, client, env, stack.project)
+    return out
 
 
 def main() -> int:
@@ -282,6 +364,7 @@ def main() -> int:
         tar = build_busybox_rootfs_tar(work / "busybox.tar")
         client.call("POST", "/images/create", {"fromSrc": "-", "repo": "busybox", "tag": "latest",
                                                "changes": ['CMD ["sh"]']}, body=tar.read_bytes())
+        no_podman = podman_busybox(tar, env) if shutil.which("podman-compose") and shutil.which("podman") else None
         tar.unlink()
         results["baseline"] = {"python_c_pass": summary(baseline([sys.executable, "-c", "pass"], 20))}
         if shutil.which("unshare"):
@@ -290,21 +373,8 @@ def main() -> int:
             if shutil.which(argv[0]) is None:
                 results["tools"][tool] = None
                 continue
-            # Other tools run against our engine too (docker-compose) or their own (podman-compose):
-            # we check the outcome only on ours.
-            checker = client if tool in ("pycompose", "no CLI server", "docker-compose") else None
-            times: dict[str, list[float]] = {}
-            wanted = TOOL_CASES.get(tool)
-            chosen = only if wanted is None else (only or wanted) & wanted
-            for k, (text, cases, count) in enumerate(plan_cases(chosen)):
-                folder = work / f"tool{len(results['tools'])}-{k}"
-                folder.mkdir()
-                (folder / "compose.yaml").write_text(text)
-                stack = Stack(argv, folder / "compose.yaml", f"bench{k}", {**env, **TOOL_ENV.get(tool, {})})
-                progress: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
-                progress(f"{tool}: {', '.join(cases)}")
-                times.update(measure(stack, checker, cases, args.runs, args.health_runs, count))
-            results["tools"][tool] = {case: summary(t) for case, t in times.items()}
+            broken = no_podman if tool == "podman-compose" else None
+            results["tools"][tool] = run_tool(tool, argv, work, env, client, only, args, broken)
     finally:
         try:
             for c in client.call("GET", "/containers/json", {"all": True}) or []:
@@ -312,10 +382,14 @@ def main() -> int:
         finally:
             handle.stop()
             stop_servers(str(cli_dir))
+            if shutil.which("podman-compose") and shutil.which("podman"):
+                subprocess.run(["podman", "rmi", "-f", "docker.io/library/busybox:latest"], capture_output=True,
+                               env=peer_env("podman-compose", env), check=False)
             shutil.rmtree(work, ignore_errors=True)
     print(table(results))
     if not args.no_write:
         out = ROOT / "bench" / "results" / "stack_bench.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(results, indent=2) + "\n")
         print(f"\nwrote {out.relative_to(ROOT)}")
     return 0

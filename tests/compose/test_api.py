@@ -11,7 +11,7 @@ import pytest
 from compose.api import Project
 from compose.errors import ComposeError
 from tests.compose.cli import compose_e2e
-from tests.compose.cli.compose_e2e import NETWORK_ROUTES, environ, needs, wait_for
+from tests.compose.cli.compose_e2e import environ, wait_for
 from tests.engine_fixture import EngineHandle
 
 pytestmark = pytest.mark.root
@@ -62,7 +62,6 @@ def test_load_from_files_and_as_a_context_manager(compose_engine: EngineHandle, 
 
 
 def test_port_of_a_published_service(compose_engine: EngineHandle, tmp_path: Path) -> None:
-    needs(compose_engine, NETWORK_ROUTES)
     (tmp_path / "compose.yaml").write_text("""
 services:
   web:

@@ -36,7 +36,6 @@ def test_unusable_root_is_a_state_error(tmp_path: Path) -> None:
 
 
 def test_image_store_opens_lazily_under_images(tmp_path: Path) -> None:
-    pytest.importorskip("runtime.images.store")
     engine = Engine.open(tmp_path)
     assert not (tmp_path / "images").exists()
     assert engine.images is engine.images

@@ -27,8 +27,6 @@ if TYPE_CHECKING:
 _INTERACTIVE = frozenset({"exec", "run", "attach", "start"})
 # The engine's foreground daemon is a long-lived process of its own, never a server's child.
 _NEVER = frozenset({"engine"})
-_FORWARDED = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT, _signal.SIGWINCH,
-              _signal.SIGUSR1, _signal.SIGUSR2)
 _ENDING = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT)
 
 
@@ -97,7 +95,8 @@ class _Lines:
 
 
 def _converse(sock: _socket.socket, argv: list[str], cwd: str) -> int:
-    request = protocol.encode_request(["pycompose", *argv], cwd, _umask(), dict(os.environ))
+    ignored = [sig for sig in protocol.SIGNALS if _signal.getsignal(sig) == _signal.SIG_IGN]
+    request = protocol.encode_request(["pycompose", *argv], cwd, _umask(), dict(os.environ), ignored)
     fds = b"".join(fd.to_bytes(4, sys.byteorder) for fd in (0, 1, 2))
     try:
         sent = sock.sendmsg([request], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
@@ -110,9 +109,9 @@ def _converse(sock: _socket.socket, argv: list[str], cwd: str) -> int:
     if not first.startswith(b"pid "):
         raise _NotStarted()
     pid = int(first[4:])
-    # A signal this process ignores (nohup, a shell's background job) stays ignored for the command too.
-    previous = {sig: _signal.signal(sig, lambda number, _frame: _forward(pid, number))
-                for sig in _FORWARDED if _signal.getsignal(sig) != _signal.SIG_IGN}
+    # Every signal goes on, one this process ignores (nohup, a shell's background job) too: the child
+    # ignores it as well unless the command handles it, as in a process of its own (`run`, `up` do SIGINT).
+    previous = {sig: _signal.signal(sig, lambda number, _frame: _forward(pid, number)) for sig in protocol.SIGNALS}
     try:
         last = reader.readline()
     finally:

@@ -5,17 +5,24 @@ on every command line, before it knows whether a server will answer.
 
 A request is one message: the client's stdin, stdout and stderr as
 SCM_RIGHTS, then a 4-byte length and the NUL-separated fields (version,
-cwd, umask, argc, argv…, environment `K=V`…). The server answers with
-lines: `pid N` once the child runs, then `exit N` or `signal N`.
+cwd, umask, the signals the client ignores, argc, argv…, environment
+`K=V`…). The server answers with lines: `pid N` once the child runs, then
+`exit N` or `signal N`. The child takes the client's dispositions for
+SIGNALS (ignored, or Python's default), as a process of its own would
+have inherited them, whatever the server's own were at its start.
 """
 
 from __future__ import annotations
 
+import _signal
 import os
 import sys
 import zlib
 
-VERSION = "1"
+VERSION = "2"
+# What the client forwards to the child, and whose disposition the child takes from the client.
+SIGNALS = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT, _signal.SIGWINCH, _signal.SIGUSR1,
+           _signal.SIGUSR2)
 DISABLE_ENV = "PYCOMPOSE_CLI_SERVER"
 DIR_ENV = "PYCOMPOSE_CLI_DIR"
 IDLE_ENV = "PYCOMPOSE_CLI_SERVER_IDLE"
@@ -80,17 +87,19 @@ def socket_path(directory: str, key: str) -> str | None:
     return path if len(os.fsencode(path)) <= SOCKET_PATH_MAX else None
 
 
-def encode_request(argv: list[str], cwd: str, umask: int, environ: dict[str, str]) -> bytes:
-    fields = [VERSION, cwd, str(umask), str(len(argv)), *argv, *(f"{k}={v}" for k, v in environ.items())]
+def encode_request(argv: list[str], cwd: str, umask: int, environ: dict[str, str], ignored: list[int]) -> bytes:
+    fields = [VERSION, cwd, str(umask), ",".join(map(str, ignored)), str(len(argv)), *argv,
+              *(f"{k}={v}" for k, v in environ.items())]
     payload = b"\0".join(os.fsencode(f) for f in fields)
     return len(payload).to_bytes(4, "big") + payload
 
 
-def decode_request(payload: bytes) -> tuple[list[str], str, int, dict[str, str]]:
+def decode_request(payload: bytes) -> tuple[list[str], str, int, dict[str, str], frozenset[int]]:
     fields = [os.fsdecode(f) for f in payload.split(b"\0")]
     if fields[0] != VERSION:
         raise ValueError(f"CLI protocol version {fields[0]!r}, expected {VERSION}")
-    cwd, umask, argc = fields[1], int(fields[2]), int(fields[3])
-    argv = fields[4 : 4 + argc]
-    environ = dict(item.partition("=")[::2] for item in fields[4 + argc :] if "=" in item)
-    return argv, cwd, umask, environ
+    cwd, umask, argc = fields[1], int(fields[2]), int(fields[4])
+    ignored = frozenset(int(n) for n in fields[3].split(",") if n)
+    argv = fields[5 : 5 + argc]
+    environ = dict(item.partition("=")[::2] for item in fields[5 + argc :] if "=" in item)
+    return argv, cwd, umask, environ, ignored

@@ -300,7 +300,7 @@ def _send(conn: socket.socket, text: str) -> None:
         conn.sendall(text.encode())
 
 
-def _child(request: tuple[list[str], str, int, dict[str, str]], fds: list[int], conn: int) -> None:
+def _child(request: tuple[list[str], str, int, dict[str, str], frozenset[int]], fds: list[int], conn: int) -> None:
     """Become the command line's process: its streams, directory, umask and environment, then run it.
 
     The child itself tells the client its pid (first, so nothing can come before it) and, once its
@@ -308,8 +308,8 @@ def _child(request: tuple[list[str], str, int, dict[str, str]], fds: list[int], 
     teardown and reaping. The server still reports an end by signal, and repeats the exit."""
     status, reporting = 1, False
     try:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        argv, cwd, umask, environ = request
+        argv, cwd, umask, environ, ignored = request
+        _take_dispositions(ignored)
         report = os.dup(conn)
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
@@ -337,6 +337,15 @@ def _child(request: tuple[list[str], str, int, dict[str, str]], fds: list[int], 
 
 
 _REPORT_FD = 3  # the client's connection, in the child
+
+
+def _take_dispositions(ignored: frozenset[int]) -> None:
+    """The client's dispositions, as a Python process started by it would have: ignored, or the default."""
+    for number in protocol.SIGNALS:
+        if number in ignored:
+            signal.signal(number, signal.SIG_IGN)
+        else:
+            signal.signal(number, signal.default_int_handler if number == signal.SIGINT else signal.SIG_DFL)
 
 
 def _run(argv: list[str]) -> int:

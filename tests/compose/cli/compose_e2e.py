@@ -1,11 +1,9 @@
 """End-to-end harness for the compose commands: a private engine, a project folder, `pycompose` as a user runs it.
 
 `compose_engine` (module scope) starts an engine of its own with busybox
-imported through docker-py, and skips the module, saying which, while the
-engine answers 404 on container routes it needs. `stack` gives each test a
-project folder and a unique project name, and takes the project down after
-it. `needs(handle, route...)` skips a test whose routes (networks,
-volumes…) the engine does not have yet, naming them.
+imported through docker-py. `stack` gives each test a project folder and a
+unique project name, and takes the project down after it. A route or a
+feature the engine lacks fails the test that uses it: there is no skip here.
 """
 
 from __future__ import annotations
@@ -13,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import time
 from collections.abc import Iterator, Mapping
@@ -31,81 +28,17 @@ from tests.compose.cli.engines import (  # noqa: F401 - stop_supervisor: other m
     stop_supervisor,
 )
 from tests.engine_fixture import EngineHandle, start_private_engine
-
-CONTAINER_ROUTES = (("POST", "/containers/create"), ("GET", "/containers/json"), ("POST", "/containers/x/start"),
-                    ("GET", "/containers/x/logs"), ("POST", "/containers/x/attach"), ("POST", "/containers/x/exec"),
-                    ("GET", "/events"))
-NETWORK_ROUTES = (("GET", "/networks"), ("POST", "/networks/create"))
-VOLUME_ROUTES = (("GET", "/volumes"), ("POST", "/volumes/create"))
-
-
-def _answer(path: Path, method: str, target: str) -> tuple[int, bytes]:
-    """Status and body of one bodiless request (a tiny client, independent of ours)."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-        conn.settimeout(5)
-        conn.connect(os.fspath(path))
-        conn.sendall(f"{method} /v1.45{target} HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n"
-                     "Connection: close\r\n\r\n".encode())
-        data = b""
-        while b"\r\n\r\n" not in data and (chunk := conn.recv(65536)):
-            data += chunk
-        if data.startswith(b"HTTP/1.1 404"):  # the message says whether the route or the object is missing
-            while chunk := conn.recv(65536):
-                data += chunk
-        head, _, body = data.partition(b"\r\n\r\n")
-    match = re.match(rb"HTTP/1\.1 (\d+)", head)
-    return (int(match.group(1)) if match else 0), body
-
-
-def missing(handle: EngineHandle, routes: tuple[tuple[str, str], ...]) -> list[str]:
-    """The routes the engine does not have (404 `page not found`, not an object's 404)."""
-    out = []
-    for method, target in routes:
-        status, body = _answer(handle.socket, method, target)
-        if status == 404 and b"page not found" in body:
-            out.append(f"{method} {target}")
-    return out
-
-
-def needs(handle: EngineHandle, routes: tuple[tuple[str, str], ...]) -> None:
-    gone = missing(handle, routes)
-    if gone:
-        pytest.skip(f"the engine answers 404 on {', '.join(gone)} (not implemented yet)")
-
-
-def health_reported(handle: EngineHandle) -> bool:
-    """Whether the engine runs healthchecks: a container with one shows `State.Health` once started."""
-    import docker
-
-    client = docker.APIClient(base_url=handle.host)
-    try:
-        created = client.create_container("busybox", ["sleep", "5"], healthcheck={"test": ["CMD", "true"]},
-                                          host_config=client.create_host_config(network_mode="none"))
-        try:
-            client.start(created["Id"])
-            return "Health" in client.inspect_container(created["Id"])["State"]
-        finally:
-            client.remove_container(created["Id"], force=True)
-    finally:
-        client.close()
-
-
-def needs_health(handle: EngineHandle) -> None:
-    if not health_reported(handle):
-        pytest.skip("the engine does not run healthchecks yet (no State.Health after start)")
+from tests.signals import dispositions
 
 
 @pytest.fixture(scope="module")
 def compose_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineHandle]:
-    """A private engine with busybox:latest; the module is skipped while container routes are missing."""
+    """A private engine with busybox:latest."""
     from tests.runtime.images.busybox import build_busybox_rootfs_tar
 
     tmp = tmp_path_factory.mktemp("compose-e2e")
     handle = start_private_engine(tmp / "engine", log_level="info")
     try:
-        gone = missing(handle, CONTAINER_ROUTES)
-        if gone:
-            pytest.skip(f"the engine answers 404 on {', '.join(gone)} (container endpoints not finished yet)")
         import_busybox(handle, build_busybox_rootfs_tar(tmp / "busybox.tar"))
         yield handle
     finally:
@@ -139,8 +72,10 @@ class Stack:
         return result
 
     def popen(self, *args: str) -> subprocess.Popen[str]:
+        """The command as from a terminal: default signal dispositions, whatever pytest inherited."""
         return subprocess.Popen(self.argv(args), cwd=self.dir, env=environ(self.handle), stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=dispositions())
 
     def containers(self, all: bool = True) -> list[dict[str, Any]]:
         """`ps --format json`, one object per line."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -132,14 +131,3 @@ def docker_cli(handle: EngineHandle, *args: str, check: bool = True,
 def docker_out(handle: EngineHandle, *args: str) -> str:
     """What docker prints for a command that must succeed, to compare our CLI's output with."""
     return docker_cli(handle, *args).stdout
-
-
-def skip_without_volume_routes(handle: EngineHandle) -> None:
-    """Skip the module while GET /volumes answers 404 (an engine application without the volume routes)."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-        conn.settimeout(10)
-        conn.connect(str(handle.socket))
-        conn.sendall(b"GET /v1.45/volumes HTTP/1.1\r\nHost: engine\r\nConnection: close\r\n\r\n")
-        head = conn.recv(64)
-    if int(head.split()[1]) == 404:
-        pytest.skip("the engine answers 404 on /volumes: runtime/api/app.py does not serve routes_volumes yet")

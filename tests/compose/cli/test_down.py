@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.compose.cli import compose_e2e
-from tests.compose.cli.compose_e2e import NETWORK_ROUTES, VOLUME_ROUTES, Stack, needs
+from tests.compose.cli.compose_e2e import Stack
 
 pytestmark = pytest.mark.root
 compose_engine = compose_e2e.compose_engine  # a fixture: the module's engine
@@ -77,7 +77,6 @@ def test_down_rmi_local_leaves_named_images(stack: Stack) -> None:
 
 
 def test_down_removes_networks_and_with_v_volumes(stack: Stack) -> None:
-    needs(stack.handle, NETWORK_ROUTES + VOLUME_ROUTES)
     stack.write("""
 services:
   app:

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.compose.cli import compose_e2e
-from tests.compose.cli.compose_e2e import Stack, import_busybox, needs_health, stop_supervisor
+from tests.compose.cli.compose_e2e import Stack, import_busybox, stop_supervisor
 from tests.compose.cli.project_objects import collect, leftovers
 from tests.engine_fixture import EngineHandle, start_private_engine
 
@@ -77,7 +77,6 @@ def down_leaves_nothing(stack: Stack) -> None:
 
 
 def test_sigkill_of_up_mid_way_then_up_again(stack: Stack) -> None:
-    needs_health(stack.handle)
     stack.write(chain())
     kill_after(stack.popen("up", "-d"), 1.0)
     stack.ok("up", "-d", timeout=120)
@@ -86,7 +85,6 @@ def test_sigkill_of_up_mid_way_then_up_again(stack: Stack) -> None:
 
 
 def test_sigkill_of_up_while_it_recreates_then_up_again(stack: Stack) -> None:
-    needs_health(stack.handle)
     stack.write(chain())
     stack.ok("up", "-d", timeout=120)
     stack.write(chain("2"))
@@ -116,7 +114,6 @@ def own_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Engine
 
 def test_sigkill_of_the_engine_mid_up_then_up_again(own_engine: list[EngineHandle], tmp_path: Path) -> None:
     first = Stack(own_engine[0], tmp_path, "killedengine")
-    needs_health(first.handle)
     first.write(chain())
     up = first.popen("up", "-d")
     time.sleep(1.0)

@@ -1,8 +1,7 @@
 """`pycompose up` end to end: real containers on a private engine, the command run as a user runs it.
 
-Services use `network_mode: none` unless the test is about networks, so
-they run on an engine without network endpoints; those that need networks
-or volumes skip, saying which routes are missing, until they land.
+Services use `network_mode: none` unless the test is about networks, so a
+test about something else does not depend on the network code.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ import time
 import pytest
 
 from tests.compose.cli import compose_e2e
-from tests.compose.cli.compose_e2e import NETWORK_ROUTES, VOLUME_ROUTES, Stack, needs, needs_health, wait_for
+from tests.compose.cli.compose_e2e import Stack, wait_for
 
 pytestmark = pytest.mark.root
 compose_engine = compose_e2e.compose_engine  # a fixture: the module's engine
@@ -111,7 +110,6 @@ services:
 
 
 def test_up_waits_for_healthy_and_completed_dependencies(stack: Stack) -> None:
-    needs_health(stack.handle)
     stack.write(f"""
 services:
   db:
@@ -280,7 +278,6 @@ def test_up_rejects_incompatible_flags(stack: Stack) -> None:
 
 
 def test_up_default_network_lets_services_resolve_each_other(stack: Stack) -> None:
-    needs(stack.handle, NETWORK_ROUTES)
     stack.write(f"""
 services:
   server:
@@ -297,7 +294,6 @@ services:
 
 
 def test_up_named_volume_survives_recreate(stack: Stack) -> None:
-    needs(stack.handle, VOLUME_ROUTES)
     stack.write(f"""
 services:
   app:

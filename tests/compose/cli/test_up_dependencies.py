@@ -9,7 +9,7 @@ import datetime
 import pytest
 
 from tests.compose.cli import compose_e2e
-from tests.compose.cli.compose_e2e import Stack, needs_health
+from tests.compose.cli.compose_e2e import Stack
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(120)]
 compose_engine = compose_e2e.compose_engine  # a fixture: the module's engine
@@ -37,7 +37,6 @@ services:
 
 
 def test_an_unhealthy_dependency_fails_up_and_its_dependent_never_starts(stack: Stack) -> None:
-    needs_health(stack.handle)
     stack.write(f"""
 services:
   db:

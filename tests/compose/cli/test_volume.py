@@ -1,7 +1,6 @@
 """`pycompose volume …`: pure rows and reports, then the commands against a private engine vs docker's output.
 
-The engine tests need the volume routes in the engine's application; an
-engine that answers 404 on /volumes skips them (with that reason).
+The engine tests run our CLI and the docker CLI against the same private engine.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ import pytest
 
 from compose.cli.volume import key_values, natural_key, prune_report, volume_rows
 from tests.compose.cli.engines import docker_out as docker
-from tests.compose.cli.engines import ok, pycompose, skip_without_volume_routes, stop_engine
+from tests.compose.cli.engines import ok, pycompose, stop_engine
 from tests.engine_fixture import EngineHandle, start_private_engine
 
 ANON = "com.docker.volume.anonymous"
@@ -57,7 +56,6 @@ def module_engine() -> Iterator[EngineHandle]:
     tmp = Path(tempfile.mkdtemp(prefix="pyc-volcli-"))
     handle = start_private_engine(tmp / "engine")
     try:
-        skip_without_volume_routes(handle)
         yield handle
     finally:
         stop_engine(handle)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import docker as docker_py
 import pytest
 
 from tests.engine_fixture import EngineHandle
@@ -16,7 +17,6 @@ __all__ = ["docker_env", "private_engine"]
 
 @pytest.fixture
 def client(private_engine: EngineHandle, docker_env: dict[str, str]) -> Iterator[Any]:
-    docker_py = pytest.importorskip("docker")
     client = docker_py.DockerClient(base_url=private_engine.host)
     try:
         yield client
@@ -53,7 +53,6 @@ def test_run_detached_logs_exec_wait_stop_remove(client: Any) -> None:
 
 def test_run_in_the_foreground(client: Any) -> None:
     assert client.containers.run("busybox", ["echo", "fg"], remove=True) == b"fg\n"
-    docker_py = pytest.importorskip("docker")
     with pytest.raises(docker_py.errors.ContainerError) as failed:
         client.containers.run("busybox", ["sh", "-c", "echo bad >&2; exit 2"], remove=True)
     assert failed.value.exit_status == 2

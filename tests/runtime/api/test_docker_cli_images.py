@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import docker as docker_py
 import pytest
 
 from tests.compose.cli.engines import DOCKER, busybox_engine, docker_cli, stop_engine, stop_supervisor
@@ -53,7 +54,6 @@ def busybox_id(handle: EngineHandle) -> str:
 
 @pytest.fixture
 def client(engine: EngineHandle) -> Iterator[Any]:
-    docker_py = pytest.importorskip("docker")
     api = docker_py.DockerClient(base_url=engine.host, version="auto")
     try:
         yield api

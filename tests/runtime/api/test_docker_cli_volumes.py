@@ -1,10 +1,7 @@
 """Volumes through the docker CLI against a private engine: the volume commands, and volumes used by containers.
 
-Needs the volume routes in the engine's application: an engine that answers
-404 on /volumes skips the module (with that reason). The container tests
-also need the container manager to use the volume store (acquire, release,
-populate); an engine whose containers do not count as volume users skips
-those with that reason.
+The container tests check that the container manager uses the volume store
+(containers count as users, new volumes are populated from the image).
 """
 
 from __future__ import annotations
@@ -16,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.compose.cli.engines import DOCKER, busybox_engine, skip_without_volume_routes
+from tests.compose.cli.engines import DOCKER, busybox_engine
 from tests.compose.cli.engines import docker_cli as docker
 from tests.compose.cli.engines import docker_out as out
 from tests.engine_fixture import EngineHandle
@@ -34,7 +31,6 @@ def module_engine() -> Iterator[EngineHandle]:
     tmp = Path(tempfile.mkdtemp(prefix="pyc-voldocker-"))
     try:
         with busybox_engine(tmp) as (handle, _):
-            skip_without_volume_routes(handle)
             yield handle
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -76,9 +72,7 @@ def test_volume_commands(engine: EngineHandle) -> None:
 
 def test_a_volume_in_use_cannot_be_removed(engine: EngineHandle) -> None:
     container = out(engine, "create", "-v", "used:/data", "busybox", "true").strip()
-    if not users_counted(engine, "used"):
-        pytest.skip("containers do not count as volume users: ContainerManager.create does not use "
-                    "VolumeStore.for_container yet")
+    assert users_counted(engine, "used"), "a container using a volume must count as its user"
     refused = docker(engine, "volume", "rm", "-f", "used", check=False)
     assert refused.returncode == 1
     assert f"Error response from daemon: remove used: volume is in use - [{container}]" in refused.stderr
@@ -91,9 +85,7 @@ def test_a_volume_in_use_cannot_be_removed(engine: EngineHandle) -> None:
 def test_anonymous_volumes_go_with_rm_v(engine: EngineHandle) -> None:
     container = out(engine, "create", "-v", "/data", "busybox", "true").strip()
     (anon,) = out(engine, "volume", "ls", "-q").split()
-    if not users_counted(engine, anon):
-        pytest.skip("containers do not count as volume users: ContainerManager.create does not use "
-                    "VolumeStore.for_container yet")
+    assert users_counted(engine, anon), "a container using a volume must count as its user"
     assert out(engine, "volume", "inspect", "-f", "{{json .Labels}}", anon) == f'{{"{ANON}":""}}\n'
     docker(engine, "rm", "-v", container)
     assert out(engine, "volume", "ls", "-q") == ""
@@ -103,9 +95,6 @@ def test_anonymous_volumes_go_with_rm_v(engine: EngineHandle) -> None:
 
 def test_a_new_volume_gets_the_images_content_once(engine: EngineHandle) -> None:
     text = out(engine, "run", "--rm", "-v", "seeded:/etc", "busybox", "cat", "/etc/passwd")
-    if not text:
-        pytest.skip("new volumes are not populated: ContainerManager.create does not call "
-                    "VolumeStore.populate_from_layers yet")
     assert text.startswith("root:x:0:0:")
     assert out(engine, "run", "--rm", "-v", "private:/root", "busybox", "stat", "-c", "%a %u", "/root") == "700 0\n"
     # Emptied, it stays empty: only a volume never seen with data is filled.

@@ -305,7 +305,7 @@ def test_cleanup_prefix_kills_and_removes_leftovers(prefix: str) -> None:
 def test_failed_create_leaves_nothing(prefix: str) -> None:
     m = cgroups.current_mounts()
     if m.layout != "v1-hybrid":
-        pytest.skip("needs the v1 cpuset controller")
+        pytest.skip(f"this host has no v1 cpuset controller (cgroup layout {m.layout})")
     with pytest.raises(CgroupError, match=r"cpuset\.cpus"):
         Cgroup.create(prefix, "bad", Resources(cpuset_cpus="999"), mounts=Mounts(m.layout, m.v1, m.unified))
     assert not any(os.path.exists(d) for d in Cgroup(prefix, "bad", m).dirs())

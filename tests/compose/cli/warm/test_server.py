@@ -21,6 +21,7 @@ import pytest
 from compose.cli.warm import protocol
 from compose.cli.warm.client import eligible
 from compose.cli.warm.server import stop_servers, wait_for_server
+from tests.signals import dispositions, ignored_by
 
 PYCOMPOSE = str(Path(sys.executable).parent / "pycompose")
 COMPOSE = "services:\n  web:\n    image: busybox\n    environment: ['X=${FOO}']\n"
@@ -55,8 +56,10 @@ def children(pid: int) -> list[int]:
     return [int(p) for p in text.split()]
 
 
-def warm_up(cli_dir: str) -> int:
-    first = subprocess.run([PYCOMPOSE, "--help"], env=env(cli_dir), capture_output=True, check=False)
+def warm_up(cli_dir: str, ignored: tuple[int, ...] = ()) -> int:
+    """The server, started by a first command line that ignores `ignored` (the server inherits that)."""
+    first = subprocess.run([PYCOMPOSE, "--help"], env=env(cli_dir), capture_output=True, check=False,
+                           preexec_fn=dispositions(ignored))
     assert first.returncode == 0
     return server_pid(cli_dir)
 
@@ -86,11 +89,13 @@ def until(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
     return predicate()
 
 
-def blocked_command(cli_dir: str) -> tuple[int, subprocess.Popen[bytes], int]:
+def blocked_command(cli_dir: str, server_ignores: tuple[int, ...] = (),
+                    client_ignores: tuple[int, ...] = ()) -> tuple[int, subprocess.Popen[bytes], int]:
     """(server, client, child): a command blocked reading the client's stdin, in the server's child."""
-    server = warm_up(cli_dir)
+    server = warm_up(cli_dir, server_ignores)
     process = subprocess.Popen([PYCOMPOSE, "-f", "-", "config"], env=env(cli_dir), stdin=subprocess.PIPE,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               preexec_fn=dispositions(client_ignores))
     assert until(lambda: len(children(server)) == 1)
     time.sleep(0.5)  # the client has the child's pid by now, and forwards
     return server, process, children(server)[0]
@@ -102,6 +107,27 @@ def test_the_command_is_the_servers_child_and_signals_reach_it(cli_dir: str) -> 
     process.wait(timeout=20)
     assert process.returncode == -signal.SIGTERM  # ended as a process of its own would have
     assert until(lambda: children(server) == [])
+
+
+def test_the_child_takes_the_clients_dispositions_not_the_servers(cli_dir: str) -> None:
+    # The server was started from a background job (SIGINT ignored); this client runs in a terminal.
+    server, process, child = blocked_command(cli_dir, server_ignores=(signal.SIGINT,))
+    assert signal.SIGINT in ignored_by(server) and signal.SIGINT not in ignored_by(child)
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=20)
+    assert process.returncode == 130  # Ctrl+C ends the command, as a process of its own
+    assert until(lambda: children(server) == [])
+
+
+def test_a_signal_the_client_ignores_is_forwarded_and_ignored_by_the_command(cli_dir: str) -> None:
+    # A client in a background job: `config` does not handle SIGINT, so it ignores it, as it would by itself.
+    server, process, child = blocked_command(cli_dir, client_ignores=(signal.SIGINT,))
+    assert signal.SIGINT in ignored_by(child) and signal.SIGINT not in ignored_by(server)
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.5)
+    assert process.poll() is None and children(server) == [child]
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=20) == -signal.SIGTERM
 
 
 def test_a_client_killed_takes_its_command_along(cli_dir: str) -> None:
