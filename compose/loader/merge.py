@@ -25,10 +25,11 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from compose.errors import ComposeFileError, Mark, format_path
+from compose.errors import ComposeFileError, format_path
 from compose.loader import merge_keys as keys
 from compose.loader.marks import RESET, MDict, MList, mark_of
 from compose.loader.merge_keys import KeyFn
+from compose.loader.merge_lists import as_list, concat, host_entries, item_mark
 
 Path = tuple[str | int, ...]
 
@@ -109,7 +110,7 @@ def _copy(value: Any, path: Path, keep: bool) -> Any:
         return out
     if isinstance(value, list):
         copied = MList((_copy(item, (*path, i), keep) for i, item in enumerate(value)),
-                       mark=mark_of(value), item_marks=[_item_mark(value, i) for i in range(len(value))])
+                       mark=mark_of(value), item_marks=[item_mark(value, i) for i in range(len(value))])
         rule = _rule_for(path)
         if rule is not None and rule.key is not None:
             return _dedupe(copied, rule.key)
@@ -142,12 +143,6 @@ def _set_key_mark(out: MDict, key: str, source: Any) -> None:
         out.key_marks[key] = source.key_marks[key]
 
 
-def _item_mark(items: Any, index: int) -> Mark | None:
-    if isinstance(items, MList) and index < len(items.item_marks):
-        return items.item_marks[index]
-    return None
-
-
 def _dedupe(items: MList, key: KeyFn) -> MList:
     """Later items replace earlier ones with the same key, at the earlier place."""
     out = MList(mark=items.mark)
@@ -156,11 +151,11 @@ def _dedupe(items: MList, key: KeyFn) -> MList:
         k = key(item)
         if k in seen:
             out[seen[k]] = item
-            out.item_marks[seen[k]] = _item_mark(items, i)
+            out.item_marks[seen[k]] = item_mark(items, i)
         else:
             seen[k] = len(out)
             out.append(item)
-            out.item_marks.append(_item_mark(items, i))
+            out.item_marks.append(item_mark(items, i))
     return out
 
 
@@ -185,7 +180,7 @@ def _merge_default(base: Any, over: Any, path: Path, keep: bool) -> Any:
     if isinstance(base, list):
         if not isinstance(over, list):
             raise _cannot_merge(base, over, path)
-        return _concat(base, _copy(over, path, keep))
+        return concat(base, _copy(over, path, keep))
     return _copy(over, path, keep)
 
 
@@ -219,26 +214,6 @@ def _merge_mapping(base: Any, over: Mapping[str, Any], path: Path, keep: bool,
     return out
 
 
-def _concat(base: Any, over: Any) -> MList:
-    first, second = _as_list(base), _as_list(over)
-    out = MList(mark=first.mark if first.mark is not None else second.mark)
-    for items in (first, second):
-        for i, item in enumerate(items):
-            out.append(item)
-            out.item_marks.append(_item_mark(items, i))
-    return out
-
-
-def _as_list(value: Any) -> MList:
-    if isinstance(value, MList):
-        return value
-    if isinstance(value, list):
-        return MList(value)
-    if value is None:
-        return MList()
-    return MList([value], mark=mark_of(value))
-
-
 def _cannot_merge(base: Any, over: Any, path: Path) -> ComposeFileError:
     return ComposeFileError(
         f"cannot merge {_kind(over)} into {_kind(base)}", mark_of(over), format_path(path)
@@ -263,7 +238,7 @@ def _unique_list(rule: Rule, base: Any, over: Any, path: Path, keep: bool) -> An
     """Sequences (a lone scalar counts as one item) appended, then deduplicated."""
     if over is None:
         return base
-    joined = _concat(base, _copy(over, path, keep))
+    joined = concat(base, _copy(over, path, keep))
     return _dedupe(joined, rule.key) if rule.key is not None else joined
 
 
@@ -283,12 +258,12 @@ def _as_mapping(value: Any, entry: Callable[[Any], tuple[str, Any]]) -> Mapping[
     if isinstance(value, Mapping):
         return value
     out = MDict(mark=mark_of(value))
-    for i, item in enumerate(_as_list(value)):
+    for i, item in enumerate(as_list(value)):
         key, out_value = entry(item)
         out[key] = out_value
-        item_mark = _item_mark(value, i)
-        if item_mark is not None:
-            out.key_marks[key] = item_mark
+        mark = item_mark(value, i)
+        if mark is not None:
+            out.key_marks[key] = mark
     return out
 
 
@@ -342,32 +317,18 @@ def _extra_hosts(rule: Rule, base: Any, over: Any, path: Path, keep: bool) -> An
             if host not in base:
                 base[host] = _copy(addresses, (*path, host), keep)
             else:
-                known = _as_list(base[host])
-                new = [a for a in _as_list(addresses) if a not in known]
+                known = as_list(base[host])
+                new = [a for a in as_list(addresses) if a not in known]
                 if new:
                     base[host] = MList([*known, *new], mark=mark_of(base[host]))
             _set_key_mark(base, host, over)
         return base
-    known = _host_entries(base)
+    known = host_entries(base)
     out = MList(known, mark=known.mark, item_marks=list(known.item_marks))
-    for i, entry in enumerate(_host_entries(over)):
+    for i, entry in enumerate(host_entries(over)):
         if entry not in known:
             out.append(entry)
-            out.item_marks.append(_item_mark(over, i))
-    return out
-
-
-def _host_entries(value: Any) -> MList:
-    """A mapping `{host: ip or [ips]}` as compose-go's sorted `host=ip` items."""
-    if not isinstance(value, Mapping):
-        return _as_list(value)
-    out = MList(mark=mark_of(value))
-    for host in sorted(value):
-        addresses = value[host]
-        if addresses is None:
-            out.append(host)
-        else:
-            out.extend(f"{host}={address}" for address in _as_list(addresses))
+            out.item_marks.append(item_mark(over, i))
     return out
 
 
@@ -375,14 +336,14 @@ def _ipam_config(rule: Rule, base: Any, over: Any, path: Path, keep: bool) -> An
     """Pools with the same subnet merge; other pools are added."""
     if over is None or not isinstance(base, list) or not isinstance(over, list):
         return _merge_default(base, over, path, keep)
-    out = _as_list(base)
+    out = as_list(base)
     for i, pool in enumerate(over):
         subnet = pool.get("subnet") if isinstance(pool, Mapping) else None
         match = next((j for j, mine in enumerate(out) if subnet is not None and isinstance(mine, Mapping)
                       and mine.get("subnet") == subnet), None)
         if match is None:
             out.append(_copy(pool, (*path, len(out)), keep))
-            out.item_marks.append(_item_mark(over, i))
+            out.item_marks.append(item_mark(over, i))
         else:
             out[match] = _merge_mapping(out[match], pool, (*path, match), keep)
     return out
