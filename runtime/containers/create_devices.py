@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from runtime.api.errors import bad_request
 from runtime.containers.spec import DeviceNode, DeviceRule
+from runtime.errors import bad_request
 from runtime.linux import devices
 
 

@@ -29,10 +29,10 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.to_thread
 
-from runtime.api.errors import EngineError, conflict
 from runtime.containers.network_state import ACTIVE, copy_peer_files, fill_settings, register_dns, write_files
 from runtime.containers.records import Record
 from runtime.containers.spec import ContainerSpec
+from runtime.errors import EngineError, conflict
 from runtime.network.endpoints import (
     CreatePlan,
     Peer,

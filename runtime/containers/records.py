@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from runtime.api.errors import EngineError, bad_request, conflict, not_found
+from runtime.errors import EngineError, bad_request, conflict, not_found
 
 RECORD_FILE = "config.json"
 TRASH = ".del-"

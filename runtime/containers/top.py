@@ -11,8 +11,8 @@ import shlex
 import subprocess
 from typing import TYPE_CHECKING, Any
 
-from runtime.api.errors import EngineError, bad_request, conflict
 from runtime.containers.spec import spec_from_dict
+from runtime.errors import EngineError, bad_request, conflict
 from runtime.linux.cgroups import Cgroup, CgroupError
 
 if TYPE_CHECKING:

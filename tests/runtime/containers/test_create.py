@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from runtime.api.errors import EngineError
 from runtime.containers.create import Created, HostFacts, ImageInfo, translate, write_bundle
 from runtime.containers.create_mounts import MASKED_PATHS, READONLY_PATHS
 from runtime.containers.spec import ContainerSpec
+from runtime.errors import EngineError
 from runtime.linux import caps
 from runtime.volumes import VolumeStore
 
