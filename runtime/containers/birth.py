@@ -32,9 +32,9 @@ from typing import TYPE_CHECKING, NoReturn
 
 from runtime.containers import process_setup as ps
 from runtime.containers.process_setup import RuntimeFailure
-from runtime.containers.spec import ContainerSpec
 from runtime.linux import devices, mounts
 from runtime.linux import syscalls as sc
+from runtime.spec import ContainerSpec
 
 if TYPE_CHECKING:
     from runtime.linux.cgroups import Cgroup, Mounts

@@ -13,8 +13,8 @@ from typing import Any
 
 from runtime.containers.create_mounts import DEFAULT_SHM_SIZE, MASKED_PATHS, READONLY_PATHS
 from runtime.containers.health import merge as merge_healthcheck
-from runtime.containers.spec import Resources, Rlimit
 from runtime.errors import bad_request
+from runtime.spec import Resources, Rlimit
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 CPU_PERIOD = 100_000

@@ -31,7 +31,6 @@ import anyio.to_thread
 
 from runtime.containers.network_state import ACTIVE, copy_peer_files, fill_settings, register_dns, write_files
 from runtime.containers.records import Record
-from runtime.containers.spec import ContainerSpec
 from runtime.errors import EngineError, conflict
 from runtime.network.endpoints import (
     CreatePlan,
@@ -47,6 +46,7 @@ from runtime.network.endpoints import (
 from runtime.network.errors import NetworkError, PortAllocated
 from runtime.network.manager import Attached, Attachment, NetworkManager, host_ifname, new_endpoint_id
 from runtime.network.store import NetworkRecord, NoSuchNetwork
+from runtime.spec import ContainerSpec
 
 if TYPE_CHECKING:
     from runtime.containers.manager import ContainerManager

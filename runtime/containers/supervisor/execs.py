@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, NoReturn
 
 from runtime.containers import birth as births
 from runtime.containers import process_setup as ps
-from runtime.containers.spec import ExecSpec
 from runtime.containers.supervisor import loop as ev
 from runtime.containers.supervisor.conn import Reply
 from runtime.containers.supervisor.protocol import STDERR, STDOUT
 from runtime.containers.supervisor.streams import DrainedExit, ProcessIO
 from runtime.linux import syscalls as sc
+from runtime.spec import ExecSpec
 
 if TYPE_CHECKING:
     from runtime.containers.supervisor.containers import Container

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from runtime.containers.spec import Mount, Rootfs
 from runtime.linux import mounts
 from runtime.linux import syscalls as sc
+from runtime.spec import Mount, Rootfs
 from tests.runtime.linux.forkrun import run_forked
 
 
