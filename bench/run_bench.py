@@ -166,7 +166,7 @@ class Bundles:
 
 def birth_case(bundles: Bundles) -> Case:
     """birth_once in this process (which has no thread: anyio's loops here start none)."""
-    from runtime.containers.birth import birth_once
+    from runtime.containers.supervisor.birth import birth_once
     from runtime.spec import spec_from_dict
 
     def one() -> float:

@@ -1,4 +1,4 @@
-"""Rootfs preparation pieces; whole births are covered in tests/runtime/containers/test_birth.py."""
+"""Rootfs preparation pieces; whole births are covered in tests/runtime/containers/supervisor/test_birth.py."""
 
 from __future__ import annotations
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from runtime.containers.birth import birth_once
-from runtime.containers.process_setup import RuntimeFailure
+from runtime.containers.supervisor.birth import birth_once
+from runtime.containers.supervisor.process_setup import RuntimeFailure
 from runtime.linux import caps
 from runtime.linux.cgroups import Cgroup
 from runtime.spec import ContainerSpec, Mount

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from runtime.containers.birth import birth_once
+from runtime.containers.supervisor.birth import birth_once
 from runtime.linux import caps, devices
 from runtime.linux.cgroups import Cgroup
 from runtime.spec import DeviceRule, Resources
