@@ -50,8 +50,8 @@ PENDING: frozenset[tuple[str, str]] = frozenset({
                "runtime.containers.manager runtime.containers.network_state runtime.containers.networking "
                "runtime.containers.pausing runtime.containers.supervision runtime.engine"),
     ("long", "runtime/containers/manager.py"),
-    # the supervisor's own types: a Container holds its Execs, an Exec its Container; archive.py reads
-    # the Supervisor it runs in.
+    # h/rt-table too: the supervisor's own types (a Container holds its Execs, an Exec its Container;
+    # archive.py reads the Supervisor it runs in) become Protocols.
     ("circle", "runtime.containers.supervisor.containers runtime.containers.supervisor.execs"),
     ("circle", "runtime.containers.supervisor.archive runtime.containers.supervisor.main"),
     # compose/: not part of the runtime's layering, over the limit before issue 15.
