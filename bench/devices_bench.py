@@ -21,9 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from runtime.containers.spec import Resources  # noqa: E402
 from runtime.linux import bpf_devices, cgroups, devices  # noqa: E402
 from runtime.linux.cgroups import Cgroup, Mounts  # noqa: E402
+from runtime.spec import Resources  # noqa: E402
 
 RUNS = 200
 

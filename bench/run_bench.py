@@ -183,8 +183,8 @@ class Bundles:
 
 def birth_case(bundles: Bundles) -> Case:
     """birth_once in this process (which has no thread: anyio's loops here start none)."""
-    from runtime.containers.birth import birth_once
-    from runtime.containers.spec import spec_from_dict
+    from runtime.containers.supervisor.birth import birth_once
+    from runtime.spec import spec_from_dict
 
     def one() -> float:
         spec = bundles.fresh()
@@ -205,8 +205,8 @@ def supervisor_case(root: Path, bundles: Bundles, phases: dict[str, list[float]]
     """create + start + exit event + delete through the engine's supervisor client; phases go to `phases`."""
     import anyio
 
-    from runtime.containers.spec import spec_from_dict
     from runtime.containers.supervisor_client import SupervisorClient
+    from runtime.spec import spec_from_dict
 
     async def main() -> float:
         client = await SupervisorClient.connect(root)

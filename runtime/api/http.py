@@ -16,7 +16,7 @@ import anyio
 import anyio.abc
 
 from runtime.api import jsonparse
-from runtime.api.errors import EngineError, bad_request
+from runtime.api.errors import EngineError, bad_request, error_body
 
 # Docker's limit for JSON request bodies is generous; ours only guards memory.
 JSON_BODY_LIMIT = 16 * 1024 * 1024
@@ -195,7 +195,7 @@ def parse_filters(text: str) -> dict[str, list[str]]:
 
 
 def error_response(error: EngineError) -> Response:
-    return Response(error.status, error.body(), [("Content-Type", "application/json")])
+    return Response(error.status, error_body(error.message), [("Content-Type", "application/json")])
 
 
 def engine_error_in(exc: BaseException) -> EngineError | None:

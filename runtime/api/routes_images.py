@@ -1,9 +1,9 @@
 """Image routes: list, inspect, history, tag, remove, prune, load, save, import.
 
 Handlers parse the query the way Docker does and call the image store in a
-worker thread (it does file and tar work); its exceptions become Docker's
-status codes: ImageNotFound 404, ImageConflict 409, ImageInvalid and
-ValueError 400.
+worker thread (it does file and tar work); its errors carry Docker's status
+codes themselves (ImageNotFound 404, ImageConflict 409, ImageInvalid 400), a
+ValueError is a 400.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import BinaryIO, NoReturn, TypeVar
 import anyio.to_thread
 
 from runtime.api.bridge import stream_from_writer, sync_reader
-from runtime.api.errors import bad_request, conflict, not_found, not_implemented
+from runtime.api.errors import bad_request, not_implemented
 from runtime.api.http import Request, Response, empty_response, json_response, json_stream
 from runtime.api.router import Route
 from runtime.engine import Engine
@@ -23,14 +23,9 @@ T = TypeVar("T")
 
 
 def store_error(exc: Exception) -> Exception:
-    """The API error for an image store exception (others pass through)."""
-    from runtime.images.errors import ImageConflict, ImageInvalid, ImageNotFound
-
-    if isinstance(exc, ImageNotFound):
-        return not_found(str(exc))
-    if isinstance(exc, ImageConflict):
-        return conflict(str(exc))
-    if isinstance(exc, ImageInvalid | ValueError):
+    """The API error for a store exception: the store's own errors are EngineErrors already, a
+    ValueError (bad input found deep in the store) is a 400; others pass through."""
+    if isinstance(exc, ValueError):
         return bad_request(str(exc))
     return exc
 

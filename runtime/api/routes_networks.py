@@ -2,29 +2,26 @@
 
 Handlers read the engine's network manager (`engine.networks`) and, for
 who is attached where, the container records (`engine.containers`);
-network errors carry Docker's status codes and become EngineErrors here.
+network errors are EngineErrors with Docker's status codes, rendered as they come.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from runtime.api.errors import EngineError, bad_request
 from runtime.api.http import Request, Response, empty_response, json_response
 from runtime.api.router import Route
-from runtime.containers import network_connect, networking
+from runtime.containers import network_connect
 from runtime.containers.logs_read import parse_time_ns
 from runtime.engine import Engine
 from runtime.network import docker_json
-from runtime.network.errors import NetworkError
 
 if TYPE_CHECKING:
     from runtime.network.manager import NetworkManager
     from runtime.network.store import NetworkRecord
-
-T = TypeVar("T")
 
 
 def networks_of(engine: Engine) -> NetworkManager:
@@ -34,18 +31,8 @@ def networks_of(engine: Engine) -> NetworkManager:
     return networks
 
 
-async def _call(work: Callable[[], Awaitable[T]]) -> T:
-    try:
-        return await work()
-    except NetworkError as exc:
-        raise networking.engine_error(exc) from None
-
-
 def _get(engine: Engine, ref: str) -> NetworkRecord:
-    try:
-        return networks_of(engine).store.get(ref)
-    except NetworkError as exc:
-        raise networking.engine_error(exc) from None
+    return networks_of(engine).store.get(ref)
 
 
 def _emit(engine: Engine, action: str, network: NetworkRecord) -> None:
@@ -57,10 +44,7 @@ def _emit(engine: Engine, action: str, network: NetworkRecord) -> None:
 async def list_networks(engine: Engine, request: Request) -> Response:
     nets = networks_of(engine)
     filters = request.filters()
-    try:
-        docker_json.check_filters(filters, docker_json.LIST_FILTERS)
-    except NetworkError as exc:
-        raise networking.engine_error(exc) from None
+    docker_json.check_filters(filters, docker_json.LIST_FILTERS)
     in_use = network_connect.endpoints_in_use(engine.containers)
     return json_response([docker_json.network_json(n) for n in sorted(nets.store, key=lambda n: n.created)
                           if docker_json.matches(n, filters, in_use)])
@@ -78,7 +62,7 @@ async def create_network(engine: Engine, request: Request) -> Response:
     if not isinstance(body, dict):
         raise bad_request("invalid network configuration: expected a JSON object")
     nets = networks_of(engine)
-    network = await _call(lambda: nets.create(body))
+    network = await nets.create(body)
     _emit(engine, "create", network)
     return json_response({"Id": network.id, "Warning": ""}, 201)
 
@@ -94,7 +78,7 @@ async def _remove(engine: Engine, network: NetworkRecord) -> None:
         raise EngineError(403, f"error while removing network: network {network.name} id {network.id} has "
                                "active endpoints")
     nets = networks_of(engine)
-    await _call(lambda: nets.remove(network))
+    await nets.remove(network)
     _emit(engine, "destroy", network)
 
 
@@ -130,14 +114,10 @@ async def _body(request: Request) -> dict[str, Any]:
 async def prune_networks(engine: Engine, request: Request) -> Response:
     nets = networks_of(engine)
     filters = request.filters()
-    try:
-        docker_json.check_filters(filters, docker_json.PRUNE_FILTERS)
-        in_use = network_connect.endpoints_in_use(engine.containers)
-        now = time.time()
-        doomed = [n for n in nets.store
-                  if docker_json.prunable(n, filters, in_use, parse_time_ns(n.created) / 1e9, now)]
-    except NetworkError as exc:
-        raise networking.engine_error(exc) from None
+    docker_json.check_filters(filters, docker_json.PRUNE_FILTERS)
+    in_use = network_connect.endpoints_in_use(engine.containers)
+    now = time.time()
+    doomed = [n for n in nets.store if docker_json.prunable(n, filters, in_use, parse_time_ns(n.created) / 1e9, now)]
     deleted = []
     for network in doomed:
         try:

@@ -25,10 +25,7 @@ def registry_error(exc: Exception) -> Exception:
     """The API error for a registry, reference or image store exception (others pass through)."""
     from runtime.api.routes_images import store_error
     from runtime.registry.config import ConfigError
-    from runtime.registry.errors import RegistryError
 
-    if isinstance(exc, RegistryError):
-        return EngineError(exc.status, exc.message)
     if isinstance(exc, ConfigError):
         return EngineError(500, str(exc))
     return store_error(exc)
@@ -60,7 +57,7 @@ def _streamed(request: Request, work: Callable[[Any], object]) -> Response:
             if not progress.started:
                 raise
             error = registry_error(exc)
-            if error is exc:
+            if not isinstance(error, EngineError):
                 log.exception("registry operation failed")
             progress.error(getattr(error, "message", None) or str(exc) or type(exc).__name__)
 

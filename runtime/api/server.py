@@ -26,7 +26,7 @@ import anyio
 import anyio.abc
 import h11
 
-from runtime.api.errors import EngineError
+from runtime.api.errors import EngineError, error_body
 from runtime.api.http import RawStream, Request, Response, engine_error_in, error_response
 from runtime.connections import ConnectionLimits, ConnectionPool, Slot
 
@@ -177,7 +177,7 @@ class _Connection:
             return
         cause = exc.__cause__
         status = cause.error_status_hint if isinstance(cause, h11.RemoteProtocolError) else 400
-        body = EngineError(status, str(exc)).body()
+        body = error_body(str(exc))
         try:
             await self.send(_head(status, [("Content-Type", "application/json")], len(body)))
             await self.send(h11.Data(data=body))

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from runtime.api.errors import EngineError, bad_request, not_found
+from runtime.errors import EngineError, bad_request, not_found
 from runtime.images.errors import LayerError
 from runtime.images.layers import OPAQUE_XATTR, ApplyResult, _Extractor, split_name
 

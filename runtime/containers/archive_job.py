@@ -14,8 +14,8 @@ import errno
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from runtime.api.errors import EngineError
 from runtime.containers.archive import put_archive, stat_path
+from runtime.errors import EngineError
 
 
 def preload() -> None:

@@ -12,9 +12,9 @@ import logging
 import socket
 from typing import TYPE_CHECKING
 
-from runtime.api.errors import conflict
 from runtime.containers.execs import Exec, exec_spec
 from runtime.containers.records import Record
+from runtime.errors import conflict
 
 if TYPE_CHECKING:
     from runtime.containers.manager import ContainerManager

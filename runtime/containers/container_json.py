@@ -9,11 +9,11 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from runtime.api.errors import bad_request
-from runtime.api.filters import match_labels
 from runtime.containers import health
 from runtime.containers.logs_read import parse_time_ns
 from runtime.containers.records import STATUSES, Record
+from runtime.errors import bad_request
+from runtime.filters import match_labels
 from runtime.network.endpoints import ports_summary
 
 LIST_FILTERS = frozenset({

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import anyio.to_thread
 
-from runtime.api.errors import EngineError
 from runtime.containers.supervisor_client import SupervisorError
+from runtime.errors import EngineError
 
 if TYPE_CHECKING:
     from runtime.containers.manager import ContainerManager

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runtime.api.errors import bad_request, not_found
 from runtime.containers import create_config as cc
 from runtime.containers import etc_files
 from runtime.containers.create_devices import plan_devices
@@ -31,8 +30,9 @@ from runtime.containers.create_mounts import (
 )
 from runtime.containers.records import Record, State
 from runtime.containers.restart import validate as validate_restart
-from runtime.containers.spec import NAMESPACES, ContainerSpec, Mount, Process, Rootfs
 from runtime.containers.users import ReadFile, layer_reader, resolve_user
+from runtime.errors import bad_request, not_found
+from runtime.spec import NAMESPACES, ContainerSpec, Mount, Process, Rootfs
 
 if TYPE_CHECKING:
     from runtime.network.endpoints import CreatePlan

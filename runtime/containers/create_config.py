@@ -11,10 +11,10 @@ import signal
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from runtime.api.errors import bad_request
 from runtime.containers.create_mounts import DEFAULT_SHM_SIZE, MASKED_PATHS, READONLY_PATHS
 from runtime.containers.health import merge as merge_healthcheck
-from runtime.containers.spec import Resources, Rlimit
+from runtime.errors import bad_request
+from runtime.spec import Resources, Rlimit
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 CPU_PERIOD = 100_000

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from runtime.api.errors import bad_request
-from runtime.containers.spec import DeviceNode, DeviceRule
+from runtime.errors import bad_request
 from runtime.linux import devices
+from runtime.spec import DeviceNode, DeviceRule
 
 
 def plan_devices(hc: Mapping[str, Any], privileged: bool) -> tuple[tuple[DeviceNode, ...], tuple[DeviceRule, ...]]:

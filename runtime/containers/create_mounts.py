@@ -16,8 +16,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from runtime.api.errors import bad_request
-from runtime.containers.spec import Mount
+from runtime.errors import bad_request
+from runtime.spec import Mount
 
 DEFAULT_SHM_SIZE = 64 * 1024 * 1024
 MASKED_PATHS = (

@@ -18,7 +18,7 @@ from typing import Any
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from runtime.api.errors import bad_request
+from runtime.errors import bad_request
 
 HISTORY = 1024
 LISTENER_BUFFER = 4096

@@ -15,11 +15,11 @@ from typing import Any
 
 import anyio
 
-from runtime.api.errors import bad_request, conflict, not_found
 from runtime.containers import create_config as cc
 from runtime.containers.records import Record
-from runtime.containers.spec import ExecSpec, Process, Rlimit, User
 from runtime.containers.users import ReadFile, resolve_user
+from runtime.errors import bad_request, conflict, not_found
+from runtime.spec import ExecSpec, Process, Rlimit, User
 
 # Exec instances of removed containers go; of live ones, the finished beyond this many.
 KEEP_FINISHED = 64

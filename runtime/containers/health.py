@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from runtime.api.errors import bad_request
+from runtime.errors import bad_request
 
 SECOND_NS = 1_000_000_000
 MINIMUM_NS = 1_000_000  # Docker's MinimumDuration (1ms)

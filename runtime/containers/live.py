@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import anyio
 
-from runtime.api.errors import EngineError
 from runtime.containers import restart
+from runtime.errors import EngineError
 
 
 @dataclass

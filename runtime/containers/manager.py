@@ -23,7 +23,6 @@ import anyio
 import anyio.abc
 import anyio.to_thread
 
-from runtime.api.errors import EngineError, bad_request, conflict
 from runtime.containers import adopt, execs, networking, restart
 from runtime.containers.create import HostFacts, ImageInfo, now_rfc3339, translate, write_bundle
 from runtime.containers.create_config import log_options, parse_signal
@@ -32,8 +31,9 @@ from runtime.containers.health_monitor import HealthMonitors
 from runtime.containers.live import Live, exit_code_of_failure, supervisor_failure, unavailable_status
 from runtime.containers.pausing import freeze
 from runtime.containers.records import Record, Records, new_id, normalize_name
-from runtime.containers.spec import spec_from_dict
 from runtime.containers.supervision import Supervision
+from runtime.errors import EngineError, bad_request, conflict
+from runtime.spec import spec_from_dict
 
 if TYPE_CHECKING:
     from runtime.containers.supervisor_client import SupervisorClient

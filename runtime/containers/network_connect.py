@@ -11,10 +11,10 @@ import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from runtime.api.errors import EngineError, bad_request
 from runtime.containers.network_state import ACTIVE, fill_settings, register_dns, write_files
 from runtime.containers.networking import engine_error, networks_of
 from runtime.containers.records import Record
+from runtime.errors import EngineError, bad_request
 from runtime.network.endpoints import endpoint_settings, interface_names, mode_kind, random_mac
 from runtime.network.errors import NetworkError
 from runtime.network.manager import Attached, Attachment, NetworkManager, host_ifname, new_endpoint_id

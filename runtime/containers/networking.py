@@ -29,10 +29,9 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.to_thread
 
-from runtime.api.errors import EngineError, conflict
 from runtime.containers.network_state import ACTIVE, copy_peer_files, fill_settings, register_dns, write_files
 from runtime.containers.records import Record
-from runtime.containers.spec import ContainerSpec
+from runtime.errors import EngineError, conflict
 from runtime.network.endpoints import (
     CreatePlan,
     Peer,
@@ -47,6 +46,7 @@ from runtime.network.endpoints import (
 from runtime.network.errors import NetworkError, PortAllocated
 from runtime.network.manager import Attached, Attachment, NetworkManager, host_ifname, new_endpoint_id
 from runtime.network.store import NetworkRecord, NoSuchNetwork
+from runtime.spec import ContainerSpec
 
 if TYPE_CHECKING:
     from runtime.containers.manager import ContainerManager

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from runtime.api.errors import EngineError, conflict
+from runtime.errors import EngineError, conflict
 
 if TYPE_CHECKING:
     from runtime.containers.manager import ContainerManager

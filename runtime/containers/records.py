@@ -17,13 +17,13 @@ import os
 import re
 import secrets
 import shutil
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from runtime.api.errors import EngineError, bad_request, conflict, not_found
+from runtime.errors import EngineError, bad_request, conflict, not_found
+from runtime.store.durable import write_atomic
 
 RECORD_FILE = "config.json"
 TRASH = ".del-"
@@ -119,26 +119,6 @@ class Record:
         values["state"] = State(**{k: v for k, v in (data.get("state") or {}).items()
                                    if k in State.__dataclass_fields__})
         return cls(**values)
-
-
-def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
-    """Replace `path` with `data` so that a crash leaves the old or the new content.
-
-    `durable`: fsync before the rename, so that also a host crash does."""
-    # Unique among concurrent writers (one per thread in one engine); cheaper than random bytes.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    try:
-        os.write(fd, data)
-        if durable:
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
-        os.rename(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def normalize_name(name: str) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from runtime.api.errors import bad_request
+from runtime.errors import bad_request
 
 POLICIES = ("no", "always", "on-failure", "unless-stopped")
 FIRST_DELAY = 0.1

@@ -28,8 +28,8 @@ import anyio
 import anyio.abc
 import anyio.to_thread
 
-from runtime.api.errors import EngineError
 from runtime.containers.create import now_rfc3339
+from runtime.errors import EngineError
 
 if TYPE_CHECKING:
     from runtime.containers.execs import Exec

@@ -25,8 +25,8 @@ from typing import Any
 import anyio
 import anyio.abc
 
-from runtime.containers.spec import ContainerSpec, ExecSpec
 from runtime.containers.supervisor.protocol import SOCKET_NAME, ZERO_TIME, LineReader, unix_path
+from runtime.spec import ContainerSpec, ExecSpec
 
 MAX_IDLE = 8
 RECONNECT_DELAY = 0.05  # a replaced supervisor answers ~0.2 s after the old one died

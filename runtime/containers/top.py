@@ -11,9 +11,9 @@ import shlex
 import subprocess
 from typing import TYPE_CHECKING, Any
 
-from runtime.api.errors import EngineError, bad_request, conflict
-from runtime.containers.spec import spec_from_dict
+from runtime.errors import EngineError, bad_request, conflict
 from runtime.linux.cgroups import Cgroup, CgroupError
+from runtime.spec import spec_from_dict
 
 if TYPE_CHECKING:
     from runtime.containers.records import Record

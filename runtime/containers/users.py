@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from runtime.api.errors import bad_request
-from runtime.containers.spec import User
+from runtime.errors import bad_request
+from runtime.spec import User
 
 ReadFile = Callable[[str], str | None]
 

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 
-from runtime.api.errors import EngineError, bad_request
-from runtime.api.filters import match_labels
 from runtime.containers import container_json
 from runtime.containers.logs_read import parse_time_ns
+from runtime.errors import EngineError, bad_request
+from runtime.filters import match_labels
 
 if TYPE_CHECKING:
     from runtime.containers.manager import ContainerManager

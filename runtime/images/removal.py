@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from runtime.api.filters import match_labels
+from runtime.filters import match_labels
 from runtime.images import filters
 from runtime.images.docker_json import labels_of, parse_time
 from runtime.images.errors import ImageConflict

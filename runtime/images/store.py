@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from runtime.api.filters import match_labels
+from runtime.filters import match_labels
 from runtime.images import archive_load, archive_save, docker_json, oci
 from runtime.images import filters as image_filters
 from runtime.images.changes import apply_changes

@@ -21,9 +21,9 @@ import errno
 import os
 import struct
 
-from runtime.containers.spec import DeviceRule
 from runtime.linux import syscalls as sc
 from runtime.linux.devices import Effective
+from runtime.spec import DeviceRule
 
 # bpf(2) commands, program and attach types (linux/bpf.h).
 BPF_PROG_LOAD = 5

@@ -26,8 +26,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from runtime.containers.spec import Resources
 from runtime.linux import devices
+from runtime.spec import Resources
 
 Layout = Literal["v1-hybrid", "v2"]
 V1_CONTROLLERS = ("memory", "cpu", "cpuacct", "cpuset", "pids", "freezer", "blkio", "devices")

@@ -26,7 +26,7 @@ import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from runtime.containers.spec import DeviceNode, DeviceRule
+from runtime.spec import DeviceNode, DeviceRule
 
 DENY_ALL = DeviceRule(False)
 ALLOW_ALL = DeviceRule(True)

@@ -16,8 +16,8 @@ import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from runtime.containers.spec import Mount, Rootfs
 from runtime.linux import syscalls as sc
+from runtime.spec import Mount, Rootfs
 
 # Option name -> (flags to set, flags to clear).
 _FLAG_OPTIONS: dict[str, tuple[int, int]] = {

@@ -11,7 +11,7 @@ from __future__ import annotations
 import resource
 from collections.abc import Sequence
 
-from runtime.containers.spec import Rlimit
+from runtime.spec import Rlimit
 
 NAMES: dict[str, int] = {
     "as": resource.RLIMIT_AS,

@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from runtime.api.filters import match_labels
+from runtime.filters import match_labels
 from runtime.network.bridge import parse_driver_opts
 from runtime.network.errors import NetworkConflict, NetworkError, NetworkInvalid
 from runtime.network.store import PREDEFINED, NetworkRecord

@@ -1,16 +1,14 @@
-"""Errors of the network layer, each with the Docker status code the API answers with."""
+"""Errors of the network layer, each an `EngineError` with the Docker status code the API answers with."""
 
 from __future__ import annotations
 
+from runtime.errors import DomainError
 
-class NetworkError(Exception):
+
+class NetworkError(DomainError):
     """Base of every error the network layer raises on purpose; `status` is Docker's HTTP code."""
 
     status = 500
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class NetworkInvalid(NetworkError):

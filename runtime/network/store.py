@@ -22,10 +22,10 @@ from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any
 
-from runtime.containers.records import write_atomic
 from runtime.network.bridge import BridgeOptions, parse_driver_opts
 from runtime.network.errors import NetworkError
 from runtime.network.ipam import Pool
+from runtime.store.durable import write_atomic
 
 DEFAULT_NETWORK = "bridge"
 PREDEFINED = ("bridge", "host", "none")

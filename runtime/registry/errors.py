@@ -1,16 +1,14 @@
-"""Registry errors: each carries the HTTP status dockerd answers with, and one clear line."""
+"""Registry errors: each an `EngineError` with the HTTP status dockerd answers with, and one clear line."""
 
 from __future__ import annotations
 
+from runtime.errors import DomainError
 
-class RegistryError(Exception):
+
+class RegistryError(DomainError):
     """A registry operation failed; `status` is the Engine API status dockerd uses."""
 
     status = 500
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class Unauthorized(RegistryError):

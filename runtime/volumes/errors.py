@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from runtime.api.errors import EngineError
+from runtime.errors import EngineError
 
 
 class VolumeError(EngineError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 
-from runtime.api.filters import label_holds
+from runtime.filters import label_holds
 from runtime.volumes.errors import VolumeInvalid
 from runtime.volumes.records import LOCAL, VolumeRecord
 

@@ -19,7 +19,6 @@ import os
 import stat
 from collections.abc import Callable
 
-from runtime.containers.spec import ContainerSpec, spec_from_dict
 from runtime.containers.supervisor import loop as ev
 from runtime.containers.supervisor import state
 from runtime.containers.supervisor.containers import Container, Host
@@ -28,6 +27,7 @@ from runtime.containers.supervisor.logs import container_log
 from runtime.containers.supervisor.protocol import STDERR, STDOUT, ZERO_TIME, rfc3339nano
 from runtime.containers.supervisor.streams import ProcessIO
 from runtime.linux import syscalls as sc
+from runtime.spec import ContainerSpec, spec_from_dict
 
 log = logging.getLogger("pycompose.supervisor")
 

@@ -38,12 +38,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from runtime.containers.spec import Mount, Rootfs, spec_from_dict
 from runtime.containers.supervisor import loop as ev
 from runtime.containers.supervisor.conn import Conn, Reply
 from runtime.containers.supervisor.protocol import OpError, encode
 from runtime.linux import mounts
 from runtime.linux import syscalls as sc
+from runtime.spec import Mount, Rootfs, spec_from_dict
 
 if TYPE_CHECKING:
     from runtime.containers.supervisor.main import Supervisor

@@ -142,7 +142,7 @@ class Reply:
 
 
 def error_response(request_id: Any, exc: BaseException) -> dict[str, Any]:
-    from runtime.containers.process_setup import RuntimeFailure
+    from runtime.containers.supervisor.process_setup import RuntimeFailure
 
     if isinstance(exc, RuntimeFailure):
         out = error_message(request_id, exc.message, exc.phase, exc.exit_code)

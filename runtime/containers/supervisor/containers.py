@@ -15,17 +15,17 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from runtime.containers import birth as births
-from runtime.containers.process_setup import RuntimeFailure
-from runtime.containers.spec import ContainerSpec
+from runtime.containers.supervisor import birth as births
 from runtime.containers.supervisor import loop as ev
 from runtime.containers.supervisor import state
 from runtime.containers.supervisor.conn import Reply
 from runtime.containers.supervisor.logs import container_log
+from runtime.containers.supervisor.process_setup import RuntimeFailure
 from runtime.containers.supervisor.protocol import STDERR, STDOUT, OpError, rfc3339nano
 from runtime.containers.supervisor.streams import DrainedExit, ProcessIO
 from runtime.linux import mounts
 from runtime.linux import syscalls as sc
+from runtime.spec import ContainerSpec
 
 if TYPE_CHECKING:
     from runtime.containers.supervisor.execs import Exec

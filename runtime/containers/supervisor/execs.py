@@ -20,14 +20,14 @@ import signal
 import socket
 from typing import TYPE_CHECKING, NoReturn
 
-from runtime.containers import birth as births
-from runtime.containers import process_setup as ps
-from runtime.containers.spec import ExecSpec
+from runtime.containers.supervisor import birth as births
 from runtime.containers.supervisor import loop as ev
+from runtime.containers.supervisor import process_setup as ps
 from runtime.containers.supervisor.conn import Reply
 from runtime.containers.supervisor.protocol import STDERR, STDOUT
 from runtime.containers.supervisor.streams import DrainedExit, ProcessIO
 from runtime.linux import syscalls as sc
+from runtime.spec import ExecSpec
 
 if TYPE_CHECKING:
     from runtime.containers.supervisor.containers import Container

@@ -36,7 +36,6 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from runtime.containers.spec import ContainerSpec, exec_from_dict, spec_from_dict
 from runtime.containers.supervisor import adopt, protocol, state
 from runtime.containers.supervisor import archive as archive_op
 from runtime.containers.supervisor import containers as ct
@@ -54,6 +53,7 @@ from runtime.containers.supervisor.protocol import (
     unix_path,
 )
 from runtime.linux import syscalls as sc
+from runtime.spec import ContainerSpec, exec_from_dict, spec_from_dict
 
 log = logging.getLogger("pycompose.supervisor")
 # The engine asks for an exec's state right after its exit event; a health check every 100 ms makes

@@ -15,8 +15,8 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from runtime.containers.create import now_rfc3339
 from runtime.containers.manager import ContainerManager
-from runtime.containers.spec import ContainerSpec, ExecSpec
 from runtime.images.errors import ImageNotFound
+from runtime.spec import ContainerSpec, ExecSpec
 
 IMAGE_ID = "sha256:" + "ee" * 32
 

@@ -9,8 +9,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from runtime.containers.spec import ContainerSpec, Mount, Process, Rootfs, User
 from runtime.linux import caps
+from runtime.spec import ContainerSpec, Mount, Process, Rootfs, User
 from tests.runtime.images.busybox import build_busybox_rootfs_tar
 
 ENV = ("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=box")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from runtime.api.errors import EngineError
 from runtime.containers.archive import MergedView, put_archive, stat_path
+from runtime.errors import EngineError
 from runtime.images.layers import OPAQUE_XATTR
 
 pytestmark = pytest.mark.root  # chown and trusted.* xattrs

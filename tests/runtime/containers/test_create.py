@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from runtime.api.errors import EngineError
 from runtime.containers.create import Created, HostFacts, ImageInfo, translate, write_bundle
 from runtime.containers.create_mounts import MASKED_PATHS, READONLY_PATHS
-from runtime.containers.spec import ContainerSpec
+from runtime.errors import EngineError
 from runtime.linux import caps
+from runtime.spec import ContainerSpec
 from runtime.volumes import VolumeStore
 
 CID = "ab12" * 16
@@ -252,7 +252,7 @@ def test_signals_logs_restart(tmp_path: Path) -> None:
 
 
 def test_spec_survives_the_record(tmp_path: Path) -> None:
-    from runtime.containers.spec import spec_from_dict
+    from runtime.spec import spec_from_dict
 
     created = make(tmp_path, {"HostConfig": {"Binds": ["vol:/v"], "Init": True}})
     assert spec_from_dict(created.record.spec) == created.spec

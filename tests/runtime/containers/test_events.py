@@ -5,8 +5,8 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from runtime.api.errors import EngineError
 from runtime.containers.events import EventBus, check_filters, matches, parse_time
+from runtime.errors import EngineError
 
 
 @pytest.mark.anyio

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from runtime.api.errors import EngineError
 from runtime.containers import health
 from runtime.containers.create_config import merge_config
 from runtime.containers.health import Check, Tracker
+from runtime.errors import EngineError
 
 MS = 1_000_000
 S = 1_000_000_000

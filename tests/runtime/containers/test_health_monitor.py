@@ -14,8 +14,8 @@ import pytest
 
 from runtime.containers import views
 from runtime.containers.manager import ContainerManager
-from runtime.containers.spec import ExecSpec
 from runtime.containers.supervisor.protocol import frame
+from runtime.spec import ExecSpec
 from tests.runtime.containers.fakes import FakeSupervisor, SupervisorError, running
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]

@@ -9,9 +9,9 @@ from typing import Any
 import anyio
 import pytest
 
-from runtime.api.errors import EngineError
 from runtime.containers import views
 from runtime.containers.manager import ContainerManager, NotModified
+from runtime.errors import EngineError
 from tests.runtime.containers.fakes import FakeSupervisor, running
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]

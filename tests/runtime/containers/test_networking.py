@@ -13,9 +13,9 @@ from typing import Any
 import anyio
 import pytest
 
-from runtime.api.errors import EngineError
 from runtime.containers import network_connect, networking
 from runtime.containers.manager import ContainerManager
+from runtime.errors import EngineError
 from runtime.network.manager import NetworkManager
 from tests.runtime.containers.fakes import FakeEngine, FakeSupervisor
 from tests.runtime.network.fakes import FakeLinks, FakeTable, fake_manager

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from runtime.api.errors import EngineError
 from runtime.containers.records import Record, Records, State, new_id, normalize_name
+from runtime.errors import EngineError
 
 
 def record(cid: str, name: str) -> Record:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from runtime.api.errors import EngineError
 from runtime.containers.restart import Backoff, Policy, restart_at_boot, should_restart, validate
+from runtime.errors import EngineError
 
 
 def test_validation() -> None:

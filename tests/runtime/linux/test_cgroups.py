@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from runtime.containers.spec import Resources
 from runtime.linux import cgroups
 from runtime.linux.cgroups import UNIFIED, Cgroup, CgroupError, Mounts, cpu_weight, limit_writes, parse_mountinfo
+from runtime.spec import Resources
 
 HYBRID = """\
 31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755

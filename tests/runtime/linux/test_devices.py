@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from runtime.containers.spec import DeviceRule, Resources
 from runtime.linux import bpf_devices, devices
 from runtime.linux.cgroups import Cgroup
+from runtime.spec import DeviceRule, Resources
 from tests.runtime.linux.device_probe import KMSG, NULL, TTY0, Probe, host_block_device, mounts_for
 from tests.runtime.linux.forkrun import run_forked
 

@@ -1,4 +1,4 @@
-"""Rootfs preparation pieces; whole births are covered in tests/runtime/containers/test_birth.py."""
+"""Rootfs preparation pieces; whole births are covered in tests/runtime/containers/supervisor/test_birth.py."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from runtime.containers.spec import Mount, Rootfs
 from runtime.linux import mounts
 from runtime.linux import syscalls as sc
+from runtime.spec import Mount, Rootfs
 from tests.runtime.linux.forkrun import run_forked
 
 

@@ -6,8 +6,8 @@ import resource
 
 import pytest
 
-from runtime.containers.spec import Rlimit
 from runtime.linux import rlimits
+from runtime.spec import Rlimit
 from tests.runtime.linux.forkrun import run_forked
 
 

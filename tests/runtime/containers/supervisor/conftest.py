@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from runtime.containers.spec import ContainerSpec
 from runtime.containers.supervisor import launch
 from runtime.linux.cgroups import Cgroup
+from runtime.spec import ContainerSpec
 from tests.runtime.containers.support import busybox_lower, make_spec, unique_prefix
 
 

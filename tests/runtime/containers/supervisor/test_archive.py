@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from runtime.containers.spec import ContainerSpec, Mount
 from runtime.containers.supervisor_client import SupervisorClient, SupervisorError
+from runtime.spec import ContainerSpec, Mount
 from tests.runtime.containers.supervisor.conftest import SupervisorHandle
 from tests.runtime.containers.supervisor.test_main import client, wait_exited
 

@@ -15,9 +15,9 @@ from typing import Any
 import anyio
 import pytest
 
-from runtime.containers.spec import ContainerSpec
 from runtime.containers.supervisor import launch
 from runtime.containers.supervisor_client import SupervisorClient
+from runtime.spec import ContainerSpec
 from tests.engine_fixture import REPO, start_private_engine
 from tests.runtime.containers.supervisor.conftest import SupervisorHandle
 
@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.root, pytest.mark.timeout(90)]
 ENGINE_LIKE = textwrap.dedent("""
     import sys, anyio, json
     from pathlib import Path
-    from runtime.containers.spec import ContainerSpec
+    from runtime.spec import ContainerSpec
     from runtime.containers.supervisor.launch import ensure_supervisor
     from runtime.containers.supervisor_client import SupervisorClient
 

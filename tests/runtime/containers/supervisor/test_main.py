@@ -15,11 +15,11 @@ from typing import Any
 import anyio
 import pytest
 
-from runtime.containers.spec import ContainerSpec, ExecSpec, Process, User
 from runtime.containers.supervisor.main import KEEP_EXITED_PER_CONTAINER
 from runtime.containers.supervisor.protocol import parse_frames
 from runtime.containers.supervisor_client import SupervisorClient, SupervisorError
 from runtime.linux import caps
+from runtime.spec import ContainerSpec, ExecSpec, Process, User
 from tests.runtime.containers.supervisor.conftest import SupervisorHandle
 
 pytestmark = [pytest.mark.root, pytest.mark.anyio, pytest.mark.timeout(60)]

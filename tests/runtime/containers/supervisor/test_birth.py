@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from runtime.containers.birth import birth_once
-from runtime.containers.process_setup import RuntimeFailure
-from runtime.containers.spec import ContainerSpec, Mount
+from runtime.containers.supervisor.birth import birth_once
+from runtime.containers.supervisor.process_setup import RuntimeFailure
 from runtime.linux import caps
 from runtime.linux.cgroups import Cgroup
+from runtime.spec import ContainerSpec, Mount
 from tests.runtime.containers.support import busybox_lower, make_spec, unique_prefix
 from tests.runtime.linux.forkrun import run_forked
 

@@ -1,6 +1,6 @@
 """The label filters every kind of object reads the same way (`label=` and `label!=` of list and prune).
 
-Light on purpose: containers, networks, volumes and images all import it.
+Light on purpose and at the bottom of the engine: containers, networks, volumes and images all import it.
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ The engine turns a Docker API create request (plus the image config) into a
 and the birth code follows it step by step. Nothing here does I/O. Every
 field is resolved already: paths are absolute, the user is numeric, the
 capability set is final, limits are in bytes and microseconds.
+At the bottom of the engine: `runtime/linux` (mounts, cgroups, rlimits, devices), the
+supervisor and the container manager all read it.
 """
 
 from __future__ import annotations

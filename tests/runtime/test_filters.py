@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from runtime.api.filters import label_holds, match_labels
+from runtime.filters import label_holds, match_labels
 
 
 def test_label_holds_by_key_or_key_and_value() -> None:

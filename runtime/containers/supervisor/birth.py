@@ -30,11 +30,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn
 
-from runtime.containers import process_setup as ps
-from runtime.containers.process_setup import RuntimeFailure
-from runtime.containers.spec import ContainerSpec
+from runtime.containers.supervisor import process_setup as ps
+from runtime.containers.supervisor.process_setup import RuntimeFailure
 from runtime.linux import devices, mounts
 from runtime.linux import syscalls as sc
+from runtime.spec import ContainerSpec
 
 if TYPE_CHECKING:
     from runtime.linux.cgroups import Cgroup, Mounts

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from runtime.containers.birth import clone_in_cgroup
-from runtime.containers.spec import Resources
+from runtime.containers.supervisor.birth import clone_in_cgroup
 from runtime.linux import syscalls as sc
 from runtime.linux.cgroups import Cgroup
+from runtime.spec import Resources
 
 pytestmark = pytest.mark.root
 

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from runtime.containers.birth import birth_once
-from runtime.containers.spec import DeviceRule, Resources
+from runtime.containers.supervisor.birth import birth_once
 from runtime.linux import caps, devices
 from runtime.linux.cgroups import Cgroup
+from runtime.spec import DeviceRule, Resources
 from tests.runtime.containers.support import busybox_lower, make_spec, unique_prefix
 from tests.runtime.linux.device_probe import (
     KMSG,

@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NoReturn
 
-from runtime.containers.spec import Process, Rlimit
 from runtime.linux import caps, rlimits, seccomp
 from runtime.linux import syscalls as sc
+from runtime.spec import Process, Rlimit
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 EXIT_NOT_FOUND = 127  # Docker's exit codes for a command that cannot run

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime.containers import process_setup as ps
+from runtime.containers.supervisor import process_setup as ps
 
 
 def test_find_executable_uses_the_path(tmp_path: Path) -> None:
