@@ -54,9 +54,6 @@ PENDING: frozenset[tuple[str, str]] = frozenset({
     # archive.py reads the Supervisor it runs in) become Protocols.
     ("circle", "runtime.containers.supervisor.containers runtime.containers.supervisor.execs"),
     ("circle", "runtime.containers.supervisor.archive runtime.containers.supervisor.main"),
-    # compose/: not part of the runtime's layering, over the limit before issue 15.
-    ("long", "compose/loader/merge.py"),
-    ("long", "tests/compose/loader/test_merge.py"),
 })
 
 
