@@ -1,7 +1,7 @@
 """Network routes: list, inspect, create, remove, connect, disconnect, prune.
 
 Handlers read the engine's network manager (`engine.networks`) and, for
-who is attached where, the container records (`engine.containers`);
+who is attached where, the container table (`engine.containers.table`);
 network errors carry Docker's status codes and become EngineErrors here.
 """
 
@@ -21,6 +21,7 @@ from runtime.network import docker_json
 from runtime.network.errors import NetworkError
 
 if TYPE_CHECKING:
+    from runtime.containers.table import ContainerTable
     from runtime.network.manager import NetworkManager
     from runtime.network.store import NetworkRecord
 
@@ -48,9 +49,13 @@ def _get(engine: Engine, ref: str) -> NetworkRecord:
         raise networking.engine_error(exc) from None
 
 
+def _containers(engine: Engine) -> ContainerTable | None:
+    return engine.containers.table if engine.containers is not None else None
+
+
 def _emit(engine: Engine, action: str, network: NetworkRecord) -> None:
     if engine.containers is not None:
-        engine.containers.events.emit("network", action, network.id, {"name": network.name,
+        engine.containers.table.events.emit("network", action, network.id, {"name": network.name,
                                                                       "type": network.driver})
 
 
@@ -61,14 +66,14 @@ async def list_networks(engine: Engine, request: Request) -> Response:
         docker_json.check_filters(filters, docker_json.LIST_FILTERS)
     except NetworkError as exc:
         raise networking.engine_error(exc) from None
-    in_use = network_connect.endpoints_in_use(engine.containers)
+    in_use = network_connect.endpoints_in_use(_containers(engine))
     return json_response([docker_json.network_json(n) for n in sorted(nets.store, key=lambda n: n.created)
                           if docker_json.matches(n, filters, in_use)])
 
 
 async def inspect_network(engine: Engine, request: Request) -> Response:
     network = _get(engine, request.params["id"])
-    attached = network_connect.endpoints_in_use(engine.containers).get(network.id, [])
+    attached = network_connect.endpoints_in_use(_containers(engine)).get(network.id, [])
     containers = {record.id: docker_json.network_container(record.name, endpoint) for record, endpoint in attached}
     return json_response(docker_json.network_json(network, containers))
 
@@ -90,7 +95,7 @@ async def remove_network(engine: Engine, request: Request) -> Response:
 
 
 async def _remove(engine: Engine, network: NetworkRecord) -> None:
-    if network_connect.endpoints_in_use(engine.containers).get(network.id):
+    if network_connect.endpoints_in_use(_containers(engine)).get(network.id):
         raise EngineError(403, f"error while removing network: network {network.name} id {network.id} has "
                                "active endpoints")
     nets = networks_of(engine)
@@ -108,14 +113,14 @@ def _container(body: Mapping[str, Any]) -> str:
 
 async def connect_network(engine: Engine, request: Request) -> Response:
     body = await _body(request)
-    await network_connect.connect(engine.containers, request.params["id"], _container(body),
+    await network_connect.connect(_containers(engine), request.params["id"], _container(body),
                                   body.get("EndpointConfig"))
     return empty_response(200)
 
 
 async def disconnect_network(engine: Engine, request: Request) -> Response:
     body = await _body(request)
-    await network_connect.disconnect(engine.containers, request.params["id"], _container(body),
+    await network_connect.disconnect(_containers(engine), request.params["id"], _container(body),
                                      bool(body.get("Force")))
     return empty_response(200)
 
@@ -132,7 +137,7 @@ async def prune_networks(engine: Engine, request: Request) -> Response:
     filters = request.filters()
     try:
         docker_json.check_filters(filters, docker_json.PRUNE_FILTERS)
-        in_use = network_connect.endpoints_in_use(engine.containers)
+        in_use = network_connect.endpoints_in_use(_containers(engine))
         now = time.time()
         doomed = [n for n in nets.store
                   if docker_json.prunable(n, filters, in_use, parse_time_ns(n.created) / 1e9, now)]
@@ -146,7 +151,7 @@ async def prune_networks(engine: Engine, request: Request) -> Response:
             continue
         deleted.append(network.name)
     if engine.containers is not None:
-        engine.containers.events.emit("network", "prune", "", {"reclaimed": "0"})
+        engine.containers.table.events.emit("network", "prune", "", {"reclaimed": "0"})
     return json_response({"NetworksDeleted": deleted or None})
 
 

@@ -30,6 +30,12 @@ class Live:
     # that sees the `die` keeps following instead of calling it the end.
     api_restart: bool = False
 
+    def cancel_restart(self) -> None:
+        """A restart policy's pending restart does not happen."""
+        if self.restart_scope is not None:
+            self.restart_scope.cancel()
+            self.restart_scope = None
+
 
 def supervisor_failure(exc: Exception) -> EngineError:
     """A failed birth as Docker reports it: 400 when the command cannot run, 503 without a supervisor, else 500."""
