@@ -1,4 +1,4 @@
-"""What the manager keeps in memory about each container, and how birth failures read to a client."""
+"""What the table keeps in memory about each container, and how birth failures read to a client."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from runtime.containers import restart
 
 @dataclass
 class Live:
-    """What the manager keeps in memory about a container, beside its record."""
+    """What the table keeps in memory about a container, beside its record."""
 
     lock: anyio.Lock = field(default_factory=anyio.Lock)
     exited: anyio.Event = field(default_factory=anyio.Event)  # set at the exit of the current run
