@@ -31,9 +31,9 @@ def require(table: ContainerTable | None) -> tuple[ContainerTable, NetworkManage
     return table, nets
 
 
-async def connect(table: ContainerTable | None, network_ref: str, container_ref: str,
+async def connect(containers: ContainerTable | None, network_ref: str, container_ref: str,
                   config: Mapping[str, Any] | None) -> NetworkRecord:
-    table, nets = require(table)
+    table, nets = require(containers)
     try:
         network = nets.store.get(network_ref)
         record = table.records.get(container_ref)
@@ -100,9 +100,9 @@ async def _attach_one(table: ContainerTable, nets: NetworkManager, record: Recor
     await write_files(table, nets, record, att)
 
 
-async def disconnect(table: ContainerTable | None, network_ref: str, container_ref: str,
+async def disconnect(containers: ContainerTable | None, network_ref: str, container_ref: str,
                      force: bool) -> NetworkRecord:
-    table, nets = require(table)
+    table, nets = require(containers)
     try:
         network = nets.store.get(network_ref)
         record = table.records.get(container_ref)
