@@ -204,9 +204,11 @@ async def _run_containers(
     import anyio
 
     from runtime.containers.manager import ContainerManager
+    from runtime.containers.stores import Stores
 
+    stores = Stores(engine.root, engine.prefix, lambda: engine.images, lambda: engine.volumes)
     try:
-        engine.containers = ContainerManager(engine, client)
+        engine.containers = ContainerManager(stores, client, engine.networks)
         await engine.containers.run(task_status=task_status)
     finally:
         engine.containers = None

@@ -94,7 +94,7 @@ class Engine:
     def image_in_use(self, image_id: str) -> bool:
         """Whether a container refers to the image."""
         containers = self.containers
-        return containers is not None and containers.image_in_use(image_id)
+        return containers is not None and containers.table.image_in_use(image_id)
 
     def container_counts(self) -> dict[str, int]:
         """Containers by state, as /info reports them."""
@@ -103,7 +103,7 @@ class Engine:
             return {"Containers": 0, "ContainersRunning": 0, "ContainersPaused": 0, "ContainersStopped": 0}
         from runtime.containers.views import counts
 
-        return counts(containers)
+        return counts(containers.table)
 
     def close(self) -> None:
         with self._lock:

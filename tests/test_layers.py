@@ -43,18 +43,7 @@ RUNTIME_LAYERS: tuple[tuple[str, ...], ...] = (
 
 # (kind, what): what issue 15 still has to remove. Kinds: "up" (importer, imported), "circle"
 # (the modules of one circle, sorted), "long" (a file).
-PENDING: frozenset[tuple[str, str]] = frozenset({
-    # h/rt-table: the manager receives the stores, not the Engine; the circle around manager.py breaks.
-    ("up", "runtime.containers.manager -> runtime.engine"),
-    ("circle", "runtime.containers.adopt runtime.containers.attach runtime.containers.health_monitor "
-               "runtime.containers.manager runtime.containers.network_state runtime.containers.networking "
-               "runtime.containers.pausing runtime.containers.supervision runtime.engine"),
-    ("long", "runtime/containers/manager.py"),
-    # h/rt-table too: the supervisor's own types (a Container holds its Execs, an Exec its Container;
-    # archive.py reads the Supervisor it runs in) become Protocols.
-    ("circle", "runtime.containers.supervisor.containers runtime.containers.supervisor.execs"),
-    ("circle", "runtime.containers.supervisor.archive runtime.containers.supervisor.main"),
-})
+PENDING: frozenset[tuple[str, str]] = frozenset()
 
 
 @dataclass(frozen=True)

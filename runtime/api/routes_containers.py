@@ -1,7 +1,8 @@
 """Container routes: create, start, stop, kill, restart, wait, attach, resize, rename, remove, list,
 inspect, logs, prune, and extracting an archive into one.
 
-Handlers parse Docker's query parameters and call the container manager;
+Handlers parse Docker's query parameters and call the container manager (lifecycle) or the
+functions over its table (pause, attach, views, logs, copy);
 `NotModified` becomes Docker's bodyless 304. Attach hijacks the connection
 and relays it to the supervisor's stream.
 """
@@ -21,13 +22,14 @@ from runtime.api.http import RawStream, Request, Response, empty_response, json_
 from runtime.api.relay import FrameFilter, relay, stream_content_type
 from runtime.api.router import Route
 from runtime.containers import attach as attaching
-from runtime.containers import logs_read, pausing, top, views
+from runtime.containers import logs_read, pausing, top, views, waits
 from runtime.containers.events import parse_time
 from runtime.containers.manager import NotModified
 from runtime.engine import Engine
 
 if TYPE_CHECKING:
     from runtime.containers.manager import ContainerManager
+    from runtime.containers.table import ContainerTable
 
 
 def containers_of(engine: Engine) -> ContainerManager:
@@ -37,6 +39,11 @@ def containers_of(engine: Engine) -> ContainerManager:
     if manager.supervision.recovering:
         raise manager.supervision.unavailable()
     return manager
+
+
+def table_of(engine: Engine) -> ContainerTable:
+    """The container table, when the container routes may answer (as `containers_of`)."""
+    return containers_of(engine).table
 
 
 def _int_arg(request: Request, name: str) -> int | None:
@@ -85,18 +92,18 @@ async def kill_container(engine: Engine, request: Request) -> Response:
 
 
 async def pause_container(engine: Engine, request: Request) -> Response:
-    await pausing.pause(containers_of(engine), request.params["id"])
+    await pausing.pause(table_of(engine), request.params["id"])
     return empty_response(204)
 
 
 async def unpause_container(engine: Engine, request: Request) -> Response:
-    await pausing.unpause(containers_of(engine), request.params["id"])
+    await pausing.unpause(table_of(engine), request.params["id"])
     return empty_response(204)
 
 
 async def wait_container(engine: Engine, request: Request) -> Response:
     # Registered before the answer starts: `docker run` starts the container right after.
-    result = containers_of(engine).waiter(request.params["id"], request.arg("condition"))
+    result = waits.waiter(table_of(engine), request.params["id"], request.arg("condition"))
 
     async def body() -> AsyncIterator[bytes]:
         yield b""  # headers now, as Docker flushes them before it waits
@@ -119,12 +126,12 @@ async def rename_container(engine: Engine, request: Request) -> Response:
 
 async def resize_container(engine: Engine, request: Request) -> Response:
     rows, cols = _int_arg(request, "h") or 0, _int_arg(request, "w") or 0
-    await attaching.resize(containers_of(engine), request.params["id"], rows, cols)
+    await attaching.resize(table_of(engine), request.params["id"], rows, cols)
     return empty_response(200)
 
 
 async def list_containers(engine: Engine, request: Request) -> Response:
-    manager = containers_of(engine)
+    table = table_of(engine)
     filters = request.filters()
     limit = _int_arg(request, "limit") or -1
     ancestors = filters.get("ancestor", [])
@@ -132,7 +139,7 @@ async def list_containers(engine: Engine, request: Request) -> Response:
     size = request.flag("size")
 
     def work() -> list[dict[str, object]]:
-        return views.list_containers(manager, request.flag("all"), filters, limit, image_ids, size)
+        return views.list_containers(table, request.flag("all"), filters, limit, image_ids, size)
 
     return json_response(await anyio.to_thread.run_sync(work) if size else work())
 
@@ -150,24 +157,25 @@ def _resolve_images(engine: Engine, refs: list[str]) -> dict[str, str]:
 
 
 async def inspect_container(engine: Engine, request: Request) -> Response:
-    manager, ref, size = containers_of(engine), request.params["id"], request.flag("size")
+    table, ref, size = table_of(engine), request.params["id"], request.flag("size")
     if size:
-        return json_response(await anyio.to_thread.run_sync(lambda: views.inspect(manager, ref, True)))
-    return json_response(views.inspect(manager, ref))
+        return json_response(await anyio.to_thread.run_sync(lambda: views.inspect(table, ref, True)))
+    return json_response(views.inspect(table, ref))
 
 
 async def top_container(engine: Engine, request: Request) -> Response:
-    record = containers_of(engine).records.get(request.params["id"])
+    record = table_of(engine).records.get(request.params["id"])
     return json_response(await anyio.to_thread.run_sync(top.top, record, request.arg("ps_args")))
 
 
 async def prune_containers(engine: Engine, request: Request) -> Response:
-    return json_response(await views.prune(containers_of(engine), request.filters()))
+    manager = containers_of(engine)
+    return json_response(await views.prune(manager.table, request.filters(), manager.remove))
 
 
 async def container_logs(engine: Engine, request: Request) -> Response:
-    manager = containers_of(engine)
-    record = manager.records.get(request.params["id"])
+    table = table_of(engine)
+    record = table.records.get(request.params["id"])
     stdout, stderr = request.flag("stdout"), request.flag("stderr")
     if not (stdout or stderr):
         raise bad_request("Bad parameters: you must choose at least one stream")
@@ -186,7 +194,7 @@ async def container_logs(engine: Engine, request: Request) -> Response:
         run = record.state.started_at
 
         def run_end() -> tuple[bool, int | None]:
-            if manager.records.find(record.id) is not record:
+            if table.records.find(record.id) is not record:
                 return True, None  # removed
             if record.state.started_at != run:  # another run began: its lines are not this follow's
                 return True, logs_read.parse_time_ns(record.state.started_at) or None
@@ -203,12 +211,12 @@ async def container_logs(engine: Engine, request: Request) -> Response:
 
 
 async def attach_container(engine: Engine, request: Request) -> Response:
-    manager = containers_of(engine)
+    table = table_of(engine)
     stdin, stdout, stderr = request.flag("stdin"), request.flag("stdout"), request.flag("stderr")
     stream, logs = request.flag("stream"), request.flag("logs")
     if not (stream or logs):
         raise bad_request("Bad parameters: you must choose at least one stream")
-    record = manager.records.get(request.params["id"])
+    record = table.records.get(request.params["id"])
     tty = bool(record.config.get("Tty"))
     history: list[bytes] = []
     if logs and record.log_path and (stdout or stderr):
@@ -216,7 +224,7 @@ async def attach_container(engine: Engine, request: Request) -> Response:
         history = await anyio.to_thread.run_sync(logs_read.history, Path(record.log_path), selection, tty)
     sock = None
     if stream:
-        record, sock = await attaching.attach(manager, record.id, stdin)
+        record, sock = await attaching.attach(table, record.id, stdin)
         if sock is None:
             history = []
     wanted = {s for s, on in ((1, stdout), (2, stderr)) if on}
@@ -247,8 +255,8 @@ async def stat_archive_path(engine: Engine, request: Request) -> Response:
 
     from runtime.containers import copy_in
 
-    manager = containers_of(engine)
-    found = await copy_in.stat(manager, manager.records.get(request.params["id"]), _archive_path(request))
+    table = table_of(engine)
+    found = await copy_in.stat(table, table.records.get(request.params["id"]), _archive_path(request))
     header = base64.b64encode(json_bytes(found).strip()).decode()
     return Response(200, b"", [("X-Docker-Container-Path-Stat", header), ("Content-Type", "application/json")])
 
@@ -256,11 +264,11 @@ async def stat_archive_path(engine: Engine, request: Request) -> Response:
 async def put_archive(engine: Engine, request: Request) -> Response:
     from runtime.containers import copy_in
 
-    manager = containers_of(engine)
-    record = manager.records.get(request.params["id"])
-    await copy_in.put(manager, record, _archive_path(request), sync_reader(request.body.receive),
+    table = table_of(engine)
+    record = table.records.get(request.params["id"])
+    await copy_in.put(table, record, _archive_path(request), sync_reader(request.body.receive),
                       strict=request.flag("noOverwriteDirNonDir"), copy_uid_gid=request.flag("copyUIDGID"))
-    manager.emit(record, "extract-to-dir")
+    table.emit(record, "extract-to-dir")
     return empty_response(200)
 
 

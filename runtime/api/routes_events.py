@@ -14,23 +14,23 @@ import anyio
 
 from runtime.api.http import Request, Response, json_bytes
 from runtime.api.router import Route
-from runtime.api.routes_containers import containers_of
+from runtime.api.routes_containers import table_of
 from runtime.containers.events import check_filters, matches, parse_time
 from runtime.engine import Engine
 
 
 async def events(engine: Engine, request: Request) -> Response:
-    manager = containers_of(engine)
+    table = table_of(engine)
     since, until = parse_time(request.arg("since")), parse_time(request.arg("until"))
     filters = request.filters()
     check_filters(filters)
 
     def wanted(event: dict[str, object]) -> bool:
-        names = {r.id: r.name for r in manager.records}
+        names = {r.id: r.name for r in table.records}
         return matches(event, filters, names)
 
     async def stream() -> AsyncIterator[bytes]:
-        with manager.events.listen() as (history, receive):
+        with table.events.listen() as (history, receive):
             yield b""
             if since is not None:
                 for past in history:

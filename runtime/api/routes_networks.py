@@ -20,6 +20,7 @@ from runtime.engine import Engine
 from runtime.network import docker_json
 
 if TYPE_CHECKING:
+    from runtime.containers.table import ContainerTable
     from runtime.network.manager import NetworkManager
     from runtime.network.store import NetworkRecord
 
@@ -35,9 +36,13 @@ def _get(engine: Engine, ref: str) -> NetworkRecord:
     return networks_of(engine).store.get(ref)
 
 
+def _containers(engine: Engine) -> ContainerTable | None:
+    return engine.containers.table if engine.containers is not None else None
+
+
 def _emit(engine: Engine, action: str, network: NetworkRecord) -> None:
     if engine.containers is not None:
-        engine.containers.events.emit("network", action, network.id, {"name": network.name,
+        engine.containers.table.events.emit("network", action, network.id, {"name": network.name,
                                                                       "type": network.driver})
 
 
@@ -45,14 +50,14 @@ async def list_networks(engine: Engine, request: Request) -> Response:
     nets = networks_of(engine)
     filters = request.filters()
     docker_json.check_filters(filters, docker_json.LIST_FILTERS)
-    in_use = network_connect.endpoints_in_use(engine.containers)
+    in_use = network_connect.endpoints_in_use(_containers(engine))
     return json_response([docker_json.network_json(n) for n in sorted(nets.store, key=lambda n: n.created)
                           if docker_json.matches(n, filters, in_use)])
 
 
 async def inspect_network(engine: Engine, request: Request) -> Response:
     network = _get(engine, request.params["id"])
-    attached = network_connect.endpoints_in_use(engine.containers).get(network.id, [])
+    attached = network_connect.endpoints_in_use(_containers(engine)).get(network.id, [])
     containers = {record.id: docker_json.network_container(record.name, endpoint) for record, endpoint in attached}
     return json_response(docker_json.network_json(network, containers))
 
@@ -74,7 +79,7 @@ async def remove_network(engine: Engine, request: Request) -> Response:
 
 
 async def _remove(engine: Engine, network: NetworkRecord) -> None:
-    if network_connect.endpoints_in_use(engine.containers).get(network.id):
+    if network_connect.endpoints_in_use(_containers(engine)).get(network.id):
         raise EngineError(403, f"error while removing network: network {network.name} id {network.id} has "
                                "active endpoints")
     nets = networks_of(engine)
@@ -92,14 +97,14 @@ def _container(body: Mapping[str, Any]) -> str:
 
 async def connect_network(engine: Engine, request: Request) -> Response:
     body = await _body(request)
-    await network_connect.connect(engine.containers, request.params["id"], _container(body),
+    await network_connect.connect(_containers(engine), request.params["id"], _container(body),
                                   body.get("EndpointConfig"))
     return empty_response(200)
 
 
 async def disconnect_network(engine: Engine, request: Request) -> Response:
     body = await _body(request)
-    await network_connect.disconnect(engine.containers, request.params["id"], _container(body),
+    await network_connect.disconnect(_containers(engine), request.params["id"], _container(body),
                                      bool(body.get("Force")))
     return empty_response(200)
 
@@ -115,7 +120,7 @@ async def prune_networks(engine: Engine, request: Request) -> Response:
     nets = networks_of(engine)
     filters = request.filters()
     docker_json.check_filters(filters, docker_json.PRUNE_FILTERS)
-    in_use = network_connect.endpoints_in_use(engine.containers)
+    in_use = network_connect.endpoints_in_use(_containers(engine))
     now = time.time()
     doomed = [n for n in nets.store if docker_json.prunable(n, filters, in_use, parse_time_ns(n.created) / 1e9, now)]
     deleted = []
@@ -126,7 +131,7 @@ async def prune_networks(engine: Engine, request: Request) -> Response:
             continue
         deleted.append(network.name)
     if engine.containers is not None:
-        engine.containers.events.emit("network", "prune", "", {"reclaimed": "0"})
+        engine.containers.table.events.emit("network", "prune", "", {"reclaimed": "0"})
     return json_response({"NetworksDeleted": deleted or None})
 
 

@@ -29,8 +29,8 @@ from runtime.containers.supervisor_client import SupervisorError
 from runtime.errors import EngineError
 
 if TYPE_CHECKING:
-    from runtime.containers.manager import ContainerManager
     from runtime.containers.records import Record
+    from runtime.containers.table import ContainerTable
 
 CHUNK = 64 * 1024
 MAX_ANSWER = 1 << 20
@@ -73,8 +73,8 @@ def owner_of(record: Record, copy_uid_gid: bool) -> tuple[int, int] | None:
     return int(user.get("uid", 0)), int(user.get("gid", 0))
 
 
-def _is_live(manager: ContainerManager, record: Record) -> bool:
-    live = manager.live(record)
+def _is_live(table: ContainerTable, record: Record) -> bool:
+    live = table.live(record)
     return live.in_supervisor and (record.state.status in ("running", "paused") or live.prepared)
 
 
@@ -83,50 +83,50 @@ def _binds(record: Record) -> tuple[str, ...]:
     return tuple(str(p["Destination"]) for p in record.mounts if p.get("Type") in ("volume", "bind"))
 
 
-async def _job(manager: ContainerManager, record: Record, live: bool, action: str, path: str,
+async def _job(table: ContainerTable, record: Record, live: bool, action: str, path: str,
                strict: bool, owner: tuple[int, int] | None) -> socket.socket | None:
     """A socket to the job; None when the container is not (live) or no longer (offline) what was thought."""
     extra: dict[str, Any] = {} if live else {"spec": record.spec, "binds": _binds(record)}
     try:
-        return await manager.supervisor.archive(record.id, action, path, strict=strict, owner=owner, **extra)
+        return await table.supervisor.archive(record.id, action, path, strict=strict, owner=owner, **extra)
     except SupervisorError as exc:
         if exc.kind in ("not_found", "conflict"):
             return None  # it started or exited meanwhile: the other way in
         raise EngineError(500, f"cannot reach the container's file system: {exc}") from exc
 
 
-async def _run(manager: ContainerManager, record: Record, action: str, path: str, stream: BinaryIO | None,
+async def _run(table: ContainerTable, record: Record, action: str, path: str, stream: BinaryIO | None,
                strict: bool = False, owner: tuple[int, int] | None = None) -> dict[str, Any]:
-    live = _is_live(manager, record)
+    live = _is_live(table, record)
     for _attempt in range(3):
         if live:
-            sock = await _job(manager, record, True, action, path, strict, owner)
+            sock = await _job(table, record, True, action, path, strict, owner)
             if sock is not None:
                 return await anyio.to_thread.run_sync(_exchange, sock, stream)
         else:
             # Its overlay is mounted for the job: no start may mount it meanwhile.
-            async with manager.live(record).lock:
-                sock = await _job(manager, record, False, action, path, strict, owner)
+            async with table.live(record).lock:
+                sock = await _job(table, record, False, action, path, strict, owner)
                 if sock is not None:
                     return await anyio.to_thread.run_sync(_exchange, sock, stream)
         live = not live
     raise EngineError(409, f"container {record.id} is starting or stopping: try again")
 
 
-async def stat(manager: ContainerManager, record: Record, path: str) -> dict[str, Any]:
+async def stat(table: ContainerTable, record: Record, path: str) -> dict[str, Any]:
     """Docker's path stat (name, size, mode, mtime, linkTarget) of `path` in the container."""
-    answer = await _run(manager, record, "stat", path, None)
+    answer = await _run(table, record, "stat", path, None)
     found: dict[str, Any] = answer["stat"]
     return found
 
 
-async def put(manager: ContainerManager, record: Record, path: str, stream: BinaryIO, *,
+async def put(table: ContainerTable, record: Record, path: str, stream: BinaryIO, *,
               strict: bool = False, copy_uid_gid: bool = False) -> None:
     """Extract the tar read from `stream` at the container path `path`."""
     refused = refusal(record, path)
     if refused is not None:
         raise refused
-    await _run(manager, record, "put", path, stream, strict, owner_of(record, copy_uid_gid))
+    await _run(table, record, "put", path, stream, strict, owner_of(record, copy_uid_gid))
 
 
 def _exchange(sock: socket.socket, stream: BinaryIO | None) -> dict[str, Any]:

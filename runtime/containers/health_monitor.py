@@ -21,16 +21,16 @@ from typing import TYPE_CHECKING
 import anyio
 import anyio.abc
 
-from runtime.containers import attach as attaching
 from runtime.containers import health
 from runtime.containers.create import now_rfc3339
+from runtime.containers.exec_lifecycle import run_exec
 from runtime.containers.execs import Exec
 from runtime.containers.logs_read import parse_time_ns
 from runtime.containers.supervisor.protocol import parse_frames
 
 if TYPE_CHECKING:
-    from runtime.containers.manager import ContainerManager
     from runtime.containers.records import Record
+    from runtime.containers.table import ContainerTable
 
 log = logging.getLogger("pycompose.containers")
 
@@ -41,10 +41,10 @@ KILL_WAIT = 5.0
 
 
 class HealthMonitors:
-    """The monitor tasks of one manager, by container id."""
+    """The monitor tasks of the engine's containers, by container id."""
 
-    def __init__(self, manager: ContainerManager) -> None:
-        self.manager = manager
+    def __init__(self, table: ContainerTable) -> None:
+        self.table = table
         self._scopes: dict[str, anyio.CancelScope] = {}
 
     def running(self, container_id: str) -> bool:
@@ -65,7 +65,7 @@ class HealthMonitors:
         # The scope exists before the task runs, so a stop that comes first still stops it.
         scope = anyio.CancelScope()
         self._scopes[record.id] = scope
-        self.manager.spawn(self._run, record, tracker, scope)
+        self.table.spawn(self._run, record, tracker, scope)
 
     def stop(self, container_id: str) -> None:
         """The container stopped (or is going): no more probes, and no result of a probe in flight."""
@@ -85,12 +85,12 @@ class HealthMonitors:
                     delay -= now - tracker.started
                 first = False
                 await anyio.sleep(delay)
-                if record.state.status != "running" or self.manager.supervision.recovering:
+                if record.state.status != "running" or self.table.recovering:
                     continue  # paused: Docker's monitor does not probe either (nor with no supervisor)
                 began, start = time.monotonic(), now_rfc3339()
                 try:
                     code, output = await self.probe(record, tracker.check)
-                except Exception as exc:  # a monitor must not take the manager's task group down
+                except Exception as exc:  # a monitor must not take the engine's task group down
                     log.exception("health check of %s failed to run", record.name)
                     code, output = -1, str(exc)
                 if scope.cancel_called:
@@ -102,27 +102,27 @@ class HealthMonitors:
             del self._scopes[record.id]
 
     def _changed(self, record: Record, status: str) -> None:
-        manager = self.manager
-        if manager.records.find(record.id) is record:
-            manager.records.save(record)
-        manager.emit(record, f"health_status: {status}")
+        table = self.table
+        if table.records.find(record.id) is record:
+            table.records.save(record)
+        table.emit(record, f"health_status: {status}")
 
     # -- one probe -------------------------------------------------------------------------------
 
     async def probe(self, record: Record, check: health.Check) -> tuple[int, str]:
         """Run the check once in the container: (exit code, output); -1 when it failed to run or timed out."""
-        manager = self.manager
+        table = self.table
         argv = check.argv(record.config.get("Shell") or None)
-        entry = manager.execs.create(record, {"Cmd": argv, "AttachStdout": True, "AttachStderr": True})
-        manager.emit(record, f"exec_create: {' '.join(argv)}", {"execID": entry.id})
-        manager.execs.claim(entry.id)
+        entry = table.execs.create(record, {"Cmd": argv, "AttachStdout": True, "AttachStderr": True})
+        table.emit(record, f"exec_create: {' '.join(argv)}", {"execID": entry.id})
+        table.execs.claim(entry.id)
         try:
             with anyio.fail_after(EXEC_START_TIMEOUT):
-                sock = await attaching.run_exec(manager, record, entry, stdin=False)
+                sock = await run_exec(table, record, entry, stdin=False)
         except Exception as exc:
             # Remembered as finished, so the exec table trims it like any other.
             entry.started = True
-            manager.execs.exited(entry, 126)
+            table.execs.exited(entry, 126)
             message = str(getattr(exc, "message", "") or exc) or type(exc).__name__
             return -1, message
         stream = await anyio.abc.UNIXSocketStream.from_socket(sock)
@@ -146,7 +146,7 @@ class HealthMonitors:
         if entry.done.is_set():
             return
         try:
-            await self.manager.supervisor.exec_kill(entry.pid, signal.SIGKILL)
+            await self.table.supervisor.exec_kill(entry.pid, signal.SIGKILL)
         except Exception as exc:
             log.debug("killing health probe %d: %s", entry.pid, exc)
         with anyio.move_on_after(KILL_WAIT):

@@ -1,4 +1,4 @@
-"""What the manager keeps in memory about each container, and how birth failures read to a client."""
+"""What the table keeps in memory about each container, and how birth failures read to a client."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from runtime.errors import EngineError
 
 @dataclass
 class Live:
-    """What the manager keeps in memory about a container, beside its record."""
+    """What the table keeps in memory about a container, beside its record."""
 
     lock: anyio.Lock = field(default_factory=anyio.Lock)
     exited: anyio.Event = field(default_factory=anyio.Event)  # set at the exit of the current run
@@ -29,6 +29,12 @@ class Live:
     # Between the stop and the start of POST /restart: inspect says Restarting, so that a `logs -f`
     # that sees the `die` keeps following instead of calling it the end.
     api_restart: bool = False
+
+    def cancel_restart(self) -> None:
+        """A restart policy's pending restart does not happen."""
+        if self.restart_scope is not None:
+            self.restart_scope.cancel()
+            self.restart_scope = None
 
 
 def supervisor_failure(exc: Exception) -> EngineError:

@@ -21,24 +21,24 @@ from runtime.network.manager import Attached, Attachment, NetworkManager, host_i
 from runtime.network.store import NetworkRecord
 
 if TYPE_CHECKING:
-    from runtime.containers.manager import ContainerManager
+    from runtime.containers.table import ContainerTable
 
 
-def require(manager: ContainerManager | None) -> tuple[ContainerManager, NetworkManager]:
-    nets = networks_of(manager) if manager is not None else None
-    if manager is None or nets is None:
+def require(table: ContainerTable | None) -> tuple[ContainerTable, NetworkManager]:
+    nets = networks_of(table) if table is not None else None
+    if table is None or nets is None:
         raise EngineError(503, "networks are not available: the engine has no container or network manager")
-    return manager, nets
+    return table, nets
 
 
-async def connect(containers: ContainerManager | None, network_ref: str, container_ref: str,
+async def connect(containers: ContainerTable | None, network_ref: str, container_ref: str,
                   config: Mapping[str, Any] | None) -> NetworkRecord:
-    manager, nets = require(containers)
+    table, nets = require(containers)
     try:
         network = nets.store.get(network_ref)
-        record = manager.records.get(container_ref)
+        record = table.records.get(container_ref)
         _check_connectable(record, network)
-        live = manager.live(record)
+        live = table.live(record)
         async with live.lock:
             networks = record.network_settings.setdefault("Networks", {})
             if _key_of(networks, network) is not None:
@@ -48,14 +48,14 @@ async def connect(containers: ContainerManager | None, network_ref: str, contain
             try:
                 att = nets.attached.get(record.id)
                 if att is not None and record.state.status in ACTIVE:
-                    await _attach_one(manager, nets, record, att, network, endpoint)
+                    await _attach_one(table, nets, record, att, network, endpoint)
             except BaseException:
                 networks.pop(network.name, None)
                 raise
-            manager.records.save(record)
+            table.records.save(record)
     except NetworkError as exc:
         raise engine_error(exc) from None
-    manager.events.emit("network", "connect", network.id, {"container": record.id, "name": network.name,
+    table.events.emit("network", "connect", network.id, {"container": record.id, "name": network.name,
                                                            "type": network.driver})
     return network
 
@@ -79,7 +79,7 @@ def _key_of(networks: Mapping[str, Any], network: NetworkRecord) -> str | None:
     return None
 
 
-async def _attach_one(manager: ContainerManager, nets: NetworkManager, record: Record, att: Attachment,
+async def _attach_one(table: ContainerTable, nets: NetworkManager, record: Record, att: Attachment,
                       network: NetworkRecord, endpoint: dict[str, Any]) -> None:
     ifname = interface_names([endpoint], {a.ifname for a in att.endpoints.values()})[0]
     endpoint_id = new_endpoint_id()
@@ -95,20 +95,20 @@ async def _attach_one(manager: ContainerManager, nets: NetworkManager, record: R
         nets.release(network.id, endpoint_id)
         raise
     att.endpoints[network.id] = a
-    register_dns(manager, nets, record, att)
+    register_dns(table, nets, record, att)
     fill_settings(nets, record, att)
-    await write_files(manager, nets, record, att)
+    await write_files(table, nets, record, att)
 
 
-async def disconnect(containers: ContainerManager | None, network_ref: str, container_ref: str,
+async def disconnect(containers: ContainerTable | None, network_ref: str, container_ref: str,
                      force: bool) -> NetworkRecord:
-    manager, nets = require(containers)
+    table, nets = require(containers)
     try:
         network = nets.store.get(network_ref)
-        record = manager.records.get(container_ref)
+        record = table.records.get(container_ref)
         if network.driver in ("host", "null"):
             raise bad_request("container cannot be disconnected from host network or connected to host network")
-        live = manager.live(record)
+        live = table.live(record)
         async with live.lock:
             networks = record.network_settings.get("Networks") or {}
             key = _key_of(networks, network)
@@ -128,11 +128,11 @@ async def disconnect(containers: ContainerManager | None, network_ref: str, cont
             del networks[key]
             if att is not None and record.state.status in ACTIVE:
                 fill_settings(nets, record, att)
-                await write_files(manager, nets, record, att)
-            manager.records.save(record)
+                await write_files(table, nets, record, att)
+            table.records.save(record)
     except NetworkError as exc:
         raise engine_error(exc) from None
-    manager.events.emit("network", "disconnect", network.id, {"container": record.id, "name": network.name,
+    table.events.emit("network", "disconnect", network.id, {"container": record.id, "name": network.name,
                                                               "type": network.driver})
     return network
 
@@ -147,12 +147,12 @@ async def _move_default_route(nets: NetworkManager, att: Attachment) -> None:
             return
 
 
-def endpoints_in_use(manager: ContainerManager | None) -> dict[str, list[tuple[Record, dict[str, Any]]]]:
+def endpoints_in_use(table: ContainerTable | None) -> dict[str, list[tuple[Record, dict[str, Any]]]]:
     """network id -> (container, EndpointSettings) of the running containers attached to it."""
     out: dict[str, list[tuple[Record, dict[str, Any]]]] = {}
-    if manager is None:
+    if table is None:
         return out
-    for record in manager.records:
+    for record in table.records:
         if record.state.status not in ACTIVE:
             continue
         for endpoint in (record.network_settings.get("Networks") or {}).values():

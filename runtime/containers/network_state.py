@@ -23,7 +23,7 @@ from runtime.network.manager import Attachment, NetworkManager
 from runtime.network.store import NetworkRecord
 
 if TYPE_CHECKING:
-    from runtime.containers.manager import ContainerManager
+    from runtime.containers.table import ContainerTable
 
 ACTIVE = ("running", "paused")
 
@@ -54,7 +54,7 @@ def fill_settings(nets: NetworkManager, record: Record, att: Attachment) -> None
     settings["SandboxID"] = record.id
 
 
-def register_dns(manager: ContainerManager, nets: NetworkManager, record: Record, att: Attachment) -> None:
+def register_dns(table: ContainerTable, nets: NetworkManager, record: Record, att: Attachment) -> None:
     hc = record.host_config
     upstreams = [s for s in hc.get("Dns") or () if _ipv4(str(s))] or None
     user = []
@@ -69,7 +69,7 @@ def register_dns(manager: ContainerManager, nets: NetworkManager, record: Record
     links: dict[str, str] = {}
     wanted = [*(hc.get("Links") or ()), *(link for _, ep, _ in user for link in ep.get("Links") or ())]
     for target, alias in parse_links(wanted):
-        other = manager.records.find(target)
+        other = table.records.find(target)
         if other is not None:
             links[alias] = other.id
     if links and user:
@@ -84,13 +84,13 @@ def _ipv4(text: str) -> bool:
     return True
 
 
-async def write_files(manager: ContainerManager, nets: NetworkManager, record: Record, att: Attachment) -> None:
+async def write_files(table: ContainerTable, nets: NetworkManager, record: Record, att: Attachment) -> None:
     """/etc/hosts and resolv.conf with the container's addresses and DNS server, written in place (bind-mounted)."""
     hc, config = record.host_config, record.config
     default = nets.store.default()
     extra = list(hc.get("ExtraHosts") or ())
     if default is not None and default.id in att.endpoints:
-        extra += _legacy_link_hosts(manager, default, hc.get("Links") or ())
+        extra += _legacy_link_hosts(table, default, hc.get("Links") or ())
     dns_address = None
     for network_id in att.endpoints:
         network = nets.store.find(network_id)
@@ -111,11 +111,11 @@ async def write_files(manager: ContainerManager, nets: NetworkManager, record: R
     await anyio.to_thread.run_sync(write)
 
 
-def _legacy_link_hosts(manager: ContainerManager, default: NetworkRecord, links: Any) -> list[str]:
+def _legacy_link_hosts(table: ContainerTable, default: NetworkRecord, links: Any) -> list[str]:
     """Docker's links on the default bridge: `alias` and the target's name in /etc/hosts."""
     out = []
     for target, alias in parse_links(links):
-        other = manager.records.find(target)
+        other = table.records.find(target)
         if other is None or other.state.status not in ACTIVE:
             continue
         endpoint = next((ep for ep in (other.network_settings.get("Networks") or {}).values()
@@ -132,9 +132,9 @@ def _write_in_place(path: str, text: str) -> None:
             out.write(text)
 
 
-def copy_peer_files(manager: ContainerManager, record: Record) -> None:
+def copy_peer_files(table: ContainerTable, record: Record) -> None:
     """`container:<ref>` sees its peer's /etc/hosts and resolv.conf (Docker shares the files)."""
-    peer = manager.records.find(_mode(record).split(":", 1)[1])
+    peer = table.records.find(_mode(record).split(":", 1)[1])
     if peer is None:
         return
     for source, target in ((peer.hosts_path, record.hosts_path), (peer.resolv_conf_path, record.resolv_conf_path)):

@@ -1,4 +1,4 @@
-"""Containers on networks: when the container manager's life cycle touches the network manager.
+"""Containers on networks: when a container's life cycle touches the network manager.
 
 - create: `plan` reads the request's networks (NetworkMode, EndpointsConfig)
   into the record's NetworkSettings (create.py writes the files);
@@ -49,13 +49,13 @@ from runtime.network.store import NetworkRecord, NoSuchNetwork
 from runtime.spec import ContainerSpec
 
 if TYPE_CHECKING:
-    from runtime.containers.manager import ContainerManager
+    from runtime.containers.table import ContainerTable
 
 log = logging.getLogger("pycompose.network")
 
 
-def networks_of(manager: ContainerManager) -> NetworkManager | None:
-    return getattr(manager.engine, "networks", None)
+def networks_of(table: ContainerTable) -> NetworkManager | None:
+    return table.networks
 
 
 def engine_error(exc: NetworkError) -> EngineError:
@@ -76,14 +76,14 @@ def _mode(record: Record) -> str:
 # -- create ----------------------------------------------------------------------------------------
 
 
-def plan(manager: ContainerManager, body: Mapping[str, Any], name: str, container_id: str) -> CreatePlan | None:
+def plan(table: ContainerTable, body: Mapping[str, Any], name: str, container_id: str) -> CreatePlan | None:
     """The networks of a create request (None without a network manager: bridge behaves like none)."""
-    nets = networks_of(manager)
+    nets = networks_of(table)
     if nets is None:
         return None
 
     def find_peer(ref: str) -> Peer:
-        peer = manager.records.get(ref)
+        peer = table.records.get(ref)
         return Peer(peer.id, str(peer.config.get("Hostname") or ""), str(peer.config.get("Domainname") or ""))
 
     try:
@@ -96,25 +96,25 @@ def plan(manager: ContainerManager, body: Mapping[str, Any], name: str, containe
 # -- start -----------------------------------------------------------------------------------------
 
 
-def start_spec(manager: ContainerManager, record: Record, spec: ContainerSpec) -> ContainerSpec:
+def start_spec(table: ContainerTable, record: Record, spec: ContainerSpec) -> ContainerSpec:
     """`container:<ref>`: join the peer's netns, which must be running now."""
     mode = _mode(record)
     if not mode.startswith("container:"):
         return spec
-    peer = manager.records.get(mode.split(":", 1)[1])
+    peer = table.records.get(mode.split(":", 1)[1])
     if peer.state.status not in ACTIVE or not peer.state.pid:
         raise conflict(f"cannot join network of a non running container: {peer.id}")
     joins = (*(j for j in spec.join_namespaces if j[0] != "net"), ("net", f"/proc/{peer.state.pid}/ns/net"))
     return dataclasses.replace(spec, join_namespaces=joins)
 
 
-async def up(manager: ContainerManager, record: Record, pid: int) -> None:
+async def up(table: ContainerTable, record: Record, pid: int) -> None:
     """The container's networking, before its gate opens; on failure nothing is left and the error says why."""
     kind = mode_kind(_mode(record))
     if kind == "container":
-        await anyio.to_thread.run_sync(copy_peer_files, manager, record)
+        await anyio.to_thread.run_sync(copy_peer_files, table, record)
         return
-    nets = networks_of(manager)
+    nets = networks_of(table)
     if nets is None or kind == "host":
         return
     try:
@@ -124,8 +124,8 @@ async def up(manager: ContainerManager, record: Record, pid: int) -> None:
         await nets.restored.wait()
         old = nets.attached.get(record.id)
         if old is not None:
-            down(manager, record, old.pid)
-        await _up_bridge(manager, nets, record, pid)
+            down(table, record, old.pid)
+        await _up_bridge(table, nets, record, pid)
     except PortAllocated as exc:
         raise EngineError(500, f"driver failed programming external connectivity on endpoint {record.name}: "
                                f"{exc.message}") from None
@@ -133,7 +133,7 @@ async def up(manager: ContainerManager, record: Record, pid: int) -> None:
         raise engine_error(exc) from None
 
 
-async def _up_bridge(manager: ContainerManager, nets: NetworkManager, record: Record, pid: int) -> None:
+async def _up_bridge(table: ContainerTable, nets: NetworkManager, record: Record, pid: int) -> None:
     entries = ordered_endpoints(record.network_settings)
     networks = [_network_of(nets, name, ep) for name, ep in entries]
     ifnames = interface_names([ep for _, ep in entries])
@@ -154,11 +154,11 @@ async def _up_bridge(manager: ContainerManager, nets: NetworkManager, record: Re
             specs = port_specs(record.config, record.host_config, binding)
             att.published = await nets.publish(record.id, specs, att.container_ip)
         await nets.plug(pid, list(att.endpoints.values()))
-        register_dns(manager, nets, record, att)
+        register_dns(table, nets, record, att)
         fill_settings(nets, record, att)
-        await write_files(manager, nets, record, att)
+        await write_files(table, nets, record, att)
     except BaseException:
-        down(manager, record, pid)
+        down(table, record, pid)
         raise
 
 
@@ -172,11 +172,11 @@ def _network_of(nets: NetworkManager, name: str, endpoint: Mapping[str, Any]) ->
 # -- exit ------------------------------------------------------------------------------------------
 
 
-def down(manager: ContainerManager, record: Record, pid: int = 0) -> None:
+def down(table: ContainerTable, record: Record, pid: int = 0) -> None:
     """Undo `up` for the run with PID 1 `pid` (0: whatever runs): ports, DNS, addresses, settings, veths.
 
     The caller saves the record."""
-    nets = networks_of(manager)
+    nets = networks_of(table)
     if nets is None:
         return
     att = nets.attached.get(record.id)
@@ -192,7 +192,7 @@ def down(manager: ContainerManager, record: Record, pid: int = 0) -> None:
     if names:
         nets.unplugging[record.id] = names
         with contextlib.suppress(AssertionError, RuntimeError):
-            manager.spawn(_unplug_later, nets, record.id, names)
+            table.spawn(_unplug_later, nets, record.id, names)
 
 
 async def _unplug_later(nets: NetworkManager, container_id: str, names: list[str]) -> None:
@@ -201,25 +201,25 @@ async def _unplug_later(nets: NetworkManager, container_id: str, names: list[str
         del nets.unplugging[container_id]
 
 
-async def removed(manager: ContainerManager, record: Record) -> None:
+async def removed(table: ContainerTable, record: Record) -> None:
     """A container is gone: whatever it still held goes, and its veths are gone when this returns."""
-    nets = networks_of(manager)
+    nets = networks_of(table)
     if nets is None:
         return
-    down(manager, record)
+    down(table, record)
     names = nets.unplugging.pop(record.id, None)
     if names:
         await nets.unplug(names)
 
 
-def renamed(manager: ContainerManager, record: Record) -> None:
+def renamed(table: ContainerTable, record: Record) -> None:
     """DNS answers the new name at once (Docker does too)."""
-    nets = networks_of(manager)
+    nets = networks_of(table)
     att = nets.attached.get(record.id) if nets is not None else None
     if nets is None or att is None:
         return
     nets.records.remove(record.id)
-    register_dns(manager, nets, record, att)
+    register_dns(table, nets, record, att)
     fill_settings(nets, record, att)
 
 
@@ -235,18 +235,18 @@ def clear_settings(record: Record) -> None:
 # -- engine restart --------------------------------------------------------------------------------
 
 
-async def restore(manager: ContainerManager) -> None:
+async def restore(table: ContainerTable) -> None:
     """After re-adoption: what running containers hold comes back (addresses, ports, DNS), the rest goes.
 
     Starts wait for it (`nets.restored`): a restart policy applied at boot
     must not have its fresh endpoints counted as stale."""
-    nets = networks_of(manager)
+    nets = networks_of(table)
     if nets is None:
         return
     try:
-        for record in manager.records:
+        for record in table.records:
             if mode_kind(_mode(record)) == "bridge":
-                await _restore_one(manager, nets, record)
+                await _restore_one(table, nets, record)
         attached = [a for att in nets.attached.values() for a in att.endpoints.values()]
         nets.reconcile_pools({a.endpoint_id for a in attached})
         removed = await nets.remove_stale_links([a.host_ifname for a in attached])
@@ -256,11 +256,11 @@ async def restore(manager: ContainerManager) -> None:
         nets.restored.set()
 
 
-async def _restore_one(manager: ContainerManager, nets: NetworkManager, record: Record) -> None:
+async def _restore_one(table: ContainerTable, nets: NetworkManager, record: Record) -> None:
     if record.state.status not in ACTIVE or not record.state.pid:
         if any(ep.get("IPAddress") for ep in (record.network_settings.get("Networks") or {}).values()):
             clear_settings(record)
-            manager.records.save(record)
+            table.records.save(record)
         return
     att = _readopt(nets, record)
     if att.container_ip is not None:
@@ -269,7 +269,7 @@ async def _restore_one(manager: ContainerManager, nets: NetworkManager, record: 
                 att.published += await nets.publish(record.id, [], att.container_ip, exact=[published])
             except NetworkError as exc:
                 log.warning("port %s of %s not published again: %s", published.key, record.name, exc)
-    register_dns(manager, nets, record, att)
+    register_dns(table, nets, record, att)
 
 
 def _readopt(nets: NetworkManager, record: Record) -> Attachment:

@@ -13,21 +13,21 @@ from typing import TYPE_CHECKING
 from runtime.errors import EngineError, conflict
 
 if TYPE_CHECKING:
-    from runtime.containers.manager import ContainerManager
     from runtime.containers.records import Record
+    from runtime.containers.table import ContainerTable
 
 
-async def pause(manager: ContainerManager, ref: str) -> None:
-    await _switch(manager, ref, frozen=True)
+async def pause(table: ContainerTable, ref: str) -> None:
+    await _switch(table, ref, frozen=True)
 
 
-async def unpause(manager: ContainerManager, ref: str) -> None:
-    await _switch(manager, ref, frozen=False)
+async def unpause(table: ContainerTable, ref: str) -> None:
+    await _switch(table, ref, frozen=False)
 
 
-async def _switch(manager: ContainerManager, ref: str, frozen: bool) -> None:
-    record = manager.records.get(ref)
-    async with manager.live(record).lock:
+async def _switch(table: ContainerTable, ref: str, frozen: bool) -> None:
+    record = table.records.get(ref)
+    async with table.live(record).lock:
         status = record.state.status
         if frozen and status == "paused":
             raise conflict(f"Container {record.id} is already paused")
@@ -35,15 +35,15 @@ async def _switch(manager: ContainerManager, ref: str, frozen: bool) -> None:
             raise conflict(f"Container {record.id} is not running")
         if not frozen and status != "paused":
             raise conflict(f"Container {record.id} is not paused")
-        await freeze(manager, record, frozen)
+        await freeze(table, record, frozen)
         record.state.status = "paused" if frozen else "running"
-        manager.records.save(record)
-    manager.emit(record, "pause" if frozen else "unpause")
+        table.records.save(record)
+    table.emit(record, "pause" if frozen else "unpause")
 
 
-async def freeze(manager: ContainerManager, record: Record, frozen: bool) -> None:
+async def freeze(table: ContainerTable, record: Record, frozen: bool) -> None:
     try:
-        await manager.supervisor.freeze(record.id, frozen)
+        await table.supervisor.freeze(record.id, frozen)
     except Exception as exc:
         what = "pause" if frozen else "unpause"
         raise EngineError(500, f"Cannot {what} container {record.id}: {exc}") from exc

@@ -1,10 +1,11 @@
 """Following the supervisor: its events, and its replacement when it dies.
 
-The manager learns of container exits from the supervisor's events. When
-the supervisor dies, the event connection ends at once ("disconnected"):
-from then until a new supervisor answers and the manager has re-read what
-it runs, `recovering` is set and the container routes answer 503 rather
-than a state that may be wrong (a container may have exited meanwhile).
+The engine learns of container exits from the supervisor's events (each
+handed to the manager's `exited`). When the supervisor dies, the event
+connection ends at once ("disconnected"): from then until a new supervisor
+answers and its containers are read again, the table's `recovering` is
+set and the container routes answer 503 rather than a state that may be
+wrong (a container may have exited meanwhile).
 
 The new supervisor normally comes from the holder (supervisor/holder.py),
 which starts one as soon as the old one is reaped; `_replace` asks
@@ -21,7 +22,8 @@ supervisor that ran them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -33,20 +35,29 @@ from runtime.errors import EngineError
 
 if TYPE_CHECKING:
     from runtime.containers.execs import Exec
-    from runtime.containers.manager import ContainerManager
+    from runtime.containers.records import Record
+    from runtime.containers.table import ContainerTable
 
 log = logging.getLogger("pycompose.containers")
 RETRY_DELAY = 1.0
 LOST_EXIT_CODE = 255
 
+# What the manager does with an exit: (record, exit code, OOM-killed, finished at).
+OnExit = Callable[["Record", int, bool, str], None]
+
 
 class Supervision:
-    def __init__(self, manager: ContainerManager) -> None:
-        self.manager = manager
-        self.recovering = False
+    def __init__(self, table: ContainerTable, exited: OnExit, root: Path, prefix: str) -> None:
+        self.table = table
+        self.exited = exited
+        self.root, self.prefix = root, prefix  # the engine's, for a new supervisor
         self.problem = ""  # why no supervisor could be started, while that lasts
         self._replacing = False
         self._doomed: list[Exec] = []  # exec sessions of the supervisor that died
+
+    @property
+    def recovering(self) -> bool:
+        return self.table.recovering
 
     def unavailable(self) -> EngineError:
         """The answer of container routes while the supervisor is being replaced."""
@@ -55,7 +66,7 @@ class Supervision:
 
     async def consume(self, *, task_status: anyio.abc.TaskStatus[None]) -> None:
         """Follow the supervisor's events until the engine stops."""
-        events = self.manager.supervisor.events()
+        events = self.table.supervisor.events()
         task_status.started()
         async for event in events:
             try:
@@ -65,18 +76,18 @@ class Supervision:
         log.error("the supervisor's event stream ended: container exits are no longer seen")
 
     async def _on_event(self, event: Mapping[str, Any]) -> None:
-        manager = self.manager
+        table = self.table
         kind, container_id = event.get("event"), str(event.get("id") or "")
         if kind == "exit":
-            record = manager.records.find(container_id) if container_id else None
+            record = table.records.find(container_id) if container_id else None
             if record is not None and record.id == container_id:
-                manager.exited(record, int(event.get("exit_code") or 0), bool(event.get("oom_killed")),
+                self.exited(record, int(event.get("exit_code") or 0), bool(event.get("oom_killed")),
                                str(event.get("finished_at") or "") or now_rfc3339())
         elif kind == "exec-exit":
-            entry = manager.execs.on_exit(container_id, int(event.get("exec_pid") or 0),
+            entry = table.execs.on_exit(container_id, int(event.get("exec_pid") or 0),
                                           int(event.get("exit_code") or 0))
             if entry is not None:
-                manager.emit_exec(entry, "exec_die", {"exitCode": str(entry.exit_code)})
+                table.emit_exec(entry, "exec_die", {"exitCode": str(entry.exit_code)})
         elif kind == "disconnected":
             self.lost()
         elif kind == "reconnected":
@@ -85,21 +96,20 @@ class Supervision:
     def lost(self) -> None:
         if not self.recovering:
             log.warning("the container supervisor went away: replacing it")
-        self.recovering = True
-        self._doomed += self.manager.execs.running()
+        self.table.recovering = True
+        self._doomed += self.table.execs.running()
         if not self._replacing:
             self._replacing = True
-            self.manager.spawn(self._replace)
+            self.table.spawn(self._replace)
 
     async def _replace(self) -> None:
         """Make sure a supervisor comes back (the holder's, or a new one); the event stream then reconnects."""
         from runtime.containers.supervisor.launch import ensure_supervisor
 
-        engine = self.manager.engine
         try:
             while self.recovering:
                 try:
-                    pid = await anyio.to_thread.run_sync(ensure_supervisor, engine.root, engine.prefix)
+                    pid = await anyio.to_thread.run_sync(ensure_supervisor, self.root, self.prefix)
                 except Exception as exc:
                     self.problem = f"cannot start a new supervisor: {exc}"
                     log.error("%s", self.problem)
@@ -113,27 +123,27 @@ class Supervision:
 
     async def resync(self) -> None:
         """A supervisor answers again: take what it runs as the truth, then serve again."""
-        manager = self.manager
+        table = self.table
         while True:  # until a supervisor answers: the events that follow wait for this
             try:
-                states = {s.id: s for s in await manager.supervisor.list()}
+                states = {s.id: s for s in await table.supervisor.list()}
                 break
             except Exception as exc:
                 log.warning("cannot list the supervisor's containers yet: %s", exc)
                 await anyio.sleep(RETRY_DELAY)
-        for record in list(manager.records):
+        for record in list(table.records):
             state = states.get(record.id)
-            if record.state.status not in ("running", "paused") or manager.live(record).starting:
+            if record.state.status not in ("running", "paused") or table.live(record).starting:
                 continue
             if state is None:
-                manager.exited(record, LOST_EXIT_CODE, False, now_rfc3339())
+                self.exited(record, LOST_EXIT_CODE, False, now_rfc3339())
             elif state.status == "exited":
-                manager.exited(record, state.exit_code, state.oom_killed, state.finished_at or now_rfc3339())
+                self.exited(record, state.exit_code, state.oom_killed, state.finished_at or now_rfc3339())
         doomed, self._doomed = self._doomed, []
         for entry in doomed:
             if entry.running:
-                manager.execs.exited(entry, LOST_EXIT_CODE)
-                manager.emit_exec(entry, "exec_die", {"exitCode": str(LOST_EXIT_CODE)})
+                table.execs.exited(entry, LOST_EXIT_CODE)
+                table.emit_exec(entry, "exec_die", {"exitCode": str(LOST_EXIT_CODE)})
         if self.recovering:
             log.info("container supervisor replaced: %d container(s) re-adopted", len(states))
-        self.recovering = False
+        table.recovering = False

@@ -1,7 +1,7 @@
 """What the API reads of the containers: list, inspect, counts for /info, and prune.
 
-Functions over the manager's records; nothing here changes a container
-except `prune`, which removes through the manager.
+Functions over the container table; nothing here changes a container
+except `prune`, which removes through the `remove` it is given (the manager's).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
@@ -20,22 +20,22 @@ from runtime.errors import EngineError, bad_request
 from runtime.filters import match_labels
 
 if TYPE_CHECKING:
-    from runtime.containers.manager import ContainerManager
     from runtime.containers.records import Record
+    from runtime.containers.table import ContainerTable
 
 
-def counts(manager: ContainerManager) -> dict[str, int]:
-    records = list(manager.records)
+def counts(table: ContainerTable) -> dict[str, int]:
+    records = list(table.records)
     running = sum(1 for r in records if r.state.status in ("running", "restarting"))
     paused = sum(1 for r in records if r.state.status == "paused")
     return {"Containers": len(records), "ContainersRunning": running, "ContainersPaused": paused,
             "ContainersStopped": len(records) - running - paused}
 
 
-def inspect(manager: ContainerManager, ref: str, size: bool = False) -> dict[str, Any]:
-    record = manager.records.get(ref)
-    doc = container_json.inspect(record, manager.execs.running_ids(record.id))
-    if manager.live(record).api_restart:
+def inspect(table: ContainerTable, ref: str, size: bool = False) -> dict[str, Any]:
+    record = table.records.get(ref)
+    doc = container_json.inspect(record, table.execs.running_ids(record.id))
+    if table.live(record).api_restart:
         doc["State"]["Restarting"] = True
     if size:
         doc["SizeRw"] = tree_size(upper_dir(record))
@@ -43,14 +43,14 @@ def inspect(manager: ContainerManager, ref: str, size: bool = False) -> dict[str
     return doc
 
 
-def list_containers(manager: ContainerManager, all_: bool, filters: Mapping[str, Sequence[str]], limit: int,
+def list_containers(table: ContainerTable, all_: bool, filters: Mapping[str, Sequence[str]], limit: int,
                     image_ids: Mapping[str, str], size: bool = False) -> list[dict[str, Any]]:
     """`GET /containers/json`: newest first; only running ones unless `all` (or a status/exited filter)."""
     container_json.check_list_filters(filters)
-    records = sorted(manager.records, key=lambda r: r.created, reverse=True)
+    records = sorted(table.records, key=lambda r: r.created, reverse=True)
     show_all = all_ or limit > 0 or "status" in filters or "exited" in filters
-    before = [manager.records.get(ref).created for ref in filters.get("before", ())]
-    since = [manager.records.get(ref).created for ref in filters.get("since", ())]
+    before = [table.records.get(ref).created for ref in filters.get("before", ())]
+    since = [table.records.get(ref).created for ref in filters.get("since", ())]
     out = []
     now = time.time()
     for record in records:
@@ -66,7 +66,8 @@ def list_containers(manager: ContainerManager, all_: bool, filters: Mapping[str,
     return out[:limit] if limit > 0 else out
 
 
-async def prune(manager: ContainerManager, filters: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+async def prune(table: ContainerTable, filters: Mapping[str, Sequence[str]],
+                remove: Callable[[str], Awaitable[None]]) -> dict[str, Any]:
     """`POST /containers/prune`: remove stopped containers (filters until, label, label!)."""
     from runtime.images.filters import parse_until
 
@@ -76,7 +77,7 @@ async def prune(manager: ContainerManager, filters: Mapping[str, Sequence[str]])
     now = time.time()
     until = min((parse_until(v, now) for v in filters.get("until", ())), default=None)
     deleted, reclaimed = [], 0
-    for record in manager.records:
+    for record in table.records:
         if record.state.running or record.state.status == "removing":
             continue
         if not match_labels(filters, record.labels):
@@ -85,10 +86,10 @@ async def prune(manager: ContainerManager, filters: Mapping[str, Sequence[str]])
             continue
         size = await anyio.to_thread.run_sync(tree_size, upper_dir(record))
         with contextlib.suppress(EngineError):
-            await manager.remove(record.id)
+            await remove(record.id)
             deleted.append(record.id)
             reclaimed += size
-    manager.events.emit("container", "prune", "", {"reclaimed": str(reclaimed)})
+    table.events.emit("container", "prune", "", {"reclaimed": str(reclaimed)})
     return {"ContainersDeleted": deleted or None, "SpaceReclaimed": reclaimed}
 
 

@@ -36,7 +36,7 @@ import signal
 import socket
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from runtime.containers.supervisor import loop as ev
 from runtime.containers.supervisor.conn import Conn, Reply
@@ -46,7 +46,16 @@ from runtime.linux import syscalls as sc
 from runtime.spec import Mount, Rootfs, spec_from_dict
 
 if TYPE_CHECKING:
-    from runtime.containers.supervisor.main import Supervisor
+    from runtime.containers.supervisor.containers import Container
+
+
+class Supervisor(Protocol):
+    """What a copy needs of the supervisor (main.Supervisor): its loop and its containers."""
+
+    loop: ev.Loop
+    containers: dict[str, Container]
+
+    def _container(self, request: dict[str, Any]) -> Container: ...
 
 ACTIONS = ("put", "stat")
 

@@ -18,7 +18,7 @@ import gc
 import os
 import signal
 import socket
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from runtime.containers.supervisor import birth as births
 from runtime.containers.supervisor import loop as ev
@@ -30,11 +30,41 @@ from runtime.linux import syscalls as sc
 from runtime.spec import ExecSpec
 
 if TYPE_CHECKING:
-    from runtime.containers.supervisor.containers import Container
+    from runtime.containers.supervisor.state import ContainerRecord
+    from runtime.linux.cgroups import Cgroup
+    from runtime.spec import ContainerSpec
 
 # Entered in this order; the mount namespace last, then chroot to the container's root.
 NAMESPACE_ORDER = ("cgroup", "ipc", "uts", "net", "mnt")
 KEEP_EXITED = 300.0
+
+
+class ExecHost(Protocol):
+    """What an exec needs of the supervisor (main.Supervisor)."""
+
+    loop: ev.Loop
+
+    def publish(self, event: dict[str, Any]) -> None: ...
+
+    def seccomp_bpf(self, spec: ContainerSpec) -> bytes | None: ...
+
+    def forget_exec(self, ex: Exec) -> None: ...
+
+    def exec_exited(self, ex: Exec) -> None: ...
+
+
+class Container(Protocol):
+    """What an exec needs of the container it runs in (containers.Container)."""
+
+    record: ContainerRecord
+    spec: ContainerSpec
+    cgroup: Cgroup | None
+
+    @property
+    def host(self) -> ExecHost: ...
+
+    @property
+    def id(self) -> str: ...
 
 
 def _differs(pid: int, name: str) -> bool:

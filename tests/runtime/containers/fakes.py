@@ -1,4 +1,4 @@
-"""A supervisor and an engine without a kernel: the manager's decisions, tested on their own."""
+"""A supervisor and engine stores without a kernel: the manager's decisions, tested on their own."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from runtime.containers.create import now_rfc3339
 from runtime.containers.manager import ContainerManager
+from runtime.containers.stores import Stores
 from runtime.images.errors import ImageNotFound
 from runtime.spec import ContainerSpec, ExecSpec
 
@@ -157,11 +158,15 @@ class FakeEngine:
 
         self.volumes = VolumeStore(root / "volumes")
 
+    def stores(self) -> Stores:
+        """What a ContainerManager takes of an engine."""
+        return Stores(self.root, self.prefix, lambda: self.images, lambda: self.volumes)  # type: ignore[arg-type,return-value]
+
 
 @asynccontextmanager
 async def running(root: Path, supervisor: FakeSupervisor | None = None) -> AsyncIterator[ContainerManager]:
     """A container manager over a FakeEngine at `root`, its loop running until the block ends."""
-    manager = ContainerManager(FakeEngine(root), supervisor or FakeSupervisor())  # type: ignore[arg-type]
+    manager = ContainerManager(FakeEngine(root).stores(), supervisor or FakeSupervisor())  # type: ignore[arg-type]
     async with anyio.create_task_group() as tasks:
         await tasks.start(manager.run)
         try:

@@ -61,7 +61,7 @@ async def until(condition: Callable[[], bool]) -> None:
 
 
 def actions(manager: ContainerManager) -> list[str]:
-    with manager.events.listen() as (history, _):
+    with manager.table.events.listen() as (history, _):
         return [e["Action"] for e in history if e["Type"] == "container"]
 
 
@@ -73,7 +73,7 @@ async def create(manager: ContainerManager, name: str, healthcheck: dict[str, An
 
 
 def state_health(manager: ContainerManager, name: str) -> dict[str, Any]:
-    doc = views.inspect(manager, name)
+    doc = views.inspect(manager.table, name)
     result: dict[str, Any] = doc["State"]["Health"]
     return result
 
@@ -98,10 +98,10 @@ async def test_starting_then_healthy_with_exec_events(tmp_path: Path) -> None:
         assert "exec_create: /bin/sh -c test -f /tmp/ok" in seen and "exec_die" in seen
         assert "exec_start: /bin/sh -c test -f /tmp/ok" in seen
         assert seen.count("health_status: healthy") == 1
-        listed = views.list_containers(manager, False, {"health": ["healthy"]}, 0, {})
+        listed = views.list_containers(manager.table, False, {"health": ["healthy"]}, 0, {})
         assert [c["Names"] for c in listed] == [["/web"]]
         assert listed[0]["Status"].endswith(" (healthy)")
-        assert views.list_containers(manager, False, {"health": ["starting", "none"]}, 0, {}) == []
+        assert views.list_containers(manager.table, False, {"health": ["starting", "none"]}, 0, {}) == []
 
 
 async def test_failures_make_it_unhealthy_and_events_carry_attributes(tmp_path: Path) -> None:
@@ -110,14 +110,14 @@ async def test_failures_make_it_unhealthy_and_events_carry_attributes(tmp_path: 
         cid = await create(manager, "bad", {"Test": ["CMD", "false"], "Interval": 10 * MS, "Retries": 2})
         await manager.start("bad")
         await until(lambda: "health_status: unhealthy" in actions(manager))
-        with manager.events.listen() as (history, _):
+        with manager.table.events.listen() as (history, _):
             event = next(e for e in history if e["Action"] == "health_status: unhealthy")
         assert event["Actor"]["ID"] == cid and event["Actor"]["Attributes"]["name"] == "bad"
         assert event["Actor"]["Attributes"]["image"] == "busybox"
         assert state_health(manager, "bad")["FailingStreak"] >= 2
         assert list(supervisor.probes[0].process.args) == ["false"]
         # Saved with the record at the change, as inspect after an engine restart shows it.
-        assert manager.records.get("bad").state.health is not None
+        assert manager.table.records.get("bad").state.health is not None
 
 
 async def test_a_hanging_probe_is_killed_at_its_timeout(tmp_path: Path) -> None:
@@ -140,7 +140,7 @@ async def test_restart_resets_to_starting_and_stop_ends_probing(tmp_path: Path) 
         await manager.start("rr")
         await until(lambda: state_health(manager, "rr")["Status"] == "healthy")
         await manager.stop("rr", timeout=1)
-        assert not manager.health.running(manager.records.get("rr").id)
+        assert not manager.health.running(manager.table.records.get("rr").id)
         probes = len(supervisor.probes)
         await anyio.sleep(0.05)
         assert len(supervisor.probes) == probes  # no probe of a stopped container
@@ -164,8 +164,8 @@ async def test_no_health_without_a_probe(tmp_path: Path) -> None:
         await anyio.sleep(0.05)
         assert supervisor.probes == []
         for name in ("plain", "off"):
-            assert "Health" not in views.inspect(manager, name)["State"]
-        listed = views.list_containers(manager, False, {"health": ["none"]}, 0, {})
+            assert "Health" not in views.inspect(manager.table, name)["State"]
+        listed = views.list_containers(manager.table, False, {"health": ["none"]}, 0, {})
         assert sorted(c["Names"][0] for c in listed) == ["/off", "/plain"]
         assert all("(" not in c["Status"] for c in listed)
 

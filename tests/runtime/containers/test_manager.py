@@ -9,7 +9,7 @@ from typing import Any
 import anyio
 import pytest
 
-from runtime.containers import views
+from runtime.containers import exec_lifecycle, views, waits
 from runtime.containers.manager import ContainerManager, NotModified
 from runtime.errors import EngineError
 from tests.runtime.containers.fakes import FakeSupervisor, running
@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
 
 
 def actions(manager: ContainerManager) -> list[str]:
-    with manager.events.listen() as (history, _):
+    with manager.table.events.listen() as (history, _):
         return [e["Action"] for e in history if e["Type"] == "container"]
 
 
@@ -42,16 +42,16 @@ async def test_create_start_exit_wait(tmp_path: Path) -> None:
     supervisor = FakeSupervisor()
     async with running(tmp_path, supervisor) as manager:
         cid = await create(manager, "web")
-        record = manager.records.get("web")
+        record = manager.table.records.get("web")
         assert record.id == cid and record.state.status == "created"
-        assert manager.records.get(cid[:6]) is record and manager.records.get("/web") is record
+        assert manager.table.records.get(cid[:6]) is record and manager.table.records.get("/web") is record
         with pytest.raises(EngineError) as conflict:
             await create(manager, "web")
         assert conflict.value.status == 409 and f'is already in use by container "{cid}"' in conflict.value.message
         with pytest.raises(EngineError) as missing:
             await manager.create({"Image": "nope"}, "x")
         assert (missing.value.status, missing.value.message) == (404, "No such image: nope")
-        next_exit = manager.waiter("web", "next-exit")
+        next_exit = waits.waiter(manager.table, "web", "next-exit")
         await manager.start("web")
         assert record.state.status == "running" and record.state.pid > 0
         with pytest.raises(NotModified):
@@ -59,9 +59,9 @@ async def test_create_start_exit_wait(tmp_path: Path) -> None:
         supervisor.exit(cid, 3)
         assert (await next_exit())["StatusCode"] == 3
         assert record.state.status == "exited" and record.state.exit_code == 3
-        assert (await manager.waiter("web", "not-running")())["StatusCode"] == 3
+        assert (await waits.waiter(manager.table, "web", "not-running")())["StatusCode"] == 3
         assert actions(manager) == ["create", "start", "die"]
-        assert views.counts(manager) == {"Containers": 1, "ContainersRunning": 0, "ContainersPaused": 0,
+        assert views.counts(manager.table) == {"Containers": 1, "ContainersRunning": 0, "ContainersPaused": 0,
                                          "ContainersStopped": 1}
 
 
@@ -74,7 +74,7 @@ async def test_stop_escalates_to_sigkill(tmp_path: Path) -> None:
         await manager.stop(cid, timeout=0)
         signals = [args[1] for name, args in supervisor.calls if name == "kill"]
         assert signals == [15, 9]
-        assert manager.records.get(cid).state.exit_code == 137
+        assert manager.table.records.get(cid).state.exit_code == 137
         assert actions(manager)[-4:] == ["kill", "kill", "die", "stop"]
         with pytest.raises(NotModified):
             await manager.stop(cid)
@@ -87,19 +87,19 @@ async def test_remove(tmp_path: Path) -> None:
     supervisor = FakeSupervisor()
     async with running(tmp_path, supervisor) as manager:
         cid = await create(manager, "gone")
-        bundle = Path(manager.records.get(cid).bundle)
+        bundle = Path(manager.table.records.get(cid).bundle)
         await manager.start(cid)
-        removed = manager.waiter(cid, "removed")
+        removed = waits.waiter(manager.table, cid, "removed")
         with pytest.raises(EngineError) as busy:
             await manager.remove(cid)
         assert busy.value.message == (f"You cannot remove a running container {cid}. Stop the container before "
                                       "attempting removal or force remove")
         await manager.remove(cid, force=True)
         assert (await removed())["StatusCode"] == 137
-        assert manager.records.find(cid) is None and not bundle.exists() and cid not in supervisor.states
+        assert manager.table.records.find(cid) is None and not bundle.exists() and cid not in supervisor.states
         assert actions(manager)[-1] == "destroy"
         with pytest.raises(EngineError) as unknown:
-            manager.records.get(cid)
+            manager.table.records.get(cid)
         assert unknown.value.message == f"No such container: {cid}"
 
 
@@ -107,7 +107,7 @@ async def test_auto_remove_and_start_failure(tmp_path: Path) -> None:
     supervisor = FakeSupervisor(fail_start={"broken": 'exec: "nope": executable file not found in $PATH'})
     async with running(tmp_path, supervisor) as manager:
         cid = await create(manager, "temp", AutoRemove=True)
-        removed = manager.waiter(cid, "removed")
+        removed = waits.waiter(manager.table, cid, "removed")
         await manager.start(cid)
         supervisor.exit(cid, 0)
         assert (await removed())["StatusCode"] == 0
@@ -115,7 +115,7 @@ async def test_auto_remove_and_start_failure(tmp_path: Path) -> None:
         with pytest.raises(EngineError) as failed:
             await manager.start(broken)
         assert failed.value.status == 400 and "executable file not found" in failed.value.message
-        state = manager.records.get(broken).state
+        state = manager.table.records.get(broken).state
         assert (state.status, state.exit_code) == ("created", 127) and "not found" in state.error
 
 
@@ -127,19 +127,19 @@ async def test_restart_policies(tmp_path: Path) -> None:
         for cid in (always, flaky):
             await manager.start(cid)
         supervisor.exit(always, 0)
-        await until(lambda: manager.records.get(always).state.status == "restarting")
+        await until(lambda: manager.table.records.get(always).state.status == "restarting")
         for _ in range(3):
             supervisor.exit(flaky, 1)
-            await until(lambda: manager.records.get(flaky).state.status != "running")
-            await until(lambda: manager.records.get(flaky).state.status != "restarting")
-        record = manager.records.get(always)
+            await until(lambda: manager.table.records.get(flaky).state.status != "running")
+            await until(lambda: manager.table.records.get(flaky).state.status != "restarting")
+        record = manager.table.records.get(always)
         assert record.state.status == "running" and record.restart_count == 1
-        flaky_record = manager.records.get(flaky)
+        flaky_record = manager.table.records.get(flaky)
         assert flaky_record.state.status == "exited" and flaky_record.restart_count == 2
         # A manual stop silences the policy.
         await manager.stop(always)
         await settle()
-        assert manager.records.get(always).state.status == "exited"
+        assert manager.table.records.get(always).state.status == "exited"
 
 
 async def test_unless_stopped_and_readoption(tmp_path: Path) -> None:
@@ -158,37 +158,35 @@ async def test_unless_stopped_and_readoption(tmp_path: Path) -> None:
     supervisor.__post_init__()  # a fresh event subscription for the next engine
     async with running(tmp_path, supervisor) as manager:
         await settle()
-        assert manager.records.get(keep).state.status == "running"
-        assert manager.records.get(lost).state.exit_code == 255
-        assert manager.records.get(stopped).state.status == "exited"
-        await until(lambda: manager.records.get(back).state.status == "running")
+        assert manager.table.records.get(keep).state.status == "running"
+        assert manager.table.records.get(lost).state.exit_code == 255
+        assert manager.table.records.get(stopped).state.status == "exited"
+        await until(lambda: manager.table.records.get(back).state.status == "running")
 
 
 async def test_execs(tmp_path: Path) -> None:
     supervisor = FakeSupervisor()
     async with running(tmp_path, supervisor) as manager:
-        from runtime.containers import attach
-
         cid = await create(manager, "box")
         with pytest.raises(EngineError) as not_running:
-            attach.create_exec(manager, cid, {"Cmd": ["ls"]})
+            exec_lifecycle.create_exec(manager.table, cid, {"Cmd": ["ls"]})
         assert not_running.value.message == f"Container {cid} is not running"
         await manager.start(cid)
-        entry = attach.create_exec(manager, cid, {"Cmd": ["sh", "-c", "exit 3"], "Env": ["X=1"],
-                                                  "AttachStdout": True})
-        record, started = attach.claim_exec(manager, entry.id)
-        sock = await attach.run_exec(manager, record, started, stdin=False)
+        entry = exec_lifecycle.create_exec(manager.table, cid, {"Cmd": ["sh", "-c", "exit 3"], "Env": ["X=1"],
+                                                                "AttachStdout": True})
+        record, started = exec_lifecycle.claim_exec(manager.table, entry.id)
+        sock = await exec_lifecycle.run_exec(manager.table, record, started, stdin=False)
         sock.close()
         spec = next(args for name, args in supervisor.calls if name == "exec")
         assert spec.process.args == ("sh", "-c", "exit 3") and "X=1" in spec.process.env
         assert any(e.startswith("HOSTNAME=") for e in spec.process.env)
-        assert manager.execs.get(entry.id).inspect()["Running"] is True
+        assert manager.table.execs.get(entry.id).inspect()["Running"] is True
         with pytest.raises(EngineError):
-            attach.claim_exec(manager, entry.id)
+            exec_lifecycle.claim_exec(manager.table, entry.id)
         supervisor.exec_exit(cid, started.pid, 3)
         with anyio.fail_after(5):
             await started.done.wait()
-        info = manager.execs.get(entry.id).inspect()
+        info = manager.table.execs.get(entry.id).inspect()
         assert (info["Running"], info["ExitCode"], info["ProcessConfig"]["entrypoint"]) == (False, 3, "sh")
         assert "exec_die" in actions(manager)
         assert actions(manager)[-3].startswith("exec_create: sh -c exit 3")
@@ -201,7 +199,7 @@ async def test_list_filters_and_rename(tmp_path: Path) -> None:
         await manager.start(str(a["Id"]))
 
         def names(all_: bool = False, **filters: list[str]) -> list[str]:
-            return [c["Names"][0] for c in views.list_containers(manager, all_, filters, -1, {})]
+            return [c["Names"][0] for c in views.list_containers(manager.table, all_, filters, -1, {})]
 
         assert names() == ["/alpha"]
         assert names(True) == ["/beta", "/alpha"]
@@ -212,9 +210,9 @@ async def test_list_filters_and_rename(tmp_path: Path) -> None:
         manager.rename(str(b["Id"]), "gamma")
         assert names(True)[0] == "/gamma" and actions(manager)[-1] == "rename"
         with pytest.raises(EngineError) as bad:
-            views.list_containers(manager, True, {"colour": ["red"]}, -1, {})
+            views.list_containers(manager.table, True, {"colour": ["red"]}, -1, {})
         assert bad.value.status == 400
-        summary = views.list_containers(manager, False, {}, -1, {})[0]
+        summary = views.list_containers(manager.table, False, {}, -1, {})[0]
         assert summary["State"] == "running" and summary["Status"].startswith("Up ")
-        pruned = await views.prune(manager, {})
+        pruned = await views.prune(manager.table, {}, manager.remove)
         assert pruned["ContainersDeleted"] == [b["Id"]]

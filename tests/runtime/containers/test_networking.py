@@ -27,8 +27,7 @@ pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
 async def engine(root: Path, supervisor: FakeSupervisor) -> AsyncIterator[ContainerManager]:
     fake = FakeEngine(root)
     nets = fake_manager(root / "net-state")
-    fake.networks = nets  # type: ignore[attr-defined]
-    manager = ContainerManager(fake, supervisor)  # type: ignore[arg-type]
+    manager = ContainerManager(fake.stores(), supervisor, nets)  # type: ignore[arg-type]
     async with anyio.create_task_group() as tasks:
         await tasks.start(nets.run)
         await tasks.start(manager.run)
@@ -39,7 +38,7 @@ async def engine(root: Path, supervisor: FakeSupervisor) -> AsyncIterator[Contai
 
 
 def nets_of(manager: ContainerManager) -> NetworkManager:
-    nets = networking.networks_of(manager)
+    nets = networking.networks_of(manager.table)
     assert nets is not None
     return nets
 
@@ -75,7 +74,7 @@ async def test_start_and_stop_on_a_user_network(tmp_path: Path) -> None:
         created = await manager.create(body("front", HostConfig={"PortBindings": {"80/tcp": [{}]}},
                                             NetworkingConfig={"EndpointsConfig": {"front": {"Aliases": ["web"]}}}),
                                        "app")
-        record = manager.records.get(created["Id"])
+        record = manager.table.records.get(created["Id"])
         assert list(record.network_settings["Networks"]) == ["front"]
         await manager.start("app")
         endpoint = record.network_settings["Networks"]["front"]
@@ -112,7 +111,7 @@ async def test_a_taken_port_fails_the_start_and_leaves_nothing(tmp_path: Path) -
                 "81/tcp": [{}], "80/tcp": [{"HostPort": str(busy)}]}}), "clash")
             with pytest.raises(EngineError, match=f"Bind for 0.0.0.0:{busy} failed: port is already allocated"):
                 await manager.start("clash")
-        record = manager.records.get("clash")
+        record = manager.table.records.get("clash")
         assert record.state.status == "created" and "already allocated" in record.state.error
         assert ("delete", record.id) in supervisor.calls
         assert not links_of(manager).veths and nets.ports.published(record.id) == []
@@ -126,8 +125,8 @@ async def test_connect_and_disconnect_a_running_container(tmp_path: Path) -> Non
         await nets.create({"Name": "back"})
         await manager.create(body("front"), "app")
         await manager.start("app")
-        await network_connect.connect(manager, "back", "app", {"Aliases": ["db"]})
-        record = manager.records.get("app")
+        await network_connect.connect(manager.table, "back", "app", {"Aliases": ["db"]})
+        record = manager.table.records.get("app")
         back = record.network_settings["Networks"]["back"]
         assert back["IPAddress"] and back["Aliases"] == ["db"]
         veths = links_of(manager).veths
@@ -135,11 +134,11 @@ async def test_connect_and_disconnect_a_running_container(tmp_path: Path) -> Non
         assert next(v for v in veths.values() if v.ifname == "eth1").gateway is None  # one default route
         assert back["IPAddress"] in Path(record.hosts_path).read_text()
         with pytest.raises(EngineError, match="already exists"):
-            await network_connect.connect(manager, "back", "app", None)
-        await network_connect.disconnect(manager, "back", "app", False)
+            await network_connect.connect(manager.table, "back", "app", None)
+        await network_connect.disconnect(manager.table, "back", "app", False)
         assert list(record.network_settings["Networks"]) == ["front"]
         assert [v.ifname for v in links_of(manager).veths.values()] == ["eth0"]
-        assert network_connect.endpoints_in_use(manager).keys() == {nets.store.get("front").id}
+        assert network_connect.endpoints_in_use(manager.table).keys() == {nets.store.get("front").id}
 
 
 async def test_modes_none_and_container(tmp_path: Path) -> None:
@@ -147,13 +146,13 @@ async def test_modes_none_and_container(tmp_path: Path) -> None:
     async with engine(tmp_path, supervisor) as manager:
         await manager.create(body("none"), "alone")
         await manager.start("alone")
-        assert links_of(manager).loopbacks == [supervisor.states[manager.records.get("alone").id].pid]
+        assert links_of(manager).loopbacks == [supervisor.states[manager.table.records.get("alone").id].pid]
         await manager.create(body("bridge"), "peer")
         with pytest.raises(EngineError):
             await manager.create(body("container:peer", Hostname="mine"), "bad")
         await manager.create(body("container:peer"), "joined")
-        joined = manager.records.get("joined")
-        peer = manager.records.get("peer")
+        joined = manager.table.records.get("joined")
+        peer = manager.table.records.get("peer")
         assert joined.host_config["NetworkMode"] == f"container:{peer.id}"
         assert joined.config["Hostname"] == peer.config["Hostname"]
         with pytest.raises(EngineError, match="non running container"):
@@ -173,20 +172,20 @@ async def test_engine_restart_restores_what_running_containers_hold(tmp_path: Pa
         await manager.create(body("front"), "gone")
         await manager.start("app")
         await manager.start("gone")
-        app = manager.records.get("app")
+        app = manager.table.records.get("app")
         address = app.network_settings["Networks"]["front"]["IPAddress"]
         port = app.network_settings["Ports"]["80/tcp"][0]["HostPort"]
-        gone_id = manager.records.get("gone").id
+        gone_id = manager.table.records.get("gone").id
     # While the engine was away, "gone" exited.
     supervisor.states[gone_id].status = "exited"
     async with engine(tmp_path, supervisor) as manager:
         nets = nets_of(manager)
-        app = manager.records.get("app")
+        app = manager.table.records.get("app")
         assert app.state.status == "running"
         assert nets.records.resolve(IPv4Address(address), "app") == [IPv4Address(address)]
         assert [p.host_port for p in nets.ports.published(app.id)] == [int(port)]
         assert table_of(manager).ports() == {f"tcp . {port}"}
-        gone = manager.records.get("gone")
+        gone = manager.table.records.get("gone")
         assert gone.network_settings["Networks"]["front"]["IPAddress"] == ""
         owners = set(nets.store.get("front").get_pool().allocated.values())
         assert owners == {app.network_settings["Networks"]["front"]["EndpointID"]}

@@ -1,0 +1,43 @@
+"""A container created in the supervisor and waiting at its gate: what attach and start both need.
+
+The supervisor makes the container (namespaces, mounts, PID 1 blocked
+before exec) and holds it at a gate; `docker run` attaches there before the
+start opens the gate, so no output is missed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING
+
+from runtime.containers import networking
+from runtime.containers.create_config import log_options
+from runtime.spec import spec_from_dict
+
+if TYPE_CHECKING:
+    from runtime.containers.live import Live
+    from runtime.containers.records import Record
+    from runtime.containers.table import ContainerTable
+
+
+async def prepare(table: ContainerTable, record: Record, live: Live) -> None:
+    """Create the container in the supervisor, waiting at its gate (attach before start).
+
+    A birth that fails raises the supervisor's error as is: it is the start that reports it."""
+    if live.prepared:
+        return
+    if live.in_supervisor:
+        await table.delete_in_supervisor(record.id)
+        live.in_supervisor = False
+    spec = networking.start_spec(table, record, spec_from_dict(record.spec))
+    driver, max_size, max_file = log_options(record.host_config["LogConfig"])
+    live.pid = await table.supervisor.create(spec, max_size=max_size or None, max_file=max_file, log_driver=driver,
+                                             stdin_open=bool(record.config.get("OpenStdin")),
+                                             tty=bool(record.config.get("Tty")),
+                                             stdin_once=bool(record.config.get("StdinOnce")))
+    live.in_supervisor = live.prepared = True
+    size = record.host_config.get("ConsoleSize") or [0, 0]
+    if record.config.get("Tty") and len(size) == 2 and all(size):
+        # The terminal has the client's size before the process first looks at it.
+        with contextlib.suppress(Exception):
+            await table.supervisor.resize(record.id, int(size[0]), int(size[1]))
