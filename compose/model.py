@@ -1,7 +1,10 @@
 """The compose project as frozen dataclasses, built from the normalized document.
 
-Fields the orchestrator reads are typed; every service keeps its whole
-normalized mapping in `config` so nothing the user wrote is lost.
+What the plan reads is typed: ports, mounts, the healthcheck, the restart
+policy, dependencies, networks, command, environment, labels. The plain
+values the create body passes on as they are (`user`, `cap_add`,
+`mem_limit`, ...) stay in `config`, the service's whole normalized mapping,
+which the config hash is computed from, so nothing the user wrote is lost.
 """
 
 from __future__ import annotations
@@ -17,19 +20,43 @@ from compose.loader.marks import plain
 
 @dataclass(frozen=True)
 class Port:
+    """A `ports:` entry (long form)."""
+
     target: int
     published: str | None = None
     host_ip: str | None = None
     protocol: str = "tcp"
     mode: str = "ingress"
 
+    @property
+    def key(self) -> str:
+        """`<target>/<protocol>`, as ExposedPorts and PortBindings key it."""
+        return f"{self.target}/{self.protocol}"
+
 
 @dataclass(frozen=True)
 class Mount:
+    """A `volumes:` entry (long form); the options are those of its own `type`'s section."""
+
     type: str
     target: str
     source: str | None = None
     read_only: bool = False
+    create_host_path: bool = False  # bind
+    selinux: str | None = None  # bind
+    propagation: str | None = None  # bind
+    nocopy: bool | None = None  # volume
+    subpath: str | None = None  # volume, image
+    size: int | None = None  # tmpfs, bytes
+    mode: int | None = None  # tmpfs
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    """`restart:` or `deploy.restart_policy`, in the engine's words (`any` is `always`)."""
+
+    name: str
+    maximum_retry_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -60,13 +87,13 @@ class Service:
     environment: Mapping[str, str | None]
     labels: Mapping[str, str]
     ports: tuple[Port, ...]
+    expose: tuple[str, ...]
     volumes: tuple[Mount, ...]
     depends_on: Mapping[str, Dependency]
     networks: Mapping[str, Mapping[str, Any] | None]
     network_mode: str | None
     healthcheck: Healthcheck | None
-    restart: str | None
-    profiles: tuple[str, ...]
+    restart: RestartPolicy | None
     scale: int
     config: Mapping[str, Any] = field(repr=False)
 
@@ -104,10 +131,63 @@ def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping))
 
 
+def _port(raw: Mapping[str, Any]) -> Port:
+    return Port(int(raw["target"]), raw.get("published"), raw.get("host_ip"), raw.get("protocol") or "tcp",
+                raw.get("mode") or "ingress")
+
+
+def _mount(raw: Mapping[str, Any]) -> Mount:
+    kind = str(raw.get("type") or "volume")
+    options = raw.get(kind) if kind in ("bind", "volume", "tmpfs", "image") else None
+    options = options if isinstance(options, Mapping) else {}
+    bind = options if kind == "bind" else {}
+    tmpfs = options if kind == "tmpfs" else {}
+    return Mount(
+        type=kind, target=raw["target"], source=raw.get("source"), read_only=bool(raw.get("read_only")),
+        create_host_path=bool(bind.get("create_host_path")), selinux=bind.get("selinux"),
+        propagation=bind.get("propagation"), nocopy=options.get("nocopy") if kind == "volume" else None,
+        subpath=options.get("subpath") if kind in ("volume", "image") else None,
+        size=tmpfs.get("size"), mode=tmpfs.get("mode"),
+    )
+
+
+_RESTART_CONDITIONS = {"none": "no", "no": "no", "any": "always", "always": "always"}
+
+
+def _restart(raw: Mapping[str, Any]) -> RestartPolicy | None:
+    """`restart: on-failure:3` wins over `deploy.restart_policy`; a count that is no number is 0 (as compose)."""
+    restart = raw.get("restart")
+    if restart:
+        name, _, count = str(restart).partition(":")
+        try:
+            retries = int(count) if count else 0
+        except ValueError:
+            retries = 0
+        return RestartPolicy(name, retries)
+    policy = (raw.get("deploy") or {}).get("restart_policy")
+    if policy:
+        condition = str(policy.get("condition") or "any")
+        return RestartPolicy(_RESTART_CONDITIONS.get(condition, condition), int(policy.get("max_attempts") or 0))
+    return None
+
+
+def _healthcheck(hc: Any) -> Healthcheck | None:
+    if not isinstance(hc, Mapping):
+        return None
+    return Healthcheck(
+        test=tuple(hc.get("test") or ()),
+        interval=hc.get("interval"),
+        timeout=hc.get("timeout"),
+        retries=hc.get("retries"),
+        start_period=hc.get("start_period"),
+        start_interval=hc.get("start_interval"),
+        disable=bool(hc.get("disable", False)),
+    )
+
+
 def _service(name: str, raw: Mapping[str, Any]) -> Service:
     deploy = raw.get("deploy") or {}
     scale = raw.get("scale", deploy.get("replicas", 1))
-    hc = raw.get("healthcheck")
     return Service(
         name=name,
         image=raw.get("image"),
@@ -116,15 +196,9 @@ def _service(name: str, raw: Mapping[str, Any]) -> Service:
         entrypoint=tuple(raw["entrypoint"]) if raw.get("entrypoint") is not None else None,
         environment=_frozen(raw.get("environment") or {}),
         labels=_frozen(raw.get("labels") or {}),
-        ports=tuple(
-            Port(int(p["target"]), p.get("published"), p.get("host_ip"), p.get("protocol", "tcp"),
-                 p.get("mode", "ingress"))
-            for p in raw.get("ports") or ()
-        ),
-        volumes=tuple(
-            Mount(v["type"], v["target"], v.get("source"), bool(v.get("read_only", False)))
-            for v in raw.get("volumes") or ()
-        ),
+        ports=tuple(_port(p) for p in raw.get("ports") or ()),
+        expose=tuple(str(e) for e in raw.get("expose") or ()),
+        volumes=tuple(_mount(v) for v in raw.get("volumes") or () if isinstance(v, Mapping)),
         depends_on=_frozen({
             dep: Dependency(d.get("condition", "service_started"), bool(d.get("required", True)),
                             bool(d.get("restart", False)))
@@ -132,17 +206,8 @@ def _service(name: str, raw: Mapping[str, Any]) -> Service:
         }),
         networks=_frozen(raw.get("networks") or {}),
         network_mode=raw.get("network_mode"),
-        healthcheck=Healthcheck(
-            test=tuple(hc.get("test") or ()),
-            interval=hc.get("interval"),
-            timeout=hc.get("timeout"),
-            retries=hc.get("retries"),
-            start_period=hc.get("start_period"),
-            start_interval=hc.get("start_interval"),
-            disable=bool(hc.get("disable", False)),
-        ) if isinstance(hc, Mapping) else None,
-        restart=raw.get("restart"),
-        profiles=tuple(raw.get("profiles") or ()),
+        healthcheck=_healthcheck(raw.get("healthcheck")),
+        restart=_restart(raw),
         scale=int(scale) if scale is not None else 1,
         config=_frozen(raw),
     )

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from compose.cli.main import GlobalOptions
 from compose.cli.project_cmd import engine_host, load, observe
 from compose.errors import ComposeError
+from compose.exec_body import exec_body
 
 if TYPE_CHECKING:
     from compose.client import EngineClient
@@ -36,14 +37,6 @@ async def find_container(client: EngineClient, project: Project, service: str, i
     if not chosen or not chosen[0].running:
         raise ComposeError(f'service "{service}" is not running container #{index}')
     return chosen[0]
-
-
-def exec_body(command: tuple[str, ...], *, tty: bool, interactive: bool, detach: bool, env: list[str],
-              user: str | None, workdir: str | None, privileged: bool) -> dict[str, Any]:
-    body = {"AttachStdin": interactive and not detach, "AttachStdout": not detach, "AttachStderr": not detach,
-            "Tty": tty, "Env": env or None, "User": user, "WorkingDir": workdir, "Privileged": privileged,
-            "Cmd": list(command)}
-    return {k: v for k, v in body.items() if v is not None}
 
 
 @click.command("exec", context_settings=_SETTINGS)

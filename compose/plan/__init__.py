@@ -5,9 +5,10 @@ A Plan is a DAG of operations, each one Engine API call or one wait on a
 and only here.
 """
 
-from compose.plan.bodies import config_hashes, container_body, container_labels, network_body, volume_body
+from compose.plan.bodies import config_hashes, container_body, container_labels
 from compose.plan.lifecycle import DownOptions, plan_down, plan_restart, plan_rm, plan_start, plan_stop
 from compose.plan.operations import Handle, Kind, Operation, Plan, Ref, resolve
+from compose.plan.resources import network_body, volume_body
 from compose.plan.up import UpOptions, plan_up
 
 __all__ = [

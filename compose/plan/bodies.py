@@ -1,25 +1,31 @@
-"""Engine API create bodies for a project's containers, networks and volumes.
+"""The `POST /containers/create` body of a service's container, all of it.
 
-Pure functions of the model: what `POST /containers/create`,
-`/networks/create` and `/volumes/create` receive, labels included, so the
-objects can be found and compared again (config hash) on the next run.
+A pure function of the typed model (compose/model.py): the container's
+config, its `HostConfig` and its `NetworkingConfig`, labels included so the
+container can be found and compared again (config hash) on the next run.
+Two parts come from modules of their own: the mounts (plan/mounts.py) and the
+cgroup limits (plan/limits.py). `service:X` namespaces and `volumes_from`
+become `container:<id>`, left as a Ref when X's container is made by the
+same plan.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from compose import labels as L
+from compose.errors import ComposeError
 from compose.hashing import service_hash
-from compose.loader.marks import plain
+from compose.loader.ports import expose_keys
 from compose.loader.units import parse_duration
-from compose.model import Project, Resource, Service
+from compose.model import Healthcheck, Project, Service
 from compose.observed import ObservedMount
-from compose.plan.host_config import exposed_ports, host_config, namespace, stop_timeout
-from compose.plan.operations import Handle, Ref
+from compose.plan.limits import resources
+from compose.plan.mounts import drop_empty, mounts
+from compose.plan.operations import Handle, Ref, wrap
+
+_NAMESPACE_WORDS = {"network_mode": "network", "ipc": "IPC", "pid": "PID"}
 
 
 def config_hashes(project: Project) -> dict[str, str]:
@@ -30,15 +36,6 @@ def config_hashes(project: Project) -> dict[str, str]:
         "secrets": {key: res.config for key, res in project.secrets.items()},
     }
     return {name: service_hash(name, doc) for name in project.services}
-
-
-def _digest(value: Any) -> str:
-    return hashlib.sha256(json.dumps(plain(value), sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-
-
-def resource_hash(resource: Resource) -> str:
-    """The config hash of a network or volume definition."""
-    return _digest(resource.config)
 
 
 def networks_by_priority(service: Service) -> list[str]:
@@ -84,21 +81,20 @@ def container_labels(
     return out
 
 
-def _healthcheck(cfg: Mapping[str, Any]) -> dict[str, Any] | None:
-    check = cfg.get("healthcheck")
-    if not isinstance(check, Mapping):
+def _healthcheck(check: Healthcheck | None) -> dict[str, Any] | None:
+    if check is None:
         return None
-    if check.get("disable"):
+    if check.disable:
         return {"Test": ["NONE"]}
     out: dict[str, Any] = {}
-    if check.get("test"):
-        out["Test"] = list(check["test"])
-    for key, api in (("interval", "Interval"), ("timeout", "Timeout"), ("start_period", "StartPeriod"),
-                     ("start_interval", "StartInterval")):
-        if check.get(key) is not None:
-            out[api] = parse_duration(check[key])
-    if check.get("retries") is not None:
-        out["Retries"] = int(check["retries"])
+    if check.test:
+        out["Test"] = list(check.test)
+    for value, api in ((check.interval, "Interval"), (check.timeout, "Timeout"), (check.start_period, "StartPeriod"),
+                       (check.start_interval, "StartInterval")):
+        if value is not None:
+            out[api] = parse_duration(value)
+    if check.retries is not None:
+        out["Retries"] = int(check.retries)
     return out or None
 
 
@@ -142,7 +138,7 @@ def _links(project: Project, cfg: Mapping[str, Any]) -> list[str]:
 def _networking(
     project: Project, service: Service, name: str, refs: Mapping[str, Handle], links: list[str]
 ) -> tuple[str | Ref, dict[str, Any] | None]:
-    mode = namespace(service.config, "network_mode", refs)
+    mode = _namespace(service.config, "network_mode", refs)
     if mode is not None:
         return mode, None
     keys = networks_by_priority(service)
@@ -154,6 +150,57 @@ def _networking(
     if mac and "MacAddress" not in endpoints[primary]:
         endpoints[primary]["MacAddress"] = mac
     return primary, {"EndpointsConfig": endpoints}
+
+
+def shared_with(value: Any) -> str | None:
+    """The service named by `service:X`, else None."""
+    return value[len("service:"):] if isinstance(value, str) and value.startswith("service:") else None
+
+
+def _handle(refs: Mapping[str, Handle], service: str, what: str) -> Handle:
+    if service not in refs:
+        raise ComposeError(f"cannot share {what} with service {service}: container missing")
+    return refs[service]
+
+
+def _namespace(cfg: Mapping[str, Any], key: str, refs: Mapping[str, Handle]) -> str | Ref | None:
+    value = cfg.get(key)
+    other = shared_with(value)
+    if other is None:
+        return value if value else None
+    return wrap(_handle(refs, other, f"{_NAMESPACE_WORDS[key]} namespace"), "container:")
+
+
+def _volumes_from(entries: Sequence[str], refs: Mapping[str, Handle]) -> list[str | Ref]:
+    out: list[str | Ref] = []
+    for entry in entries:
+        if entry.startswith("container:"):
+            out.append(entry[len("container:"):])
+            continue
+        name, sep, mode = entry.partition(":")
+        out.append(wrap(_handle(refs, name, "volume"), "", f"{sep}{mode}"))
+    return out
+
+
+def _port_bindings(service: Service) -> dict[str, list[dict[str, str]]]:
+    out: dict[str, list[dict[str, str]]] = {}
+    for port in service.ports:
+        out.setdefault(port.key, []).append({"HostIp": port.host_ip or "", "HostPort": port.published or ""})
+    return out
+
+
+def _exposed_ports(service: Service) -> dict[str, dict[str, Any]]:
+    return {key: {} for key in [*(p.key for p in service.ports), *expose_keys(service.expose)]}
+
+
+def _restart_policy(service: Service) -> dict[str, Any]:
+    policy = service.restart
+    return {"Name": policy.name, "MaximumRetryCount": policy.maximum_retry_count} if policy else {"Name": "no"}
+
+
+def _stop_timeout(cfg: Mapping[str, Any]) -> int | None:
+    value = cfg.get("stop_grace_period")
+    return parse_duration(value) // 1_000_000_000 if value is not None else None
 
 
 def container_body(
@@ -197,56 +244,70 @@ def container_body(
         "AttachStdin": False,
         "AttachStdout": True,
         "AttachStderr": True,
-        "ExposedPorts": exposed_ports(cfg) or None,
+        "ExposedPorts": _exposed_ports(service) or None,
         "StopSignal": cfg.get("stop_signal"),
-        "StopTimeout": stop_timeout(cfg),
-        "Healthcheck": _healthcheck(cfg),
+        "StopTimeout": _stop_timeout(cfg),
+        "Healthcheck": _healthcheck(service.healthcheck),
         "NetworkDisabled": True if cfg.get("network_mode") == "disabled" else None,
-        "HostConfig": host_config(project, cfg, network_mode, refs, inherited, links if networking is None else ()),
+        "HostConfig": _host_config(project, service, network_mode, refs, inherited,
+                                   links if networking is None else ()),
     }
     if networking is not None:
         body["NetworkingConfig"] = networking
     return {k: v for k, v in body.items() if v is not None}
 
 
-def network_body(project: Project, key: str) -> dict[str, Any]:
-    resource = project.networks[key]
-    cfg = resource.config
-    ipam = cfg.get("ipam") or {}
-    body: dict[str, Any] = {
-        "Name": resource.name,
-        "Driver": cfg.get("driver") or "bridge",
-        "Options": dict(cfg.get("driver_opts") or {}),
-        "Internal": bool(cfg.get("internal", False)),
-        "Attachable": bool(cfg.get("attachable", False)),
-        "Labels": {**(cfg.get("labels") or {}), L.PROJECT: project.name, L.NETWORK: key,
-                   L.VERSION: L.COMPOSE_VERSION, L.CONFIG_HASH: resource_hash(resource)},
+def _host_config(
+    project: Project,
+    service: Service,
+    network_mode: str | Ref,
+    refs: Mapping[str, Handle],
+    inherited: Sequence[ObservedMount] = (),
+    links: Sequence[str] = (),
+) -> dict[str, Any]:
+    cfg = service.config
+    binds, mount_list = mounts(project, service, inherited)
+    tmpfs = {}
+    for entry in cfg.get("tmpfs") or ():
+        path, _, options = str(entry).partition(":")
+        tmpfs[path] = options
+    logging = cfg.get("logging") or {}
+    extra_hosts = [f"{host}:{ip}" for host, ips in (cfg.get("extra_hosts") or {}).items() for ip in ips]
+    out: dict[str, Any] = {
+        "Binds": binds,
+        "Mounts": mount_list,
+        "Tmpfs": tmpfs,
+        "NetworkMode": network_mode,
+        "PortBindings": _port_bindings(service),
+        "RestartPolicy": _restart_policy(service),
+        "CapAdd": cfg.get("cap_add"),
+        "CapDrop": cfg.get("cap_drop"),
+        "Privileged": cfg.get("privileged"),
+        "ReadonlyRootfs": cfg.get("read_only"),
+        "SecurityOpt": cfg.get("security_opt"),
+        "Init": cfg.get("init"),
+        "ShmSize": cfg.get("shm_size"),
+        "Sysctls": cfg.get("sysctls"),
+        "ExtraHosts": extra_hosts,
+        "Dns": cfg.get("dns"),
+        "DnsSearch": cfg.get("dns_search"),
+        "DnsOptions": cfg.get("dns_opt"),
+        "GroupAdd": cfg.get("group_add"),
+        "IpcMode": _namespace(cfg, "ipc", refs),
+        "PidMode": _namespace(cfg, "pid", refs),
+        "UTSMode": cfg.get("uts"),
+        "CgroupnsMode": cfg.get("cgroup"),
+        "UsernsMode": cfg.get("userns_mode"),
+        "Isolation": cfg.get("isolation"),
+        "Runtime": cfg.get("runtime"),
+        "StorageOpt": cfg.get("storage_opt"),
+        "VolumeDriver": cfg.get("volume_driver"),
+        "VolumesFrom": _volumes_from(cfg.get("volumes_from") or (), refs),
+        "OomScoreAdj": cfg.get("oom_score_adj"),
+        "Annotations": cfg.get("annotations"),
+        "Links": list(links),
+        "LogConfig": {"Type": logging.get("driver") or "", "Config": dict(logging.get("options") or {})}
+        if logging else None,
+        **resources(cfg),
     }
-    if cfg.get("enable_ipv6") is not None:
-        body["EnableIPv6"] = bool(cfg["enable_ipv6"])
-    if cfg.get("enable_ipv4") is not None:
-        body["EnableIPv4"] = bool(cfg["enable_ipv4"])
-    if ipam:
-        body["IPAM"] = {
-            "Driver": ipam.get("driver") or "default",
-            "Config": [
-                {k: v for k, v in (("Subnet", c.get("subnet")), ("IPRange", c.get("ip_range")),
-                                   ("Gateway", c.get("gateway")), ("AuxiliaryAddresses", c.get("aux_addresses")))
-                 if v}
-                for c in ipam.get("config") or ()
-            ],
-            "Options": dict(ipam.get("options") or {}),
-        }
-    return body
-
-
-def volume_body(project: Project, key: str) -> dict[str, Any]:
-    resource = project.volumes[key]
-    cfg = resource.config
-    return {
-        "Name": resource.name,
-        "Driver": cfg.get("driver") or "local",
-        "DriverOpts": dict(cfg.get("driver_opts") or {}),
-        "Labels": {**(cfg.get("labels") or {}), L.PROJECT: project.name, L.VOLUME: key,
-                   L.VERSION: L.COMPOSE_VERSION, L.CONFIG_HASH: resource_hash(resource)},
-    }
+    return drop_empty(out)

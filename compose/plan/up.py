@@ -22,7 +22,7 @@ from compose.errors import ComposeError
 from compose.graph import with_dependencies
 from compose.model import Project, Service
 from compose.observed import ObservedContainer, ObservedState
-from compose.plan.bodies import config_hashes, container_body, network_body, resource_hash, volume_body
+from compose.plan.bodies import config_hashes, container_body, shared_with
 from compose.plan.common import (
     Instance,
     Waits,
@@ -35,10 +35,9 @@ from compose.plan.common import (
     volume_resource,
     wait_condition_for,
 )
-from compose.plan.host_config import shared_with
 from compose.plan.injected import copied_files
 from compose.plan.operations import Handle, Kind, Plan, Ref
-from compose.plan.resources import check_network, check_volume
+from compose.plan.resources import check_network, check_volume, network_body, resource_hash, volume_body
 
 _REFERENCE_KEYS = ("network_mode", "ipc", "pid")
 

@@ -131,3 +131,5 @@ def test_ports() -> None:
     for bad in ("x", "1:2:3:4", "8000-8002:80-81", "0", "70000", "[::1:80"):
         with pytest.raises(click.BadParameter):
             port_bindings(bad)
+    with pytest.raises(click.BadParameter, match="invalid containerPort: x"):  # docker's words (go-connections)
+        port_bindings("x")

@@ -8,7 +8,7 @@ from compose.errors import ComposeError
 from compose.model import Project
 from compose.observed import ObservedState
 from compose.plan import Kind, Plan, Ref, UpOptions, plan_up
-from compose.plan.bodies import resource_hash
+from compose.plan.resources import resource_hash
 from tests.compose.plan.fixtures import load, network, state, summary, volume
 
 APP = """
