@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 import click
 
 from compose.cli.main import GlobalOptions
-from compose.cli.project_cmd import call, load, observe, progress, step
+from compose.cli.project_cmd import call, load, progress, step
 from compose.errors import warn
+from compose.session import observe
 
 if TYPE_CHECKING:
     from compose.client import EngineClient
@@ -24,7 +25,7 @@ def _each(opts: GlobalOptions, services: tuple[str, ...], state: str, action: st
     check_services(project, services)
 
     async def flow(client: EngineClient) -> None:
-        observed = await observe(client, project)
+        observed = await observe(client, project.name)
         chosen = [c for name in (services or sorted(project.services)) for c in observed.service_containers(name)
                   if c.state == state]
         if not chosen:

@@ -44,7 +44,7 @@ def test_down_stops_in_reverse_order_side_by_side(app: Project) -> None:
     assert plan[stop["worker"]].depends_on == frozenset() and plan[stop["lonely"]].depends_on == frozenset()
     removes = plan.of_kind(Kind.REMOVE_CONTAINER)
     assert all(r.depends_on == {stop[r.resource.split("-")[1]]} for r in removes)
-    assert all(not r.payload["volumes"] for r in removes)
+    assert all(not r.payload.volumes for r in removes)
     net = plan.find(Kind.REMOVE_NETWORK, "Network p_default")
     assert net is not None and net.depends_on == {r.id for r in removes}
     assert plan.of_kind(Kind.REMOVE_VOLUME) == []
@@ -55,7 +55,7 @@ def test_down_volumes_removes_named_and_anonymous_volumes(app: Project) -> None:
                      volumes=[volume("p_data"), volume("other_data", project="other")])
     plan = plan_down(app, observed, DownOptions(volumes=True))
     assert [o.kind for o in plan] == [Kind.REMOVE_CONTAINER, Kind.REMOVE_NETWORK, Kind.REMOVE_VOLUME]
-    assert plan.of_kind(Kind.REMOVE_CONTAINER)[0].payload["volumes"] is True
+    assert plan.of_kind(Kind.REMOVE_CONTAINER)[0].payload.volumes is True
     assert plan.of_kind(Kind.REMOVE_VOLUME)[0].target == "p_data"
 
 
@@ -100,7 +100,7 @@ def test_stop_skips_stopped_containers_and_keeps_order(app: Project) -> None:
     # web is not being stopped: db still stops after worker, through it
     assert plan.precedes(op(plan, Kind.STOP_CONTAINER, "p-worker-1"), op(plan, Kind.STOP_CONTAINER, "p-db-1"))
     plan = plan_stop(app, state(app, containers), ("db",), timeout=3)
-    assert [(o.resource, o.payload["timeout"]) for o in plan] == [("Container p-db-1", 3)]
+    assert [(o.resource, o.payload.timeout) for o in plan] == [("Container p-db-1", 3)]
 
 
 def test_start_waits_on_conditions(app: Project) -> None:
@@ -146,5 +146,5 @@ def test_rm_removes_stopped_containers(app: Project) -> None:
     assert {(o.kind, o.resource) for o in plan} == {
         (Kind.STOP_CONTAINER, "Container p-db-1"), (Kind.REMOVE_CONTAINER, "Container p-db-1"),
         (Kind.REMOVE_CONTAINER, "Container p-web-1")}
-    assert all(o.payload["volumes"] for o in plan.of_kind(Kind.REMOVE_CONTAINER))
+    assert all(o.payload.volumes for o in plan.of_kind(Kind.REMOVE_CONTAINER))
     assert plan_rm(app, state(app, [summary(app, "db")])).warnings == ["No stopped containers"]
