@@ -150,7 +150,8 @@ class Project:
     def exec(self, service: str, cmd: str | Sequence[str], *, index: int = 1, user: str | None = None,
              env: Mapping[str, str] | None = None, workdir: str | None = None) -> tuple[int, str]:
         """Run `cmd` (a list, or a string split as a shell would) in a running replica: (exit code, output)."""
-        from compose.execs import exec_body, exec_output
+        from compose.exec_body import exec_body
+        from compose.execs import exec_output
 
         command = tuple(shlex.split(cmd) if isinstance(cmd, str) else cmd)
         body = exec_body(command, tty=False, interactive=False, detach=False,

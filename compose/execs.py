@@ -1,4 +1,4 @@
-"""An exec in a running container: its create body, and a run that collects its output."""
+"""An exec run to its end with its output collected (the Python API's `exec`); its body is compose/exec_body.py's."""
 
 from __future__ import annotations
 
@@ -7,14 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from compose.client import EngineClient
-
-
-def exec_body(command: tuple[str, ...], *, tty: bool, interactive: bool, detach: bool, env: list[str],
-              user: str | None, workdir: str | None, privileged: bool) -> dict[str, Any]:
-    body = {"AttachStdin": interactive and not detach, "AttachStdout": not detach, "AttachStderr": not detach,
-            "Tty": tty, "Env": env or None, "User": user, "WorkingDir": workdir, "Privileged": privileged,
-            "Cmd": list(command)}
-    return {k: v for k, v in body.items() if v is not None}
 
 
 async def exec_output(client: EngineClient, container: str, body: Mapping[str, Any]) -> tuple[int, str]:

@@ -1,4 +1,4 @@
-"""`docker run`/`create` flags -> the body of POST /containers/create (pure); `exec`'s body too.
+"""`docker run`/`create` flags -> the body of POST /containers/create (pure).
 
 Each flag's syntax is docker's: `-v src:dst:ro`, `--mount type=bind,…`,
 `--tmpfs /run:size=64m`, `--ulimit nofile=1024:2048`, `--memory 512m`,
@@ -243,43 +243,21 @@ def mount(value: str) -> dict[str, Any]:
     return {**spec, **options}
 
 
-def _port_range(text: str, spec: str) -> list[int]:
-    start, _, end = text.partition("-")
-    try:
-        first, last = int(start), int(end or start)
-    except ValueError:
-        raise _bad(f"invalid port {spec!r}", "-p") from None
-    if not 0 < first <= last <= 65535:
-        raise _bad(f"invalid port range {spec!r}", "-p")
-    return list(range(first, last + 1))
-
-
 def port_bindings(spec: str) -> dict[str, list[dict[str, str]]]:
-    """`-p [ip:][host:]container[/proto]` (ranges allowed) -> PortBindings entries."""
-    raw, _, proto = spec.partition("/")
-    proto = (proto or "tcp").lower()
-    ip = ""
-    if raw.startswith("["):
-        ip, sep, raw = raw[1:].partition("]:")
-        if not sep:
-            raise _bad(f"invalid IPv6 address in {spec!r}", "-p")
-    parts = raw.split(":")
-    if len(parts) > 3 or (ip and len(parts) != 2):
-        raise _bad(f"invalid port specification {spec!r}", "-p")
-    if len(parts) == 3:
-        ip = parts.pop(0)
-    container = _port_range(parts[-1], spec)
-    host_text = parts[0] if len(parts) == 2 else ""
-    hosts: list[str] = [""] * len(container)
-    if host_text:
-        host = _port_range(host_text, spec)
-        if len(container) == 1 and len(host) > 1:
-            hosts = [host_text]  # the engine picks one port of the range
-        elif len(host) != len(container):
-            raise _bad(f"port ranges do not match in {spec!r}", "-p")
-        else:
-            hosts = [str(p) for p in host]
-    return {f"{port}/{proto}": [{"HostIp": ip, "HostPort": host}] for port, host in zip(container, hosts, strict=True)}
+    """`-p [ip:][host:]container[/proto]` (ranges allowed) -> PortBindings entries (compose's parser)."""
+    from compose.loader.ports import parse_port
+
+    try:
+        entries = parse_port(spec)
+    except ValueError as exc:
+        raise _bad(str(exc), "-p") from None
+    if any(entry["target"] == 0 for entry in entries):
+        raise _bad(f"invalid containerPort: {spec}", "-p")
+    out: dict[str, list[dict[str, str]]] = {}
+    for entry in entries:
+        out.setdefault(f"{entry['target']}/{entry['protocol']}", []).append(
+            {"HostIp": entry.get("host_ip", ""), "HostPort": entry.get("published", "")})
+    return out
 
 
 def create_body(opts: CreateOptions) -> dict[str, Any]:
@@ -356,23 +334,16 @@ def create_body(opts: CreateOptions) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v is not None}
 
 
-def exec_body(command: tuple[str, ...], env: tuple[str, ...], environ: Mapping[str, str], *, detach: bool = False,
-              interactive: bool = False, tty: bool = False, user: str | None = None, workdir: str | None = None,
-              privileged: bool = False, console_size: tuple[int, int] | None = None) -> dict[str, Any]:
-    """The JSON body of POST /containers/{id}/exec for `docker exec` flags."""
-    body = {"AttachStdin": interactive and not detach, "AttachStdout": not detach, "AttachStderr": not detach,
-            "Tty": tty, "Env": environment(env, environ) or None, "User": user, "WorkingDir": workdir,
-            "Privileged": privileged, "Cmd": list(command),
-            "ConsoleSize": list(console_size) if console_size else None}
-    return {k: v for k, v in body.items() if v is not None}
-
-
 def exposed(values: tuple[str, ...]) -> list[str]:
     """`--expose 80`, `--expose 7000-7002/udp` -> ExposedPorts keys."""
+    from compose.loader.ports import expose_keys
+
     keys = []
     for value in values:
-        port, _, proto = value.partition("/")
-        keys += [f"{p}/{proto or 'tcp'}" for p in _port_range(port, value)]
+        try:
+            keys += expose_keys((value,))
+        except ValueError as exc:
+            raise _bad(f"{exc} in {value!r}", "--expose") from None
     return keys
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from compose.cli.container_create import CreateOptions, create_body, exec_body
+from compose.cli.container_create import CreateOptions, create_body, environment
 from compose.cli.container_plain import (
     EXEC_EXIT_POLL,
     RunFailed,
@@ -28,6 +28,7 @@ from compose.cli.container_plain import (
     start_failure_status,
 )
 from compose.cli.engine_group import Target, pass_target
+from compose.exec_body import exec_body
 
 if TYPE_CHECKING:
     from compose.client import EngineClient
@@ -258,8 +259,8 @@ def exec_(target: Target, container: str, command: tuple[str, ...], detach: bool
     if tty and interactive and not os.isatty(0):
         raise click.ClickException("the input device is not a TTY")
     size = terminal_size() if tty else None
-    body = exec_body(command, env, os.environ, detach=detach, interactive=interactive, tty=tty, user=user,
-                     workdir=workdir, privileged=privileged, console_size=size)
+    body = exec_body(command, env=environment(env, os.environ), detach=detach, interactive=interactive, tty=tty,
+                     user=user, workdir=workdir, privileged=privileged, console_size=size)
     if not tty and not interactive:
         call_plain(target, lambda: exec_plain(target.host, container, body, detach))
         return

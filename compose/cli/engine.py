@@ -21,11 +21,9 @@ from typing import Any
 
 import click
 
-from compose.cli.engine_auto import DEFAULT_HOST, default_host
+from compose.client.errors import EngineConnectionError
+from compose.client.place import DEFAULT_HOST, DEFAULT_ROOT, LOGFILE, PIDFILE, ROOT_ENV, default_host, socket_path
 
-DEFAULT_ROOT = Path("/var/lib/pycompose")
-PIDFILE = "engine.pid"
-LOGFILE = "engine.log"
 LOG_LEVELS = ("debug", "info", "warn", "error", "fatal")
 START_TIMEOUT = 5.0
 STOP_TIMEOUT = 10.0
@@ -47,9 +45,10 @@ class EngineSettings:
 
 
 def _check_host(host: str) -> str:
-    path = host[len("unix://"):] if host.startswith("unix://") else host
-    if not path.startswith("/"):
-        raise click.BadParameter(f"{host!r}: the engine listens on unix:// sockets only", param_hint="--host")
+    try:
+        socket_path(host)
+    except EngineConnectionError:
+        raise click.BadParameter(f"{host!r}: the engine listens on unix:// sockets only", param_hint="--host") from None
     return host
 
 
@@ -63,8 +62,8 @@ def _options(group: bool) -> Any:
                             default=default_host if group else None, show_default=DEFAULT_HOST if group else False,
                             help="Socket to listen on (unix:///path); env DOCKER_HOST.")(func)
         func = click.option("--root", type=click.Path(file_okay=False, path_type=Path),
-                            envvar="PYCOMPOSE_ENGINE_ROOT" if group else None,
-                            default=DEFAULT_ROOT if group else None, show_default=group,
+                            envvar=ROOT_ENV if group else None,
+                            default=Path(DEFAULT_ROOT) if group else None, show_default=group,
                             help="State root; env PYCOMPOSE_ENGINE_ROOT.")(func)
         return func
 

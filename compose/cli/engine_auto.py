@@ -7,6 +7,7 @@ it; any other missing engine is a one-line error that says how to start it.
 The probe is a bare connect(): cheap enough to run before every command.
 The engine's own command module (engine.py, click, subprocess) is imported
 only to start one: the CLI's fast path reaches a running engine without it.
+Where the engine lives (default socket, root) is compose/client/place.py.
 """
 
 from __future__ import annotations
@@ -17,41 +18,24 @@ import socket
 import sys
 from typing import IO, TYPE_CHECKING
 
+from compose.client.errors import EngineConnectionError
+from compose.client.place import START_LOCK, default_host, default_root, socket_path
 from compose.error_base import ComposeError
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-DEFAULT_HOST = "unix:///run/pycompose/engine.sock"
-# Moves the default socket (tests use it to exercise the auto-start without
-# touching /run/pycompose); DOCKER_HOST still wins over it.
-DEFAULT_HOST_ENV = "PYCOMPOSE_DEFAULT_HOST"
-ROOT_ENV = "PYCOMPOSE_ENGINE_ROOT"
-START_LOCK = "engine.start.lock"
 
 
 class EngineUnavailable(ComposeError):
     """No engine answers at the host and none may be started here."""
 
 
-def default_host() -> str:
-    """The engine's default socket: $PYCOMPOSE_DEFAULT_HOST, else /run/pycompose/engine.sock."""
-    return os.environ.get(DEFAULT_HOST_ENV) or DEFAULT_HOST
-
-
-def default_root() -> Path:
-    from pathlib import Path
-
-    from compose.cli.engine import DEFAULT_ROOT
-
-    return Path(os.environ.get(ROOT_ENV) or DEFAULT_ROOT).absolute()
-
-
 def host_path(host: str) -> str:
-    path = host[len("unix://") :] if host.startswith("unix://") else host
-    if not path.startswith("/"):
-        raise EngineUnavailable(f"unsupported engine host {host!r}: only unix:// sockets are supported")
-    return path
+    """The socket path of `host` (compose/client/place.py reads it); unsupported hosts are unavailable."""
+    try:
+        return socket_path(host)
+    except EngineConnectionError as exc:
+        raise EngineUnavailable(str(exc)) from None
 
 
 def probe(path: str) -> int:

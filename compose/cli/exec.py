@@ -15,7 +15,7 @@ import click
 
 from compose.cli.main import GlobalOptions
 from compose.cli.project_cmd import engine_host, load, open_session
-from compose.execs import exec_body
+from compose.exec_body import exec_body
 
 if TYPE_CHECKING:
     from compose.client import EngineClient

@@ -173,7 +173,7 @@ def parse(argv: Sequence[str]) -> tuple[str, str, dict[str, Any]] | None:
 
 def target_host(option: str | None) -> str:
     """The engine the container group talks to: -H, else $DOCKER_HOST (click ignores it empty), else the default."""
-    from compose.cli.engine_auto import default_host
+    from compose.client.place import default_host
 
     host = option if option is not None else os.environ.get(HOST_ENV) or None
     return host or default_host()
@@ -190,10 +190,11 @@ def run_fast(argv: Sequence[str]) -> int | None:
     parsed = parse(argv)
     if parsed is None:
         return None
-    from compose.cli.container_create import CreateOptions, create_body, exec_body
+    from compose.cli.container_create import CreateOptions, create_body, environment
     from compose.cli.container_plain import exec_plain, run_plain, run_status
     from compose.cli.container_pull import check_policy
     from compose.cli.engine_auto import EngineUnavailable, host_path, probe
+    from compose.exec_body import exec_body
 
     option, command, values = parsed
     host = target_host(option)
@@ -206,7 +207,7 @@ def run_fast(argv: Sequence[str]) -> int | None:
             work = partial(run_plain, host, create_body(opts), opts.name, opts.detach, opts.auto_remove, pull,
                            platform, quiet)
         else:
-            body = exec_body(values["command"], values["env"], os.environ, detach=values["detach"],
+            body = exec_body(values["command"], env=environment(values["env"], os.environ), detach=values["detach"],
                              user=values["user"], workdir=values["workdir"], privileged=values["privileged"])
             work = partial(exec_plain, host, values["container"], body, values["detach"])
     except Exception:

@@ -15,9 +15,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from compose.cli.engine import default_host
 from compose.cli.main import GlobalOptions
 from compose.cli.options import load_options
+from compose.client.place import default_host
 from compose.errors import ComposeFileError
 from compose.model import Project
 

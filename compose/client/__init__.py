@@ -11,7 +11,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from compose.client.errors import EngineConnectionError, EngineError
-from compose.client.wire import API_VERSION, DEFAULT_HOST, socket_path
+from compose.client.place import DEFAULT_HOST, socket_path
+from compose.client.wire import API_VERSION
 
 if TYPE_CHECKING:
     from compose.client.client import EngineClient, Response, ping_sync, run_sync

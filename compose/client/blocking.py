@@ -18,7 +18,8 @@ import socket
 from typing import Any
 
 from compose.client.errors import EngineConnectionError, EngineError
-from compose.client.wire import API_VERSION, DEFAULT_HOST, USER_AGENT, Params, error_message, socket_path, target
+from compose.client.place import DEFAULT_HOST, socket_path
+from compose.client.wire import API_VERSION, USER_AGENT, Params, error_message, target
 
 READ_SIZE = 65536
 MAX_HEAD = 64 * 1024

@@ -19,14 +19,13 @@ import h11
 
 from compose.client.connection import Connection, ConnectionLost, RawStream
 from compose.client.errors import EngineConnectionError, EngineError
+from compose.client.place import DEFAULT_HOST, socket_path
 from compose.client.wire import (  # noqa: F401 - re-exported: this module's public names
     API_VERSION,
-    DEFAULT_HOST,
     USER_AGENT,
     Params,
     encode_params,
     error_message,
-    socket_path,
 )
 from compose.client.wire import target as wire_target
 

@@ -1,4 +1,4 @@
-"""What both Engine API clients (anyio and blocking) say on the wire: host, version, query, errors.
+"""What both Engine API clients (anyio and blocking) say on the wire: version, query, errors.
 
 Light on purpose (no anyio, no h11): the CLI's blocking paths import it.
 """
@@ -10,21 +10,10 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from compose.client.errors import EngineConnectionError
-
-DEFAULT_HOST = "unix:///run/pycompose/engine.sock"
 API_VERSION = "1.45"
 USER_AGENT = "pycompose-client"
 
 Params = Mapping[str, Any]
-
-
-def socket_path(host: str) -> str:
-    """`unix:///run/x.sock` (or a bare absolute path) -> `/run/x.sock`."""
-    path = host[len("unix://") :] if host.startswith("unix://") else host
-    if not path.startswith("/"):
-        raise EngineConnectionError(f"unsupported engine host {host!r}: only unix:// sockets are supported")
-    return path
 
 
 def encode_params(params: Params | None) -> str:

@@ -4,17 +4,21 @@ Follows docker/go-connections `nat.ParsePortSpec` as compose-go uses it: a
 container range becomes one entry per port (host range alongside), a host
 range against a single container port stays a range in `published`, and the
 entries come out sorted by `<port>/<proto>` as strings, as compose sorts them.
+The one port parser: `docker run -p`/`--expose` (cli/container_create.py)
+and the compose `expose:` key use it too. Light on purpose (the CLI's fast
+path imports it): `ipaddress` loads only when a spec names an address.
 """
 
 from __future__ import annotations
 
-import ipaddress
+from collections.abc import Iterable
 from typing import Any
 
 _PROTOCOLS = ("tcp", "udp", "sctp")
 
 
-def _port_range(text: str) -> tuple[int, int]:
+def port_range(text: str) -> tuple[int, int]:
+    """`80` or `8000-8010` -> (first, last); ValueError if malformed."""
     if not text:
         raise ValueError("empty string specified for ports")
     start_text, sep, end_text = text.partition("-")
@@ -49,6 +53,8 @@ def _host_ip(ip: str) -> str:
             raise ValueError(f"invalid IP address {ip}")
         ip = ip[1:-1]
     if ip:
+        import ipaddress
+
         try:
             ipaddress.ip_address(ip)
         except ValueError:
@@ -67,13 +73,13 @@ def parse_port(spec: str) -> list[dict[str, Any]]:
         raise ValueError(f"invalid proto: {proto}")
     ip = _host_ip(ip)
     try:
-        start, end = _port_range(container)
+        start, end = port_range(container)
     except ValueError:
         raise ValueError(f"invalid containerPort: {container}") from None
     host_start = host_end = 0
     if host:
         try:
-            host_start, host_end = _port_range(host)
+            host_start, host_end = port_range(host)
         except ValueError:
             raise ValueError(f"invalid hostPort: {host}") from None
         if end - start != host_end - host_start and end != start:
@@ -94,3 +100,13 @@ def parse_port(spec: str) -> list[dict[str, Any]]:
         entries.append((f"{start + i}/{proto}", entry))
     entries.sort(key=lambda item: item[0])
     return [entry for _, entry in entries]
+
+
+def expose_keys(entries: Iterable[Any]) -> list[str]:
+    """`expose:` entries or `--expose` values (`80`, `7000-7002/udp`) -> ExposedPorts keys."""
+    keys = []
+    for entry in entries:
+        ports, _, proto = str(entry).partition("/")
+        first, last = port_range(ports)
+        keys += [f"{n}/{proto or 'tcp'}" for n in range(first, last + 1)]
+    return keys
