@@ -56,7 +56,8 @@ def _load_options(source: Source, project_name: str | None, env: Mapping[str, st
 
 def _engine(host: str | None) -> str:
     """The engine to talk to: `host`, $DOCKER_HOST or the default one (started when absent)."""
-    from compose.cli.engine_auto import default_host, ensure_engine
+    from compose.client.place import default_host
+    from compose.engine_reach import ensure_engine
 
     host = host or os.environ.get("DOCKER_HOST") or default_host()
     ensure_engine(host)

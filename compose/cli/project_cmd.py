@@ -58,7 +58,7 @@ def load(opts: GlobalOptions, services: Iterable[str] = (), *, by_name: bool = F
 
 def call(func: Callable[[EngineClient], Awaitable[T]], host: str | None = None) -> T:
     """Run `func(client)` against the engine (started first if it is the default one)."""
-    from compose.cli.engine_auto import ensure_engine
+    from compose.engine_reach import ensure_engine
     from compose.session import run_sync
 
     host = host or engine_host()
