@@ -6,7 +6,8 @@ import pytest
 
 from compose.errors import ComposeError
 from compose.model import Project
-from compose.plan import DownOptions, Kind, Plan, plan_down, plan_restart, plan_rm, plan_start, plan_stop
+from compose.plan import DownOptions, Kind, Plan, plan_down, plan_kill, plan_restart, plan_rm, plan_start, plan_stop
+from compose.plan.payloads import Kill
 from tests.compose.plan.fixtures import load, network, state, summary, volume
 
 APP = """
@@ -148,3 +149,20 @@ def test_rm_removes_stopped_containers(app: Project) -> None:
         (Kind.REMOVE_CONTAINER, "Container p-web-1")}
     assert all(o.payload.volumes for o in plan.of_kind(Kind.REMOVE_CONTAINER))
     assert plan_rm(app, state(app, [summary(app, "db")])).warnings == ["No stopped containers"]
+
+
+def test_kill_signals_running_containers_at_once_then_orphans_go(app: Project) -> None:
+    observed = state(app, [summary(app, "web"), summary(app, "db"), summary(app, "cache", state="exited"),
+                           summary(app, "gone")])
+    plan = plan_kill(app, observed, ("web", "db", "cache"), signal="HUP")
+    kills = plan.of_kind(Kind.KILL_CONTAINER)
+    assert [k.resource for k in kills] == ["Container p-db-1", "Container p-web-1"]
+    assert all(k.payload == Kill("HUP") and not k.depends_on for k in kills) and len(plan) == 2
+    everything = plan_kill(app, observed, remove_orphans=True)
+    stop = everything.find(Kind.STOP_CONTAINER, "Container p-gone-1")
+    assert stop is not None and stop.depends_on == {k.id for k in everything.of_kind(Kind.KILL_CONTAINER)}
+    assert everything.find(Kind.REMOVE_CONTAINER, "Container p-gone-1") is not None
+    nothing = plan_kill(app, state(app, [summary(app, "web", state="exited")]))
+    assert not nothing and nothing.warnings == ["no container to kill"]
+    with pytest.raises(ComposeError, match="no such service: nope"):
+        plan_kill(app, observed, ("nope",))
