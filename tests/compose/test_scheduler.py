@@ -7,7 +7,7 @@ import pytest
 
 from compose.conditions import ContainerStatus
 from compose.plan import DownOptions, Kind, Plan, Ref, Resource, UpOptions, plan_down, plan_up
-from compose.plan.payloads import ContainerCreate, Wait
+from compose.plan.payloads import ContainerCreate, Kill, Remove, Rename, Wait
 from compose.scheduler import ERROR, WARNING, PlanError, ProgressEvent, run_plan
 from tests.compose.fake_executor import FakeExecutor, exits_with, healthy_after
 from tests.compose.plan.fixtures import load, state, summary
@@ -115,6 +115,20 @@ async def test_created_ids_fill_the_refs() -> None:
     assert results == {create: "id-p-a-1", "create_container:p-b-1": "id-p-b-1"}
     assert engine.find("create_container", "p-b-1").args["body"]["HostConfig"]["NetworkMode"] == "container:id-p-a-1"
     assert engine.find("start_container", "id-p-a-1")
+
+
+async def test_each_payload_reaches_its_call() -> None:
+    plan = Plan()
+    kill = plan.add(Kind.KILL_CONTAINER, "c1", C("p-a-1"), payload=Kill("HUP"))
+    plan.add(Kind.REMOVE_CONTAINER, "c1", C("p-a-1"), after=[kill], payload=Remove(volumes=True))
+    plan.add(Kind.RENAME_CONTAINER, "c2", C("p-b-1"), payload=Rename("p-b-2"))
+    events: list[ProgressEvent] = []
+    engine = FakeExecutor()
+    await run_plan(plan, engine, on_event=events.append)
+    assert engine.find("kill_container", "c1").args == {"signal": "HUP"}
+    assert engine.find("remove_container", "c1").args == {"volumes": True}
+    assert engine.find("rename_container", "c2").args == {"name": "p-b-2"}
+    assert [e.status for e in events if e.resource == "Container p-a-1"][:2] == ["Killing", "Killed"]
 
 
 async def test_up_runs_in_order_and_waits_for_health(tmp_path: Path) -> None:
