@@ -75,10 +75,8 @@ def selected_services(project: Project, targeted: Iterable[str], no_deps: bool) 
     return with_dependencies(service_graph(project), names) & set(project.services)
 
 
-def replica(observed: ObservedState, project: Project, service: str, index: int) -> ObservedContainer:
+def replica(observed: ObservedState, service: str, index: int) -> ObservedContainer:
     """Running replica `index` of `service`, or the error that says why there is none."""
-    if service not in project.services:
-        raise ComposeError(f"no such service: {service}")
     replicas = observed.service_containers(service)
     chosen = [c for c in replicas if c.number == index]
     if not replicas or not any(c.running for c in replicas):
@@ -208,7 +206,7 @@ class Session:
         await self.execute(plan_up(project, observed, options, facts))
 
     async def find_container(self, service: str, index: int = 1) -> ObservedContainer:
-        """Running replica `index` of `service`."""
+        """Running replica `index` of `service` (an unknown service is refused before asking the engine)."""
         if service not in self.project.services:
             raise ComposeError(f"no such service: {service}")
-        return replica(await self.observe(), self.project, service, index)
+        return replica(await self.observe(), service, index)
