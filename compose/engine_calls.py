@@ -89,6 +89,12 @@ class EngineCalls:
     async def kill_container(self, container: str, signal: str | None) -> None:
         await self._done(await self.client.post(f"/containers/{container}/kill", {"signal": signal}))
 
+    async def pause_container(self, container: str) -> None:
+        await self._done(await self.client.post(f"/containers/{container}/pause"))
+
+    async def unpause_container(self, container: str) -> None:
+        await self._done(await self.client.post(f"/containers/{container}/unpause"))
+
     async def remove_container(self, container: str, volumes: bool, force: bool) -> None:
         try:
             await self._done(await self.client.delete(f"/containers/{container}", {"v": volumes, "force": force}))

@@ -71,6 +71,8 @@ class Executor(Protocol):
     async def stop_container(self, container: str, timeout: int | None) -> None: ...
     async def restart_container(self, container: str, timeout: int | None) -> None: ...
     async def kill_container(self, container: str, signal: str | None) -> None: ...
+    async def pause_container(self, container: str) -> None: ...
+    async def unpause_container(self, container: str) -> None: ...
     async def remove_container(self, container: str, volumes: bool, force: bool) -> None: ...
     async def rename_container(self, container: str, name: str) -> None: ...
     async def copy_to_container(self, container: str, path: str, files: Sequence[Mapping[str, Any]]) -> None:
@@ -103,6 +105,8 @@ _WORDS: Mapping[Kind, tuple[str, str, str]] = {  # working, done, verb for error
     Kind.STOP_CONTAINER: ("Stopping", "Stopped", "stop"),
     Kind.RESTART_CONTAINER: ("Restarting", "Started", "restart"),
     Kind.KILL_CONTAINER: ("Killing", "Killed", "kill"),
+    Kind.PAUSE_CONTAINER: ("Pausing", "Paused", "pause"),
+    Kind.UNPAUSE_CONTAINER: ("Unpausing", "Unpaused", "unpause"),
     Kind.REMOVE_CONTAINER: ("Removing", "Removed", "remove"),
     Kind.RENAME_CONTAINER: ("", "", "rename"),
     Kind.COPY_TO_CONTAINER: ("", "", "copy files into"),
@@ -137,6 +141,10 @@ async def _call(executor: Executor, op: Operation, results: Mapping[str, str]) -
             await executor.restart_container(target, timeout)
         case Kind.KILL_CONTAINER, Kill(signal=signal):
             await executor.kill_container(target, signal)
+        case Kind.PAUSE_CONTAINER, _:
+            await executor.pause_container(target)
+        case Kind.UNPAUSE_CONTAINER, _:
+            await executor.unpause_container(target)
         case Kind.REMOVE_CONTAINER, Remove(volumes=volumes, force=force):
             await executor.remove_container(target, volumes, force)
         case Kind.RENAME_CONTAINER, Rename(name=name):

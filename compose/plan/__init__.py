@@ -6,7 +6,16 @@ and only here.
 """
 
 from compose.plan.bodies import config_hashes, container_body, container_labels, network_body, volume_body
-from compose.plan.lifecycle import DownOptions, plan_down, plan_kill, plan_restart, plan_rm, plan_start, plan_stop
+from compose.plan.lifecycle import (
+    DownOptions,
+    plan_down,
+    plan_kill,
+    plan_pause,
+    plan_restart,
+    plan_rm,
+    plan_start,
+    plan_stop,
+)
 from compose.plan.operations import Handle, Kind, Operation, Payload, Plan, Ref, Resource, resolve
 from compose.plan.up import UpFacts, UpOptions, plan_up
 
@@ -27,6 +36,7 @@ __all__ = [
     "network_body",
     "plan_down",
     "plan_kill",
+    "plan_pause",
     "plan_restart",
     "plan_rm",
     "plan_start",

@@ -15,6 +15,8 @@ class Kind(enum.StrEnum):
     STOP_CONTAINER = "stop_container"
     RESTART_CONTAINER = "restart_container"
     KILL_CONTAINER = "kill_container"
+    PAUSE_CONTAINER = "pause_container"
+    UNPAUSE_CONTAINER = "unpause_container"
     REMOVE_CONTAINER = "remove_container"
     RENAME_CONTAINER = "rename_container"
     COPY_TO_CONTAINER = "copy_to_container"

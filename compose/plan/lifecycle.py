@@ -1,9 +1,9 @@
-"""`down`, `stop`, `start`, `restart`, `kill` and `rm` as plans.
+"""`down`, `stop`, `start`, `restart`, `kill`, `pause`/`unpause` and `rm` as plans.
 
 Stops run in reverse dependency order (a service stops once everything that
 depends on it has stopped), starts in dependency order with the same waits
-as `up`; unrelated services run side by side. Kills go out all at once, as
-Docker Compose sends them.
+as `up`; unrelated services run side by side. Kills, pauses and unpauses go
+out all at once, as Docker Compose sends them.
 """
 
 from __future__ import annotations
@@ -171,6 +171,20 @@ def plan_kill(project: Project, observed: ObservedState, services: tuple[str, ..
         stop_then_remove(plan, c, timeout=None, after=kills, cause="orphaned container")
     if not plan:
         plan.warnings.append("no container to kill")
+    return plan
+
+
+def plan_pause(project: Project, observed: ObservedState, services: tuple[str, ...] = (), *,
+               resume: bool = False) -> Plan:
+    """Freeze the services' running containers (with `resume`, thaw the paused ones), all at once."""
+    check_services(project, services)
+    plan = Plan()
+    kind, state = (Kind.UNPAUSE_CONTAINER, "paused") if resume else (Kind.PAUSE_CONTAINER, "running")
+    for c in _service_containers(observed, services or project.services):
+        if c.state == state:
+            plan.add(kind, c.id, container_resource(c.name))
+    if not plan:
+        plan.warnings.append(f"no container to {'unpause' if resume else 'pause'}")
     return plan
 
 

@@ -17,7 +17,7 @@ from compose.plan.kinds import Kind
 
 @dataclass(frozen=True)
 class Nothing:
-    """Start a container, remove a network or a volume: the target says it all."""
+    """Start, pause or unpause a container, remove a network or a volume: the target says it all."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +105,8 @@ PAYLOADS: Mapping[Kind, type[Any]] = {
     Kind.STOP_CONTAINER: Stop,
     Kind.RESTART_CONTAINER: Restart,
     Kind.KILL_CONTAINER: Kill,
+    Kind.PAUSE_CONTAINER: Nothing,
+    Kind.UNPAUSE_CONTAINER: Nothing,
     Kind.REMOVE_CONTAINER: Remove,
     Kind.RENAME_CONTAINER: Rename,
     Kind.COPY_TO_CONTAINER: CopyFiles,

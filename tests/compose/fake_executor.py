@@ -96,6 +96,12 @@ class FakeExecutor:
     async def kill_container(self, container: str, signal: str | None) -> None:
         await self._call("kill_container", container, signal=signal)
 
+    async def pause_container(self, container: str) -> None:
+        await self._call("pause_container", container)
+
+    async def unpause_container(self, container: str) -> None:
+        await self._call("unpause_container", container)
+
     async def remove_container(self, container: str, volumes: bool, force: bool) -> None:
         await self._call("remove_container", container, volumes=volumes)
 

@@ -6,7 +6,18 @@ import pytest
 
 from compose.errors import ComposeError
 from compose.model import Project
-from compose.plan import DownOptions, Kind, Plan, plan_down, plan_kill, plan_restart, plan_rm, plan_start, plan_stop
+from compose.plan import (
+    DownOptions,
+    Kind,
+    Plan,
+    plan_down,
+    plan_kill,
+    plan_pause,
+    plan_restart,
+    plan_rm,
+    plan_start,
+    plan_stop,
+)
 from compose.plan.payloads import Kill
 from tests.compose.plan.fixtures import load, network, state, summary, volume
 
@@ -166,3 +177,12 @@ def test_kill_signals_running_containers_at_once_then_orphans_go(app: Project) -
     assert not nothing and nothing.warnings == ["no container to kill"]
     with pytest.raises(ComposeError, match="no such service: nope"):
         plan_kill(app, observed, ("nope",))
+
+
+def test_pause_and_unpause_take_the_containers_in_the_right_state(app: Project) -> None:
+    observed = state(app, [summary(app, "web"), summary(app, "db", state="paused"), summary(app, "cache")])
+    paused = plan_pause(app, observed, ("web", "db"))
+    assert [(o.kind, o.resource) for o in paused] == [(Kind.PAUSE_CONTAINER, "Container p-web-1")]
+    resumed = plan_pause(app, observed, resume=True)
+    assert [(o.kind, o.resource) for o in resumed] == [(Kind.UNPAUSE_CONTAINER, "Container p-db-1")]
+    assert plan_pause(app, observed, ("lonely",)).warnings == ["no container to pause"]
