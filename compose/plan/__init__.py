@@ -17,7 +17,8 @@ from compose.plan.lifecycle import (
     plan_stop,
 )
 from compose.plan.operations import Handle, Kind, Operation, Payload, Plan, Ref, Resource, resolve
-from compose.plan.up import UpFacts, UpOptions, plan_up
+from compose.plan.up import plan_up
+from compose.plan.up_options import UpFacts, UpOptions
 
 __all__ = [
     "DownOptions",
