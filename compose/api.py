@@ -17,17 +17,18 @@ from __future__ import annotations
 import io
 import os
 import shlex
+import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from compose.cli.main import GlobalOptions
 from compose.errors import ComposeError
 
 if TYPE_CHECKING:
     from compose import model
-    from compose.client import EngineClient
     from compose.loader.project import LoadOptions
+    from compose.progress import Progress
+    from compose.session import Session
 
 T = TypeVar("T")
 Source = str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None
@@ -53,6 +54,16 @@ def _load_options(source: Source, project_name: str | None, env: Mapping[str, st
                        profiles=tuple(profiles), environ={**os.environ, **(env or {})})
 
 
+def _engine(host: str | None) -> str:
+    """The engine to talk to: `host`, $DOCKER_HOST or the default one (started when absent)."""
+    from compose.client.place import default_host
+    from compose.engine_reach import ensure_engine
+
+    host = host or os.environ.get("DOCKER_HOST") or default_host()
+    ensure_engine(host)
+    return host
+
+
 class Project:
     """A loaded compose project and the engine it runs on."""
 
@@ -61,9 +72,7 @@ class Project:
         self.model = model
         self.load_options = load_options
         self.host = host
-        self.options = GlobalOptions(files=load_options.files, project_name=model.name,
-                                     project_directory=load_options.project_directory, env_files=(),
-                                     profiles=load_options.profiles, parallel=-1, progress=progress, ansi="never")
+        self.progress = progress
 
     @classmethod
     def load(cls, source: Source = None, *, project_name: str | None = None, env: Mapping[str, str] | None = None,
@@ -78,43 +87,38 @@ class Project:
     def name(self) -> str:
         return self.model.name
 
-    def _call(self, func: Callable[[EngineClient], Awaitable[T]]) -> T:
-        from compose.cli.project_cmd import call
+    def _call(self, func: Callable[[Session], Awaitable[T]]) -> T:
+        """`func` on a session with the engine (the default one started first, as the CLI does)."""
+        from compose.session import Session, run_sync
 
-        return call(func, self.host)
+        return run_sync(_engine(self.host),
+                        lambda client: func(Session(client, self.model, self.load_options, -1, self._display)))
 
-    def _known(self) -> frozenset[str]:
-        from dataclasses import replace
+    def _display(self, title: str) -> Progress:
+        from compose.progress import make_progress
 
-        from compose.loader.project import load_project
-
-        try:
-            return frozenset(load_project(replace(self.load_options, profiles=("*",))).project.services)
-        except ComposeError:
-            return frozenset(self.model.services)
+        return make_progress(self.progress, sys.stderr, "never", title)
 
     def up(self, wait: bool = True, services: Sequence[str] = (), *, wait_timeout: float | None = None,
            force_recreate: bool = False, remove_orphans: bool = False, timeout: int | None = None) -> None:
         """Create and start the services (detached); with `wait`, until running or healthy."""
-        from compose.cli.up import converge
         from compose.plan import UpOptions
 
         options = UpOptions(services=tuple(services), wait=wait, wait_timeout=wait_timeout,
                             force_recreate=force_recreate, remove_orphans=remove_orphans, timeout=timeout)
-        known = self._known()
-        self._call(lambda client: converge(client, self.options, self.model, options, known=known))
+        self._call(lambda session: session.converge(options))
 
     def down(self, volumes: bool = True, remove_orphans: bool = True, timeout: int | None = None) -> None:
         """Stop and remove containers and networks; with `volumes`, the project's volumes too."""
-        from compose.cli.project_cmd import execute, observe
         from compose.plan import DownOptions, plan_down
 
-        async def flow(client: EngineClient) -> None:
-            observed = await observe(client, self.model)
+        async def flow(session: Session) -> None:
+            observed = await session.observe()
             plan = plan_down(self.model, observed, DownOptions(volumes=volumes, remove_orphans=remove_orphans,
-                                                               timeout=timeout, known_services=self._known()))
+                                                               timeout=timeout,
+                                                               known_services=session.known_services(observed)))
             plan.warnings.clear()  # "nothing to remove" is no news to a fixture's teardown
-            await execute(client, self.options, plan)
+            await session.execute(plan)
 
         self._call(flow)
 
@@ -122,23 +126,18 @@ class Project:
         """The project's container summaries (GET /containers/json), by name."""
         from compose import labels as L
 
-        async def flow(client: EngineClient) -> list[dict[str, Any]]:
+        async def flow(session: Session) -> list[dict[str, Any]]:
             params = {"all": all, "filters": L.project_filter(self.name)}
-            return list(await (await client.get("/containers/json", params)).json() or [])
+            return list(await (await session.client.get("/containers/json", params)).json() or [])
 
         return sorted(self._call(flow), key=lambda c: str((c.get("Names") or [""])[0]))
-
-    def _container(self, client: EngineClient, service: str, index: int) -> Awaitable[Any]:
-        from compose.cli.exec import find_container
-
-        return find_container(client, self.model, service, index)
 
     def port(self, service: str, private_port: int, protocol: str = "tcp", index: int = 1) -> tuple[str, int]:
         """The (host, port) where replica `index` publishes `private_port` (any address -> loopback)."""
 
-        async def flow(client: EngineClient) -> list[dict[str, Any]]:
-            container = await self._container(client, service, index)
-            info = await (await client.get(f"/containers/{container.id}/json")).json() or {}
+        async def flow(session: Session) -> list[dict[str, Any]]:
+            container = await session.find_container(service, index)
+            info = await (await session.client.get(f"/containers/{container.id}/json")).json() or {}
             ports = (info.get("NetworkSettings") or {}).get("Ports") or {}
             return list(ports.get(f"{private_port}/{protocol}") or [])
 
@@ -152,16 +151,17 @@ class Project:
     def exec(self, service: str, cmd: str | Sequence[str], *, index: int = 1, user: str | None = None,
              env: Mapping[str, str] | None = None, workdir: str | None = None) -> tuple[int, str]:
         """Run `cmd` (a list, or a string split as a shell would) in a running replica: (exit code, output)."""
-        from compose.cli.exec import exec_body
+        from compose.exec_body import exec_body
+        from compose.execs import exec_output
 
         command = tuple(shlex.split(cmd) if isinstance(cmd, str) else cmd)
         body = exec_body(command, tty=False, interactive=False, detach=False,
                          env=[f"{k}={v}" for k, v in (env or {}).items()], user=user, workdir=workdir,
                          privileged=False)
 
-        async def flow(client: EngineClient) -> tuple[int, str]:
-            container = await self._container(client, service, index)
-            return await exec_output(client, container.id, body)
+        async def flow(session: Session) -> tuple[int, str]:
+            container = await session.find_container(service, index)
+            return await exec_output(session.client, container.id, body)
 
         return self._call(flow)
 
@@ -172,9 +172,9 @@ class Project:
         out = io.BytesIO()
         printer = LogPrinter(out, color=False, prefix=service is None)
 
-        async def flow(client: EngineClient) -> None:
+        async def flow(session: Session) -> None:
             services = frozenset([service]) if service else None
-            await ProjectLogs(client, self.name, printer, LogOptions(tail=tail, timestamps=timestamps),
+            await ProjectLogs(session.client, self.name, printer, LogOptions(tail=tail, timestamps=timestamps),
                               services=services).show()
 
         if service is not None and service not in self.model.services:
@@ -188,31 +188,3 @@ class Project:
 
     def __exit__(self, *exc: object) -> None:
         self.down()
-
-
-async def exec_output(client: EngineClient, container: str, body: Mapping[str, Any]) -> tuple[int, str]:
-    """Create and start an exec, collect stdout and stderr together, then its exit code."""
-    import anyio
-
-    from compose.client.multiplex import Demultiplexer
-
-    exec_id = (await (await client.post(f"/containers/{container}/exec", json=dict(body))).json())["Id"]
-    stream = await client.hijack("POST", f"/exec/{exec_id}/start", json={"Detach": False, "Tty": False})
-    frames, chunks = Demultiplexer(), []
-    async with stream:
-        while True:
-            try:
-                data = await stream.receive()
-            except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError, ConnectionError):
-                break
-            if not data:
-                break
-            chunks += [payload for _, payload in frames.feed(data)]
-    code = 0
-    for _ in range(100):  # the stream may end a moment before the engine records the exit
-        info = await (await client.get(f"/exec/{exec_id}/json")).json() or {}
-        code = int(info.get("ExitCode") or 0)
-        if not info.get("Running"):
-            break
-        await anyio.sleep(0.02)
-    return code, b"".join(chunks).decode(errors="replace")

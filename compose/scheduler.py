@@ -22,6 +22,20 @@ import anyio
 from compose.conditions import Outcome, Verdict, failure_message
 from compose.errors import ComposeError, warn
 from compose.plan.operations import Kind, Operation, Plan, resolve
+from compose.plan.payloads import (
+    ContainerCreate,
+    CopyFiles,
+    Kill,
+    NetworkConnect,
+    NetworkCreate,
+    NetworkDisconnect,
+    Remove,
+    Rename,
+    Restart,
+    Stop,
+    VolumeCreate,
+    Wait,
+)
 
 WORKING = "working"
 DONE = "done"
@@ -56,6 +70,9 @@ class Executor(Protocol):
     async def start_container(self, container: str) -> None: ...
     async def stop_container(self, container: str, timeout: int | None) -> None: ...
     async def restart_container(self, container: str, timeout: int | None) -> None: ...
+    async def kill_container(self, container: str, signal: str | None) -> None: ...
+    async def pause_container(self, container: str) -> None: ...
+    async def unpause_container(self, container: str) -> None: ...
     async def remove_container(self, container: str, volumes: bool, force: bool) -> None: ...
     async def rename_container(self, container: str, name: str) -> None: ...
     async def copy_to_container(self, container: str, path: str, files: Sequence[Mapping[str, Any]]) -> None:
@@ -87,6 +104,9 @@ _WORDS: Mapping[Kind, tuple[str, str, str]] = {  # working, done, verb for error
     Kind.START_CONTAINER: ("Starting", "Started", "start"),
     Kind.STOP_CONTAINER: ("Stopping", "Stopped", "stop"),
     Kind.RESTART_CONTAINER: ("Restarting", "Started", "restart"),
+    Kind.KILL_CONTAINER: ("Killing", "Killed", "kill"),
+    Kind.PAUSE_CONTAINER: ("Pausing", "Paused", "pause"),
+    Kind.UNPAUSE_CONTAINER: ("Unpausing", "Unpaused", "unpause"),
     Kind.REMOVE_CONTAINER: ("Removing", "Removed", "remove"),
     Kind.RENAME_CONTAINER: ("", "", "rename"),
     Kind.COPY_TO_CONTAINER: ("", "", "copy files into"),
@@ -95,37 +115,44 @@ _WORDS: Mapping[Kind, tuple[str, str, str]] = {  # working, done, verb for error
 
 
 async def _call(executor: Executor, op: Operation, results: Mapping[str, str]) -> str | None:
+    """The operation's one call, with its Refs resolved; the id of a container it created."""
     target = str(resolve(op.target, results))
-    p = resolve(op.payload, results)
-    match op.kind:
-        case Kind.CREATE_NETWORK:
-            await executor.create_network(target, p["body"])
-        case Kind.REMOVE_NETWORK:
+    payload = resolve(op.payload, results)
+    match op.kind, payload:
+        case Kind.CREATE_NETWORK, NetworkCreate(body=body):
+            await executor.create_network(target, body)
+        case Kind.REMOVE_NETWORK, _:
             await executor.remove_network(target)
-        case Kind.CONNECT_NETWORK:
-            await executor.connect_network(p["network"], target, p.get("body") or {})
-        case Kind.DISCONNECT_NETWORK:
-            await executor.disconnect_network(p["network"], target, bool(p.get("force")))
-        case Kind.CREATE_VOLUME:
-            await executor.create_volume(target, p["body"])
-        case Kind.REMOVE_VOLUME:
+        case Kind.CONNECT_NETWORK, NetworkConnect(network=network, body=body):
+            await executor.connect_network(network, target, body)
+        case Kind.DISCONNECT_NETWORK, NetworkDisconnect(network=network, force=force):
+            await executor.disconnect_network(network, target, force)
+        case Kind.CREATE_VOLUME, VolumeCreate(body=body):
+            await executor.create_volume(target, body)
+        case Kind.REMOVE_VOLUME, _:
             await executor.remove_volume(target)
-        case Kind.CREATE_CONTAINER:
-            return await executor.create_container(p.get("name") or target, p["body"], p.get("platform"))
-        case Kind.START_CONTAINER:
+        case Kind.CREATE_CONTAINER, ContainerCreate(name=name, body=body, platform=platform):
+            return await executor.create_container(name or target, body, platform)
+        case Kind.START_CONTAINER, _:
             await executor.start_container(target)
-        case Kind.STOP_CONTAINER:
-            await executor.stop_container(target, p.get("timeout"))
-        case Kind.RESTART_CONTAINER:
-            await executor.restart_container(target, p.get("timeout"))
-        case Kind.REMOVE_CONTAINER:
-            await executor.remove_container(target, bool(p.get("volumes")), bool(p.get("force")))
-        case Kind.RENAME_CONTAINER:
-            await executor.rename_container(target, p["name"])
-        case Kind.COPY_TO_CONTAINER:
-            await executor.copy_to_container(target, p["path"], p["files"])
+        case Kind.STOP_CONTAINER, Stop(timeout=timeout):
+            await executor.stop_container(target, timeout)
+        case Kind.RESTART_CONTAINER, Restart(timeout=timeout):
+            await executor.restart_container(target, timeout)
+        case Kind.KILL_CONTAINER, Kill(signal=signal):
+            await executor.kill_container(target, signal)
+        case Kind.PAUSE_CONTAINER, _:
+            await executor.pause_container(target)
+        case Kind.UNPAUSE_CONTAINER, _:
+            await executor.unpause_container(target)
+        case Kind.REMOVE_CONTAINER, Remove(volumes=volumes, force=force):
+            await executor.remove_container(target, volumes, force)
+        case Kind.RENAME_CONTAINER, Rename(name=name):
+            await executor.rename_container(target, name)
+        case Kind.COPY_TO_CONTAINER, CopyFiles(path=path, files=files):
+            await executor.copy_to_container(target, path, files)
         case _:
-            raise ValueError(f"no executor call for {op.kind}")
+            raise ValueError(f"no executor call for {op.kind} with {type(payload).__name__}")
     return None
 
 
@@ -201,10 +228,10 @@ class _Run:
         working, _ = self.words(op)
         started = anyio.current_time()
         self.emit(op, WORKING, working, started)
-        condition = str(op.payload["condition"])
-        required = bool(op.payload.get("required", True))
-        service = str(op.payload.get("service") or "")
-        timeout = op.payload.get("timeout")
+        wait = op.payload
+        if not isinstance(wait, Wait):
+            raise TypeError(f"{op.id}: payload {type(wait).__name__}, expected Wait")
+        condition, required, service, timeout = wait.condition, wait.required, wait.service, wait.timeout
         outcome: Outcome | None = None
         with anyio.CancelScope() as scope:
             self.waits.add(scope)
@@ -212,7 +239,7 @@ class _Run:
                 with anyio.fail_after(timeout if timeout else math.inf):
                     outcome = await self.executor.wait_condition(str(resolve(op.target, self.results)), condition)
             except TimeoutError as exc:
-                message = str(op.payload.get("timeout_message") or "timeout waiting for dependencies")
+                message = wait.timeout_message
                 self.emit(op, ERROR, "Error", started, message)
                 self.fail(PlanError(message, op, exc))
                 return False

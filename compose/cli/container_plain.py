@@ -21,10 +21,10 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
-from compose.cli.engine_auto import ensure_engine
 from compose.cli.frames import Output
 from compose.client.blocking import BlockingClient, Exchange
 from compose.client.errors import EngineConnectionError, EngineError
+from compose.engine_reach import ensure_engine
 
 READ_SIZE = 65536
 EXEC_EXIT_POLL = 50

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from compose.cli.main import GlobalOptions
-from compose.cli.project_cmd import call, known_services, load, observe, progress, step
+from compose.cli.project_cmd import call, load, open_session, progress, step
 from compose.errors import warn
 
 if TYPE_CHECKING:
@@ -58,12 +58,9 @@ def down(opts: GlobalOptions, services: tuple[str, ...], volumes: bool, remove_o
     project = load(opts, services, by_name=True)
 
     async def flow(client: EngineClient) -> None:
-        from compose.executor import EngineExecutor
-        from compose.scheduler import run_plan
-
-        observed = await observe(client, project)
-        options = DownOptions(services, volumes, remove_orphans, timeout,
-                              known_services(opts, project, observed))
+        session = open_session(client, opts, project)
+        observed = await session.observe()
+        options = DownOptions(services, volumes, remove_orphans, timeout, session.known_services(observed))
         plan = plan_down(project, observed, options)
         images = images_to_remove(project, observed, rmi)
         for message in plan.warnings:
@@ -72,7 +69,7 @@ def down(opts: GlobalOptions, services: tuple[str, ...], volumes: bool, remove_o
         if not plan and not images:
             return
         with progress(opts) as display:
-            await run_plan(plan, EngineExecutor(client), parallel=opts.parallel, on_event=display.event)
+            await session.run(plan, display.event)
             for ref in images:
                 await step(display, f"Image {ref}", "Removing", "Removed", _remove_image(client, ref))
 

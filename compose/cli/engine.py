@@ -8,40 +8,29 @@ background engine (`<root>/engine.log`) are the contract between the two.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import select
 import signal
-import subprocess
 import sys
-import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
 
 from compose.client.errors import EngineConnectionError
-from compose.client.place import DEFAULT_HOST, DEFAULT_ROOT, LOGFILE, PIDFILE, ROOT_ENV, default_host, socket_path
+from compose.client.place import DEFAULT_HOST, DEFAULT_ROOT, LOGFILE, ROOT_ENV, default_host, socket_path
+from compose.engine_spawn import (
+    STOP_TIMEOUT,
+    EngineSettings,
+    EngineStartFailed,
+    answers,
+    daemon_environ,
+    running_pid,
+    start_background,
+    wait_readable,
+)
 
 LOG_LEVELS = ("debug", "info", "warn", "error", "fatal")
-START_TIMEOUT = 5.0
-STOP_TIMEOUT = 10.0
-
-
-@dataclass(frozen=True)
-class EngineSettings:
-    root: Path
-    host: str
-    log_level: str
-
-    @property
-    def pidfile(self) -> Path:
-        return self.root / PIDFILE
-
-    def daemon_argv(self) -> list[str]:
-        return [sys.executable, "-m", "runtime", "--root", str(self.root), "--host", self.host,
-                "--log-level", self.log_level]
 
 
 def _check_host(host: str) -> str:
@@ -93,7 +82,7 @@ def engine(ctx: click.Context, root: Path, host: str, log_level: str) -> None:
         return
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execve(sys.executable, settings.daemon_argv(), _daemon_environ())
+    os.execve(sys.executable, settings.daemon_argv(), daemon_environ())
 
 
 @engine.command()
@@ -106,44 +95,11 @@ def start(ctx: click.Context, root: Path | None, host: str | None, log_level: st
     if pid is not None:
         click.echo(f"engine already running (pid {pid}) on {settings.host}")
         return
-    pid = start_background(settings)
-    click.echo(f"engine started (pid {pid}) on {settings.host}, root {settings.root}, log {settings.root / LOGFILE}")
-
-
-def start_background(settings: EngineSettings) -> int:
-    """Spawn the engine in its own session and wait until it answers; its pid.
-
-    Failure is a ClickException carrying the end of the engine's log. Also
-    used by the CLI's auto-start (compose/cli/engine_auto.py).
-    """
-    settings.root.mkdir(parents=True, exist_ok=True)
-    log_path = settings.root / LOGFILE
-    ready_r, ready_w = os.pipe()
     try:
-        with open(log_path, "ab") as log:
-            proc = subprocess.Popen(
-                [*settings.daemon_argv(), "--notify-fd", str(ready_w)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=_daemon_environ(),
-                start_new_session=True, pass_fds=(ready_w,),
-            )
-        os.close(ready_w)
-        said = os.read(ready_r, 64) if _wait_readable(ready_r, START_TIMEOUT) else None
-    finally:
-        os.close(ready_r)
-    ready = said is not None and said.startswith(b"READY")
-    if said is not None and not ready:
-        # The pipe closed without a word: the engine is exiting; let it finish.
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(STOP_TIMEOUT)
-    if not ready or not _answers(settings.host):
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait()
-            what = f"did not start within {START_TIMEOUT:g} s"
-        else:
-            what = f"exited with status {proc.returncode}"
-        raise click.ClickException(f"the engine {what}; the end of its log ({log_path}):\n{_tail(log_path)}")
-    return proc.pid
+        pid = start_background(settings)
+    except EngineStartFailed as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"engine started (pid {pid}) on {settings.host}, root {settings.root}, log {settings.root / LOGFILE}")
 
 
 @engine.command()
@@ -164,7 +120,7 @@ def stop(ctx: click.Context, root: Path | None, host: str | None, log_level: str
         return
     try:
         os.kill(pid, signal.SIGTERM)
-        if not _wait_readable(pidfd, STOP_TIMEOUT):
+        if not wait_readable(pidfd, STOP_TIMEOUT):
             raise click.ClickException(f"the engine (pid {pid}) did not stop within {STOP_TIMEOUT:g} s")
     finally:
         os.close(pidfd)
@@ -181,47 +137,7 @@ def status(ctx: click.Context, root: Path | None, host: str | None, log_level: s
     if pid is None:
         click.echo(f"engine is not running (root {settings.root})")
         ctx.exit(1)
-    answering = "answering" if _answers(settings.host) else "NOT answering"
+    answering = "answering" if answers(settings.host) else "NOT answering"
     click.echo(f"engine running (pid {pid}) on {settings.host} ({answering}), root {settings.root}")
 
 
-def running_pid(pidfile: Path) -> int | None:
-    """The pid in the pidfile if that process is a live engine (not a recycled pid)."""
-    try:
-        pid = int(pidfile.read_text().strip())
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except (OSError, ValueError):
-        return None
-    return pid if b"-m" in argv and b"runtime" in argv else None
-
-
-def _answers(host: str) -> bool:
-    from compose.client import ping_sync
-
-    return ping_sync(host, timeout=1.0) is not None
-
-
-def _wait_readable(fd: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while (left := deadline - time.monotonic()) > 0:
-        try:
-            readable, _, _ = select.select([fd], [], [], left)
-        except InterruptedError:
-            continue
-        return bool(readable)
-    return False
-
-
-def _daemon_environ() -> dict[str, str]:
-    """The environment for the engine: ours, plus where the packages are."""
-    source = str(Path(__file__).resolve().parents[2])
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (source, env.get("PYTHONPATH", "")) if p)
-    return env
-
-
-def _tail(path: Path, lines: int = 20) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"

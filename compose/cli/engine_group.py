@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from compose.cli.engine_auto import ensure_engine
 from compose.client.place import default_host
+from compose.engine_reach import ensure_engine
 
 if TYPE_CHECKING:
     from compose.client import EngineClient

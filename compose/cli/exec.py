@@ -14,29 +14,13 @@ from typing import TYPE_CHECKING
 import click
 
 from compose.cli.main import GlobalOptions
-from compose.cli.project_cmd import engine_host, load, observe
-from compose.errors import ComposeError
+from compose.cli.project_cmd import engine_host, load, open_session
 from compose.exec_body import exec_body
 
 if TYPE_CHECKING:
     from compose.client import EngineClient
-    from compose.model import Project
-    from compose.observed import ObservedContainer
 
 _SETTINGS = {"allow_interspersed_args": False}
-
-
-async def find_container(client: EngineClient, project: Project, service: str, index: int) -> ObservedContainer:
-    if service not in project.services:
-        raise ComposeError(f"no such service: {service}")
-    observed = await observe(client, project)
-    replicas = observed.service_containers(service)
-    chosen = [c for c in replicas if c.number == index]
-    if not replicas or not any(c.running for c in replicas):
-        raise ComposeError(f'service "{service}" is not running')
-    if not chosen or not chosen[0].running:
-        raise ComposeError(f'service "{service}" is not running container #{index}')
-    return chosen[0]
 
 
 @click.command("exec", context_settings=_SETTINGS)
@@ -68,7 +52,7 @@ def exec_(opts: GlobalOptions, service: str, command: tuple[str, ...], detach: b
                      env=environment(env, os.environ), user=user, workdir=workdir, privileged=privileged)
 
     async def flow(client: EngineClient) -> int:
-        container = await find_container(client, project, service, index)
+        container = await open_session(client, opts, project).find_container(service, index)
         return await exec_flow(client, container.id, body, detach)
 
     call_run(Target(engine_host()), flow)

@@ -193,7 +193,7 @@ def run_fast(argv: Sequence[str]) -> int | None:
     from compose.cli.container_create import CreateOptions, create_body, environment
     from compose.cli.container_plain import exec_plain, run_plain, run_status
     from compose.cli.container_pull import check_policy
-    from compose.cli.engine_auto import EngineUnavailable, host_path, probe
+    from compose.engine_reach import EngineUnavailable, host_path, probe
     from compose.exec_body import exec_body
 
     option, command, values = parsed

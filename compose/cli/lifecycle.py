@@ -1,8 +1,8 @@
 """`start`, `stop`, `restart`, `kill`, `rm` and `create`: the services' containers, one plan each.
 
 Order comes from the plans (stops against dependency order, starts along
-it, with the same `depends_on` waits as `up`); `kill` sends its signal to
-every running container at once, as Docker Compose does.
+it, with the same `depends_on` waits as `up`; kills all at once, as Docker
+Compose sends them); each runs through a `compose.session.Session`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from compose.cli.main import GlobalOptions
-from compose.cli.project_cmd import call, execute, load, observe, progress, step
-from compose.errors import warn
+from compose.cli.project_cmd import call, load, open_session
 
 if TYPE_CHECKING:
     from compose.client import EngineClient
@@ -32,8 +31,9 @@ def start(opts: GlobalOptions, services: tuple[str, ...], wait: bool, wait_timeo
     project = load(opts, services)
 
     async def flow(client: EngineClient) -> None:
-        plan = plan_start(project, await observe(client, project), services, wait=wait, wait_timeout=wait_timeout)
-        await execute(client, opts, plan)
+        session = open_session(client, opts, project)
+        plan = plan_start(project, await session.observe(), services, wait=wait, wait_timeout=wait_timeout)
+        await session.execute(plan)
 
     call(flow)
 
@@ -49,7 +49,8 @@ def stop(opts: GlobalOptions, services: tuple[str, ...], timeout: int | None) ->
     project = load(opts, services)
 
     async def flow(client: EngineClient) -> None:
-        await execute(client, opts, plan_stop(project, await observe(client, project), services, timeout))
+        session = open_session(client, opts, project)
+        await session.execute(plan_stop(project, await session.observe(), services, timeout))
 
     call(flow)
 
@@ -66,8 +67,9 @@ def restart(opts: GlobalOptions, services: tuple[str, ...], timeout: int | None,
     project = load(opts, services)
 
     async def flow(client: EngineClient) -> None:
-        observed = await observe(client, project)
-        await execute(client, opts, plan_restart(project, observed, services, no_deps=no_deps, timeout=timeout))
+        session = open_session(client, opts, project)
+        observed = await session.observe()
+        await session.execute(plan_restart(project, observed, services, no_deps=no_deps, timeout=timeout))
 
     call(flow)
 
@@ -79,35 +81,16 @@ def restart(opts: GlobalOptions, services: tuple[str, ...], timeout: int | None,
 @click.pass_obj
 def kill(opts: GlobalOptions, services: tuple[str, ...], signame: str, remove_orphans: bool) -> None:
     """Force stop service containers."""
-    import anyio
-
-    from compose.executor import EngineExecutor
-    from compose.plan.common import check_services, stop_then_remove
+    from compose.plan import plan_kill
+    from compose.plan.common import check_services
 
     project = load(opts, services)
     check_services(project, services)
 
     async def flow(client: EngineClient) -> None:
-        from compose.plan import Plan
-
-        observed = await observe(client, project)
-        executor = EngineExecutor(client)
-        chosen = [c for name in (services or sorted(project.services)) for c in observed.service_containers(name)
-                  if c.running]
-        orphans = observed.orphans(project.services) if remove_orphans else []
-        if not chosen and not orphans:
-            warn("no container to kill")
-            return
-        with progress(opts) as display:
-            async with anyio.create_task_group() as tasks:
-                for c in chosen:
-                    tasks.start_soon(step, display, f"Container {c.name}", "Killing", "Killed",
-                                     executor.kill_container(c.id, signame))
-        if orphans:
-            plan = Plan()
-            for c in orphans:
-                stop_then_remove(plan, c, timeout=None, cause="orphaned container")
-            await execute(client, opts, plan)
+        session = open_session(client, opts, project)
+        plan = plan_kill(project, await session.observe(), services, signal=signame, remove_orphans=remove_orphans)
+        await session.execute(plan)
 
     call(flow)
 
@@ -131,15 +114,16 @@ def rm(opts: GlobalOptions, services: tuple[str, ...], force: bool, stop_first: 
     project = load(opts, services)
 
     async def flow(client: EngineClient) -> None:
-        plan = plan_rm(project, await observe(client, project), services, stop=stop_first, volumes=volumes)
-        removed = [op.resource.split(" ", 1)[1] for op in plan.of_kind(Kind.REMOVE_CONTAINER)]
+        session = open_session(client, opts, project)
+        plan = plan_rm(project, await session.observe(), services, stop=stop_first, volumes=volumes)
+        removed = [op.subject.name for op in plan.of_kind(Kind.REMOVE_CONTAINER)]
         if removed:
             message = f"Going to remove {', '.join(removed)}"
             if force:
                 sys.stdout.write(message + "\n")
             elif not _confirm(message):
                 return
-        await execute(client, opts, plan, "Removing")
+        await session.execute(plan, "Removing")
 
     call(flow)
 
@@ -159,11 +143,12 @@ def rm(opts: GlobalOptions, services: tuple[str, ...], force: bool, stop_first: 
 @click.pass_obj
 def create(opts: GlobalOptions, services: tuple[str, ...], **flags: Any) -> None:
     """Creates containers for a service."""
-    from compose.cli.up import check_build, converge, parse_scale, selected_services
+    from compose.cli.up import check_build, parse_scale
     from compose.plan import UpOptions
+    from compose.session import selected_services
 
     project = load(opts, services)
     check_build(project, selected_services(project, services, False), flags["build"])
     options = UpOptions(services=services, force_recreate=flags["force_recreate"], no_recreate=flags["no_recreate"],
                         remove_orphans=flags["remove_orphans"], scale=parse_scale(flags["scale"]), no_start=True)
-    call(lambda client: converge(client, opts, project, options, flags["pull"], quiet_pull=flags["quiet_pull"]))
+    call(lambda client: open_session(client, opts, project).converge(options, flags["pull"], flags["quiet_pull"]))

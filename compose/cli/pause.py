@@ -1,4 +1,4 @@
-"""`pause` and `unpause`: freeze or resume the running containers of services, all at once."""
+"""`pause` and `unpause`: freeze or resume the running containers of services, all at once (one plan)."""
 
 from __future__ import annotations
 
@@ -7,37 +7,23 @@ from typing import TYPE_CHECKING
 import click
 
 from compose.cli.main import GlobalOptions
-from compose.cli.project_cmd import call, load, observe, progress, step
-from compose.errors import warn
+from compose.cli.project_cmd import call, load, open_session
 
 if TYPE_CHECKING:
     from compose.client import EngineClient
 
 
-def _each(opts: GlobalOptions, services: tuple[str, ...], state: str, action: str, words: tuple[str, str]) -> None:
-    """POST `action` to every container of `services` (all: none given) that is in `state`."""
-    import anyio
-
+def _each(opts: GlobalOptions, services: tuple[str, ...], resume: bool) -> None:
+    """Pause (or with `resume` unpause) every container of `services` (all: none given) that can be."""
+    from compose.plan import plan_pause
     from compose.plan.common import check_services
 
     project = load(opts, services)
     check_services(project, services)
 
     async def flow(client: EngineClient) -> None:
-        observed = await observe(client, project)
-        chosen = [c for name in (services or sorted(project.services)) for c in observed.service_containers(name)
-                  if c.state == state]
-        if not chosen:
-            warn(f"no container to {action}")
-            return
-
-        async def post(container: str) -> None:
-            await (await client.post(f"/containers/{container}/{action}")).read()
-
-        with progress(opts) as display:
-            async with anyio.create_task_group() as tasks:
-                for c in chosen:
-                    tasks.start_soon(step, display, f"Container {c.name}", *words, post(c.id))
+        session = open_session(client, opts, project)
+        await session.execute(plan_pause(project, await session.observe(), services, resume=resume))
 
     call(flow)
 
@@ -47,7 +33,7 @@ def _each(opts: GlobalOptions, services: tuple[str, ...], state: str, action: st
 @click.pass_obj
 def pause(opts: GlobalOptions, services: tuple[str, ...]) -> None:
     """Pause services."""
-    _each(opts, services, "running", "pause", ("Pausing", "Paused"))
+    _each(opts, services, resume=False)
 
 
 @click.command("unpause")
@@ -55,4 +41,4 @@ def pause(opts: GlobalOptions, services: tuple[str, ...]) -> None:
 @click.pass_obj
 def unpause(opts: GlobalOptions, services: tuple[str, ...]) -> None:
     """Unpause services."""
-    _each(opts, services, "paused", "unpause", ("Unpausing", "Unpaused"))
+    _each(opts, services, resume=True)

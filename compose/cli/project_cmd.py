@@ -3,7 +3,7 @@
 Load the project (or, for commands that can work by name alone, a project
 with no services when `-p NAME` is given without a compose file), reach the
 engine ($DOCKER_HOST or the default socket, auto-started by `ensure_engine`),
-read its observed state, and run a plan with the progress display the
+and open a `compose.session.Session` on it with the progress display the
 global `--progress`/`--ansi` options ask for.
 """
 
@@ -18,14 +18,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from compose.cli.main import GlobalOptions
 from compose.cli.options import load_options
 from compose.client.place import default_host
-from compose.errors import ComposeError, ComposeFileError, warn
+from compose.errors import ComposeFileError
 from compose.model import Project
 
 if TYPE_CHECKING:
     from compose.client import EngineClient
-    from compose.observed import ObservedState
-    from compose.plan import Plan
     from compose.progress import Progress
+    from compose.session import Session
 
 T = TypeVar("T")
 _NO_FILE = "no configuration file provided"
@@ -57,52 +56,14 @@ def load(opts: GlobalOptions, services: Iterable[str] = (), *, by_name: bool = F
         raise
 
 
-def known_services(opts: GlobalOptions, project: Project, observed: ObservedState) -> frozenset[str]:
-    """Services the files define under any profile: their containers are not orphans.
-
-    The second load (every profile enabled) only happens when there are
-    containers the active services do not explain.
-    """
-    from compose.loader.project import load_project
-
-    if not project.services or not observed.orphans(project.services):
-        return frozenset()
-    try:
-        full = load_project(load_options(opts, profiles=("*",))).project
-    except ComposeError:
-        return frozenset()
-    return frozenset(full.services)
-
-
 def call(func: Callable[[EngineClient], Awaitable[T]], host: str | None = None) -> T:
     """Run `func(client)` against the engine (started first if it is the default one)."""
-    from compose.cli.engine_auto import ensure_engine
-    from compose.client import run_sync
+    from compose.engine_reach import ensure_engine
+    from compose.session import run_sync
 
     host = host or engine_host()
     ensure_engine(host)
-    return run_sync(host, lambda client: _unwrapped(func(client)))
-
-
-async def _unwrapped(work: Awaitable[T]) -> T:
-    """A lone error out of task groups, as itself: the user gets its one line."""
-    try:
-        return await work
-    except BaseExceptionGroup as group:
-        leaves = _leaves(group)
-        if len(leaves) == 1:
-            raise leaves[0] from None
-        errors = [leaf for leaf in leaves if isinstance(leaf, ComposeError)]
-        if errors:
-            raise errors[0] from None
-        raise
-
-
-def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
-    out: list[BaseException] = []
-    for exc in group.exceptions:
-        out += _leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc]
-    return out
+    return run_sync(host, func)
 
 
 def use_color(opts: GlobalOptions, no_color: bool = False) -> bool:
@@ -118,25 +79,12 @@ def progress(opts: GlobalOptions, title: str = "Running") -> Progress:
     return make_progress(opts.progress, sys.stderr, opts.ansi, title)
 
 
-async def observe(client: EngineClient, project: Project) -> ObservedState:
-    from compose.executor import observe as observe_engine
+def open_session(client: EngineClient, opts: GlobalOptions, project: Project) -> Session:
+    """The session a command works through: its load options, `--parallel`, and `--progress` as the display."""
+    from compose.session import Session
 
-    return await observe_engine(client, project.name)
-
-
-async def execute(client: EngineClient, opts: GlobalOptions, plan: Plan, title: str = "Running") -> dict[str, str]:
-    """Print the plan's warnings, then run it under the progress display."""
-    from compose.executor import EngineExecutor
-    from compose.scheduler import DONE, ProgressEvent, run_plan
-
-    for message in plan.warnings:
-        warn(message)
-    if not plan and not plan.unchanged:
-        return {}
-    with progress(opts, title) as display:
-        for resource in plan.unchanged:  # Docker Compose lists what it left alone as Running
-            display.event(ProgressEvent(resource, "Running", DONE, 0.0))
-        return await run_plan(plan, EngineExecutor(client), parallel=opts.parallel, on_event=display.event)
+    loaded = load_options(opts) if project.services else None
+    return Session(client, project, loaded, opts.parallel, lambda title: progress(opts, title))
 
 
 async def step(display: Progress, resource: str, working: str, done: str, work: Awaitable[object]) -> None:

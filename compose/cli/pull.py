@@ -63,8 +63,8 @@ def pull(opts: GlobalOptions, services: tuple[str, ...], ignore_pull_failures: b
         return ignore_pull_failures or project.services[service].build is not None
 
     async def flow(client: EngineClient) -> None:
-        from compose.cli.pulling import failure, local_images, run_transfers
         from compose.plan.pull import PULL, ImageStep, image_of, pull_steps
+        from compose.pulling import failure, local_images, run_transfers
         from compose.scheduler import DONE, ProgressEvent
 
         local = await local_images(client, {image_of(project, name) for name in names})
@@ -102,8 +102,8 @@ def push(opts: GlobalOptions, services: tuple[str, ...], ignore_push_failures: b
     names = chosen(project, services, include_deps)
 
     async def flow(client: EngineClient) -> None:
-        from compose.cli.pulling import failure, run_transfers
         from compose.plan.pull import PULL, ImageStep
+        from compose.pulling import failure, run_transfers
         from compose.scheduler import DONE, ProgressEvent
 
         steps: dict[str, Any] = {}

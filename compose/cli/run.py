@@ -22,13 +22,14 @@ import click
 
 from compose import labels as L
 from compose.cli.main import GlobalOptions
-from compose.cli.project_cmd import engine_host, load, observe
+from compose.cli.project_cmd import engine_host, load, open_session
 from compose.errors import ComposeError, warn
 
 if TYPE_CHECKING:
     from compose.client import EngineClient
     from compose.model import Project
     from compose.observed import ObservedState
+    from compose.session import Session
 
 _SETTINGS = {"allow_interspersed_args": False}
 
@@ -107,25 +108,24 @@ def one_off_body(project: Project, observed: ObservedState, opts: RunOptions, sl
     return name, body
 
 
-async def start_dependencies(client: EngineClient, gopts: GlobalOptions, project: Project, service: str) -> None:
+async def start_dependencies(session: Session, service: str) -> None:
     """Bring up what `service` depends on, then wait for its depends_on conditions."""
-    from compose.cli.up import converge
     from compose.conditions import STARTED, Verdict, failure_message
-    from compose.executor import EngineExecutor
     from compose.plan import UpOptions
+    from compose.waiting import wait_condition
 
+    project = session.project
     svc = project.services[service]
     deps = tuple(sorted(d for d in svc.depends_on if d in project.services))
     if not deps:
         return
-    await converge(client, gopts, project, UpOptions(services=deps))
-    observed = await observe(client, project)
-    executor = EngineExecutor(client)
+    await session.converge(UpOptions(services=deps))
+    observed = await session.observe()
     for dep, config in sorted(svc.depends_on.items()):
         if config.condition == STARTED or dep not in project.services:
             continue
         for c in observed.service_containers(dep):
-            outcome = await executor.wait_condition(c.id, config.condition)
+            outcome = await wait_condition(session.client, c.id, config.condition)
             if outcome.verdict is Verdict.FAILED:
                 message = failure_message(config.condition, outcome.reason, dep, config.required)
                 if config.required:
@@ -133,15 +133,14 @@ async def start_dependencies(client: EngineClient, gopts: GlobalOptions, project
                 warn(message)
 
 
-async def run_one_off(client: EngineClient, gopts: GlobalOptions, project: Project, opts: RunOptions,
-                      no_deps: bool) -> int:
+async def run_one_off(session: Session, opts: RunOptions, no_deps: bool) -> int:
     from compose.cli.container_run import attach_start_wait, create, start
-    from compose.cli.up import resolve_images
 
+    client, project = session.client, session.project
     if not no_deps:
-        await start_dependencies(client, gopts, project, opts.service)
-    images = await resolve_images(client, project, [opts.service], opts.pull, gopts, opts.quiet_pull)
-    observed = await observe(client, project)
+        await start_dependencies(session, opts.service)
+    images = await session.resolve_images([opts.service], opts.pull, opts.quiet_pull)
+    observed = await session.observe()
     name, body = one_off_body(project, observed, opts, secrets.token_hex(32), images.get(opts.service))
     container = await create(client, body, name, pull="never")
     await _copy_files(client, project, opts.service, container)
@@ -155,12 +154,12 @@ async def run_one_off(client: EngineClient, gopts: GlobalOptions, project: Proje
 
 async def _copy_files(client: EngineClient, project: Project, service: str, container: str) -> None:
     """Secrets and configs from `environment`/`content`, written in before the start (as `up` does)."""
-    from compose.executor import EngineExecutor
+    from compose.engine_calls import EngineCalls
     from compose.plan.injected import copied_files
 
     files = copied_files(project, project.services[service].config)
     if files:
-        await EngineExecutor(client).copy_to_container(container, "/", files)
+        await EngineCalls(client).copy_to_container(container, "/", files)
 
 
 @click.command("run", context_settings=_SETTINGS)
@@ -203,7 +202,7 @@ def run(gopts: GlobalOptions, service: str, command: tuple[str, ...], no_deps: b
                       **_flags(flags))
 
     async def flow(client: EngineClient) -> int:
-        return await run_one_off(client, gopts, project, opts, no_deps)
+        return await run_one_off(open_session(client, gopts, project), opts, no_deps)
 
     call_run(Target(engine_host()), flow)
 

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 import click
 
 from compose.cli.main import GlobalOptions
-from compose.cli.project_cmd import call, load, observe
+from compose.cli.project_cmd import call, load
+from compose.session import observe
 
 if TYPE_CHECKING:
     from compose.client import EngineClient
@@ -25,7 +26,7 @@ def top(opts: GlobalOptions, services: tuple[str, ...]) -> None:
     check_services(project, services)
 
     async def flow(client: EngineClient) -> None:
-        observed = await observe(client, project)
+        observed = await observe(client, project.name)
         chosen = sorted((c for name in (services or project.services) for c in observed.service_containers(name)
                          if c.state in ("running", "paused")), key=lambda c: c.name)
         for c in chosen:

@@ -14,22 +14,23 @@ import signal
 import sys
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import click
 
 from compose.cli.main import GlobalOptions
-from compose.cli.project_cmd import call, execute, known_services, load, observe, progress, use_color
+from compose.cli.project_cmd import call, load, open_session, use_color
 from compose.errors import ComposeError, warn
 from compose.plan.pull import BUILD_MISSING
+from compose.session import selected_services
 
 if TYPE_CHECKING:
-    from compose.client import EngineClient
     from compose.logstream import Exit
     from compose.model import Project
     from compose.plan import UpOptions
+    from compose.session import Session
 
 PULL_POLICIES = ("always", "missing", "never", "build")
 
@@ -45,67 +46,6 @@ def parse_scale(values: Iterable[str]) -> dict[str, int]:
         if not sep or not name.strip():
             raise click.BadParameter(f"{value!r}: expected SERVICE=NUMBER", param_hint="--scale")
     return out
-
-
-def selected_services(project: Project, targeted: Iterable[str], no_deps: bool) -> set[str]:
-    from compose.graph import with_dependencies
-    from compose.plan.common import service_graph
-
-    names = sorted(targeted) or sorted(project.services)
-    if no_deps:
-        return set(names)
-    return with_dependencies(service_graph(project), names) & set(project.services)
-
-
-async def resolve_images(client: EngineClient, project: Project, services: Iterable[str], pull: str | None = None,
-                         opts: GlobalOptions | None = None, quiet: bool = False) -> dict[str, str]:
-    """The id of each service's image, pulled first where the pull policy (or `pull`) says so.
-
-    Each image is asked for and pulled once, however many services run it, and all at once; the
-    decisions are compose/plan/pull.py's. An image that cannot be had is an error that says why."""
-    from compose.cli.pulling import failure, local_images, run_pulls
-    from compose.plan.pull import FAIL, PULL, image_of, up_steps
-    from compose.progress import Progress
-
-    services = sorted(services)
-    local = await local_images(client, {image_of(project, name) for name in services})
-    steps = up_steps(project, services, local, time.time(), pull)
-    failing = sorted((step.services[0], step.reason) for step in steps if step.action == FAIL)
-    if failing:
-        raise ComposeError(failing[0][1])
-    if any(step.action == PULL for step in steps):
-        with progress(opts, "Pulling") if opts is not None else Progress() as display:
-            report = await run_pulls(client, project, steps, display, quiet, opts.parallel if opts else -1)
-        error = failure(report)
-        if error is not None:
-            raise error
-        local.update(await local_images(client, [step.image for step in steps if step.action == PULL]))
-    out: dict[str, str] = {}
-    for step in steps:
-        found = local.get(step.image)
-        if found is None:
-            raise ComposeError(f'service "{step.services[0]}": no such image: {step.image}')
-        out.update({name: found.id for name in step.services})
-    return dict(sorted(out.items()))
-
-
-async def converge(client: EngineClient, opts: GlobalOptions, project: Project, options: UpOptions,
-                   pull: str | None = None, known: frozenset[str] | None = None, quiet_pull: bool = False) -> None:
-    """Observe, plan and run: what `up` and `create` have in common.
-
-    `known`: every service the files define under any profile (computed from
-    `opts` when not given).
-    """
-    from compose.plan import plan_up
-
-    observed = await observe(client, project)
-    chosen = {s for s in selected_services(project, options.services, options.no_deps)
-              if options.scale.get(s, project.services[s].scale) > 0}
-    images = await resolve_images(client, project, chosen, pull, opts, quiet_pull)
-    if known is None:
-        known = known_services(opts, project, observed)
-    options = replace(options, images=images, known_services=known)
-    await execute(client, opts, plan_up(project, observed, options))
 
 
 @dataclass
@@ -152,30 +92,27 @@ class Attached:
         return 0
 
 
-async def _stop(client: EngineClient, opts: GlobalOptions, project: Project, services: Iterable[str],
-                timeout: int | None) -> None:
+async def _stop(session: Session, services: Iterable[str], timeout: int | None) -> None:
     from compose.plan import plan_stop
 
-    observed = await observe(client, project)
-    await execute(client, opts, plan_stop(project, observed, tuple(sorted(services)), timeout), "Stopping")
+    plan = plan_stop(session.project, await session.observe(), tuple(sorted(services)), timeout)
+    await session.execute(plan, "Stopping")
 
 
-async def _kill(client: EngineClient, project: Project, services: Iterable[str]) -> None:
-    from compose.executor import EngineExecutor
+async def _kill(session: Session, services: Iterable[str]) -> None:
+    from compose.plan import plan_kill
 
-    observed = await observe(client, project)
-    executor = EngineExecutor(client)
-    async with anyio.create_task_group() as tasks:
-        for name in sorted(services):
-            for c in observed.service_containers(name):
-                if c.running:
-                    tasks.start_soon(executor.kill_container, c.id, None)
+    plan = plan_kill(session.project, await session.observe(), tuple(sorted(services)))
+    plan.warnings.clear()  # a forced stop that finds everything stopped already is no news
+    await session.run(plan)
 
 
-async def attached_up(client: EngineClient, opts: GlobalOptions, project: Project, options: UpOptions,
-                      flags: Mapping[str, Any], attach: set[str]) -> int:
+async def attached_up(session: Session, opts: GlobalOptions, options: UpOptions, flags: Mapping[str, Any],
+                      attach: set[str]) -> int:
     """Converge, then follow the attached services' logs until they stop; the exit status."""
     from compose.logstream import LogOptions, LogPrinter, ProjectLogs
+
+    client, project = session.client, session.project
 
     state = Attached(bool(flags["abort_on_container_exit"] or flags["exit_code_from"]),
                      bool(flags["abort_on_container_failure"]), flags["exit_code_from"])
@@ -187,7 +124,7 @@ async def attached_up(client: EngineClient, opts: GlobalOptions, project: Projec
                        services=frozenset(attach), on_exit=state.on_exit)
     subscription = await logs.subscribe()
     try:
-        await converge(client, opts, project, options, flags["pull"], quiet_pull=flags["quiet_pull"])
+        await session.converge(options, flags["pull"], flags["quiet_pull"])
         containers = await logs.containers()
         if not containers:
             return 0
@@ -205,20 +142,20 @@ async def attached_up(client: EngineClient, opts: GlobalOptions, project: Projec
                 running = selected_services(project, options.services, options.no_deps)
                 state.stopping = anyio.CancelScope()
                 with state.stopping:
-                    await _stop(client, opts, project, running, options.timeout)
+                    await _stop(session, running, options.timeout)
                 if state.forced:
-                    await _kill(client, project, running)
+                    await _kill(session, running)
             tasks.cancel_scope.cancel()
         if state.exit_code_from is not None and state.exit_code_from not in state.exits:
-            await _exit_code_after_stop(client, project, state)
+            await _exit_code_after_stop(session, state)
         return state.status()
     finally:
         with anyio.CancelScope(shield=True):
             await subscription.aclose()
 
 
-async def _exit_code_after_stop(client: EngineClient, project: Project, state: Attached) -> None:
-    observed = await observe(client, project)
+async def _exit_code_after_stop(session: Session, state: Attached) -> None:
+    observed = await session.observe()
     for c in observed.service_containers(state.exit_code_from or ""):
         state.exits[state.exit_code_from or ""] = c.exit_code
         return
@@ -318,9 +255,9 @@ def up(opts: GlobalOptions, services: tuple[str, ...], **flags: Any) -> None:
     )
     detach = flags["detach"] or flags["wait"] or flags["no_start"]
     if detach:
-        call(lambda client: converge(client, opts, project, options, flags["pull"], quiet_pull=flags["quiet_pull"]))
+        call(lambda client: open_session(client, opts, project).converge(options, flags["pull"], flags["quiet_pull"]))
         return
     attach = attached_services(project, services, flags)
-    status = call(lambda client: attached_up(client, opts, project, options, flags, attach))
+    status = call(lambda client: attached_up(open_session(client, opts, project), opts, options, flags, attach))
     if status:
         raise click.exceptions.Exit(status)

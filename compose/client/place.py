@@ -1,7 +1,7 @@
 """Where the engine lives: its default socket and state root, and the one reading of a host.
 
 The CLI that starts the engine (cli/engine.py), the CLI that reaches it
-(cli/engine_auto.py, cli/fastpath.py) and the clients all take these from
+(compose/engine_reach.py, cli/fastpath.py) and the clients all take these from
 here. Light on purpose: the CLI's fast path imports it.
 """
 

@@ -28,8 +28,9 @@ class PodTemplate:
 
 def restart_policy(svc: Service) -> str | None:
     """The restart policy `restart` (or else `deploy.restart_policy`) asks for; None when neither is set."""
-    if svc.restart is not None:
-        return _RESTART.get(svc.restart.split(":")[0], "Always")
+    restart = svc.config.get("restart")  # the key as written: the model's policy folds in deploy's
+    if isinstance(restart, str):
+        return _RESTART.get(restart.split(":")[0], "Always")
     return restart_condition(svc)
 
 

@@ -6,24 +6,39 @@ and only here.
 """
 
 from compose.plan.bodies import config_hashes, container_body, container_labels
-from compose.plan.lifecycle import DownOptions, plan_down, plan_restart, plan_rm, plan_start, plan_stop
-from compose.plan.operations import Handle, Kind, Operation, Plan, Ref, resolve
+from compose.plan.lifecycle import (
+    DownOptions,
+    plan_down,
+    plan_kill,
+    plan_pause,
+    plan_restart,
+    plan_rm,
+    plan_start,
+    plan_stop,
+)
+from compose.plan.operations import Handle, Kind, Operation, Payload, Plan, Ref, Resource, resolve
 from compose.plan.resources import network_body, volume_body
-from compose.plan.up import UpOptions, plan_up
+from compose.plan.up import plan_up
+from compose.plan.up_options import UpFacts, UpOptions
 
 __all__ = [
     "DownOptions",
     "Handle",
     "Kind",
     "Operation",
+    "Payload",
     "Plan",
     "Ref",
+    "Resource",
+    "UpFacts",
     "UpOptions",
     "config_hashes",
     "container_body",
     "container_labels",
     "network_body",
     "plan_down",
+    "plan_kill",
+    "plan_pause",
     "plan_restart",
     "plan_rm",
     "plan_start",

@@ -10,19 +10,12 @@ from compose.errors import ComposeError
 from compose.graph import Graph, generations, new_graph
 from compose.model import Dependency, Project
 from compose.observed import ObservedContainer, ObservedState
-from compose.plan.operations import Handle, Kind, Plan
+from compose.plan.operations import Handle, Kind, Plan, Resource
+from compose.plan.payloads import Remove, Stop, Wait
 
-
-def container_resource(name: str) -> str:
-    return f"Container {name}"
-
-
-def network_resource(name: str) -> str:
-    return f"Network {name}"
-
-
-def volume_resource(name: str) -> str:
-    return f'Volume "{name}"'
+container_resource = Resource.container
+network_resource = Resource.network
+volume_resource = Resource.volume
 
 
 def service_graph(project: Project) -> Graph:
@@ -105,11 +98,8 @@ class Waits:
             self._made[key] = self.plan.add(
                 Kind.WAIT_CONDITION, replica.handle, container_resource(replica.name),
                 after=[replica.last],
-                payload={
-                    "condition": condition, "required": required, "service": replica.service,
-                    "timeout": self.timeout,
-                    "timeout_message": timeout_message or "timeout waiting for dependencies",
-                },
+                payload=Wait(condition, required, replica.service, self.timeout,
+                             timeout_message or "timeout waiting for dependencies"),
                 cause=f"{condition} of {replica.service}",
             )
         return self._made[key]
@@ -141,9 +131,8 @@ def stop_then_remove(
     resource = container_resource(container.name)
     stop = None
     if container.running:
-        stop = plan.add(Kind.STOP_CONTAINER, container.id, resource, after=after, payload={"timeout": timeout},
-                        cause=cause)
+        stop = plan.add(Kind.STOP_CONTAINER, container.id, resource, after=after, payload=Stop(timeout), cause=cause)
     remove = plan.add(Kind.REMOVE_CONTAINER, container.id, resource, after=[stop] if stop else after,
-                      payload={"volumes": volumes, "force": False}, cause=cause)
+                      payload=Remove(volumes), cause=cause)
     return stop, remove
 

@@ -1,8 +1,9 @@
-"""`down`, `stop`, `start`, `restart` and `rm` as plans.
+"""`down`, `stop`, `start`, `restart`, `kill`, `pause`/`unpause` and `rm` as plans.
 
 Stops run in reverse dependency order (a service stops once everything that
 depends on it has stopped), starts in dependency order with the same waits
-as `up`; unrelated services run side by side.
+as `up`; unrelated services run side by side. Kills, pauses and unpauses go
+out all at once, as Docker Compose sends them.
 """
 
 from __future__ import annotations
@@ -26,10 +27,12 @@ from compose.plan.common import (
     nearest,
     network_resource,
     service_graph,
+    stop_then_remove,
     volume_resource,
     wait_condition_for,
 )
 from compose.plan.operations import Kind, Plan
+from compose.plan.payloads import Kill, Remove, Restart, Stop
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,7 @@ def _stops(plan: Plan, graph: Graph, containers: Iterable[ObservedContainer], ti
         after = [op for d in sorted(later) for op in ops[d]]
         for c in by_service[service]:
             out[c.id] = plan.add(Kind.STOP_CONTAINER, c.id, container_resource(c.name), after=after,
-                                 payload={"timeout": timeout}, cause=cause)
+                                 payload=Stop(timeout), cause=cause)
         ops[service] = [out[c.id] for c in by_service[service]]
     return out
 
@@ -78,7 +81,7 @@ def _stops(plan: Plan, graph: Graph, containers: Iterable[ObservedContainer], ti
 def _removes(plan: Plan, containers: Iterable[ObservedContainer], stops: Mapping[str, str], volumes: bool,
              cause: str = "") -> list[str]:
     return [plan.add(Kind.REMOVE_CONTAINER, c.id, container_resource(c.name), after=[stops.get(c.id)],
-                     payload={"volumes": volumes, "force": False}, cause=cause)
+                     payload=Remove(volumes), cause=cause)
             for c in containers]
 
 
@@ -154,6 +157,34 @@ def plan_stop(project: Project, observed: ObservedState, services: tuple[str, ..
     check_services(project, services)
     plan = Plan()
     _stops(plan, service_graph(project), _service_containers(observed, services or project.services), timeout)
+    return plan
+
+
+def plan_kill(project: Project, observed: ObservedState, services: tuple[str, ...] = (), *,
+              signal: str | None = None, remove_orphans: bool = False) -> Plan:
+    """Signal the services' running containers at once; with `remove_orphans`, orphans go after."""
+    check_services(project, services)
+    plan = Plan()
+    kills = [plan.add(Kind.KILL_CONTAINER, c.id, container_resource(c.name), payload=Kill(signal))
+             for c in _service_containers(observed, services or project.services) if c.running]
+    for c in observed.orphans(project.services) if remove_orphans else ():
+        stop_then_remove(plan, c, timeout=None, after=kills, cause="orphaned container")
+    if not plan:
+        plan.warnings.append("no container to kill")
+    return plan
+
+
+def plan_pause(project: Project, observed: ObservedState, services: tuple[str, ...] = (), *,
+               resume: bool = False) -> Plan:
+    """Freeze the services' running containers (with `resume`, thaw the paused ones), all at once."""
+    check_services(project, services)
+    plan = Plan()
+    kind, state = (Kind.UNPAUSE_CONTAINER, "paused") if resume else (Kind.PAUSE_CONTAINER, "running")
+    for c in _service_containers(observed, services or project.services):
+        if c.state == state:
+            plan.add(kind, c.id, container_resource(c.name))
+    if not plan:
+        plan.warnings.append(f"no container to {'unpause' if resume else 'pause'}")
     return plan
 
 
@@ -236,7 +267,7 @@ def plan_restart(project: Project, observed: ObservedState, services: tuple[str,
         instances[name] = [
             Instance(name, c.number or 0, c.name, c.id,
                      plan.add(Kind.RESTART_CONTAINER, c.id, container_resource(c.name), after=after,
-                              payload={"timeout": timeout}))
+                              payload=Restart(timeout)))
             for c in observed.service_containers(name)
         ]
     return plan

@@ -9,27 +9,38 @@ insertion order is itself a valid sequential order.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import Any
 
+from compose.plan.kinds import Kind
+from compose.plan.payloads import PAYLOADS, Nothing, Payload
 
-class Kind(enum.StrEnum):
-    CREATE_NETWORK = "create_network"
-    REMOVE_NETWORK = "remove_network"
-    CONNECT_NETWORK = "connect_network"
-    DISCONNECT_NETWORK = "disconnect_network"
-    CREATE_VOLUME = "create_volume"
-    REMOVE_VOLUME = "remove_volume"
-    CREATE_CONTAINER = "create_container"
-    START_CONTAINER = "start_container"
-    STOP_CONTAINER = "stop_container"
-    RESTART_CONTAINER = "restart_container"
-    REMOVE_CONTAINER = "remove_container"
-    RENAME_CONTAINER = "rename_container"
-    COPY_TO_CONTAINER = "copy_to_container"
-    WAIT_CONDITION = "wait_condition"
+__all__ = ["Handle", "Kind", "Operation", "Payload", "Plan", "Ref", "Resource", "refs_in", "resolve", "wrap"]
+
+
+@dataclass(frozen=True)
+class Resource:
+    """What an operation acts on, as the user knows it: its type and name."""
+
+    type: str  # Container, Network, Volume
+    name: str
+
+    @classmethod
+    def container(cls, name: str) -> Resource:
+        return cls("Container", name)
+
+    @classmethod
+    def network(cls, name: str) -> Resource:
+        return cls("Network", name)
+
+    @classmethod
+    def volume(cls, name: str) -> Resource:
+        return cls("Volume", name)
+
+    def __str__(self) -> str:
+        """As progress shows it (Docker Compose's words): `Container p-web-1`, `Volume "p_data"`."""
+        return f'{self.type} "{self.name}"' if self.type == "Volume" else f"{self.type} {self.name}"
 
 
 @dataclass(frozen=True)
@@ -51,9 +62,17 @@ def wrap(handle: Handle, prefix: str = "", suffix: str = "") -> str | Ref:
     return handle.around(prefix, suffix) if isinstance(handle, Ref) else f"{prefix}{handle}{suffix}"
 
 
+def _payload_fields(value: Any) -> Iterator[tuple[str, Any]]:
+    for f in fields(value):
+        yield f.name, getattr(value, f.name)
+
+
 def refs_in(value: Any) -> Iterator[Ref]:
     if isinstance(value, Ref):
         yield value
+    elif is_dataclass(value) and not isinstance(value, type):
+        for _, item in _payload_fields(value):
+            yield from refs_in(item)
     elif isinstance(value, Mapping):
         for item in value.values():
             yield from refs_in(item)
@@ -66,6 +85,9 @@ def resolve(value: Any, results: Mapping[str, str]) -> Any:
     """`value` with every Ref replaced by the id its operation produced."""
     if isinstance(value, Ref):
         return f"{value.prefix}{results[value.op]}{value.suffix}"
+    if is_dataclass(value) and not isinstance(value, type):
+        changed = {name: resolve(item, results) for name, item in _payload_fields(value)}
+        return replace(value, **changed)
     if isinstance(value, Mapping):
         return {k: resolve(v, results) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -78,13 +100,18 @@ class Operation:
     id: str
     kind: Kind
     target: Handle
-    resource: str  # as progress shows it: `Container p-web-1`, `Network p_default`
-    payload: Mapping[str, Any] = field(default_factory=dict)
+    subject: Resource  # what it acts on, by type and name
+    payload: Payload = field(default_factory=Nothing)
     depends_on: frozenset[str] = frozenset()
     cause: str = ""  # why the plan has it (for --dry-run and tests)
     # Progress words (working, done); None leaves the kind's default, "" says nothing.
     progress: tuple[str | None, str | None] = (None, None)
     group: str | None = None  # operations shown as one step (a recreate): elapsed counts from the first
+
+    @property
+    def resource(self) -> str:
+        """As progress shows it: `Container p-web-1`, `Network p_default`."""
+        return str(self.subject)
 
 
 class Plan:
@@ -93,29 +120,31 @@ class Plan:
     def __init__(self) -> None:
         self._ops: dict[str, Operation] = {}
         self.warnings: list[str] = []  # for the user; the CLI prints them before running the plan
-        self.unchanged: list[str] = []  # resources already as wanted (Docker Compose shows them as Running)
+        self.unchanged: list[str] = []  # resources already as wanted, as progress shows them (as Running)
 
     def add(
         self,
         kind: Kind,
         target: Handle,
-        resource: str,
+        resource: Resource,
         *,
         after: Iterable[str | None] = (),
-        payload: Mapping[str, Any] | None = None,
+        payload: Payload | None = None,
         cause: str = "",
         progress: tuple[str | None, str | None] = (None, None),
         group: str | None = None,
     ) -> str:
-        """Add an operation and return its id; it also depends on whatever its Refs point at."""
-        payload = dict(payload or {})
+        """Add an operation and return its id (`kind:name`); it also depends on whatever its Refs point at."""
+        wanted = PAYLOADS[kind]
+        payload = wanted() if payload is None else payload
+        if not isinstance(payload, wanted):
+            raise TypeError(f"{kind} {resource}: payload {type(payload).__name__}, expected {wanted.__name__}")
         deps = {d for d in after if d is not None}
         deps |= {r.op for r in refs_in([target, payload])}
         missing = deps - self._ops.keys()
         if missing:
             raise ValueError(f"{kind} {resource}: unknown dependencies {sorted(missing)}")
-        name = resource.split(" ", 1)[-1].strip('"')
-        base = f"{kind}:{name}"
+        base = f"{kind}:{resource.name}"
         op_id, n = base, 1
         while op_id in self._ops:
             n += 1

@@ -13,8 +13,6 @@ the container whose namespace it shares is replaced.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 from compose import labels as L
 from compose.conditions import COMPLETED, HEALTHY
@@ -37,30 +35,25 @@ from compose.plan.common import (
 )
 from compose.plan.injected import copied_files
 from compose.plan.operations import Handle, Kind, Plan, Ref
+from compose.plan.payloads import (
+    ContainerCreate,
+    CopyFiles,
+    NetworkConnect,
+    NetworkCreate,
+    NetworkDisconnect,
+    Remove,
+    Rename,
+    Stop,
+    VolumeCreate,
+)
 from compose.plan.resources import check_network, check_volume, network_body, resource_hash, volume_body
+from compose.plan.up_options import UpFacts, UpOptions
 
 _REFERENCE_KEYS = ("network_mode", "ipc", "pid")
 
 
-@dataclass(frozen=True)
-class UpOptions:
-    services: tuple[str, ...] = ()  # named on the command line; empty means all
-    no_deps: bool = False
-    force_recreate: bool = False
-    no_recreate: bool = False
-    always_recreate_deps: bool = False
-    renew_anon_volumes: bool = False  # -V
-    scale: Mapping[str, int] = field(default_factory=dict)
-    remove_orphans: bool = False
-    no_start: bool = False
-    timeout: int | None = None  # stop timeout, seconds
-    wait: bool = False
-    wait_timeout: float | None = None
-    images: Mapping[str, str] = field(default_factory=dict)  # service -> id of the image it should run now
-    known_services: frozenset[str] = frozenset()  # disabled by profiles: their containers are not orphans
-
-
-def plan_up(project: Project, observed: ObservedState, options: UpOptions | None = None) -> Plan:
+def plan_up(project: Project, observed: ObservedState, options: UpOptions | None = None,
+            facts: UpFacts | None = None) -> Plan:
     options = options or UpOptions()
     if options.force_recreate and options.no_recreate:
         raise ComposeError("--force-recreate and --no-recreate are incompatible")
@@ -70,7 +63,7 @@ def plan_up(project: Project, observed: ObservedState, options: UpOptions | None
     for name, count in options.scale.items():
         if count < 0:
             raise ComposeError(f"invalid scale for service {name}: {count}")
-    return _Up(project, observed, options).build()
+    return _Up(project, observed, options, facts or UpFacts()).build()
 
 
 def _shared_services(svc: Service) -> list[str]:
@@ -83,8 +76,8 @@ def _shared_services(svc: Service) -> list[str]:
 
 
 class _Up:
-    def __init__(self, project: Project, observed: ObservedState, options: UpOptions) -> None:
-        self.project, self.observed, self.options = project, observed, options
+    def __init__(self, project: Project, observed: ObservedState, options: UpOptions, facts: UpFacts) -> None:
+        self.project, self.observed, self.options, self.facts = project, observed, options, facts
         self.plan = Plan()
         self.graph = service_graph(project)
         self.targeted = set(options.services or project.services)
@@ -127,7 +120,7 @@ class _Up:
             if found is None:
                 self.network_ops[key] = self.plan.add(
                     Kind.CREATE_NETWORK, resource.name, network_resource(resource.name),
-                    payload={"body": network_body(self.project, key)}, cause="not found")
+                    payload=NetworkCreate(network_body(self.project, key)), cause="not found")
             elif found.config_hash and found.config_hash != resource_hash(resource):
                 self._recreate_network(key, found.name)
 
@@ -143,18 +136,19 @@ class _Up:
                 before.append(self._stop_and_remove(c, cause))
             else:
                 before.append(self.plan.add(Kind.DISCONNECT_NETWORK, c.id, container_resource(c.name),
-                                            payload={"network": old_name, "force": True}, cause=cause,
+                                            payload=NetworkDisconnect(old_name, force=True), cause=cause,
                                             progress=("", "")))
                 reconnect.append(c)
         remove = self.plan.add(Kind.REMOVE_NETWORK, old_name, network_resource(old_name), after=before,
                                cause="config hash diverged")
         create = self.plan.add(Kind.CREATE_NETWORK, resource.name, network_resource(resource.name), after=[remove],
-                               payload={"body": network_body(self.project, key)}, cause="recreate after config change")
+                               payload=NetworkCreate(network_body(self.project, key)),
+                               cause="recreate after config change")
         self.network_ops[key] = create
         for c in reconnect:
             aliases = [c.name, c.service] if c.service else [c.name]
             self.plan.add(Kind.CONNECT_NETWORK, c.id, container_resource(c.name), after=[create],
-                          payload={"network": resource.name, "body": {"EndpointConfig": {"Aliases": aliases}}},
+                          payload=NetworkConnect(resource.name, {"EndpointConfig": {"Aliases": aliases}}),
                           cause=cause, progress=("", ""))
 
     def _volumes(self) -> None:
@@ -168,7 +162,7 @@ class _Up:
             if check_volume(self.project, key, found, self.plan.warnings) and found is None:
                 self.volume_ops[key] = self.plan.add(
                     Kind.CREATE_VOLUME, resource.name, volume_resource(resource.name),
-                    payload={"body": volume_body(self.project, key)}, cause="not found")
+                    payload=VolumeCreate(volume_body(self.project, key)), cause="not found")
 
     @staticmethod
     def _network_keys(svc: Service) -> list[str]:
@@ -214,7 +208,7 @@ class _Up:
     def _must_recreate(self, svc: Service, c: ObservedContainer, strategy: str) -> bool:
         if strategy != "diverged":
             return strategy == "force"
-        image = self.options.images.get(svc.name)
+        image = self.facts.images.get(svc.name)
         return (
             c.config_hash != self.hashes[svc.name]
             or bool(image and c.image_id and c.image_id != image)
@@ -264,12 +258,12 @@ class _Up:
         return refs
 
     def _body(self, svc: Service, number: int, name: str,
-              replaced: ObservedContainer | None = None) -> dict[str, object]:
+              replaced: ObservedContainer | None = None, created_as: str | None = None) -> ContainerCreate:
         body = container_body(
             self.project, svc, number, self.hashes[svc.name], name=name, refs=self._refs(svc),
             inherited=replaced.mounts if replaced and not self.options.renew_anon_volumes else (),
-            image_id=self.options.images.get(svc.name), replace=replaced.name if replaced else None)
-        return {"name": name, "body": body, "platform": svc.config.get("platform")}
+            image_id=self.facts.images.get(svc.name), replace=replaced.name if replaced else None)
+        return ContainerCreate(created_as or name, body, svc.config.get("platform"))
 
     def _name(self, svc: Service, number: int) -> str:
         return L.container_name(self.project.name, svc.name, number, svc.config.get("container_name"))
@@ -303,7 +297,7 @@ class _Up:
         if not files:
             return None
         return self.plan.add(Kind.COPY_TO_CONTAINER, Ref(create), container_resource(name),
-                             payload={"path": "/", "files": files}, cause="secrets and configs",
+                             payload=CopyFiles("/", files), cause="secrets and configs",
                              progress=("", ""))
 
     def _keep(self, svc: Service, c: ObservedContainer) -> Instance:
@@ -313,7 +307,7 @@ class _Up:
         if c.id in self.stops or c.state in ("created", "exited", "dead"):
             return self._start(svc, replica, [self.stops.get(c.id), renamed])
         if renamed is None:
-            self.plan.unchanged.append(container_resource(c.name))
+            self.plan.unchanged.append(str(container_resource(c.name)))
         return replica
 
     def _take_name_back(self, svc: Service, c: ObservedContainer, replica: Instance) -> str | None:
@@ -323,7 +317,7 @@ class _Up:
             return None
         replica.name = final
         replica.last = self.plan.add(Kind.RENAME_CONTAINER, c.id, container_resource(final),
-                                     after=[self.removals.get(final)], payload={"name": final},
+                                     after=[self.removals.get(final)], payload=Rename(final),
                                      cause="left under a temporary name by an interrupted recreate")
         return replica.last
 
@@ -335,25 +329,25 @@ class _Up:
         temporary = f"{c.id[:12]}_{final}"
         dependents = self._stop_dependents(svc.name)
         create = self.plan.add(Kind.CREATE_CONTAINER, temporary, resource, after=self._infra(svc, temporary),
-                               payload={**self._body(svc, number, final, c), "name": temporary}, cause="diverged",
+                               payload=self._body(svc, number, final, c, temporary), cause="diverged",
                                progress=("Recreate", ""), group=group)
         stop = self.stops.get(c.id)
         if stop is None and c.running:
             stop = self.stops[c.id] = self.plan.add(
                 Kind.STOP_CONTAINER, c.id, resource, after=[create, *dependents],
-                payload={"timeout": self.options.timeout}, cause="replaced", progress=("", ""), group=group)
+                payload=Stop(self.options.timeout), cause="replaced", progress=("", ""), group=group)
         remove = self.plan.add(Kind.REMOVE_CONTAINER, c.id, resource, after=[stop, create],
-                               payload={"volumes": False, "force": False}, cause="replaced",
+                               payload=Remove(), cause="replaced",
                                progress=("", ""), group=group)
         copy = self._copy_files(svc, create, final)
         rename = self.plan.add(Kind.RENAME_CONTAINER, Ref(create), resource, after=[remove, copy],
-                               payload={"name": final}, cause="replaced", progress=("", "Recreated"), group=group)
+                               payload=Rename(final), cause="replaced", progress=("", "Recreated"), group=group)
         return self._start(svc, Instance(svc.name, number, final, Ref(create), rename), [rename])
 
     def _stop(self, c: ObservedContainer, cause: str) -> str:
         if c.id not in self.stops:
             self.stops[c.id] = self.plan.add(Kind.STOP_CONTAINER, c.id, container_resource(c.name),
-                                             payload={"timeout": self.options.timeout}, cause=cause)
+                                             payload=Stop(self.options.timeout), cause=cause)
         return self.stops[c.id]
 
     def _stop_and_remove(self, c: ObservedContainer, cause: str) -> str:
@@ -361,7 +355,7 @@ class _Up:
         if c.id in self.stops or c.running:
             stop = self._stop(c, cause)
             remove = self.plan.add(Kind.REMOVE_CONTAINER, c.id, container_resource(c.name), after=[stop],
-                                   payload={"volumes": False, "force": False}, cause=cause)
+                                   payload=Remove(), cause=cause)
         else:
             _, remove = stop_then_remove(self.plan, c, timeout=self.options.timeout, cause=cause)
         self.removals[c.name] = remove
@@ -386,7 +380,7 @@ class _Up:
             self._start(svc, Instance(svc.name, c.number or 0, c.name, c.id), [stop])
 
     def _orphans(self) -> None:
-        orphans = self.observed.orphans({*self.project.services, *self.options.known_services})
+        orphans = self.observed.orphans({*self.project.services, *self.facts.known_services})
         if not orphans:
             return
         if self.options.remove_orphans:

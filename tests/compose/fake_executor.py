@@ -93,11 +93,23 @@ class FakeExecutor:
     async def restart_container(self, container: str, timeout: int | None) -> None:
         await self._call("restart_container", container, timeout=timeout)
 
+    async def kill_container(self, container: str, signal: str | None) -> None:
+        await self._call("kill_container", container, signal=signal)
+
+    async def pause_container(self, container: str) -> None:
+        await self._call("pause_container", container)
+
+    async def unpause_container(self, container: str) -> None:
+        await self._call("unpause_container", container)
+
     async def remove_container(self, container: str, volumes: bool, force: bool) -> None:
         await self._call("remove_container", container, volumes=volumes)
 
     async def rename_container(self, container: str, name: str) -> None:
         await self._call("rename_container", container, name=name)
+
+    async def copy_to_container(self, container: str, path: str, files: Sequence[Mapping[str, Any]]) -> None:
+        await self._call("copy_to_container", container, path=path, files=files)
 
     async def wait_condition(self, container: str, condition: str) -> Outcome:
         call = Call("wait_condition", container, {"condition": condition}, anyio.current_time())

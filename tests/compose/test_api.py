@@ -57,7 +57,7 @@ def test_load_from_files_and_as_a_context_manager(compose_engine: EngineHandle, 
     override = tmp_path / "more.yaml"
     override.write_text("services:\n  job: {command: ['echo', 'overridden']}\n")
     with Project.load([base, override], project_name="apictx", host=compose_engine.host) as project:
-        assert project.logs("job") == "overridden\n"
+        assert wait_for(lambda: project.logs("job") == "overridden\n")  # a one-shot counts once it runs
     assert project.ps() == []
 
 

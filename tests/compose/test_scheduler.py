@@ -6,11 +6,13 @@ from pathlib import Path
 import pytest
 
 from compose.conditions import ContainerStatus
-from compose.plan import DownOptions, Kind, Plan, Ref, UpOptions, plan_down, plan_up
+from compose.plan import DownOptions, Kind, Plan, Ref, Resource, UpOptions, plan_down, plan_up
+from compose.plan.payloads import ContainerCreate, Kill, Remove, Rename, Wait
 from compose.scheduler import ERROR, WARNING, PlanError, ProgressEvent, run_plan
 from tests.compose.fake_executor import FakeExecutor, exits_with, healthy_after
 from tests.compose.plan.fixtures import load, state, summary
 
+C = Resource.container
 pytestmark = pytest.mark.anyio
 
 APP = """
@@ -29,8 +31,8 @@ services:
 def fan_out(width: int) -> Plan:
     """`width` independent starts, then one that needs them all."""
     plan = Plan()
-    firsts = [plan.add(Kind.START_CONTAINER, f"c{i}", f"Container c{i}") for i in range(width)]
-    plan.add(Kind.START_CONTAINER, "last", "Container last", after=firsts)
+    firsts = [plan.add(Kind.START_CONTAINER, f"c{i}", C(f"c{i}")) for i in range(width)]
+    plan.add(Kind.START_CONTAINER, "last", C("last"), after=firsts)
     return plan
 
 
@@ -62,8 +64,8 @@ async def test_parallel_limit_is_honoured(limit: int) -> None:
 
 async def test_waits_do_not_take_a_parallel_slot() -> None:
     plan = Plan()
-    plan.add(Kind.WAIT_CONDITION, "db", "Container db", payload={"condition": "service_healthy", "service": "db"})
-    plan.add(Kind.START_CONTAINER, "other", "Container other")
+    plan.add(Kind.WAIT_CONDITION, "db", C("db"), payload=Wait("service_healthy", service="db"))
+    plan.add(Kind.START_CONTAINER, "other", C("other"))
     engine = FakeExecutor(statuses={"db": healthy_after("db", 10)})
     await run_plan(plan, engine, parallel=1)
     assert engine.overlap(engine.find("wait_condition", "db"), engine.find("start_container", "other"))
@@ -71,10 +73,10 @@ async def test_waits_do_not_take_a_parallel_slot() -> None:
 
 async def test_first_failure_stops_the_rest_and_is_reported_once() -> None:
     plan = Plan()
-    bad = plan.add(Kind.START_CONTAINER, "bad", "Container p-bad-1")
-    slow = plan.add(Kind.START_CONTAINER, "slow", "Container p-slow-1")
-    plan.add(Kind.START_CONTAINER, "after-bad", "Container after", after=[bad])
-    plan.add(Kind.START_CONTAINER, "after-slow", "Container after-slow", after=[slow])
+    bad = plan.add(Kind.START_CONTAINER, "bad", C("p-bad-1"))
+    slow = plan.add(Kind.START_CONTAINER, "slow", C("p-slow-1"))
+    plan.add(Kind.START_CONTAINER, "after-bad", C("after"), after=[bad])
+    plan.add(Kind.START_CONTAINER, "after-slow", C("after-slow"), after=[slow])
     engine = FakeExecutor(delays={"bad": 0.01, "slow": 0.1},
                         failures={("start_container", "bad"): RuntimeError("port is already allocated")})
     events: list[ProgressEvent] = []
@@ -93,8 +95,8 @@ async def test_first_failure_stops_the_rest_and_is_reported_once() -> None:
 
 async def test_failure_cancels_pending_waits() -> None:
     plan = Plan()
-    plan.add(Kind.WAIT_CONDITION, "db", "Container db", payload={"condition": "service_healthy", "service": "db"})
-    plan.add(Kind.START_CONTAINER, "bad", "Container bad")
+    plan.add(Kind.WAIT_CONDITION, "db", C("db"), payload=Wait("service_healthy", service="db"))
+    plan.add(Kind.START_CONTAINER, "bad", C("bad"))
     engine = FakeExecutor(statuses={"db": healthy_after("db", 10_000)},
                         failures={("start_container", "bad"): RuntimeError("boom")})
     with pytest.raises(PlanError, match="boom"):
@@ -104,15 +106,29 @@ async def test_failure_cancels_pending_waits() -> None:
 
 async def test_created_ids_fill_the_refs() -> None:
     plan = Plan()
-    create = plan.add(Kind.CREATE_CONTAINER, "p-a-1", "Container p-a-1", payload={"name": "p-a-1", "body": {}})
-    plan.add(Kind.CREATE_CONTAINER, "p-b-1", "Container p-b-1",
-             payload={"name": "p-b-1", "body": {"HostConfig": {"NetworkMode": Ref(create, "container:")}}})
-    plan.add(Kind.START_CONTAINER, Ref(create), "Container p-a-1")
+    create = plan.add(Kind.CREATE_CONTAINER, "p-a-1", C("p-a-1"), payload=ContainerCreate("p-a-1", {}))
+    plan.add(Kind.CREATE_CONTAINER, "p-b-1", C("p-b-1"),
+             payload=ContainerCreate("p-b-1", {"HostConfig": {"NetworkMode": Ref(create, "container:")}}))
+    plan.add(Kind.START_CONTAINER, Ref(create), C("p-a-1"))
     engine = FakeExecutor()
     results = await run_plan(plan, engine)
     assert results == {create: "id-p-a-1", "create_container:p-b-1": "id-p-b-1"}
     assert engine.find("create_container", "p-b-1").args["body"]["HostConfig"]["NetworkMode"] == "container:id-p-a-1"
     assert engine.find("start_container", "id-p-a-1")
+
+
+async def test_each_payload_reaches_its_call() -> None:
+    plan = Plan()
+    kill = plan.add(Kind.KILL_CONTAINER, "c1", C("p-a-1"), payload=Kill("HUP"))
+    plan.add(Kind.REMOVE_CONTAINER, "c1", C("p-a-1"), after=[kill], payload=Remove(volumes=True))
+    plan.add(Kind.RENAME_CONTAINER, "c2", C("p-b-1"), payload=Rename("p-b-2"))
+    events: list[ProgressEvent] = []
+    engine = FakeExecutor()
+    await run_plan(plan, engine, on_event=events.append)
+    assert engine.find("kill_container", "c1").args == {"signal": "HUP"}
+    assert engine.find("remove_container", "c1").args == {"volumes": True}
+    assert engine.find("rename_container", "c2").args == {"name": "p-b-2"}
+    assert [e.status for e in events if e.resource == "Container p-a-1"][:2] == ["Killing", "Killed"]
 
 
 async def test_up_runs_in_order_and_waits_for_health(tmp_path: Path) -> None:
@@ -190,8 +206,8 @@ async def test_health_from_before_the_restart_is_not_trusted() -> None:
     stale = ContainerStatus("db", "running", healthcheck=True, health="healthy", started_at=20.0, health_at=15.0)
     fresh = ContainerStatus("db", "running", healthcheck=True, health="healthy", started_at=20.0, health_at=21.0)
     plan = Plan()
-    wait = plan.add(Kind.WAIT_CONDITION, "db", "Container db", payload={"condition": "service_healthy"})
-    plan.add(Kind.START_CONTAINER, "web", "Container web", after=[wait])
+    wait = plan.add(Kind.WAIT_CONDITION, "db", C("db"), payload=Wait("service_healthy"))
+    plan.add(Kind.START_CONTAINER, "web", C("web"), after=[wait])
     engine = FakeExecutor(statuses={"db": [stale] * 5 + [fresh]})
     await run_plan(plan, engine)
     assert engine.find("wait_condition", "db").end - engine.find("wait_condition", "db").start >= 0.02
@@ -199,8 +215,8 @@ async def test_health_from_before_the_restart_is_not_trusted() -> None:
 
 async def test_wait_timeout() -> None:
     plan = Plan()
-    plan.add(Kind.WAIT_CONDITION, "db", "Container db",
-             payload={"condition": "service_healthy", "timeout": 0.05, "timeout_message": "too slow"})
+    plan.add(Kind.WAIT_CONDITION, "db", C("db"),
+             payload=Wait("service_healthy", timeout=0.05, timeout_message="too slow"))
     with pytest.raises(PlanError, match=r"^too slow$"):
         await run_plan(plan, FakeExecutor(statuses={"db": healthy_after("db", 10_000)}))
 

@@ -29,7 +29,8 @@ PRELOAD = (
     "compose.cli.app", "compose.cli.project_cmd", "compose.cli.up", "compose.cli.down", "compose.cli.ps",
     "compose.cli.logs", "compose.cli.config", "compose.cli.lifecycle", "compose.cli.container",
     "compose.cli.image", "compose.cli.network", "compose.cli.volume", "compose.cli.fastpath",
-    "compose.loader.project", "compose.plan", "compose.graph", "compose.scheduler", "compose.executor",
+    "compose.loader.project", "compose.plan", "compose.graph", "compose.scheduler", "compose.engine_calls",
+    "compose.session", "compose.waiting", "compose.pulling",
     "compose.progress", "compose.logstream", "compose.client", "networkx", "anyio", "anyio._backends._asyncio",
     "h11", "yaml", "fastjsonschema", "click",
 )

@@ -11,8 +11,9 @@ from compose import labels as L
 from compose.cli.down import images_to_remove
 from compose.cli.ps import compose_rows, select
 from compose.cli.run import RunOptions, one_off_body
-from compose.cli.up import _check, attached_services, parse_scale, selected_services
+from compose.cli.up import _check, attached_services, parse_scale
 from compose.errors import ComposeError
+from compose.session import selected_services
 from tests.compose.plan.fixtures import load, state, summary
 
 APP = """

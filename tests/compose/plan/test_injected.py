@@ -79,7 +79,7 @@ def test_up_copies_after_create_and_before_start(app: Project) -> None:
     copy = plan.find(Kind.COPY_TO_CONTAINER, "Container p-app-1")
     start = plan.find(Kind.START_CONTAINER, "Container p-app-1")
     assert create and copy and start
-    assert copy.target == Ref(create.id) and copy.payload["path"] == "/" and len(copy.payload["files"]) == 3
+    assert copy.target == Ref(create.id) and copy.payload.path == "/" and len(copy.payload.files) == 3
     assert plan.precedes(create.id, copy.id) and plan.precedes(copy.id, start.id)
     assert plan.find(Kind.COPY_TO_CONTAINER, "Container p-plain-1") is None
     no_start = plan_up(app, state(app, networks=[]), UpOptions(no_start=True))

@@ -6,7 +6,19 @@ import pytest
 
 from compose.errors import ComposeError
 from compose.model import Project
-from compose.plan import DownOptions, Kind, Plan, plan_down, plan_restart, plan_rm, plan_start, plan_stop
+from compose.plan import (
+    DownOptions,
+    Kind,
+    Plan,
+    plan_down,
+    plan_kill,
+    plan_pause,
+    plan_restart,
+    plan_rm,
+    plan_start,
+    plan_stop,
+)
+from compose.plan.payloads import Kill
 from tests.compose.plan.fixtures import load, network, state, summary, volume
 
 APP = """
@@ -44,7 +56,7 @@ def test_down_stops_in_reverse_order_side_by_side(app: Project) -> None:
     assert plan[stop["worker"]].depends_on == frozenset() and plan[stop["lonely"]].depends_on == frozenset()
     removes = plan.of_kind(Kind.REMOVE_CONTAINER)
     assert all(r.depends_on == {stop[r.resource.split("-")[1]]} for r in removes)
-    assert all(not r.payload["volumes"] for r in removes)
+    assert all(not r.payload.volumes for r in removes)
     net = plan.find(Kind.REMOVE_NETWORK, "Network p_default")
     assert net is not None and net.depends_on == {r.id for r in removes}
     assert plan.of_kind(Kind.REMOVE_VOLUME) == []
@@ -55,7 +67,7 @@ def test_down_volumes_removes_named_and_anonymous_volumes(app: Project) -> None:
                      volumes=[volume("p_data"), volume("other_data", project="other")])
     plan = plan_down(app, observed, DownOptions(volumes=True))
     assert [o.kind for o in plan] == [Kind.REMOVE_CONTAINER, Kind.REMOVE_NETWORK, Kind.REMOVE_VOLUME]
-    assert plan.of_kind(Kind.REMOVE_CONTAINER)[0].payload["volumes"] is True
+    assert plan.of_kind(Kind.REMOVE_CONTAINER)[0].payload.volumes is True
     assert plan.of_kind(Kind.REMOVE_VOLUME)[0].target == "p_data"
 
 
@@ -100,7 +112,7 @@ def test_stop_skips_stopped_containers_and_keeps_order(app: Project) -> None:
     # web is not being stopped: db still stops after worker, through it
     assert plan.precedes(op(plan, Kind.STOP_CONTAINER, "p-worker-1"), op(plan, Kind.STOP_CONTAINER, "p-db-1"))
     plan = plan_stop(app, state(app, containers), ("db",), timeout=3)
-    assert [(o.resource, o.payload["timeout"]) for o in plan] == [("Container p-db-1", 3)]
+    assert [(o.resource, o.payload.timeout) for o in plan] == [("Container p-db-1", 3)]
 
 
 def test_start_waits_on_conditions(app: Project) -> None:
@@ -146,5 +158,31 @@ def test_rm_removes_stopped_containers(app: Project) -> None:
     assert {(o.kind, o.resource) for o in plan} == {
         (Kind.STOP_CONTAINER, "Container p-db-1"), (Kind.REMOVE_CONTAINER, "Container p-db-1"),
         (Kind.REMOVE_CONTAINER, "Container p-web-1")}
-    assert all(o.payload["volumes"] for o in plan.of_kind(Kind.REMOVE_CONTAINER))
+    assert all(o.payload.volumes for o in plan.of_kind(Kind.REMOVE_CONTAINER))
     assert plan_rm(app, state(app, [summary(app, "db")])).warnings == ["No stopped containers"]
+
+
+def test_kill_signals_running_containers_at_once_then_orphans_go(app: Project) -> None:
+    observed = state(app, [summary(app, "web"), summary(app, "db"), summary(app, "cache", state="exited"),
+                           summary(app, "gone")])
+    plan = plan_kill(app, observed, ("web", "db", "cache"), signal="HUP")
+    kills = plan.of_kind(Kind.KILL_CONTAINER)
+    assert [k.resource for k in kills] == ["Container p-db-1", "Container p-web-1"]
+    assert all(k.payload == Kill("HUP") and not k.depends_on for k in kills) and len(plan) == 2
+    everything = plan_kill(app, observed, remove_orphans=True)
+    stop = everything.find(Kind.STOP_CONTAINER, "Container p-gone-1")
+    assert stop is not None and stop.depends_on == {k.id for k in everything.of_kind(Kind.KILL_CONTAINER)}
+    assert everything.find(Kind.REMOVE_CONTAINER, "Container p-gone-1") is not None
+    nothing = plan_kill(app, state(app, [summary(app, "web", state="exited")]))
+    assert not nothing and nothing.warnings == ["no container to kill"]
+    with pytest.raises(ComposeError, match="no such service: nope"):
+        plan_kill(app, observed, ("nope",))
+
+
+def test_pause_and_unpause_take_the_containers_in_the_right_state(app: Project) -> None:
+    observed = state(app, [summary(app, "web"), summary(app, "db", state="paused"), summary(app, "cache")])
+    paused = plan_pause(app, observed, ("web", "db"))
+    assert [(o.kind, o.resource) for o in paused] == [(Kind.PAUSE_CONTAINER, "Container p-web-1")]
+    resumed = plan_pause(app, observed, resume=True)
+    assert [(o.kind, o.resource) for o in resumed] == [(Kind.UNPAUSE_CONTAINER, "Container p-db-1")]
+    assert plan_pause(app, observed, ("lonely",)).warnings == ["no container to pause"]

@@ -7,7 +7,8 @@ import pytest
 from compose.errors import ComposeError
 from compose.model import Project
 from compose.observed import ObservedState
-from compose.plan import Kind, Plan, Ref, UpOptions, plan_up
+from compose.plan import Kind, Plan, Ref, UpFacts, UpOptions, plan_up
+from compose.plan.payloads import Rename
 from compose.plan.resources import resource_hash
 from tests.compose.plan.fixtures import load, network, state, summary, volume
 
@@ -69,7 +70,7 @@ def test_fresh_project_creates_everything_and_starts_in_dependency_order(app: Pr
             assert kinds <= {Kind.CREATE_NETWORK, Kind.CREATE_VOLUME}
     start_web = op_id(plan, Kind.START_CONTAINER, "p-web-1")
     wait_db = op_id(plan, Kind.WAIT_CONDITION, "p-db-1")
-    assert plan[wait_db].payload["condition"] == "service_healthy"
+    assert plan[wait_db].payload.condition == "service_healthy"
     assert plan.precedes(op_id(plan, Kind.START_CONTAINER, "p-db-1"), wait_db)
     assert plan.precedes(wait_db, start_web)
     assert plan.precedes(op_id(plan, Kind.START_CONTAINER, "p-cache-1"), start_web)
@@ -112,9 +113,9 @@ def test_changed_service_is_recreated_the_docker_way(app: Project) -> None:
     create, stop, remove, rename, start = list(plan)
     old = "cache1".ljust(64, "0")
     assert create.target == f"{old[:12]}_p-cache-1"
-    assert create.payload["body"]["Labels"]["com.docker.compose.replace"] == "p-cache-1"
+    assert create.payload.body["Labels"]["com.docker.compose.replace"] == "p-cache-1"
     assert stop.target == old and remove.target == old
-    assert rename.target == Ref(create.id) and rename.payload == {"name": "p-cache-1"}
+    assert rename.target == Ref(create.id) and rename.payload == Rename("p-cache-1")
     assert stop.depends_on == {create.id} and rename.depends_on == {remove.id, create.id}
     assert start.depends_on == {rename.id, create.id}
     assert create.progress == ("Recreate", "") and rename.progress == ("", "Recreated")
@@ -171,10 +172,10 @@ def test_incompatible_flags_and_unknown_services(app: Project) -> None:
 
 
 def test_image_change_recreates(app: Project) -> None:
-    plan = plan_up(app, running(app), UpOptions(images={"cache": "sha256:new", "db": "sha256:img"}))
+    plan = plan_up(app, running(app), UpOptions(), UpFacts(images={"cache": "sha256:new", "db": "sha256:img"}))
     assert {op.resource for op in plan.of_kind(Kind.RENAME_CONTAINER)} == {"Container p-cache-1"}
     create = plan.find(Kind.CREATE_CONTAINER, "Container p-cache-1")
-    assert create is not None and create.payload["body"]["Labels"]["com.docker.compose.image"] == "sha256:new"
+    assert create is not None and create.payload.body["Labels"]["com.docker.compose.image"] == "sha256:new"
 
 
 def test_missing_network_or_volume_recreates(app: Project) -> None:
@@ -191,7 +192,7 @@ def test_scale_up_reuses_numbers_from_one(tmp_path: Path) -> None:
     project = load(tmp_path, "services:\n  web: {image: nginx, scale: 3}\n")
     plan = plan_up(project, state(project, [summary(project, "web", 2)]))
     assert sorted(str(op.target) for op in plan.of_kind(Kind.CREATE_CONTAINER)) == ["p-web-1", "p-web-3"]
-    labels = [op.payload["body"]["Labels"]["com.docker.compose.container-number"]
+    labels = [op.payload.body["Labels"]["com.docker.compose.container-number"]
               for op in plan.of_kind(Kind.CREATE_CONTAINER)]
     assert sorted(labels) == ["1", "3"]
 
@@ -222,7 +223,7 @@ def test_orphans_warn_or_go(app: Project) -> None:
     assert ops(plan) == [] and "Found orphan containers (p-gone-1)" in plan.warnings[0]
     plan = plan_up(app, observed, UpOptions(remove_orphans=True))
     assert ops(plan) == [("stop_container", "p-gone-1"), ("remove_container", "p-gone-1")]
-    assert plan_up(app, observed, UpOptions(known_services=frozenset({"gone"}))).warnings == []
+    assert plan_up(app, observed, UpOptions(), UpFacts(known_services=frozenset({"gone"}))).warnings == []
 
 
 def test_renew_anon_volumes(tmp_path: Path) -> None:
@@ -231,12 +232,12 @@ def test_renew_anon_volumes(tmp_path: Path) -> None:
     image_volume = {"Type": "volume", "Name": "b" * 64, "Destination": "/from-image", "RW": True}
     observed = state(project, [summary(project, "web", config_hash="old", mounts=[anon, image_volume])])
     create = plan_up(project, observed).of_kind(Kind.CREATE_CONTAINER)[0]
-    assert create.payload["body"]["HostConfig"]["Mounts"] == [
+    assert create.payload.body["HostConfig"]["Mounts"] == [
         {"Type": "volume", "Source": "a" * 64, "Target": "/cache", "ReadOnly": False},
         {"Type": "volume", "Source": "b" * 64, "Target": "/from-image", "ReadOnly": False},
     ]
     create = plan_up(project, observed, UpOptions(renew_anon_volumes=True)).of_kind(Kind.CREATE_CONTAINER)[0]
-    assert create.payload["body"]["HostConfig"]["Mounts"] == [{"Type": "volume", "Target": "/cache"}]
+    assert create.payload.body["HostConfig"]["Mounts"] == [{"Type": "volume", "Target": "/cache"}]
 
 
 def test_shared_network_namespace(tmp_path: Path) -> None:
@@ -245,7 +246,7 @@ def test_shared_network_namespace(tmp_path: Path) -> None:
     create_vpn = op_id(plan, Kind.CREATE_CONTAINER, "p-vpn-1")
     create_app = plan.find(Kind.CREATE_CONTAINER, "Container p-app-1")
     assert create_app is not None
-    assert create_app.payload["body"]["HostConfig"]["NetworkMode"] == Ref(create_vpn, "container:")
+    assert create_app.payload.body["HostConfig"]["NetworkMode"] == Ref(create_vpn, "container:")
     assert create_vpn in create_app.depends_on
     vpn = summary(project, "vpn")
     app = summary(project, "app", network_mode=f"container:{vpn['Id']}")
@@ -274,12 +275,12 @@ def test_no_start_only_creates(app: Project) -> None:
 
 def test_wait_waits_for_every_service(app: Project) -> None:
     plan = plan_up(app, state(app, volumes=[volume("p_data")]), UpOptions(wait=True, wait_timeout=30))
-    waits = {(op.resource, op.payload["condition"], op.payload["required"]) for op in plan.of_kind(Kind.WAIT_CONDITION)}
+    waits = {(op.resource, op.payload.condition, op.payload.required) for op in plan.of_kind(Kind.WAIT_CONDITION)}
     assert ("Container p-worker-1", "running_or_healthy", True) in waits
     assert ("Container p-db-1", "service_healthy", True) in waits  # web's dependency wait is kept apart
     assert ("Container p-db-1", "running_or_healthy", True) in waits
     message = plan.find(Kind.WAIT_CONDITION, "Container p-worker-1")
-    assert message is not None and message.payload["timeout_message"] == "application not healthy after 30s"
+    assert message is not None and message.payload.timeout_message == "application not healthy after 30s"
 
 
 def test_optional_dependency_wait_is_not_required(tmp_path: Path) -> None:
@@ -293,7 +294,7 @@ services:
     plan = plan_up(project, state(project))
     wait = plan.find(Kind.WAIT_CONDITION, "Container p-init-1")
     assert wait is not None
-    assert wait.payload["condition"] == "service_completed_successfully" and wait.payload["required"] is False
+    assert wait.payload.condition == "service_completed_successfully" and wait.payload.required is False
 
 
 def test_external_resources_must_exist(tmp_path: Path) -> None:
@@ -323,7 +324,7 @@ def test_diverged_network_is_recreated_with_its_containers(app: Project) -> None
     remove_net = plan.find(Kind.REMOVE_NETWORK, "Network p_default")
     create_net = plan.find(Kind.CREATE_NETWORK, "Network p_default")
     assert remove_net is not None and create_net is not None and plan.precedes(remove_net.id, create_net.id)
-    assert create_net.payload["body"]["Labels"]["com.docker.compose.config-hash"] == resource_hash(
+    assert create_net.payload.body["Labels"]["com.docker.compose.config-hash"] == resource_hash(
         app.networks["default"])
     # cache is ours: removed and created again under its name once the network is back
     create_cache = op_id(plan, Kind.CREATE_CONTAINER, "p-cache-1")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from compose.plan import Kind, plan_up
+from compose.plan.payloads import Rename
 from tests.compose.plan.fixtures import load, state, summary
 
 APP = """
@@ -29,7 +30,7 @@ def test_the_new_container_takes_the_name_once_the_old_one_is_gone(tmp_path: Pat
     rename = plan.find(Kind.RENAME_CONTAINER, "Container p-web-1")
     start = plan.find(Kind.START_CONTAINER, "Container p-web-1")
     assert remove and remove.target == OLD
-    assert rename and rename.target == NEW and rename.payload == {"name": "p-web-1"}
+    assert rename and rename.target == NEW and rename.payload == Rename("p-web-1")
     assert start and start.target == NEW
     assert plan.precedes(remove.id, rename.id) and plan.precedes(rename.id, start.id)
     assert not plan.of_kind(Kind.CREATE_CONTAINER)

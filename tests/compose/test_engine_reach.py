@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from compose.cli import engine_auto
+from compose import engine_reach
 from tests.compose.cli.engines import stop_supervisor
 from tests.engine_fixture import ping
 from tests.runtime.api.inprocess import short_dir
@@ -97,9 +97,9 @@ def test_other_host_missing_is_one_line(tmp_path: Path) -> None:
 def test_default_host_not_started_for_other_users(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PYCOMPOSE_DEFAULT_HOST", f"unix://{tmp_path}/engine.sock")
     monkeypatch.setenv("PYCOMPOSE_ENGINE_ROOT", str(tmp_path / "root"))
-    monkeypatch.setattr(engine_auto.os, "geteuid", lambda: 1000)
-    with pytest.raises(engine_auto.EngineUnavailable, match=r"start it with `pycompose engine start`$"):
-        engine_auto.ensure_engine(f"unix://{tmp_path}/engine.sock")
+    monkeypatch.setattr(engine_reach.os, "geteuid", lambda: 1000)
+    with pytest.raises(engine_reach.EngineUnavailable, match=r"start it with `pycompose engine start`$"):
+        engine_reach.ensure_engine(f"unix://{tmp_path}/engine.sock")
     assert not (tmp_path / "root").exists()
 
 
@@ -108,11 +108,11 @@ def test_start_failure_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("PYCOMPOSE_DEFAULT_HOST", f"unix://{d}/engine.sock")
         (d / "root").write_text("not a directory")
         monkeypatch.setenv("PYCOMPOSE_ENGINE_ROOT", str(d / "root" / "sub"))
-        monkeypatch.setattr(engine_auto.os, "geteuid", lambda: 0)
-        with pytest.raises(engine_auto.EngineUnavailable, match="could not start the engine: cannot use root"):
-            engine_auto.ensure_engine(f"unix://{d}/engine.sock")
+        monkeypatch.setattr(engine_reach.os, "geteuid", lambda: 0)
+        with pytest.raises(engine_reach.EngineUnavailable, match="could not start the engine: cannot use root"):
+            engine_reach.ensure_engine(f"unix://{d}/engine.sock")
 
 
 def test_unsupported_host() -> None:
-    with pytest.raises(engine_auto.EngineUnavailable, match="only unix://"):
-        engine_auto.ensure_engine("tcp://127.0.0.1:2375")
+    with pytest.raises(engine_reach.EngineUnavailable, match="only unix://"):
+        engine_reach.ensure_engine("tcp://127.0.0.1:2375")

@@ -8,7 +8,8 @@ import pytest
 from compose import labels as L
 from compose.client import EngineError
 from compose.conditions import COMPLETED, HEALTHY, RUNNING_OR_HEALTHY, STARTED, Verdict
-from compose.executor import EngineExecutor, observe
+from compose.engine_calls import EngineCalls
+from compose.session import observe
 from tests.compose.fake_client import FakeClient, FakeStream, inspect_doc
 
 pytestmark = pytest.mark.anyio
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.anyio
 async def test_each_operation_is_one_call() -> None:
     client = FakeClient()
     client.on("POST", "/containers/create", {"Id": "c1"})
-    executor = EngineExecutor(client)  # type: ignore[arg-type]
+    executor = EngineCalls(client)  # type: ignore[arg-type]
     assert await executor.create_container("p-web-1", {"Image": "busybox"}, None) == "c1"
     await executor.start_container("c1")
     await executor.stop_container("c1", 3)
@@ -44,7 +45,7 @@ async def test_removing_what_is_gone_is_done_other_errors_are_not() -> None:
     client = FakeClient()
     for path in ("/containers/c1", "/networks/n", "/volumes/v"):
         client.on("DELETE", path, EngineError(404, "no such object"))
-    executor = EngineExecutor(client)  # type: ignore[arg-type]
+    executor = EngineCalls(client)  # type: ignore[arg-type]
     await executor.remove_container("c1", False, False)
     await executor.remove_network("n")
     await executor.remove_volume("v")
@@ -79,7 +80,7 @@ async def test_wait_decided_by_the_inspect_taken_after_subscribing() -> None:
     client = FakeClient()
     client.on("GET", "/events", FakeStream())
     client.on("GET", "/containers/c/json", inspect_doc("c", "running"))
-    executor = EngineExecutor(client)  # type: ignore[arg-type]
+    executor = EngineCalls(client)  # type: ignore[arg-type]
     outcome = await executor.wait_condition("c", STARTED)
     assert outcome.verdict is Verdict.MET
     assert client.paths() == ["/events", "/containers/c/json"]
@@ -92,7 +93,7 @@ async def test_wait_follows_events_until_decided() -> None:
     feed = FakeStream()
     client.on("GET", "/events", feed)
     client.on("GET", "/containers/c/json", inspect_doc("c", "running", healthcheck=True))
-    executor = EngineExecutor(client, resync_interval=30)  # type: ignore[arg-type]
+    executor = EngineCalls(client, resync_interval=30)  # type: ignore[arg-type]
     async with anyio.create_task_group() as tasks:
         result = {}
 
@@ -115,7 +116,7 @@ async def test_wait_completed_fails_on_non_zero_exit_event() -> None:
     client.on("GET", "/containers/c/json", inspect_doc("c", "running"))
     feed.push({"Type": "container", "Action": "die", "timeNano": 1704067210 * 10**9,
                "Actor": {"ID": "c", "Attributes": {"exitCode": "3"}}})
-    outcome = await EngineExecutor(client).wait_condition("c", COMPLETED)  # type: ignore[arg-type]
+    outcome = await EngineCalls(client).wait_condition("c", COMPLETED)  # type: ignore[arg-type]
     assert outcome.verdict is Verdict.FAILED and "3" in outcome.reason
 
 
@@ -124,7 +125,7 @@ async def test_wait_polls_when_the_engine_has_no_events() -> None:
     docs = [inspect_doc("c", "created", started=""), inspect_doc("c", "created", started=""),
             inspect_doc("c", "running")]
     client.on("GET", "/containers/c/json", lambda params, body: docs.pop(0) if len(docs) > 1 else docs[0])
-    executor = EngineExecutor(client, poll_interval=0.01)  # type: ignore[arg-type]
+    executor = EngineCalls(client, poll_interval=0.01)  # type: ignore[arg-type]
     with anyio.fail_after(5):
         outcome = await executor.wait_condition("c", STARTED)
     assert outcome.verdict is Verdict.MET
@@ -137,7 +138,7 @@ async def test_wait_resyncs_a_quiet_event_stream_and_polls_after_it_ends() -> No
     client.on("GET", "/events", feed)
     docs = [inspect_doc("c", "created", started=""), inspect_doc("c", "running")]
     client.on("GET", "/containers/c/json", lambda params, body: docs.pop(0) if len(docs) > 1 else docs[0])
-    executor = EngineExecutor(client, resync_interval=0.05)  # type: ignore[arg-type]
+    executor = EngineCalls(client, resync_interval=0.05)  # type: ignore[arg-type]
     with anyio.fail_after(5):
         assert (await executor.wait_condition("c", STARTED)).verdict is Verdict.MET
     feed2 = FakeStream()
@@ -152,5 +153,5 @@ async def test_wait_on_a_removed_container_fails() -> None:
     client = FakeClient()
     client.on("GET", "/events", EngineError(404, "page not found"))
     client.on("GET", "/containers/c/json", EngineError(404, "No such container: c"))
-    outcome = await EngineExecutor(client).wait_condition("c", RUNNING_OR_HEALTHY)  # type: ignore[arg-type]
+    outcome = await EngineCalls(client).wait_condition("c", RUNNING_OR_HEALTHY)  # type: ignore[arg-type]
     assert outcome.verdict is Verdict.FAILED and "removed" in outcome.reason

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from compose.cli.pulling import local_image, parse_time
 from compose.plan.pull import LocalImage
+from compose.pulling import local_image, parse_time
 
 
 def test_times_of_the_engine_api() -> None:

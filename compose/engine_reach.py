@@ -1,11 +1,11 @@
-"""Reaching the engine from a CLI command: which socket, and starting it on demand.
+"""Reaching the engine from a command or the Python API: which socket, and starting it on demand.
 
-Every command that talks to the engine calls `ensure_engine(host)` first.
+Every command that talks to the engine calls `ensure_engine(host)` first, and so does the API.
 The default engine (default socket, run as root) starts in the background
 when its socket is absent or dead, as `pycompose engine start` would start
 it; any other missing engine is a one-line error that says how to start it.
 The probe is a bare connect(): cheap enough to run before every command.
-The engine's own command module (engine.py, click, subprocess) is imported
+What starts one (compose/engine_spawn.py: subprocess, select) is imported
 only to start one: the CLI's fast path reaches a running engine without it.
 Where the engine lives (default socket, root) is compose/client/place.py.
 """
@@ -85,9 +85,7 @@ def _start_lock(root: Path) -> IO[str]:
 
 
 def _auto_start(host: str, path: str) -> None:
-    import click
-
-    from compose.cli.engine import EngineSettings, start_background
+    from compose.engine_spawn import EngineSettings, EngineStartFailed, start_background
 
     root = default_root()
     with _start_lock(root):
@@ -95,8 +93,8 @@ def _auto_start(host: str, path: str) -> None:
             return
         try:
             start_background(EngineSettings(root, host, "info"))
-        except click.ClickException as exc:
+        except EngineStartFailed as exc:
             # The first line names the log; the log's tail would break "one line".
-            first = exc.message.splitlines()[0].rstrip(":")
+            first = str(exc).splitlines()[0].rstrip(":")
             raise EngineUnavailable(f"could not start the engine: {first}") from None
     print(f"pycompose: started the engine (root {root}, socket {path})", file=sys.stderr, flush=True)
