@@ -65,12 +65,27 @@ def _mounts(prefix: str) -> frozenset[str]:
 
 
 def _cgroups(prefix: str) -> frozenset[str]:
+    """Our cgroup directories up to three levels down; one that vanishes while we look is gone."""
     found = set()
-    root = Path("/sys/fs/cgroup")
-    for depth in ("*", "*/*", "*/*/*"):
-        for path in root.glob(depth):
-            if path.name.startswith(prefix) and path.is_dir():
-                found.add(str(path))
+    level = ["/sys/fs/cgroup"]
+    for _ in range(3):
+        below = []
+        for parent in level:
+            try:
+                entries = list(os.scandir(parent))
+            except OSError:  # removed under us (an engine deleting its cgroups as it stops)
+                continue
+            for entry in entries:
+                try:
+                    is_dir = entry.is_dir()
+                except OSError:
+                    continue
+                if not is_dir:
+                    continue
+                if entry.name.startswith(prefix):
+                    found.add(entry.path)
+                below.append(entry.path)
+        level = below
     return frozenset(found)
 
 
