@@ -61,7 +61,10 @@ def _opaque(fd: int, name: str) -> bool:
 
 def walk(upper: Path, skip: Collection[str] = ()) -> Iterator[Entry]:
     """Every entry of the upper dir, parents before children, in name order; `skip`'s paths left out."""
-    fd = os.open(upper, _DIR_FLAGS)
+    try:
+        fd = os.open(upper, _DIR_FLAGS)
+    except FileNotFoundError:
+        return  # never started: nothing written yet
     try:
         yield from _walk(fd, "/", frozenset(posixpath.normpath(p) for p in skip))
     finally:
