@@ -12,6 +12,7 @@ import pytest
 
 from runtime.containers.upper import ADDED, DELETED, MODIFIED, OPAQUE_XATTR, changes, write_layer
 
+CAP = bytes.fromhex("0100000200200000000000000000000000000000")  # cap_net_bind_service+ep
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="whiteouts and trusted xattrs need root")
 
 
@@ -26,6 +27,8 @@ def layers(tmp_path: Path) -> tuple[Path, Path]:
     (upper / "etc").mkdir(parents=True)
     os.chmod(upper / "etc", stat.S_IMODE(os.stat(lower / "etc").st_mode))
     (upper / "etc" / "passwd").write_text("changed\n")
+    os.setxattr(upper / "etc" / "passwd", "security.capability", CAP)
+    os.setxattr(upper / "etc" / "passwd", "trusted.ours", b"x")
     (upper / "bin").mkdir()
     os.mknod(upper / "bin" / "ls", stat.S_IFCHR | 0o000, os.makedev(0, 0))  # overlay's whiteout
     (upper / "old").mkdir()
@@ -63,3 +66,5 @@ def test_layer_has_oci_whiteouts_hardlinks_and_no_followed_link(layers: tuple[Pa
         assert not any(name.startswith("escape/") for name in members)
         passwd = tar.extractfile("etc/passwd")
         assert passwd is not None and passwd.read() == b"changed\n"
+        xattrs = {k: v for k, v in members["etc/passwd"].pax_headers.items() if k.startswith("SCHILY.xattr.")}
+        assert xattrs == {"SCHILY.xattr.security.capability": CAP.decode("utf-8", "surrogateescape")}
