@@ -142,3 +142,20 @@ def test_a_container_that_changed_nothing(private_engine: EngineHandle, docker_e
     finally:
         client.close()
         _cli(docker_env, "rm", "-f", name, check=False)
+
+
+def test_export_leaves_out_volumes_and_the_kernels_file_systems(docker_env: dict[str, str]) -> None:
+    name, volume = _name(), _name()
+    _cli(docker_env, "run", "-d", "--name", name, "--network", "none", "-v", f"{volume}:/data", "busybox", "sh",
+         "-c", "echo v > /data/in-volume && echo l > /in-layer && sleep 300")
+    try:
+        for _ in range(50):
+            if _cli(docker_env, "exec", name, "test", "-e", "/in-layer", check=False).returncode == 0:
+                break
+        with tarfile.open(fileobj=io.BytesIO(run(docker_env, "export", name).stdout)) as tar:
+            names = set(tar.getnames())
+        assert "in-layer" in names and "data/in-volume" not in names
+        assert not any(n.startswith(("proc/", "sys/", "dev/pts/")) for n in names)
+    finally:
+        _cli(docker_env, "rm", "-f", name, check=False)
+        _cli(docker_env, "volume", "rm", volume, check=False)
