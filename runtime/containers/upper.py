@@ -137,7 +137,7 @@ def write_layer(upper: Path, out: BinaryIO, skip: Collection[str] = ()) -> int:
             if info is None:
                 continue
             if info.type in (tarfile.REGTYPE, tarfile.DIRTYPE):
-                info.pax_headers.update(_xattrs(entry))
+                info.pax_headers = {**info.pax_headers, **_xattrs(entry)}
             if info.type == tarfile.REGTYPE:
                 _add_file(tar, entry, info)
             else:
