@@ -23,7 +23,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Interface
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ import anyio
 import anyio.abc
 import anyio.to_thread
 
-from runtime.network import nat
+from runtime.network import dual, nat, nat6
 from runtime.network.bridge import EndpointConfig, Links, bridge_name, enable_ip_forward, read_host_routes, veth_name
 from runtime.network.dns import DnsServer, Records
 from runtime.network.docker_json import BRIDGE_NAME_OPT, parse_create
@@ -58,6 +58,8 @@ class Attached:
     mac: str
     address: IPv4Interface
     default_route: bool
+    address6: IPv6Interface | None = None  # on a dual-stack network
+    link_local: tuple[str, ...] = ()
 
 
 @dataclass
@@ -68,6 +70,7 @@ class Attachment:
     endpoints: dict[str, Attached] = field(default_factory=dict)
     published: list[Published] = field(default_factory=list)
     container_ip: IPv4Address | None = None  # where published ports lead
+    container_ip6: IPv6Address | None = None  # where ports published on IPv6 addresses lead
 
 
 @contextlib.contextmanager
@@ -95,6 +98,7 @@ def remove_kernel_objects(prefix: str) -> None:
     with Links() as links:
         links.remove_stale(prefix, keep=())
     nat.cleanup(prefix)
+    nat6.cleanup6(prefix)
 
 
 class NetworkManager:
@@ -122,6 +126,10 @@ class NetworkManager:
         if self._table is None:
             self._table = nat.NatTable(self.prefix)
         return self._table
+
+    @property
+    def nat6(self) -> nat6.NatTable6:
+        return nat6.NatTable6(self.prefix, self.nat.nft)
 
     # -- running ---------------------------------------------------------------------------------
 
@@ -156,12 +164,14 @@ class NetworkManager:
     def _boot_kernel(self) -> None:
         enable_ip_forward()
         self.nat.reset()
+        self.nat6.reset()
         self._ensure_predefined()
         for network in self.store:
             if network.driver == "bridge":
                 self.links.ensure_bridge(network.bridge, network.get_pool().gateway_interface,
                                          network.bridge_options().mtu)
                 self.nat.add_network(rules_of(network))
+                dual.make6(self.nat6, network)
 
     def _ensure_predefined(self) -> None:
         for name, driver in (("host", "host"), ("none", "null")):
@@ -216,16 +226,23 @@ class NetworkManager:
             network = NetworkRecord(new_network_id(self.store.ids()), request.name, "bridge", now_rfc3339(),
                                     internal=request.internal, attachable=request.attachable,
                                     labels=request.labels, options=options, ipam_options=request.ipam_options,
-                                    bridge=bridge)
+                                    bridge=bridge, enable_ipv6=request.enable_ipv6)
             mtu = network.bridge_options().mtu
 
             def make() -> None:
                 with host_lock(self.lock_path):
                     pool = plan_pool(request.ipam, self._taken(), self.routes(self.prefix))
                     network.set_pool(pool)
+                    if request.enable_ipv6:
+                        network.set_pool6(dual.new_pool6(request.ipam6, self.store, self.prefix))
                     self.links.ensure_bridge(bridge, pool.gateway_interface, mtu)
                 try:
                     self.nat.add_network(rules_of(network))
+                    try:
+                        dual.make6(self.nat6, network)
+                    except BaseException:
+                        self.nat.remove_network(rules_of(network))
+                        raise
                 except BaseException:
                     self.links.remove_link(bridge)
                     raise
@@ -262,6 +279,8 @@ class NetworkManager:
 
             def unmake() -> None:
                 self.nat.remove_network(rules_of(network))
+                if (rules6 := dual.rules6_of(network)) is not None:
+                    self.nat6.remove_network(rules6)
                 self.links.remove_link(network.bridge)
 
             await anyio.to_thread.run_sync(unmake)
@@ -292,6 +311,7 @@ class NetworkManager:
         pool = network.get_pool()
         if pool.release_owner(owner):
             network.set_pool(pool)
+        dual.release6(network, owner)
 
     def reconcile_pools(self, live_owners: set[str]) -> None:
         """Give back addresses of endpoints that no longer run (crash while they stopped)."""
@@ -302,6 +322,7 @@ class NetworkManager:
             stale = {o for o in pool.allocated.values() if not o.startswith("aux:") and o not in live_owners}
             for owner in stale:
                 pool.release_owner(owner)
+                dual.release6(network, owner)
             if stale:
                 network.set_pool(pool)
                 self.store.save(network)
@@ -314,7 +335,8 @@ class NetworkManager:
             pool = network.get_pool()
             configs.append(EndpointConfig(network.bridge, a.host_ifname, pid, a.address,
                                           pool.gateway if a.default_route else None, a.ifname, a.mac,
-                                          network.bridge_options().mtu))
+                                          network.bridge_options().mtu, a.address6,
+                                          network.gateway6 if a.address6 is not None else None, a.link_local))
 
         def work() -> None:
             done: list[str] = []
@@ -360,7 +382,7 @@ class NetworkManager:
         await anyio.to_thread.run_sync(self.links.loopback_up, pid)
 
     async def publish(self, owner: str, specs: Sequence[PortSpec], container_ip: IPv4Address,
-                      exact: Sequence[Published] = ()) -> list[Published]:
+                      exact: Sequence[Published] = (), container_ip6: IPv6Address | None = None) -> list[Published]:
         """Hold the host ports (PortAllocated if one is taken) and DNAT them to the container; all or none.
 
         `exact`: ports recorded before an engine restart, taken again as they were.
@@ -369,22 +391,33 @@ class NetworkManager:
         published: list[Published] = []
         try:
             for spec in wanted:
-                published.append(self.ports.reserve(owner, spec))
-            rules = [_rule(p, container_ip) for p in published]
+                if ":" in spec.host_ip and container_ip6 is None:
+                    raise NetworkInvalid(f"cannot publish on [{spec.host_ip}]:{spec.host_port}: the container has "
+                                         "no IPv6 address (its network was not created with --ipv6)")
+                published.append(p := self.ports.reserve(owner, spec))
+                if container_ip6 is not None and not p.host_ip and not exact:
+                    # Every address means IPv6 ones too on a dual-stack network, on the same host port.
+                    published.append(self.ports.reserve(owner, PortSpec(p.container_port, p.protocol, "::",
+                                                                        p.host_port)))
+            rules = [_rule(p, container_ip) for p in published if ":" not in p.host_ip]
             if rules:
                 script = "".join(nat.add_port_script(self.prefix, r) for r in rules)
                 await anyio.to_thread.run_sync(self.nat.nft.run, script, "nftables ports")
+            await anyio.to_thread.run_sync(self.nat6.add_ports, dual.port_rules6(published, container_ip6))
         except BaseException:
             self.ports.release(owner)
             raise
         return published
 
-    def unpublish(self, owner: str, container_ip: IPv4Address | None) -> None:
+    def unpublish(self, owner: str, container_ip: IPv4Address | None, container_ip6: IPv6Address | None = None) -> None:
         """Release the ports and drop their DNAT elements (on the loop: one nftables batch, ~0.1 ms)."""
         published = self.ports.release(owner)
         if not published or container_ip is None:
             return
-        rules = [_rule(p, container_ip) for p in published]
+        self.nat6.remove_ports(dual.port_rules6(published, container_ip6))
+        rules = [_rule(p, container_ip) for p in published if ":" not in p.host_ip]
+        if not rules:
+            return
         try:
             self.nat.nft.run("".join(nat.remove_port_script(self.prefix, r) for r in rules), "nftables ports")
         except NetworkError:
