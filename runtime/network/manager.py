@@ -31,7 +31,7 @@ import anyio
 import anyio.abc
 import anyio.to_thread
 
-from runtime.network import dual, nat, nat6
+from runtime.network import dual, nat, nat6, publishing
 from runtime.network.bridge import EndpointConfig, Links, bridge_name, enable_ip_forward, read_host_routes, veth_name
 from runtime.network.dns import DnsServer, Records
 from runtime.network.docker_json import BRIDGE_NAME_OPT, parse_create
@@ -39,6 +39,7 @@ from runtime.network.errors import NetworkConflict, NetworkError, NetworkInvalid
 from runtime.network.files import dns_upstreams, read_host_resolv_conf
 from runtime.network.ipam import DEFAULT_BRIDGE_SUBNET, plan_pool
 from runtime.network.ports import PortReservations, PortSpec, Published
+from runtime.network.proxy6 import LoopbackProxies
 from runtime.network.store import NetworkRecord, NetworkStore, new_network_id, now_rfc3339
 
 log = logging.getLogger("pycompose.network")
@@ -119,6 +120,7 @@ class NetworkManager:
         # Set once running containers got their endpoints back after an engine start (networking.restore).
         self.restored = anyio.Event()
         self.dns: DnsServer | None = None
+        self.proxies: LoopbackProxies | None = None
         self._lock = anyio.Lock()
 
     @property
@@ -138,14 +140,17 @@ class NetworkManager:
         upstreams = dns_upstreams(await anyio.to_thread.run_sync(read_host_resolv_conf))
         try:
             await self.boot()
-            async with DnsServer(self.records, upstreams, port=self.dns_port) as server:
-                self.dns = server
+            async with DnsServer(self.records, upstreams, port=self.dns_port) as server, \
+                    anyio.create_task_group() as group:
+                self.dns, self.proxies = server, LoopbackProxies(group)
                 for network in self.store:
                     await self._listen(network)
                 task_status.started()
                 await anyio.sleep_forever()
         finally:
-            self.dns = None
+            if self.proxies is not None:
+                self.proxies.close()
+            self.dns = self.proxies = None
             self.ports.close()
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(self._close)
@@ -385,54 +390,16 @@ class NetworkManager:
                       exact: Sequence[Published] = (), container_ip6: IPv6Address | None = None) -> list[Published]:
         """Hold the host ports (PortAllocated if one is taken) and DNAT them to the container; all or none.
 
-        `exact`: ports recorded before an engine restart, taken again as they were.
-        """
-        wanted = [*specs, *(PortSpec(p.container_port, p.protocol, p.host_ip, p.host_port) for p in exact)]
-        published: list[Published] = []
-        try:
-            for spec in wanted:
-                if ":" in spec.host_ip and container_ip6 is None:
-                    raise NetworkInvalid(f"cannot publish on [{spec.host_ip}]:{spec.host_port}: the container has "
-                                         "no IPv6 address (its network was not created with --ipv6)")
-                published.append(p := self.ports.reserve(owner, spec))
-                if container_ip6 is not None and not p.host_ip and not exact:
-                    # Every address means IPv6 ones too on a dual-stack network, on the same host port.
-                    published.append(self.ports.reserve(owner, PortSpec(p.container_port, p.protocol, "::",
-                                                                        p.host_port)))
-            rules = [_rule(p, container_ip) for p in published if ":" not in p.host_ip]
-            if rules:
-                script = "".join(nat.add_port_script(self.prefix, r) for r in rules)
-                await anyio.to_thread.run_sync(self.nat.nft.run, script, "nftables ports")
-            await anyio.to_thread.run_sync(self.nat6.add_ports, dual.port_rules6(published, container_ip6))
-        except BaseException:
-            self.ports.release(owner)
-            raise
-        return published
+        `exact`: ports recorded before an engine restart, taken again as they were."""
+        return await publishing.publish(self, owner, specs, container_ip, exact, container_ip6)
 
     def unpublish(self, owner: str, container_ip: IPv4Address | None, container_ip6: IPv6Address | None = None) -> None:
         """Release the ports and drop their DNAT elements (on the loop: one nftables batch, ~0.1 ms)."""
-        published = self.ports.release(owner)
-        if not published or container_ip is None:
-            return
-        self.nat6.remove_ports(dual.port_rules6(published, container_ip6))
-        rules = [_rule(p, container_ip) for p in published if ":" not in p.host_ip]
-        if not rules:
-            return
-        try:
-            self.nat.nft.run("".join(nat.remove_port_script(self.prefix, r) for r in rules), "nftables ports")
-        except NetworkError:
-            for rule in rules:
-                with contextlib.suppress(NetworkError):
-                    self.nat.remove_port(rule)
+        publishing.unpublish(self, owner, container_ip, container_ip6)
 
     async def remove_stale_links(self, keep: Iterable[str]) -> list[str]:
         wanted = {n.bridge for n in self.store if n.bridge} | set(keep)
         return await anyio.to_thread.run_sync(self.links.remove_stale, self.prefix, wanted)
-
-
-def _rule(published: Published, container_ip: IPv4Address) -> nat.PortRule:
-    return nat.PortRule(published.protocol, published.host_ip, published.host_port, container_ip,
-                        published.container_port)
 
 
 def new_endpoint_id() -> str:

@@ -57,7 +57,8 @@ def to_ip6(prefix: str, script: str) -> str:
 
 
 def table_script6(prefix: str) -> str:
-    return to_ip6(prefix, nat.table_script(prefix))
+    # ::1 is relayed by the engine (proxy6.py), never DNATed: its answers could not come back.
+    return to_ip6(prefix, nat.table_script(prefix)) + f"insert rule ip6 {prefix} publish ip6 daddr ::1 return\n"
 
 
 def add_network_script6(prefix: str, net: NetworkRules6) -> str:

@@ -143,6 +143,10 @@ class PortReservations:
                 return hold.owner
         return None
 
+    def socket_of(self, published: Published) -> socket.socket | None:
+        hold = self._held.get((published.protocol, published.host_ip, published.host_port))
+        return hold.sock if hold is not None else None
+
     def published(self, owner: str) -> list[Published]:
         return [hold.published for hold in self._held.values() if hold.owner == owner]
 

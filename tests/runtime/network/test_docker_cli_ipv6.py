@@ -1,0 +1,151 @@
+"""IPv6 through the docker CLI against a private engine: dual-stack networks, ping6, AAAA, ports on `::`.
+
+Traffic stays on loopback and on the networks the tests make: the masquerade
+of IPv6 subnets out of the host is checked in the kernel's ruleset, never
+by sending anything out.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.compose.cli.engines import DOCKER, busybox_engine
+from tests.compose.cli.engines import docker_cli as docker
+from tests.compose.cli.engines import docker_out as out
+from tests.engine_fixture import EngineHandle
+
+pytestmark = [pytest.mark.root, pytest.mark.timeout(180)]
+
+SUBNET6 = "fd7c:9e1f:42::/64"
+
+
+@pytest.fixture(scope="module")
+def module_engine() -> Iterator[EngineHandle]:
+    if DOCKER is None:
+        pytest.skip("no docker CLI on PATH")
+    if not Path("/proc/net/if_inet6").exists():
+        pytest.skip("this kernel has IPv6 disabled")
+    tmp = Path(tempfile.mkdtemp(prefix="pyc-net6-"))
+    try:
+        with busybox_engine(tmp) as (handle, _):
+            yield handle
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture
+def engine(module_engine: EngineHandle) -> Iterator[EngineHandle]:
+    yield module_engine
+    leftovers = out(module_engine, "ps", "-aq").split()
+    if leftovers:
+        docker(module_engine, "rm", "-f", *leftovers)
+    docker(module_engine, "network", "prune", "--force")
+
+
+def inspect(handle: EngineHandle, *args: str) -> object:
+    return json.loads(out(handle, *args))
+
+
+def nft(*args: str) -> str:
+    return subprocess.run(["nft", *args], capture_output=True, text=True, check=False).stdout
+
+
+def test_ipv6_network_and_ping6(engine: EngineHandle) -> None:
+    out(engine, "network", "create", "--ipv6", "--subnet", SUBNET6, "net6")
+    (net,) = inspect(engine, "network", "inspect", "net6")  # type: ignore[misc]
+    assert net["EnableIPv6"] is True
+    v6 = [c for c in net["IPAM"]["Config"] if ":" in c["Subnet"]]
+    assert v6 == [{"Subnet": SUBNET6, "Gateway": "fd7c:9e1f:42::1"}]
+    assert any("." in c["Subnet"] for c in net["IPAM"]["Config"])  # dual-stack: an IPv4 subnet too
+    out(engine, "run", "-d", "--name", "c6a", "--network", "net6", "busybox", "sleep", "60")
+    out(engine, "run", "-d", "--name", "c6b", "--network", "net6", "--ip6", "fd7c:9e1f:42::99", "busybox",
+        "sleep", "60")
+    (a,) = inspect(engine, "inspect", "c6a")  # type: ignore[misc]
+    ep = a["NetworkSettings"]["Networks"]["net6"]
+    assert ep["GlobalIPv6Address"].startswith("fd7c:9e1f:42::")
+    assert ep["GlobalIPv6PrefixLen"] == 64
+    assert ep["IPv6Gateway"] == "fd7c:9e1f:42::1"
+    (b,) = inspect(engine, "inspect", "c6b")  # type: ignore[misc]
+    assert b["NetworkSettings"]["Networks"]["net6"]["GlobalIPv6Address"] == "fd7c:9e1f:42::99"
+    ping = docker(engine, "exec", "c6a", "ping", "-6", "-c", "1", "-W", "5", "fd7c:9e1f:42::99")
+    assert "1 packets received" in ping.stdout
+    # By name: the embedded DNS answers AAAA.
+    ping = docker(engine, "exec", "c6a", "ping", "-6", "-c", "1", "-W", "5", "c6b")
+    assert "fd7c:9e1f:42::99" in ping.stdout and "1 packets received" in ping.stdout
+    routes = out(engine, "exec", "c6a", "ip", "-6", "route")
+    assert "default via fd7c:9e1f:42::1 dev eth0" in routes
+    (net,) = inspect(engine, "network", "inspect", "net6")  # type: ignore[misc]
+    shown = {c["Name"]: c["IPv6Address"] for c in net["Containers"].values()}
+    assert shown["c6b"] == "fd7c:9e1f:42::99/64"
+    # The bridge holds both gateways; the subnet is masqueraded out of the host (ip6 table).
+    bridge = out(engine, "exec", "c6a", "cat", "/proc/net/if_inet6")
+    assert bridge
+    ruleset = nft("list", "table", "ip6", engine.prefix)
+    assert "fd7c:9e1f:42::/64" in ruleset and "masquerade" in ruleset
+
+
+def test_default_ipv6_pool(engine: EngineHandle) -> None:
+    out(engine, "network", "create", "--ipv6", "pool6")
+    (net,) = inspect(engine, "network", "inspect", "pool6")  # type: ignore[misc]
+    (v6,) = [c for c in net["IPAM"]["Config"] if ":" in c["Subnet"]]
+    assert v6["Subnet"].startswith("fd") and v6["Subnet"].endswith("/64")
+    routes = Path("/proc/net/ipv6_route").read_text()
+    host = [line.split()[0] for line in routes.splitlines() if not line.split()[9].startswith(engine.prefix)]
+    prefix = v6["Subnet"].split("::")[0].replace(":", "").ljust(16, "0")
+    assert not any(r.startswith(prefix) for r in host)  # not a subnet the host routes already
+
+
+def test_ipv6_refused_where_dockerd_refuses(engine: EngineHandle) -> None:
+    result = docker(engine, "network", "create", "--subnet", SUBNET6, "no6", check=False)
+    assert result.returncode != 0 and "IPv6" in result.stderr
+    out(engine, "network", "create", "v4only")
+    result = docker(engine, "run", "--rm", "--network", "v4only", "--ip6", "fd00:1::5", "busybox", "true",
+                    check=False)
+    assert result.returncode != 0
+
+
+def test_published_port_on_ipv6_loopback(engine: EngineHandle) -> None:
+    out(engine, "network", "create", "--ipv6", "--subnet", "fd7c:9e1f:43::/64", "pub6")
+    out(engine, "run", "-d", "--name", "web", "--network", "pub6", "-p", "[::]::8080", "busybox",
+        "sh", "-c", "while true; do echo hello6 | nc -l -p 8080; done")
+    (web,) = inspect(engine, "inspect", "web")  # type: ignore[misc]
+    (binding,) = web["NetworkSettings"]["Ports"]["8080/tcp"]
+    assert binding["HostIp"] == "::"
+    port = int(binding["HostPort"])
+    assert f"[::]:{port}" in out(engine, "port", "web")
+    deadline = time.monotonic() + 10
+    got = b""
+    while time.monotonic() < deadline and b"hello6" not in got:
+        with socket.create_connection(("::1", port), timeout=5) as conn:
+            got = conn.recv(100)
+        if b"hello6" not in got:
+            time.sleep(0.2)
+    assert b"hello6" in got
+
+
+def test_every_address_means_ipv6_too_on_dual_stack(engine: EngineHandle) -> None:
+    out(engine, "network", "create", "--ipv6", "--subnet", "fd7c:9e1f:44::/64", "both6")
+    out(engine, "run", "-d", "--name", "web2", "--network", "both6", "-p", "8080", "busybox", "sleep", "60")
+    (w,) = inspect(engine, "inspect", "web2")  # type: ignore[misc]
+    ips = sorted(b["HostIp"] for b in w["NetworkSettings"]["Ports"]["8080/tcp"])
+    assert ips == ["0.0.0.0", "::"]
+    docker(engine, "rm", "-f", "web2")
+    assert "pub_any" in nft("list", "table", "ip6", engine.prefix)
+    assert "8080" not in nft("list", "map", "ip6", engine.prefix, "pub_any")
+
+
+def test_ipv6_tables_removed(engine: EngineHandle) -> None:
+    out(engine, "network", "create", "--ipv6", "--subnet", "fd7c:9e1f:45::/64", "gone6")
+    assert "fd7c:9e1f:45::/64" in nft("list", "table", "ip6", engine.prefix)
+    out(engine, "network", "rm", "gone6")
+    listing = nft("list", "table", "ip6", engine.prefix)
+    assert "fd7c:9e1f:45" not in listing and "from_" not in listing
