@@ -116,7 +116,11 @@ async def up(table: ContainerTable, record: Record, pid: int) -> None:
         await anyio.to_thread.run_sync(copy_peer_files, table, record)
         return
     nets = networks_of(table)
-    if nets is None or kind == "host":
+    if nets is None:
+        return
+    if kind in ("host", "none"):
+        _predefined_endpoint(record, new_endpoint_id())  # dockerd gives host and none endpoints too
+    if kind == "host":
         return
     try:
         if kind == "none":
@@ -166,6 +170,11 @@ async def _up_bridge(table: ContainerTable, nets: NetworkManager, record: Record
         raise
 
 
+def _predefined_endpoint(record: Record, endpoint_id: str) -> None:
+    for endpoint in (record.network_settings.get("Networks") or {}).values():
+        endpoint["EndpointID"] = endpoint_id
+
+
 def _network_of(nets: NetworkManager, name: str, endpoint: Mapping[str, Any]) -> NetworkRecord:
     network = nets.store.find(str(endpoint.get("NetworkID") or "")) or nets.store.find(name)
     if network is None:
@@ -184,6 +193,8 @@ def down(table: ContainerTable, record: Record, pid: int = 0) -> None:
     if nets is None:
         return
     att = nets.attached.get(record.id)
+    if mode_kind(_mode(record)) in ("host", "none"):
+        _predefined_endpoint(record, "")
     if att is None or (pid and att.pid != pid):
         return
     del nets.attached[record.id]
