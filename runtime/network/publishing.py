@@ -12,16 +12,29 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 from ipaddress import IPv4Address, IPv6Address
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import anyio.to_thread
 
 from runtime.network import dual, nat
 from runtime.network.errors import NetworkError, NetworkInvalid
-from runtime.network.ports import PortSpec, Published
+from runtime.network.nat6 import NatTable6
+from runtime.network.ports import PortReservations, PortSpec, Published
+from runtime.network.proxy6 import LoopbackProxies
 
-if TYPE_CHECKING:
-    from runtime.network.manager import NetworkManager
+
+class NetworkManager(Protocol):
+    """What of the manager publishing uses (manager.py imports this module, not the other way)."""
+
+    prefix: str
+    ports: PortReservations
+    proxies: LoopbackProxies | None
+
+    @property
+    def nat(self) -> Any: ...
+
+    @property
+    def nat6(self) -> NatTable6: ...
 
 
 def _rule(published: Published, container_ip: IPv4Address) -> nat.PortRule:
