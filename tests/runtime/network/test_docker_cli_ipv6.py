@@ -60,12 +60,11 @@ def nft(*args: str) -> str:
 
 
 def test_ipv6_network_and_ping6(engine: EngineHandle) -> None:
-    out(engine, "network", "create", "--ipv6", "--subnet", SUBNET6, "net6")
+    out(engine, "network", "create", "--subnet", "10.231.41.0/24", "--ipv6", "--subnet", SUBNET6, "net6")
     (net,) = inspect(engine, "network", "inspect", "net6")  # type: ignore[misc]
     assert net["EnableIPv6"] is True
-    v6 = [c for c in net["IPAM"]["Config"] if ":" in c["Subnet"]]
-    assert v6 == [{"Subnet": SUBNET6, "Gateway": "fd7c:9e1f:42::1"}]
-    assert any("." in c["Subnet"] for c in net["IPAM"]["Config"])  # dual-stack: an IPv4 subnet too
+    assert net["IPAM"]["Config"] == [{"Subnet": "10.231.41.0/24", "Gateway": "10.231.41.1"},
+                                     {"Subnet": SUBNET6, "Gateway": "fd7c:9e1f:42::1"}]  # dual-stack
     out(engine, "run", "-d", "--name", "c6a", "--network", "net6", "busybox", "sleep", "60")
     out(engine, "run", "-d", "--name", "c6b", "--network", "net6", "--ip6", "fd7c:9e1f:42::99", "busybox",
         "sleep", "60")
@@ -94,7 +93,7 @@ def test_ipv6_network_and_ping6(engine: EngineHandle) -> None:
 
 
 def test_default_ipv6_pool(engine: EngineHandle) -> None:
-    out(engine, "network", "create", "--ipv6", "pool6")
+    out(engine, "network", "create", "--subnet", "10.231.42.0/24", "--ipv6", "pool6")
     (net,) = inspect(engine, "network", "inspect", "pool6")  # type: ignore[misc]
     (v6,) = [c for c in net["IPAM"]["Config"] if ":" in c["Subnet"]]
     assert v6["Subnet"].startswith("fd") and v6["Subnet"].endswith("/64")
@@ -105,16 +104,18 @@ def test_default_ipv6_pool(engine: EngineHandle) -> None:
 
 
 def test_ipv6_refused_where_dockerd_refuses(engine: EngineHandle) -> None:
-    result = docker(engine, "network", "create", "--subnet", SUBNET6, "no6", check=False)
+    result = docker(engine, "network", "create", "--subnet", "10.231.61.0/24", "--subnet", SUBNET6, "no6",
+                    check=False)
     assert result.returncode != 0 and "IPv6" in result.stderr
-    out(engine, "network", "create", "v4only")
+    out(engine, "network", "create", "--subnet", "10.231.60.0/24", "v4only")
     result = docker(engine, "run", "--rm", "--network", "v4only", "--ip6", "fd00:1::5", "busybox", "true",
                     check=False)
     assert result.returncode != 0
 
 
 def test_published_port_on_ipv6_loopback(engine: EngineHandle) -> None:
-    out(engine, "network", "create", "--ipv6", "--subnet", "fd7c:9e1f:43::/64", "pub6")
+    out(engine, "network", "create", "--subnet", "10.231.43.0/24", "--ipv6", "--subnet", "fd7c:9e1f:43::/64",
+        "pub6")
     out(engine, "run", "-d", "--name", "web", "--network", "pub6", "-p", "[::]::8080", "busybox",
         "sh", "-c", "while true; do echo hello6 | nc -l -p 8080; done")
     (web,) = inspect(engine, "inspect", "web")  # type: ignore[misc]
@@ -133,7 +134,8 @@ def test_published_port_on_ipv6_loopback(engine: EngineHandle) -> None:
 
 
 def test_every_address_means_ipv6_too_on_dual_stack(engine: EngineHandle) -> None:
-    out(engine, "network", "create", "--ipv6", "--subnet", "fd7c:9e1f:44::/64", "both6")
+    out(engine, "network", "create", "--subnet", "10.231.44.0/24", "--ipv6", "--subnet", "fd7c:9e1f:44::/64",
+        "both6")
     out(engine, "run", "-d", "--name", "web2", "--network", "both6", "-p", "8080", "busybox", "sleep", "60")
     (w,) = inspect(engine, "inspect", "web2")  # type: ignore[misc]
     ips = sorted(b["HostIp"] for b in w["NetworkSettings"]["Ports"]["8080/tcp"])
@@ -144,8 +146,24 @@ def test_every_address_means_ipv6_too_on_dual_stack(engine: EngineHandle) -> Non
 
 
 def test_ipv6_tables_removed(engine: EngineHandle) -> None:
-    out(engine, "network", "create", "--ipv6", "--subnet", "fd7c:9e1f:45::/64", "gone6")
+    out(engine, "network", "create", "--subnet", "10.231.45.0/24", "--ipv6", "--subnet", "fd7c:9e1f:45::/64",
+        "gone6")
     assert "fd7c:9e1f:45::/64" in nft("list", "table", "ip6", engine.prefix)
     out(engine, "network", "rm", "gone6")
     listing = nft("list", "table", "ip6", engine.prefix)
     assert "fd7c:9e1f:45" not in listing and "from_" not in listing
+
+
+def test_connect_a_running_container_to_a_dual_stack_network(engine: EngineHandle) -> None:
+    out(engine, "network", "create", "--subnet", "10.231.46.0/24", "--ipv6", "--subnet", "fd7c:9e1f:46::/64",
+        "late6")
+    out(engine, "run", "-d", "--name", "peer6", "--network", "late6", "busybox", "sleep", "60")
+    out(engine, "run", "-d", "--name", "joiner", "busybox", "sleep", "60")
+    out(engine, "network", "connect", "--ip6", "fd7c:9e1f:46::77", "late6", "joiner")
+    assert "inet6 fd7c:9e1f:46::77/64" in out(engine, "exec", "joiner", "ip", "addr", "show", "eth1")
+    (peer,) = inspect(engine, "inspect", "peer6")  # type: ignore[misc]
+    target = peer["NetworkSettings"]["Networks"]["late6"]["GlobalIPv6Address"]
+    assert docker(engine, "exec", "joiner", "ping", "-6", "-c", "1", "-W", "5", target).returncode == 0
+    out(engine, "network", "disconnect", "late6", "joiner")
+    (net,) = inspect(engine, "network", "inspect", "late6")  # type: ignore[misc]
+    assert [c["Name"] for c in net["Containers"].values()] == ["peer6"]

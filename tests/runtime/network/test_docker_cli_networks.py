@@ -90,7 +90,8 @@ def test_create_options_in_the_kernel(engine: EngineHandle) -> None:
     out(engine, "network", "create", "--attachable", "-o", "com.docker.network.bridge.name=tbr0",
         "-o", "com.docker.network.driver.mtu=1400", "-o", "com.docker.network.bridge.enable_icc=false",
         "-o", "com.docker.network.bridge.enable_ip_masquerade=false",
-        "-o", "com.docker.network.bridge.host_binding_ipv4=127.0.0.1", "-o", "vendor.thing=kept", "opts")
+        "-o", "com.docker.network.bridge.host_binding_ipv4=127.0.0.1", "-o", "vendor.thing=kept",
+        "--subnet", "10.231.70.0/24", "opts")
     (net,) = inspect(engine, "network", "inspect", "opts")
     assert net["Attachable"] is True and net["Internal"] is False
     assert net["Options"]["vendor.thing"] == "kept"  # unknown options: stored and shown, as dockerd
@@ -108,13 +109,14 @@ def test_create_options_in_the_kernel(engine: EngineHandle) -> None:
     assert f'oifname "{bridge}" drop' in nft("list", "table", "ip", engine.prefix)
     assert subnet not in nft("list", "set", "ip", engine.prefix, "masq_subnets")  # enable_ip_masquerade=false
     assert "127.0.0.1:" in out(engine, "port", "icc1", "8080")  # host_binding_ipv4
-    too_long = docker(engine, "network", "create", "-o", "com.docker.network.bridge.name=abcdefghijklmnop", "x2",
+    too_long = docker(engine, "network", "create", "-o", "com.docker.network.bridge.name=abcdefghijklmnop",
+                      "--subnet", "10.231.71.0/24", "x2",
                       check=False)
     assert too_long.returncode != 0 and "15 characters" in too_long.stderr
 
 
 def test_icc_on_by_default_and_internal_networks(engine: EngineHandle) -> None:
-    out(engine, "network", "create", "--internal", "inner")
+    out(engine, "network", "create", "--internal", "--subnet", "10.231.72.0/24", "inner")
     (net,) = inspect(engine, "network", "inspect", "inner")
     assert net["Internal"] is True
     out(engine, "run", "-d", "--name", "in1", "--network", "inner", "busybox", "sleep", "60")
@@ -126,18 +128,19 @@ def test_icc_on_by_default_and_internal_networks(engine: EngineHandle) -> None:
 
 
 def test_endpoint_settings(engine: EngineHandle) -> None:
-    out(engine, "network", "create", "--subnet", "10.213.7.0/24", "--ipv6", "--subnet", "fd7c:9e1f:77::/64", "eps")
+    out(engine, "network", "create", "--subnet", "10.231.74.0/24", "--ipv6", "--subnet", "fd7c:9e1f:77::/64",
+        "eps")
     out(engine, "run", "-d", "--name", "ep1", "--network", "eps", "--mac-address", "02:42:ab:cd:ef:01",
-        "--link-local-ip", "169.254.20.20", "--link-local-ip", "fe80::2020", "--ip", "10.213.7.50",
+        "--link-local-ip", "169.254.20.20", "--link-local-ip", "fe80::2020", "--ip", "10.231.74.50",
         "--ip6", "fd7c:9e1f:77::50", "busybox", "sleep", "60")
     addresses = out(engine, "exec", "ep1", "ip", "addr", "show", "eth0")
     assert "link/ether 02:42:ab:cd:ef:01" in addresses
-    for wanted in ("inet 10.213.7.50/24", "inet 169.254.20.20/16", "inet6 fd7c:9e1f:77::50/64", "inet6 fe80::2020/64"):
+    for wanted in ("inet 10.231.74.50/24", "inet 169.254.20.20/16", "inet6 fd7c:9e1f:77::50/64", "inet6 fe80::2020/64"):
         assert wanted in addresses
     (c,) = inspect(engine, "inspect", "ep1")
     ep = c["NetworkSettings"]["Networks"]["eps"]
-    assert ep["MacAddress"] == "02:42:ab:cd:ef:01" and ep["IPAddress"] == "10.213.7.50"
-    assert ep["IPAMConfig"] == {"IPv4Address": "10.213.7.50", "IPv6Address": "fd7c:9e1f:77::50",
+    assert ep["MacAddress"] == "02:42:ab:cd:ef:01" and ep["IPAddress"] == "10.231.74.50"
+    assert ep["IPAMConfig"] == {"IPv4Address": "10.231.74.50", "IPv6Address": "fd7c:9e1f:77::50",
                                 "LinkLocalIPs": ["169.254.20.20", "fe80::2020"]}
     bad = docker(engine, "run", "--rm", "--network", "eps", "--link-local-ip", "10.1.1.1", "busybox", "true",
                  check=False)
@@ -145,8 +148,8 @@ def test_endpoint_settings(engine: EngineHandle) -> None:
 
 
 def test_rules_go_with_the_network(engine: EngineHandle) -> None:
-    out(engine, "network", "create", "--ipv6", "--subnet", "fd7c:9e1f:78::/64", "-o",
-        "com.docker.network.bridge.name=gbr0", "gone")
+    out(engine, "network", "create", "--ipv6", "--subnet", "fd7c:9e1f:78::/64", "--subnet", "10.231.73.0/24",
+        "-o", "com.docker.network.bridge.name=gbr0", "gone")
     bridge = f"{engine.prefix}gbr0"
     assert bridge in nft("list", "table", "ip", engine.prefix) and bridge in nft("list", "table", "ip6", engine.prefix)
     out(engine, "network", "rm", "gone")
