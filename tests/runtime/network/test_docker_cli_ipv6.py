@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.compose.cli.engines import DOCKER, busybox_engine
+from tests.compose.cli.engines import DOCKER, busybox_engine, pycompose
 from tests.compose.cli.engines import docker_cli as docker
 from tests.compose.cli.engines import docker_out as out
 from tests.engine_fixture import EngineHandle
@@ -167,3 +167,38 @@ def test_connect_a_running_container_to_a_dual_stack_network(engine: EngineHandl
     out(engine, "network", "disconnect", "late6", "joiner")
     (net,) = inspect(engine, "network", "inspect", "late6")  # type: ignore[misc]
     assert [c["Name"] for c in net["Containers"].values()] == ["peer6"]
+
+
+COMPOSE = """\
+name: v6proj
+services:
+  one:
+    image: busybox
+    command: sleep 60
+    networks:
+      back:
+        ipv6_address: fd7c:9e1f:47::10
+  two:
+    image: busybox
+    command: sleep 60
+    networks: [back]
+networks:
+  back:
+    enable_ipv6: true
+    ipam:
+      config:
+        - subnet: 10.231.47.0/24
+        - subnet: fd7c:9e1f:47::/64
+"""
+
+
+def test_compose_project_on_a_dual_stack_network(engine: EngineHandle, tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(COMPOSE)
+    up = pycompose(engine, "up", "-d", cwd=tmp_path)
+    assert up.returncode == 0, up.stderr
+    try:
+        ping = docker(engine, "exec", "v6proj-two-1", "ping", "-6", "-c", "1", "-W", "5", "one")
+        assert "fd7c:9e1f:47::10" in ping.stdout and "1 packets received" in ping.stdout
+    finally:
+        down = pycompose(engine, "down", cwd=tmp_path)
+        assert down.returncode == 0, down.stderr
