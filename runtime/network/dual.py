@@ -12,6 +12,7 @@ Blocking calls: run them from worker threads.
 from __future__ import annotations
 
 import errno
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from ipaddress import IPv6Address, IPv6Interface, IPv6Network, ip_interface
 from pathlib import Path
@@ -25,6 +26,7 @@ from runtime.network.ports import Published
 from runtime.network.store import NetworkRecord
 
 PROC = Path("/proc")
+log = logging.getLogger("pycompose.network")
 
 
 def read_host_routes6(ignore_prefix: str = "") -> list[IPv6Network]:
@@ -75,6 +77,14 @@ def bridge_ipv6(bridge: str, gateway: IPv6Interface) -> None:
         except OSError as exc:
             if exc.errno != errno.EEXIST:
                 raise KernelFailure(f"bridge {bridge}", f"IPv6 gateway {gateway}: {exc.strerror}") from exc
+
+
+def reset6(table: NatTable6) -> None:
+    """A fresh `ip6` table; a kernel without IPv6 keeps the engine going (dual-stack networks then fail)."""
+    try:
+        table.reset()
+    except KernelFailure as exc:
+        log.warning("no IPv6 nftables table: %s", exc.message)
 
 
 def make6(table: NatTable6, network: NetworkRecord) -> None:

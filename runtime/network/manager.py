@@ -169,7 +169,7 @@ class NetworkManager:
     def _boot_kernel(self) -> None:
         enable_ip_forward()
         self.nat.reset()
-        self.nat6.reset()
+        dual.reset6(self.nat6)
         self._ensure_predefined()
         for network in self.store:
             if network.driver == "bridge":
