@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -18,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.compose.cli.engines import DOCKER, busybox_engine, pycompose
+from tests.compose.cli.engines import DOCKER, busybox_engine, engine_with_busybox, pycompose, stop_engine
 from tests.compose.cli.engines import docker_cli as docker
 from tests.compose.cli.engines import docker_out as out
-from tests.engine_fixture import EngineHandle
+from tests.engine_fixture import EngineHandle, start_private_engine
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(180)]
 
@@ -57,6 +58,19 @@ def inspect(handle: EngineHandle, *args: str) -> object:
 
 def nft(*args: str) -> str:
     return subprocess.run(["nft", *args], capture_output=True, text=True, check=False).stdout
+
+
+def _connect6(port: int) -> bytes:
+    deadline, got = time.monotonic() + 10, b""
+    while time.monotonic() < deadline and b"hello6" not in got:
+        try:
+            with socket.create_connection(("::1", port), timeout=5) as conn:
+                got = conn.recv(100)
+        except OSError:
+            pass
+        if b"hello6" not in got:
+            time.sleep(0.2)
+    return got
 
 
 def test_ipv6_network_and_ping6(engine: EngineHandle) -> None:
@@ -123,14 +137,7 @@ def test_published_port_on_ipv6_loopback(engine: EngineHandle) -> None:
     assert binding["HostIp"] == "::"
     port = int(binding["HostPort"])
     assert f"[::]:{port}" in out(engine, "port", "web")
-    deadline = time.monotonic() + 10
-    got = b""
-    while time.monotonic() < deadline and b"hello6" not in got:
-        with socket.create_connection(("::1", port), timeout=5) as conn:
-            got = conn.recv(100)
-        if b"hello6" not in got:
-            time.sleep(0.2)
-    assert b"hello6" in got
+    assert b"hello6" in _connect6(port)
 
 
 def test_every_address_means_ipv6_too_on_dual_stack(engine: EngineHandle) -> None:
@@ -202,3 +209,27 @@ def test_compose_project_on_a_dual_stack_network(engine: EngineHandle, tmp_path:
     finally:
         down = pycompose(engine, "down", cwd=tmp_path)
         assert down.returncode == 0, down.stderr
+
+
+def test_engine_kill_9_keeps_dual_stack_containers(module_engine: EngineHandle, tmp_path: Path) -> None:
+    handle, _ = engine_with_busybox(tmp_path)
+    try:
+        out(handle, "network", "create", "--subnet", "10.231.48.0/24", "--ipv6", "--subnet", "fd7c:9e1f:48::/64",
+            "keep6")
+        out(handle, "run", "-d", "--name", "srv6", "--network", "keep6", "-p", "[::]::8080", "busybox",
+            "sh", "-c", "while true; do echo hello6 | nc -l -p 8080; done")
+        out(handle, "run", "-d", "--name", "cli6", "--network", "keep6", "busybox", "sleep", "120")
+        port = int(out(handle, "port", "srv6", "8080").split(":")[-1])
+        assert b"hello6" in _connect6(port)
+        handle.process.send_signal(signal.SIGKILL)
+        handle.process.wait(10)
+        handle = start_private_engine(tmp_path / "engine")
+        assert b"hello6" in _connect6(port)  # the host port and its ::1 relay are back
+        ping = docker(handle, "exec", "cli6", "ping", "-6", "-c", "1", "-W", "5", "srv6")
+        assert "1 packets received" in ping.stdout
+        assert "fd7c:9e1f:48::/64" in nft("list", "table", "ip6", handle.prefix)
+        docker(handle, "rm", "-f", "srv6", "cli6")
+        docker(handle, "network", "rm", "keep6")
+    finally:
+        stop_engine(handle)
+    assert handle.prefix not in nft("list", "tables")
