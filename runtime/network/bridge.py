@@ -268,7 +268,7 @@ class Links:
         with _open_netns(netns) as ns_fd, _phase("lo in container"), _netns_rtnl(ns_fd) as inner:
             inner.set_up(LOOPBACK_INDEX)
 
-    def default_route(self, netns: str | int, ifname: str, gateway: IPv4Address) -> None:
+    def default_route(self, netns: str | int, ifname: str, gateway: IPv4Address | IPv6Address) -> None:
         """Route the container's outbound traffic through `ifname` (its old route went with its interface)."""
         with _open_netns(netns) as ns_fd, _phase(f"default route via {ifname}"), _netns_rtnl(ns_fd) as inner:
             index = inner.index(ifname)

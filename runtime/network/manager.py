@@ -359,8 +359,10 @@ class NetworkManager:
 
     async def route_through(self, pid: int, a: Attached) -> None:
         """Make `a` the container's default route (after the endpoint that had it went away)."""
-        gateway = self.store.get(a.network_id).get_pool().gateway
-        await anyio.to_thread.run_sync(self.links.default_route, pid, a.ifname, gateway)
+        network = self.store.get(a.network_id)
+        await anyio.to_thread.run_sync(self.links.default_route, pid, a.ifname, network.get_pool().gateway)
+        if a.address6 is not None and network.gateway6 is not None:
+            await anyio.to_thread.run_sync(self.links.default_route, pid, a.ifname, network.gateway6)
 
     async def unplug(self, host_ifnames: Iterable[str]) -> None:
         """Remove veths and return once they are gone.

@@ -171,6 +171,8 @@ def test_connect_a_running_container_to_a_dual_stack_network(engine: EngineHandl
     (peer,) = inspect(engine, "inspect", "peer6")  # type: ignore[misc]
     target = peer["NetworkSettings"]["Networks"]["late6"]["GlobalIPv6Address"]
     assert docker(engine, "exec", "joiner", "ping", "-6", "-c", "1", "-W", "5", target).returncode == 0
+    out(engine, "network", "disconnect", "bridge", "joiner")  # the default routes move to late6
+    assert "default via fd7c:9e1f:46::1 dev eth1" in out(engine, "exec", "joiner", "ip", "-6", "route")
     out(engine, "network", "disconnect", "late6", "joiner")
     (net,) = inspect(engine, "network", "inspect", "late6")  # type: ignore[misc]
     assert [c["Name"] for c in net["Containers"].values()] == ["peer6"]
