@@ -16,12 +16,11 @@ so engines started side by side never take the same predefined subnet.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 import secrets
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Interface
 from pathlib import Path
@@ -37,6 +36,7 @@ from runtime.network.dns import DnsServer, Records
 from runtime.network.docker_json import BRIDGE_NAME_OPT, parse_create
 from runtime.network.errors import NetworkConflict, NetworkError, NetworkInvalid
 from runtime.network.files import dns_upstreams, read_host_resolv_conf
+from runtime.network.hostlock import HOST_LOCK, host_lock
 from runtime.network.ipam import DEFAULT_BRIDGE_SUBNET, plan_pool
 from runtime.network.ports import PortReservations, PortSpec, Published
 from runtime.network.proxy6 import LoopbackProxies
@@ -44,7 +44,6 @@ from runtime.network.store import NetworkRecord, NetworkStore, new_network_id, n
 
 log = logging.getLogger("pycompose.network")
 
-HOST_LOCK = Path("/run/pycompose/ipam.lock")
 UNPLUG_WAIT = 5.0  # seconds a removed veth may take to disappear (netns teardown runs in the background)
 
 
@@ -72,18 +71,6 @@ class Attachment:
     published: list[Published] = field(default_factory=list)
     container_ip: IPv4Address | None = None  # where published ports lead
     container_ip6: IPv6Address | None = None  # where ports published on IPv6 addresses lead
-
-
-@contextlib.contextmanager
-def host_lock(path: Path = HOST_LOCK) -> Iterator[None]:
-    """An exclusive flock shared by every engine on the host (subnet choice + bridge creation)."""
-    path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def rules_of(network: NetworkRecord) -> nat.NetworkRules:
