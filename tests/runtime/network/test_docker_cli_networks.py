@@ -156,3 +156,16 @@ def test_rules_go_with_the_network(engine: EngineHandle) -> None:
     for family in ("ip", "ip6"):
         assert bridge not in nft("list", "table", family, engine.prefix)
     assert not link(bridge)
+
+
+def test_icc_and_masquerade_off_for_ipv6_too(engine: EngineHandle) -> None:
+    out(engine, "network", "create", "--subnet", "10.231.75.0/24", "--ipv6", "--subnet", "fd7c:9e1f:79::/64",
+        "-o", "com.docker.network.bridge.enable_icc=false",
+        "-o", "com.docker.network.bridge.enable_ip_masquerade=false", "quiet6")
+    out(engine, "run", "-d", "--name", "q1", "--network", "quiet6", "busybox", "sleep", "60")
+    out(engine, "run", "-d", "--name", "q2", "--network", "quiet6", "--ip6", "fd7c:9e1f:79::20", "busybox",
+        "sleep", "60")
+    ping = docker(engine, "exec", "q1", "ping", "-6", "-c", "1", "-W", "2", "fd7c:9e1f:79::20", check=False)
+    assert ping.returncode != 0
+    assert "fd7c:9e1f:79::/64" not in nft("list", "set", "ip6", engine.prefix, "masq_subnets")
+    assert "fd7c:9e1f:79::/64" in nft("list", "set", "ip6", engine.prefix, "subnets")
