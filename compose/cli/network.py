@@ -70,21 +70,19 @@ def key_values(values: Sequence[str], flag: str) -> dict[str, str]:
 def create_body(name: str, driver: str, internal: bool, attachable: bool, ipv6: bool, labels: Sequence[str],
                 opts: Sequence[str], subnets: Sequence[str], ip_ranges: Sequence[str], gateways: Sequence[str],
                 aux: Sequence[str], ipam_driver: str, ipam_opts: Sequence[str]) -> dict[str, Any]:
-    """The `POST /networks/create` body for docker's flags (one IPAM config per --subnet)."""
+    """The `POST /networks/create` body for docker's flags (one IPAM config per --subnet).
+
+    As the docker CLI does, each --ip-range, --gateway and --aux-address goes with the subnet that
+    contains it (an IPv4 and an IPv6 subnet side by side with --ipv6)."""
     if len(ip_ranges) > len(subnets) or len(gateways) > len(subnets):
         raise click.UsageError("every ip-range or gateway must have a corresponding subnet")
-    configs = []
-    for i, subnet in enumerate(subnets):
-        config: dict[str, Any] = {"Subnet": subnet}
-        if i < len(ip_ranges):
-            config["IPRange"] = ip_ranges[i]
-        if i < len(gateways):
-            config["Gateway"] = gateways[i]
-        configs.append(config)
-    if aux:
-        if not configs:
-            raise click.UsageError("aux-address needs a subnet")
-        configs[0]["AuxiliaryAddresses"] = key_values(aux, "--aux-address")
+    configs: list[dict[str, Any]] = [{"Subnet": subnet} for subnet in subnets]
+    for value in ip_ranges:
+        _subnet_of(configs, value, "range")["IPRange"] = value
+    for value in gateways:
+        _subnet_of(configs, value, "gateway")["Gateway"] = value
+    for key, value in key_values(aux, "--aux-address").items():
+        _subnet_of(configs, value, "aux-address").setdefault("AuxiliaryAddresses", {})[key] = value
     body: dict[str, Any] = {
         "Name": name,
         "Driver": driver,
@@ -99,6 +97,22 @@ def create_body(name: str, driver: str, internal: bool, attachable: bool, ipv6: 
     return body
 
 
+def _subnet_of(configs: list[dict[str, Any]], value: str, what: str) -> dict[str, Any]:
+    import ipaddress
+
+    try:
+        inner = ipaddress.ip_network(value, strict=False)
+        subnets = [(c, ipaddress.ip_network(c["Subnet"], strict=False)) for c in configs]
+        found = [c for c, net in subnets if net.version == inner.version and inner.subnet_of(net)]  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise click.UsageError(f"invalid {what} {value}: {exc}") from None
+    if not found:
+        raise click.UsageError(f"no matching subnet for {what} {value}")
+    if what != "range" and what in found[0]:
+        raise click.UsageError(f"cannot configure multiple {what}s for the same subnet")
+    return found[0]
+
+
 def prune_report(report: Mapping[str, Any]) -> str:
     deleted = report.get("NetworksDeleted") or []
     if not deleted:
@@ -108,12 +122,14 @@ def prune_report(report: Mapping[str, Any]) -> str:
 
 
 def endpoint_config(aliases: Sequence[str], ip: str | None, links: Sequence[str],
-                    driver_opts: Sequence[str]) -> dict[str, Any]:
+                    driver_opts: Sequence[str], ip6: str | None = None,
+                    link_local: Sequence[str] = ()) -> dict[str, Any]:
     config: dict[str, Any] = {}
     if aliases:
         config["Aliases"] = list(aliases)
-    if ip:
-        config["IPAMConfig"] = {"IPv4Address": ip}
+    ipam = {k: v for k, v in (("IPv4Address", ip), ("IPv6Address", ip6), ("LinkLocalIPs", list(link_local))) if v}
+    if ipam:
+        config["IPAMConfig"] = ipam
     if links:
         config["Links"] = list(links)
     if driver_opts:
@@ -129,12 +145,12 @@ def endpoint_config(aliases: Sequence[str], ip: str | None, links: Sequence[str]
 @click.option("-d", "--driver", default="bridge", show_default=True, help="Driver to manage the network.")
 @click.option("--internal", is_flag=True, help="Restrict external access to the network.")
 @click.option("--attachable", is_flag=True, help="Enable manual container attachment.")
-@click.option("--ipv6", is_flag=True, help="Enable IPv6 networking (not supported yet).")
+@click.option("--ipv6", is_flag=True, help="Enable IPv6 networking.")
 @click.option("--label", "labels", multiple=True, metavar="KEY=VALUE", help="Set metadata on a network.")
 @click.option("-o", "--opt", "opts", multiple=True, metavar="KEY=VALUE", help="Set driver specific options.")
 @click.option("--subnet", "subnets", multiple=True, help="Subnet in CIDR format.")
 @click.option("--ip-range", "ip_ranges", multiple=True, help="Allocate container ip from a sub-range.")
-@click.option("--gateway", "gateways", multiple=True, help="IPv4 gateway for the master subnet.")
+@click.option("--gateway", "gateways", multiple=True, help="IPv4 or IPv6 Gateway for the master subnet.")
 @click.option("--aux-address", "aux", multiple=True, metavar="NAME=IP",
               help="Auxiliary addresses used by the network driver.")
 @click.option("--ipam-driver", default="default", help="IP Address Management Driver.")
@@ -198,13 +214,16 @@ def rm(target: Target, names: tuple[str, ...], force: bool) -> None:
 @click.argument("container")
 @click.option("--alias", "aliases", multiple=True, help="Add network-scoped alias for the container.")
 @click.option("--ip", default=None, help="IPv4 address (e.g., 172.30.100.104).")
+@click.option("--ip6", default=None, help="IPv6 address (e.g., 2001:db8::33).")
+@click.option("--link-local-ip", "link_local", multiple=True, help="Add a link-local address for the container.")
 @click.option("--link", "links", multiple=True, help="Add link to another container.")
 @click.option("--driver-opt", "driver_opts", multiple=True, help="Driver options for the network.")
 @pass_target
 def connect(target: Target, network_name: str, container: str, aliases: tuple[str, ...], ip: str | None,
-            links: tuple[str, ...], driver_opts: tuple[str, ...]) -> None:
+            ip6: str | None, link_local: tuple[str, ...], links: tuple[str, ...], driver_opts: tuple[str, ...]) -> None:
     """Connect a container to a network."""
-    body = {"Container": container, "EndpointConfig": endpoint_config(aliases, ip, links, driver_opts)}
+    body = {"Container": container,
+            "EndpointConfig": endpoint_config(aliases, ip, links, driver_opts, ip6, link_local)}
 
     async def work(client: EngineClient) -> None:
         await (await client.post(f"/networks/{network_name}/connect", json=body)).read()

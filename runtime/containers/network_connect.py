@@ -15,6 +15,7 @@ from runtime.containers.network_state import ACTIVE, fill_settings, register_dns
 from runtime.containers.networking import engine_error, networks_of
 from runtime.containers.records import Record
 from runtime.errors import EngineError, bad_request
+from runtime.network.dual import allocate6, link_local
 from runtime.network.endpoints import endpoint_settings, interface_names, mode_kind, random_mac
 from runtime.network.errors import NetworkError
 from runtime.network.manager import Attached, Attachment, NetworkManager, host_ifname, new_endpoint_id
@@ -83,12 +84,19 @@ async def _attach_one(table: ContainerTable, nets: NetworkManager, record: Recor
                       network: NetworkRecord, endpoint: dict[str, Any]) -> None:
     ifname = interface_names([endpoint], {a.ifname for a in att.endpoints.values()})[0]
     endpoint_id = new_endpoint_id()
-    address = nets.allocate(network, endpoint_id, str((endpoint.get("IPAMConfig") or {}).get("IPv4Address") or ""))
+    ipam = endpoint.get("IPAMConfig") or {}
+    address = nets.allocate(network, endpoint_id, str(ipam.get("IPv4Address") or ""))
+    try:
+        address6 = allocate6(network, endpoint_id, str(ipam.get("IPv6Address") or ""))
+    except BaseException:
+        nets.release(network.id, endpoint_id)
+        raise
     # As Docker: a container left without a way out (all its networks internal, or the one that had the
     # default route disconnected) gets it through the first outward network connected.
     route = not network.internal and not any(e.default_route for e in att.endpoints.values())
     a = Attached(network.id, endpoint_id, host_ifname(nets.prefix, endpoint_id), ifname,
-                 str(endpoint.get("MacAddress") or random_mac()), address, route)
+                 str(endpoint.get("MacAddress") or random_mac()), address, route, address6,
+                 link_local(ipam.get("LinkLocalIPs") or ()))
     try:
         await nets.plug(att.pid, [a])
     except BaseException:
@@ -119,8 +127,8 @@ async def disconnect(containers: ContainerTable | None, network_ref: str, contai
             if att is not None and a is not None:
                 nets.records.remove(record.id, network.name)
                 if att.container_ip == a.address.ip:
-                    nets.unpublish(record.id, att.container_ip)
-                    att.published, att.container_ip = [], None
+                    nets.unpublish(record.id, att.container_ip, att.container_ip6)
+                    att.published, att.container_ip, att.container_ip6 = [], None, None
                 nets.release(network.id, a.endpoint_id)
                 await nets.unplug([a.host_ifname])
                 if a.default_route and record.state.status in ACTIVE:

@@ -44,11 +44,16 @@ def fill_settings(nets: NetworkManager, record: Record, att: Attachment) -> None
             "NetworkID": network.id, "EndpointID": a.endpoint_id, "Gateway": str(network.gateway or ""),
             "IPAddress": str(a.address.ip), "IPPrefixLen": a.address.network.prefixlen, "MacAddress": a.mac,
             "DNSNames": dns_names(record.name, record.id, aliases) if network.user_defined else None,
+            "GlobalIPv6Address": str(a.address6.ip) if a.address6 else "",
+            "GlobalIPv6PrefixLen": a.address6.network.prefixlen if a.address6 else 0,
+            "IPv6Gateway": str(network.gateway6 or "") if a.address6 else "",
         })  # fmt: skip
         if network.default:
             settings.update({"Bridge": network.bridge, "EndpointID": a.endpoint_id, "MacAddress": a.mac,
                              "Gateway": endpoint["Gateway"], "IPAddress": endpoint["IPAddress"],
-                             "IPPrefixLen": endpoint["IPPrefixLen"]})
+                             "IPPrefixLen": endpoint["IPPrefixLen"], "IPv6Gateway": endpoint["IPv6Gateway"],
+                             "GlobalIPv6Address": endpoint["GlobalIPv6Address"],
+                             "GlobalIPv6PrefixLen": endpoint["GlobalIPv6PrefixLen"]})
     settings["Ports"] = ports_json(exposed_keys(record.config, record.host_config), att.published)
     settings["SandboxKey"] = f"/proc/{att.pid}/ns/net"
     settings["SandboxID"] = record.id
@@ -65,7 +70,8 @@ def register_dns(table: ContainerTable, nets: NetworkManager, record: Record, at
     forward = any(not network.internal for network, _, _ in user)
     for network, endpoint, a in user:
         names = dns_names(record.name, record.id, endpoint.get("Aliases") or ())
-        nets.records.add(record.id, network.name, a.address.ip, names, upstreams=upstreams, forward=forward)
+        nets.records.add(record.id, network.name, a.address.ip, names, upstreams=upstreams, forward=forward,
+                         address6=a.address6.ip if a.address6 else None)
     links: dict[str, str] = {}
     wanted = [*(hc.get("Links") or ()), *(link for _, ep, _ in user for link in ep.get("Links") or ())]
     for target, alias in parse_links(wanted):
@@ -98,6 +104,7 @@ async def write_files(table: ContainerTable, nets: NetworkManager, record: Recor
             dns_address = str(network.gateway)
             break
     addresses = [str(a.address.ip) for a in att.endpoints.values()]
+    addresses += [str(a.address6.ip) for a in att.endpoints.values() if a.address6 is not None]
     hostname, domainname = str(config.get("Hostname") or ""), str(config.get("Domainname") or "")
     gateway = str(default.gateway) if default is not None and default.gateway else None
     hosts = files.hosts_file(hostname, addresses, domainname=domainname, extra_hosts=extra, host_gateway=gateway)

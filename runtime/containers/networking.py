@@ -32,6 +32,7 @@ import anyio.to_thread
 from runtime.containers.network_state import ACTIVE, copy_peer_files, fill_settings, register_dns, write_files
 from runtime.containers.records import Record
 from runtime.errors import EngineError, conflict
+from runtime.network.dual import allocate6, link_local
 from runtime.network.endpoints import (
     CreatePlan,
     Peer,
@@ -115,7 +116,11 @@ async def up(table: ContainerTable, record: Record, pid: int) -> None:
         await anyio.to_thread.run_sync(copy_peer_files, table, record)
         return
     nets = networks_of(table)
-    if nets is None or kind == "host":
+    if nets is None:
+        return
+    if kind in ("host", "none"):
+        _predefined_endpoint(record, new_endpoint_id())  # dockerd gives host and none endpoints too
+    if kind == "host":
         return
     try:
         if kind == "none":
@@ -143,16 +148,19 @@ async def _up_bridge(table: ContainerTable, nets: NetworkManager, record: Record
     try:
         for i, ((_, ep), network) in enumerate(zip(entries, networks, strict=True)):
             endpoint_id = new_endpoint_id()
-            wanted = str((ep.get("IPAMConfig") or {}).get("IPv4Address") or "")
-            address = nets.allocate(network, endpoint_id, wanted)
+            ipam = ep.get("IPAMConfig") or {}
+            address = nets.allocate(network, endpoint_id, str(ipam.get("IPv4Address") or ""))
+            address6 = allocate6(network, endpoint_id, str(ipam.get("IPv6Address") or ""))
             att.endpoints[network.id] = Attached(network.id, endpoint_id, host_ifname(nets.prefix, endpoint_id),
                                                  ifnames[i], str(ep.get("MacAddress") or random_mac()), address,
-                                                 i == route_at)
+                                                 i == route_at, address6, link_local(ipam.get("LinkLocalIPs") or ()))
         if att.endpoints:
-            att.container_ip = next(iter(att.endpoints.values())).address.ip
+            first = next(iter(att.endpoints.values()))
+            att.container_ip = first.address.ip
+            att.container_ip6 = first.address6.ip if first.address6 is not None else None
             binding = networks[0].bridge_options().host_binding_ipv4
             specs = port_specs(record.config, record.host_config, binding)
-            att.published = await nets.publish(record.id, specs, att.container_ip)
+            att.published = await nets.publish(record.id, specs, att.container_ip, container_ip6=att.container_ip6)
         await nets.plug(pid, list(att.endpoints.values()))
         register_dns(table, nets, record, att)
         fill_settings(nets, record, att)
@@ -160,6 +168,11 @@ async def _up_bridge(table: ContainerTable, nets: NetworkManager, record: Record
     except BaseException:
         down(table, record, pid)
         raise
+
+
+def _predefined_endpoint(record: Record, endpoint_id: str) -> None:
+    for endpoint in (record.network_settings.get("Networks") or {}).values():
+        endpoint["EndpointID"] = endpoint_id
 
 
 def _network_of(nets: NetworkManager, name: str, endpoint: Mapping[str, Any]) -> NetworkRecord:
@@ -180,10 +193,12 @@ def down(table: ContainerTable, record: Record, pid: int = 0) -> None:
     if nets is None:
         return
     att = nets.attached.get(record.id)
+    if mode_kind(_mode(record)) in ("host", "none"):
+        _predefined_endpoint(record, "")
     if att is None or (pid and att.pid != pid):
         return
     del nets.attached[record.id]
-    nets.unpublish(record.id, att.container_ip)
+    nets.unpublish(record.id, att.container_ip, att.container_ip6)
     nets.records.remove(record.id)
     for a in att.endpoints.values():
         nets.release(a.network_id, a.endpoint_id)
@@ -227,9 +242,11 @@ def clear_settings(record: Record) -> None:
     """A stopped container's NetworkSettings: no addresses, no ports; aliases, static IPs and MACs stay."""
     settings = record.network_settings
     for endpoint in (settings.get("Networks") or {}).values():
-        endpoint.update({"EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0})
+        endpoint.update({"EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "",
+                         "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0})
     settings.update({"Ports": {}, "SandboxKey": "", "SandboxID": "", "EndpointID": "", "Gateway": "",
-                     "IPAddress": "", "IPPrefixLen": 0, "MacAddress": "", "Bridge": ""})
+                     "IPAddress": "", "IPPrefixLen": 0, "MacAddress": "", "Bridge": "", "IPv6Gateway": "",
+                     "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0})
 
 
 # -- engine restart --------------------------------------------------------------------------------
@@ -266,7 +283,8 @@ async def _restore_one(table: ContainerTable, nets: NetworkManager, record: Reco
     if att.container_ip is not None:
         for published in published_from_json(record.network_settings.get("Ports") or {}):
             try:
-                att.published += await nets.publish(record.id, [], att.container_ip, exact=[published])
+                att.published += await nets.publish(record.id, [], att.container_ip, exact=[published],
+                                                    container_ip6=att.container_ip6)
             except NetworkError as exc:
                 log.warning("port %s of %s not published again: %s", published.key, record.name, exc)
     register_dns(table, nets, record, att)
@@ -282,9 +300,14 @@ def _readopt(nets: NetworkManager, record: Record) -> Attachment:
         if network is None or network.pool is None or not address or not endpoint_id:
             continue
         interface = nets.allocate(network, endpoint_id, held=address)
+        held6 = str(endpoint.get("GlobalIPv6Address") or "")
+        interface6 = allocate6(network, endpoint_id, held=held6) if held6 else None
         att.endpoints[network.id] = Attached(network.id, endpoint_id, host_ifname(nets.prefix, endpoint_id),
-                                             ifnames[i], str(endpoint.get("MacAddress") or ""), interface, False)
+                                             ifnames[i], str(endpoint.get("MacAddress") or ""), interface, False,
+                                             interface6)
     if att.endpoints:
-        att.container_ip = next(iter(att.endpoints.values())).address.ip
+        first = next(iter(att.endpoints.values()))
+        att.container_ip = first.address.ip
+        att.container_ip6 = first.address6.ip if first.address6 is not None else None
     nets.attached[record.id] = att
     return att

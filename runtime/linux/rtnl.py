@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import socket
 import struct
-from ipaddress import IPv4Address, IPv4Interface
+from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 
 NETLINK_ROUTE = 0
 RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK = 16, 17, 18
@@ -23,6 +23,7 @@ IFF_UP = 0x1
 IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_MASTER, IFLA_LINKINFO, IFLA_NET_NS_FD = 1, 3, 4, 10, 18, 28
 IFLA_INFO_KIND, IFLA_INFO_DATA, VETH_INFO_PEER = 1, 2, 1
 IFA_ADDRESS, IFA_LOCAL, IFA_BROADCAST = 1, 2, 4
+IFA_F_NODAD = 0x02
 RTA_OIF, RTA_GATEWAY = 4, 5
 RT_TABLE_MAIN, RTPROT_BOOT, RT_SCOPE_UNIVERSE, RTN_UNICAST = 254, 3, 0, 1
 _NLMSGHDR = struct.Struct("=IHHII")
@@ -136,16 +137,24 @@ class Rtnl:
 
     # addresses and routes
 
-    def add_address(self, index: int, address: IPv4Interface) -> None:
-        """`address` (with its prefix length and the subnet's broadcast) on link `index`."""
+    def add_address(self, index: int, address: IPv4Interface | IPv6Interface) -> None:
+        """`address` (with its prefix length and the subnet's broadcast) on link `index`.
+
+        IPv6 addresses skip duplicate address detection (usable at once, as Docker's are)."""
         packed = address.ip.packed
+        if isinstance(address, IPv6Interface):
+            body = _IFADDRMSG.pack(socket.AF_INET6, address.network.prefixlen, IFA_F_NODAD, RT_SCOPE_UNIVERSE,
+                                   index) + attr(IFA_ADDRESS, packed)
+            self.request(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, body)
+            return
         body = _IFADDRMSG.pack(socket.AF_INET, address.network.prefixlen, 0, RT_SCOPE_UNIVERSE, index) \
             + attr(IFA_LOCAL, packed) + attr(IFA_ADDRESS, packed)
         if address.network.prefixlen < 31:
             body += attr(IFA_BROADCAST, address.network.broadcast_address.packed)
         self.request(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, body)
 
-    def add_default_route(self, gateway: IPv4Address, index: int) -> None:
-        body = _RTMSG.pack(socket.AF_INET, 0, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, RT_SCOPE_UNIVERSE, RTN_UNICAST, 0) \
+    def add_default_route(self, gateway: IPv4Address | IPv6Address, index: int) -> None:
+        family = socket.AF_INET6 if isinstance(gateway, IPv6Address) else socket.AF_INET
+        body = _RTMSG.pack(family, 0, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, RT_SCOPE_UNIVERSE, RTN_UNICAST, 0) \
             + attr(RTA_GATEWAY, gateway.packed) + attr(RTA_OIF, struct.pack("=I", index))
         self.request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, body)

@@ -25,7 +25,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Interface, ip_interface
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,9 @@ class EndpointConfig:
     ifname: str = "eth0"
     mac: str | None = None  # None: `mac_address(address.ip)`
     mtu: int | None = None
+    address6: IPv6Interface | None = None  # on a dual-stack network
+    gateway6: IPv6Address | None = None  # the default IPv6 route (with `gateway`)
+    link_local: tuple[str, ...] = ()  # IPAMConfig.LinkLocalIPs, "addr/len"
 
 
 @dataclass(frozen=True)
@@ -265,7 +268,7 @@ class Links:
         with _open_netns(netns) as ns_fd, _phase("lo in container"), _netns_rtnl(ns_fd) as inner:
             inner.set_up(LOOPBACK_INDEX)
 
-    def default_route(self, netns: str | int, ifname: str, gateway: IPv4Address) -> None:
+    def default_route(self, netns: str | int, ifname: str, gateway: IPv4Address | IPv6Address) -> None:
         """Route the container's outbound traffic through `ifname` (its old route went with its interface)."""
         with _open_netns(netns) as ns_fd, _phase(f"default route via {ifname}"), _netns_rtnl(ns_fd) as inner:
             index = inner.index(ifname)
@@ -292,9 +295,15 @@ def _configure_inside(inner: Rtnl, cfg: EndpointConfig) -> None:
     if index is None:
         raise KernelFailure(f"{cfg.ifname} in container", "the veth peer did not appear in the container's netns")
     inner.add_address(index, cfg.address)
+    if cfg.address6 is not None:
+        inner.add_address(index, cfg.address6)
+    for extra in cfg.link_local:
+        inner.add_address(index, ip_interface(extra))
     inner.set_up(index)
     if cfg.gateway is not None:
         inner.add_default_route(cfg.gateway, index)
+        if cfg.gateway6 is not None:
+            inner.add_default_route(cfg.gateway6, index)
 
 
 def _lookup(ipr: Any, name: str) -> int | None:

@@ -23,7 +23,7 @@ import socket
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from ipaddress import IPv4Address, ip_address
+from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Any
 
 import anyio
@@ -71,9 +71,11 @@ class Records:
         self._forward: dict[str, bool] = {}
         self._turn: dict[str, int] = {}
         self._links: dict[str, dict[str, str]] = {}  # container -> alias -> linked container
+        self._v6: dict[IPv4Address, IPv6Address] = {}  # a dual-stack endpoint's IPv6 address (AAAA)
 
     def add(self, container: str, network: str, address: IPv4Address | str, names: Iterable[str], *,
-            upstreams: Sequence[str] | None = None, forward: bool = True) -> None:
+            upstreams: Sequence[str] | None = None, forward: bool = True,
+            address6: IPv6Address | None = None) -> None:
         """Register `container`'s `address` on `network` under `names` (name, service, aliases…).
 
         `upstreams`: the container's own `dns` servers (None: the server's
@@ -84,6 +86,8 @@ class Records:
         with self._lock:
             self._entries[(container, network)] = entry
             self._by_address[address] = container
+            if address6 is not None:
+                self._v6[address] = address6
             if upstreams is not None:
                 self._upstreams[container] = tuple(upstreams)
             self._forward[container] = forward
@@ -95,6 +99,7 @@ class Records:
                 entry = self._entries.pop(key)
                 if self._by_address.get(entry.address) == container:
                     del self._by_address[entry.address]
+                    self._v6.pop(entry.address, None)
             if not any(k[0] == container for k in self._entries):
                 self._upstreams.pop(container, None)
                 self._forward.pop(container, None)
@@ -104,6 +109,10 @@ class Records:
         """Names only `container` resolves (its links: alias -> linked container), on networks they share."""
         with self._lock:
             self._links[container] = {_norm(alias): target for alias, target in links.items()}
+
+    def ipv6_of(self, addresses: Iterable[IPv4Address]) -> list[IPv6Address]:
+        with self._lock:  # the IPv6 addresses of dual-stack endpoints, for AAAA answers
+            return [self._v6[a] for a in addresses if a in self._v6]
 
     def querier(self, source: IPv4Address) -> str | None:
         with self._lock:
@@ -196,6 +205,9 @@ def local_answer(records: Records, query: dns.message.Message, source: IPv4Addre
             if question.rdtype in (dns.rdatatype.A, dns.rdatatype.ANY):
                 texts = [str(a) for a in addresses]
                 response.answer.append(dns.rrset.from_text_list(question.name, TTL, "IN", "A", texts))
+            v6 = records.ipv6_of(addresses)
+            if v6 and question.rdtype in (dns.rdatatype.AAAA, dns.rdatatype.ANY):
+                response.answer.append(dns.rrset.from_text_list(question.name, TTL, "IN", "AAAA", [str(a) for a in v6]))
             return response  # other types of a known name: no data
     return None if records.may_forward(source) else _nxdomain(response)
 

@@ -44,6 +44,8 @@ class CreateRequest:
     options: dict[str, str]
     ipam: dict[str, Any] | None  # the one IPv4 IPAM config entry, if any
     ipam_options: dict[str, str]
+    enable_ipv6: bool = False
+    ipam6: dict[str, Any] | None = None  # the one IPv6 IPAM config entry, if any
 
 
 def parse_create(body: Mapping[str, Any], existing: Collection[str]) -> CreateRequest:
@@ -67,8 +69,6 @@ def parse_create(body: Mapping[str, Any], existing: Collection[str]) -> CreateRe
             raise NetworkInvalid(f"{key} networks are not supported by this engine")
     if (body.get("ConfigFrom") or {}).get("Network"):
         raise NetworkInvalid("ConfigFrom networks are not supported by this engine")
-    if body.get("EnableIPv6"):
-        raise NetworkInvalid("IPv6 networks are not supported by this engine yet (enable_ipv6: IPv4 only for now)")
     if body.get("EnableIPv4") is False:
         raise NetworkInvalid("IPv4 cannot be disabled on a bridge network of this engine")
     options = _strings(body.get("Options"), "Options")
@@ -80,10 +80,15 @@ def parse_create(body: Mapping[str, Any], existing: Collection[str]) -> CreateRe
         raise PluginNotFound(str(ipam["Driver"]))
     configs = [c for c in ipam.get("Config") or () if c]
     v4 = [c for c in configs if not _is_v6(c)]
-    if len(v4) < len(configs):
-        raise NetworkInvalid("IPv6 subnets are not supported by this engine yet")
+    v6 = [c for c in configs if _is_v6(c)]
     if len(v4) > 1:
         raise NetworkInvalid("only one IPv4 subnet per network is supported by this engine")
+    if len(v6) > 1:
+        raise NetworkInvalid("only one IPv6 subnet per network is supported by this engine")
+    enable_ipv6 = bool(body.get("EnableIPv6"))
+    if v6 and not enable_ipv6:
+        raise NetworkInvalid(f"IPv6 subnet {v6[0].get('Subnet') or ''} is configured but IPv6 is not enabled "
+                             "on the network (EnableIPv6, docker network create --ipv6)")
     return CreateRequest(
         name=name,
         internal=bool(body.get("Internal")),
@@ -92,6 +97,8 @@ def parse_create(body: Mapping[str, Any], existing: Collection[str]) -> CreateRe
         options=options,
         ipam=dict(v4[0]) if v4 else None,
         ipam_options=_strings(ipam.get("Options"), "IPAM.Options"),
+        enable_ipv6=enable_ipv6,
+        ipam6=dict(v6[0]) if v6 else None,
     )
 
 
@@ -115,7 +122,7 @@ def network_json(record: NetworkRecord, containers: Mapping[str, Mapping[str, st
         "Created": record.created,
         "Scope": "local",
         "Driver": record.driver,
-        "EnableIPv6": False,
+        "EnableIPv6": record.enable_ipv6,
         "EnableIPv4": True,
         "IPAM": {"Driver": record.ipam_driver, "Options": dict(record.ipam_options) or None,
                  "Config": ipam_config(record)},
@@ -131,9 +138,10 @@ def network_json(record: NetworkRecord, containers: Mapping[str, Mapping[str, st
 
 
 def ipam_config(record: NetworkRecord) -> list[dict[str, Any]]:
-    if record.pool is None:
-        return []
-    pool = record.pool
+    return [_config_entry(pool) for pool in (record.pool, record.pool6) if pool is not None]
+
+
+def _config_entry(pool: Mapping[str, Any]) -> dict[str, Any]:
     entry: dict[str, Any] = {"Subnet": pool["subnet"], "Gateway": pool["gateway"]}
     if pool.get("ip_range"):
         entry["IPRange"] = pool["ip_range"]
@@ -141,7 +149,7 @@ def ipam_config(record: NetworkRecord) -> list[dict[str, Any]]:
            if owner.startswith("aux:")}
     if aux:
         entry["AuxiliaryAddresses"] = aux
-    return [entry]
+    return entry
 
 
 def shown_options(record: NetworkRecord) -> dict[str, str]:
@@ -162,12 +170,14 @@ def network_container(name: str, endpoint: Mapping[str, Any]) -> dict[str, str]:
     """One entry of an inspected network's `Containers`, from the container's EndpointSettings."""
     address = str(endpoint.get("IPAddress") or "")
     prefixlen = endpoint.get("IPPrefixLen") or 0
+    address6 = str(endpoint.get("GlobalIPv6Address") or "")
+    prefixlen6 = endpoint.get("GlobalIPv6PrefixLen") or 0
     return {
         "Name": name,
         "EndpointID": str(endpoint.get("EndpointID") or ""),
         "MacAddress": str(endpoint.get("MacAddress") or ""),
         "IPv4Address": f"{address}/{prefixlen}" if address else "",
-        "IPv6Address": "",
+        "IPv6Address": f"{address6}/{prefixlen6}" if address6 else "",
     }
 
 

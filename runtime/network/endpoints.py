@@ -14,7 +14,7 @@ import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
 from runtime.network.errors import NetworkInvalid
@@ -105,8 +105,14 @@ def endpoint_settings(network: NetworkRecord, config: Mapping[str, Any] | None, 
     if network.default and links:
         links = []  # legacy links on the default bridge come from HostConfig.Links
     wanted = str(ipam.get("IPv4Address") or "")
-    if ipam.get("IPv6Address"):
-        raise NetworkInvalid("IPv6 addresses are not supported by this engine yet")
+    wanted6 = str(ipam.get("IPv6Address") or "")
+    link_local = [str(a) for a in ipam.get("LinkLocalIPs") or () if a]
+    if wanted6:
+        check_ipv6(network, wanted6)
+    if link_local:
+        from runtime.network.dual import link_local as check_link_local
+
+        check_link_local(link_local)
     if wanted:
         pool = network.get_pool()
         if not pool.user_configured:
@@ -121,7 +127,7 @@ def endpoint_settings(network: NetworkRecord, config: Mapping[str, Any] | None, 
     mac = check_mac(str(config.get("MacAddress") or "") or mac or random_mac())
     out = empty_endpoint()
     out.update({
-        "IPAMConfig": {"IPv4Address": wanted} if wanted else None,
+        "IPAMConfig": _ipam_config(wanted, wanted6, link_local),
         "Links": links or None,
         "Aliases": aliases or None,
         "MacAddress": mac,
@@ -130,6 +136,34 @@ def endpoint_settings(network: NetworkRecord, config: Mapping[str, Any] | None, 
         "DNSNames": dns_names(name, container_id, aliases) if network.user_defined else None,
     })
     return out
+
+
+def _ipam_config(v4: str, v6: str, link_local: list[str]) -> dict[str, Any] | None:
+    out: dict[str, Any] = {}
+    if v4:
+        out["IPv4Address"] = v4
+    if v6:
+        out["IPv6Address"] = v6
+    if link_local:
+        out["LinkLocalIPs"] = link_local
+    return out or None
+
+
+def check_ipv6(network: NetworkRecord, wanted: str) -> None:
+    """A static IPv6 address: the network must be dual-stack with a subnet of the user's, holding it."""
+    pool = network.get_pool6()
+    if pool is None:
+        raise NetworkInvalid(f"invalid IPv6 address {wanted}: network {network.name} has no IPv6 subnet "
+                             "(create it with --ipv6)")
+    if not pool.user_configured:
+        raise NetworkInvalid("user specified IP address is supported only when connecting to networks "
+                             "with user configured subnets")
+    try:
+        address = IPv6Address(wanted)
+    except ValueError:
+        raise NetworkInvalid(f"invalid IPv6 address: {wanted}") from None
+    if address not in pool.subnet:
+        raise NetworkInvalid(f"no configured subnet or ip-range contain the IP address {wanted}")
 
 
 def dns_names(name: str, container_id: str, aliases: Iterable[str]) -> list[str]:

@@ -16,14 +16,13 @@ so engines started side by side never take the same predefined subnet.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 import secrets
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Interface
 from pathlib import Path
 from typing import Any
 
@@ -31,19 +30,20 @@ import anyio
 import anyio.abc
 import anyio.to_thread
 
-from runtime.network import nat
+from runtime.network import dual, nat, nat6, publishing
 from runtime.network.bridge import EndpointConfig, Links, bridge_name, enable_ip_forward, read_host_routes, veth_name
 from runtime.network.dns import DnsServer, Records
 from runtime.network.docker_json import BRIDGE_NAME_OPT, parse_create
 from runtime.network.errors import NetworkConflict, NetworkError, NetworkInvalid
 from runtime.network.files import dns_upstreams, read_host_resolv_conf
+from runtime.network.hostlock import HOST_LOCK, host_lock
 from runtime.network.ipam import DEFAULT_BRIDGE_SUBNET, plan_pool
 from runtime.network.ports import PortReservations, PortSpec, Published
+from runtime.network.proxy6 import LoopbackProxies
 from runtime.network.store import NetworkRecord, NetworkStore, new_network_id, now_rfc3339
 
 log = logging.getLogger("pycompose.network")
 
-HOST_LOCK = Path("/run/pycompose/ipam.lock")
 UNPLUG_WAIT = 5.0  # seconds a removed veth may take to disappear (netns teardown runs in the background)
 
 
@@ -58,6 +58,8 @@ class Attached:
     mac: str
     address: IPv4Interface
     default_route: bool
+    address6: IPv6Interface | None = None  # on a dual-stack network
+    link_local: tuple[str, ...] = ()
 
 
 @dataclass
@@ -68,18 +70,7 @@ class Attachment:
     endpoints: dict[str, Attached] = field(default_factory=dict)
     published: list[Published] = field(default_factory=list)
     container_ip: IPv4Address | None = None  # where published ports lead
-
-
-@contextlib.contextmanager
-def host_lock(path: Path = HOST_LOCK) -> Iterator[None]:
-    """An exclusive flock shared by every engine on the host (subnet choice + bridge creation)."""
-    path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    container_ip6: IPv6Address | None = None  # where ports published on IPv6 addresses lead
 
 
 def rules_of(network: NetworkRecord) -> nat.NetworkRules:
@@ -95,6 +86,7 @@ def remove_kernel_objects(prefix: str) -> None:
     with Links() as links:
         links.remove_stale(prefix, keep=())
     nat.cleanup(prefix)
+    nat6.cleanup6(prefix)
 
 
 class NetworkManager:
@@ -115,6 +107,7 @@ class NetworkManager:
         # Set once running containers got their endpoints back after an engine start (networking.restore).
         self.restored = anyio.Event()
         self.dns: DnsServer | None = None
+        self.proxies: LoopbackProxies | None = None
         self._lock = anyio.Lock()
 
     @property
@@ -123,6 +116,10 @@ class NetworkManager:
             self._table = nat.NatTable(self.prefix)
         return self._table
 
+    @property
+    def nat6(self) -> nat6.NatTable6:
+        return nat6.NatTable6(self.prefix, self.nat.nft)
+
     # -- running ---------------------------------------------------------------------------------
 
     async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
@@ -130,14 +127,17 @@ class NetworkManager:
         upstreams = dns_upstreams(await anyio.to_thread.run_sync(read_host_resolv_conf))
         try:
             await self.boot()
-            async with DnsServer(self.records, upstreams, port=self.dns_port) as server:
-                self.dns = server
+            async with DnsServer(self.records, upstreams, port=self.dns_port) as server, \
+                    anyio.create_task_group() as group:
+                self.dns, self.proxies = server, LoopbackProxies(group)
                 for network in self.store:
                     await self._listen(network)
                 task_status.started()
                 await anyio.sleep_forever()
         finally:
-            self.dns = None
+            if self.proxies is not None:
+                self.proxies.close()
+            self.dns = self.proxies = None
             self.ports.close()
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(self._close)
@@ -156,12 +156,14 @@ class NetworkManager:
     def _boot_kernel(self) -> None:
         enable_ip_forward()
         self.nat.reset()
+        dual.reset6(self.nat6)
         self._ensure_predefined()
         for network in self.store:
             if network.driver == "bridge":
                 self.links.ensure_bridge(network.bridge, network.get_pool().gateway_interface,
                                          network.bridge_options().mtu)
                 self.nat.add_network(rules_of(network))
+                dual.make6(self.nat6, network)
 
     def _ensure_predefined(self) -> None:
         for name, driver in (("host", "host"), ("none", "null")):
@@ -216,16 +218,23 @@ class NetworkManager:
             network = NetworkRecord(new_network_id(self.store.ids()), request.name, "bridge", now_rfc3339(),
                                     internal=request.internal, attachable=request.attachable,
                                     labels=request.labels, options=options, ipam_options=request.ipam_options,
-                                    bridge=bridge)
+                                    bridge=bridge, enable_ipv6=request.enable_ipv6)
             mtu = network.bridge_options().mtu
 
             def make() -> None:
                 with host_lock(self.lock_path):
                     pool = plan_pool(request.ipam, self._taken(), self.routes(self.prefix))
                     network.set_pool(pool)
+                    if request.enable_ipv6:
+                        network.set_pool6(dual.new_pool6(request.ipam6, self.store, self.prefix))
                     self.links.ensure_bridge(bridge, pool.gateway_interface, mtu)
                 try:
                     self.nat.add_network(rules_of(network))
+                    try:
+                        dual.make6(self.nat6, network)
+                    except BaseException:
+                        self.nat.remove_network(rules_of(network))
+                        raise
                 except BaseException:
                     self.links.remove_link(bridge)
                     raise
@@ -262,6 +271,8 @@ class NetworkManager:
 
             def unmake() -> None:
                 self.nat.remove_network(rules_of(network))
+                if (rules6 := dual.rules6_of(network)) is not None:
+                    self.nat6.remove_network(rules6)
                 self.links.remove_link(network.bridge)
 
             await anyio.to_thread.run_sync(unmake)
@@ -292,6 +303,7 @@ class NetworkManager:
         pool = network.get_pool()
         if pool.release_owner(owner):
             network.set_pool(pool)
+        dual.release6(network, owner)
 
     def reconcile_pools(self, live_owners: set[str]) -> None:
         """Give back addresses of endpoints that no longer run (crash while they stopped)."""
@@ -302,6 +314,7 @@ class NetworkManager:
             stale = {o for o in pool.allocated.values() if not o.startswith("aux:") and o not in live_owners}
             for owner in stale:
                 pool.release_owner(owner)
+                dual.release6(network, owner)
             if stale:
                 network.set_pool(pool)
                 self.store.save(network)
@@ -314,7 +327,8 @@ class NetworkManager:
             pool = network.get_pool()
             configs.append(EndpointConfig(network.bridge, a.host_ifname, pid, a.address,
                                           pool.gateway if a.default_route else None, a.ifname, a.mac,
-                                          network.bridge_options().mtu))
+                                          network.bridge_options().mtu, a.address6,
+                                          network.gateway6 if a.address6 is not None else None, a.link_local))
 
         def work() -> None:
             done: list[str] = []
@@ -332,8 +346,10 @@ class NetworkManager:
 
     async def route_through(self, pid: int, a: Attached) -> None:
         """Make `a` the container's default route (after the endpoint that had it went away)."""
-        gateway = self.store.get(a.network_id).get_pool().gateway
-        await anyio.to_thread.run_sync(self.links.default_route, pid, a.ifname, gateway)
+        network = self.store.get(a.network_id)
+        await anyio.to_thread.run_sync(self.links.default_route, pid, a.ifname, network.get_pool().gateway)
+        if a.address6 is not None and network.gateway6 is not None:
+            await anyio.to_thread.run_sync(self.links.default_route, pid, a.ifname, network.gateway6)
 
     async def unplug(self, host_ifnames: Iterable[str]) -> None:
         """Remove veths and return once they are gone.
@@ -360,46 +376,19 @@ class NetworkManager:
         await anyio.to_thread.run_sync(self.links.loopback_up, pid)
 
     async def publish(self, owner: str, specs: Sequence[PortSpec], container_ip: IPv4Address,
-                      exact: Sequence[Published] = ()) -> list[Published]:
+                      exact: Sequence[Published] = (), container_ip6: IPv6Address | None = None) -> list[Published]:
         """Hold the host ports (PortAllocated if one is taken) and DNAT them to the container; all or none.
 
-        `exact`: ports recorded before an engine restart, taken again as they were.
-        """
-        wanted = [*specs, *(PortSpec(p.container_port, p.protocol, p.host_ip, p.host_port) for p in exact)]
-        published: list[Published] = []
-        try:
-            for spec in wanted:
-                published.append(self.ports.reserve(owner, spec))
-            rules = [_rule(p, container_ip) for p in published]
-            if rules:
-                script = "".join(nat.add_port_script(self.prefix, r) for r in rules)
-                await anyio.to_thread.run_sync(self.nat.nft.run, script, "nftables ports")
-        except BaseException:
-            self.ports.release(owner)
-            raise
-        return published
+        `exact`: ports recorded before an engine restart, taken again as they were."""
+        return await publishing.publish(self, owner, specs, container_ip, exact, container_ip6)
 
-    def unpublish(self, owner: str, container_ip: IPv4Address | None) -> None:
+    def unpublish(self, owner: str, container_ip: IPv4Address | None, container_ip6: IPv6Address | None = None) -> None:
         """Release the ports and drop their DNAT elements (on the loop: one nftables batch, ~0.1 ms)."""
-        published = self.ports.release(owner)
-        if not published or container_ip is None:
-            return
-        rules = [_rule(p, container_ip) for p in published]
-        try:
-            self.nat.nft.run("".join(nat.remove_port_script(self.prefix, r) for r in rules), "nftables ports")
-        except NetworkError:
-            for rule in rules:
-                with contextlib.suppress(NetworkError):
-                    self.nat.remove_port(rule)
+        publishing.unpublish(self, owner, container_ip, container_ip6)
 
     async def remove_stale_links(self, keep: Iterable[str]) -> list[str]:
         wanted = {n.bridge for n in self.store if n.bridge} | set(keep)
         return await anyio.to_thread.run_sync(self.links.remove_stale, self.prefix, wanted)
-
-
-def _rule(published: Published, container_ip: IPv4Address) -> nat.PortRule:
-    return nat.PortRule(published.protocol, published.host_ip, published.host_port, container_ip,
-                        published.container_port)
 
 
 def new_endpoint_id() -> str:

@@ -115,8 +115,6 @@ class PortReservations:
 
     def reserve(self, owner: str, spec: PortSpec) -> Published:
         """Hold a host port for `spec` (the exact one, the first free of a range, or an ephemeral one)."""
-        if ":" in spec.host_ip:
-            raise NetworkInvalid(f"IPv6 port bindings are not supported: [{spec.host_ip}]:{spec.host_port}")
         if spec.host_port == 0:
             return self._reserve_ephemeral(owner, spec)
         last = spec.host_port_end or spec.host_port
@@ -141,9 +139,13 @@ class PortReservations:
     def owner(self, protocol: str, host_ip: str, port: int) -> str | None:
         """Who holds a port that collides with (protocol, host_ip, port); ANY collides with every address."""
         for (proto, ip, p), hold in self._held.items():
-            if proto == protocol and p == port and (ip == host_ip or ANY in (ip, host_ip)):
+            if proto == protocol and p == port and _collide(ip, host_ip):
                 return hold.owner
         return None
+
+    def socket_of(self, published: Published) -> socket.socket | None:
+        hold = self._held.get((published.protocol, published.host_ip, published.host_port))
+        return hold.sock if hold is not None else None
 
     def published(self, owner: str) -> list[Published]:
         return [hold.published for hold in self._held.values() if hold.owner == owner]
@@ -204,8 +206,11 @@ def _bind(protocol: str, host_ip: str, port: int) -> socket.socket | None:
             raise NetworkInvalid("sctp ports need an explicit host port")
         return None
     kind = socket.SOCK_STREAM if protocol == "tcp" else socket.SOCK_DGRAM
-    sock = socket.socket(socket.AF_INET, kind)
+    v6 = ":" in host_ip
+    sock = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, kind)
     try:
+        if v6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         if kind == socket.SOCK_STREAM:
             # A listening socket keeps every later bind off the port, TIME_WAIT
             # leftovers do not block us; DNAT takes the packets before it.
@@ -219,9 +224,17 @@ def _bind(protocol: str, host_ip: str, port: int) -> socket.socket | None:
     return sock
 
 
+def _collide(a: str, b: str) -> bool:
+    """Two host addresses of one port collide: the same, or one is every address of the other's family
+    (ANY: every IPv4 address, "::" every IPv6 one)."""
+    if (":" in a) != (":" in b):
+        return False
+    return a == b or bool({a, b} & {ANY, "::"})
+
+
 def _host_ip(text: str) -> str:
     text = text.strip("[]")
-    if text in ("", "0.0.0.0", "::"):
+    if text in ("", "0.0.0.0"):
         return ANY
     try:
         return str(ip_address(text))

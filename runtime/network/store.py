@@ -18,13 +18,14 @@ import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 from typing import Any
 
 from runtime.network.bridge import BridgeOptions, parse_driver_opts
 from runtime.network.errors import NetworkError
 from runtime.network.ipam import Pool
+from runtime.network.ipam6 import Pool6
 from runtime.store.durable import write_atomic
 
 DEFAULT_NETWORK = "bridge"
@@ -61,6 +62,8 @@ class NetworkRecord:
     pool: dict[str, Any] | None = None  # Pool.to_json(); None for host/none
     bridge: str = ""  # the Linux bridge's name
     default: bool = False  # the engine's default bridge network "bridge"
+    enable_ipv6: bool = False
+    pool6: dict[str, Any] | None = None  # Pool6.to_json() of a dual-stack network
 
     @property
     def predefined(self) -> bool:
@@ -77,6 +80,16 @@ class NetworkRecord:
 
     def set_pool(self, pool: Pool) -> None:
         self.pool = pool.to_json()
+
+    def get_pool6(self) -> Pool6 | None:
+        return Pool6.from_json(self.pool6) if self.pool6 else None
+
+    def set_pool6(self, pool: Pool6) -> None:
+        self.pool6 = pool.to_json()
+
+    @property
+    def gateway6(self) -> IPv6Address | None:
+        return IPv6Address(self.pool6["gateway"]) if self.pool6 else None
 
     @property
     def gateway(self) -> IPv4Address | None:

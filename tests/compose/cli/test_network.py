@@ -44,6 +44,17 @@ def test_create_body_and_endpoint_config() -> None:
         network_body("n1", "bridge", False, False, False, [], [], [], [], ["10.1.0.1"], [], "default", [])
     assert endpoint_config(["x"], "10.1.0.9", ["db:d"], []) == {
         "Aliases": ["x"], "IPAMConfig": {"IPv4Address": "10.1.0.9"}, "Links": ["db:d"]}
+    dual = network_body("n6", "bridge", False, False, True, [], [], ["10.1.0.0/24", "fd7c::/64"], [],
+                        ["fd7c::fe", "10.1.0.254"], ["r6=fd7c::5"], "default", [])
+    assert dual["EnableIPv6"] is True
+    assert dual["IPAM"]["Config"] == [{"Subnet": "10.1.0.0/24", "Gateway": "10.1.0.254"},
+                                      {"Subnet": "fd7c::/64", "Gateway": "fd7c::fe",
+                                       "AuxiliaryAddresses": {"r6": "fd7c::5"}}]
+    with pytest.raises(click.UsageError, match="no matching subnet for gateway"):
+        network_body("n1", "bridge", False, False, False, [], [], ["10.1.0.0/24"], [], ["10.2.0.1"], [], "default",
+                     [])
+    assert endpoint_config([], None, [], [], "fd7c::9", ["169.254.1.1"]) == {
+        "IPAMConfig": {"IPv6Address": "fd7c::9", "LinkLocalIPs": ["169.254.1.1"]}}
     assert prune_report({"NetworksDeleted": ["a", "b"]}) == "Deleted Networks:\na\nb\n\n"
     assert prune_report({"NetworksDeleted": None}) == ""
 

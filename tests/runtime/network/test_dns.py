@@ -8,7 +8,7 @@ from __future__ import annotations
 import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from ipaddress import IPv4Address, IPv4Interface
+from ipaddress import IPv4Address, IPv4Interface, IPv6Address
 
 import anyio
 import anyio.abc
@@ -84,6 +84,12 @@ def test_local_answers() -> None:
     assert [str(x) for x in ok.answer[0]] == ["10.1.0.2"] and ok.answer[0].ttl == 600
     nodata = local_answer(r, _ask("www", "AAAA"), A("10.1.0.3"))
     assert nodata is not None and nodata.rcode() == dns.rcode.NOERROR and not nodata.answer
+    r.add("c9", "front", "10.1.0.9", ["dual"], address6=IPv6Address("fd7c::9"))
+    aaaa = local_answer(r, _ask("dual", "AAAA"), A("10.1.0.3"))
+    assert aaaa is not None and [str(x) for x in aaaa.answer[0]] == ["fd7c::9"]
+    a = local_answer(r, _ask("dual"), A("10.1.0.3"))
+    assert a is not None and [str(x) for x in a.answer[0]] == ["10.1.0.9"] and len(a.answer) == 1
+    r.remove("c9")
     ptr = local_answer(r, _ask(dns.reversename.from_address("10.1.0.2").to_text(), "PTR"), A("10.1.0.3"))
     assert ptr is not None and [str(x) for x in ptr.answer[0]] == ["proj-web-1."]
     refused = local_answer(r, _ask("www"), A("192.0.2.99"))

@@ -132,8 +132,13 @@ def test_range_takes_the_first_free_port(table: PortReservations) -> None:
             table.reserve("c2", spec)
 
 
-def test_ipv6_and_foreign_addresses_are_refused(table: PortReservations) -> None:
-    with pytest.raises(NetworkInvalid, match="IPv6"):
-        table.reserve("c1", PortSpec(80, host_ip="::1", host_port=8080))
+def test_ipv6_bindings_and_foreign_addresses(table: PortReservations) -> None:
+    port = _free_port()
+    v6 = table.reserve("c1", PortSpec(80, host_ip="::", host_port=port))
+    assert v6.host_ip == "::"
+    v4 = table.reserve("c2", PortSpec(80, host_port=port))  # 0.0.0.0 and :: are distinct bindings
+    assert v4.host_ip == ""
+    with pytest.raises(PortAllocated):
+        table.reserve("c3", PortSpec(80, host_ip="::1", host_port=port))  # :: holds every IPv6 address
     with pytest.raises(NetworkInvalid, match="not an address of this host"):
         table.reserve("c1", PortSpec(80, host_ip="192.0.2.254", host_port=_free_port()))
