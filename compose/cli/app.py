@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "container": ("compose.cli.container", "container", "Manage containers (docker container …)"),
     "engine": ("compose.cli.engine", "engine", "Run or manage the pycompose engine (the daemon)"),
     "image": ("compose.cli.image", "image", "Manage images (docker image …)"),
+    "install-plugin": ("compose.cli.plugin", "install_plugin", "Install pycompose as the docker CLI's compose plugin"),
     "network": ("compose.cli.network", "network", "Manage networks (docker network …)"),
     "volume": ("compose.cli.volume", "volume", "Manage volumes (docker volume …)"),
     "create": ("compose.cli.lifecycle", "create", "Creates containers for a service"),
@@ -47,6 +48,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "top": ("compose.cli.top", "top", "Display the running processes"),
     "unpause": ("compose.cli.pause", "unpause", "Unpause services"),
     "up": ("compose.cli.up", "up", "Create and start containers"),
+    "watch": ("compose.cli.watch", "watch", "Watch the build context and sync, restart or rebuild services"),
 }
 
 
