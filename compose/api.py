@@ -81,6 +81,17 @@ def _engine(host: str | None) -> str:
     return host
 
 
+def list_containers(host: str | None, filters: Mapping[str, list[str]]) -> list[dict[str, Any]]:
+    """Container summaries (all states) matching `filters` (the Engine API's, e.g. {"label": ["a=b"]})."""
+    from compose.client import EngineClient
+    from compose.session import run_sync
+
+    async def flow(client: EngineClient) -> list[dict[str, Any]]:
+        return list(await (await client.get("/containers/json", {"all": True, "filters": dict(filters)})).json() or [])
+
+    return run_sync(_engine(host), flow)
+
+
 class Project:
     """A loaded compose project and the engine it runs on."""
 
