@@ -79,3 +79,33 @@ def watch(opts: GlobalOptions, services: tuple[str, ...], no_up: bool, prune: bo
         follow(project, all_rules, quiet)
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+def _running(project: Project, service_names: set[str]) -> bool:
+    from compose import labels as L
+
+    async def flow(client: EngineClient) -> set[str]:
+        found = await (await client.get("/containers/json", {"filters": L.project_filter(project.name)})).json()
+        return {str((c.get("Labels") or {}).get(L.SERVICE)) for c in found or []}
+
+    return service_names <= call(flow)
+
+
+def watch_alongside(project: Project, all_rules: Sequence[Rule]) -> threading.Event:
+    """`up --watch`: follow the rules in a thread once the watched services run; set the event to stop."""
+    import time
+
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            names = {rule.service for rule in all_rules}
+            while not stop.is_set() and not _running(project, names):
+                time.sleep(0.1)
+            if not stop.is_set():
+                follow(project, all_rules, stop=stop)
+        except Exception as exc:  # the watcher's end is one line; the attached `up` goes on
+            click.echo(f"watch: {exc}", err=True)
+
+    threading.Thread(target=run, name="watch", daemon=True).start()
+    return stop

@@ -21,11 +21,19 @@ APP = "services:\n  app:\n    image: busybox\n    init: true\n    command: [slee
 
 
 def test_compose_as_the_first_argument(stack: Stack) -> None:
+    """`<binary> compose …`, as testcontainers' DockerCompose(docker_command_path=…) runs it."""
     stack.write(APP)
-    stack.ok("compose", "up", "-d")
-    ps = stack.ok("compose", "ps", "--format", "json").stdout
-    assert [json.loads(line)["Service"] for line in ps.splitlines()] == ["app"]
-    stack.ok("compose", "down")
+
+    def compose(*args: str) -> str:
+        result = subprocess.run([PYCOMPOSE, "compose", "-p", stack.name, *args], cwd=stack.dir,
+                                env=environ(stack.handle), capture_output=True, text=True, timeout=90, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    compose("up", "-d")
+    assert [json.loads(line)["Service"] for line in compose("ps", "--format", "json").splitlines()] == ["app"]
+    compose("down")
+    assert stack.containers() == []
 
 
 def test_metadata_for_the_docker_cli(tmp_path: Path) -> None:
@@ -51,9 +59,8 @@ def test_install_plugin_then_the_real_docker_compose(stack: Stack, tmp_path: Pat
         assert result.returncode == 0, f"docker {' '.join(args)}: {result.stdout}{result.stderr}"
         return result
 
-    assert "compose" in docker("--help").stdout  # the docker CLI lists the plugin
-    version = docker("compose", "version").stdout
-    assert "0.1.0" in version
+    assert "Docker Compose (pycompose)" in docker("--help").stdout  # the docker CLI lists our plugin
+    assert docker("compose", "version").stdout == stack.ok("version").stdout
     stack.write(APP)
     docker("compose", "-p", stack.name, "up", "-d")
     assert [c["State"] for c in stack.containers()] == ["running"]

@@ -106,3 +106,32 @@ def test_no_rule_at_all(stack: Stack) -> None:
     stack.write("services:\n  app: {image: busybox}\n")
     result = stack.run("watch", "--no-up")
     assert result.returncode == 1 and "consider setting a 'develop' section" in result.stderr
+
+
+def test_up_watch_follows_the_logs_and_syncs(stack: Stack) -> None:
+    stack.write("""
+services:
+  app:
+    image: busybox
+    init: true
+    command: ["sh", "-c", "mkdir -p /app; echo app is up; exec sleep 1000000"]
+    develop:
+      watch:
+        - {action: sync, path: ./src, target: /app}
+""")
+    (stack.dir / "src").mkdir()
+    up = stack.popen("up", "--watch")
+    try:
+        assert wait_for(lambda: stack.run("exec", "-T", "app", "true").returncode == 0, timeout=60)
+        time.sleep(0.5)  # the watcher starts once the service runs
+        (stack.dir / "src" / "new.txt").write_text("fresh\n")
+        assert wait_for(lambda: cat(stack, "/app/new.txt") == "fresh\n", timeout=5)
+    finally:
+        up.send_signal(signal.SIGINT)
+        try:
+            out, err = up.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            up.kill()
+            out, err = up.communicate()
+    assert "app is up" in out, out + err
+    assert "Traceback" not in err, err
