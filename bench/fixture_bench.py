@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -58,9 +59,10 @@ def session(flags: tuple[str, ...], command: str | None, env: dict[str, str]) ->
     done = subprocess.run(argv, cwd=SUITE, env={**env, **({"COMPOSE_COMMAND": command} if command else {})},
                           capture_output=True, text=True, timeout=600, check=False)
     elapsed = time.perf_counter() - started
-    if done.returncode != 0:
-        lines = [line for line in (done.stdout + done.stderr).splitlines() if "Error" in line or "returned" in line]
-        return elapsed, (lines[0] if lines else f"exit {done.returncode}")[:300]
+    if done.returncode != 0:  # pytest-docker's `Command … returned N: """output"""`: the output's first line
+        found = re.search(r'returned \d+: """\s*(.*)\n(.*)', done.stdout)
+        why = " ".join(found.groups()) if found else f"exit {done.returncode}"
+        return elapsed, why[:300]
     return elapsed, None
 
 
