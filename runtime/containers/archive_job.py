@@ -11,11 +11,15 @@ is a plain dict that goes back to the engine as one JSON line.
 from __future__ import annotations
 
 import errno
+import json
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from runtime.containers import archive_out
 from runtime.containers.archive import put_archive, stat_path
 from runtime.errors import EngineError
+
+SENDING = ("get", "export")  # actions that answer with a line, then a tar
 
 
 def preload() -> None:
@@ -47,3 +51,27 @@ def run(job: dict[str, Any], stream: BinaryIO, root: Path = Path("/")) -> dict[s
         return {"ok": False, "status": status, "message": f"{what}: {exc.strerror or exc}"}
     except Exception as exc:
         return {"ok": False, "status": 500, "message": f"cannot extract: {type(exc).__name__}: {exc}"}
+
+
+def send(job: dict[str, Any], out: BinaryIO) -> bool:
+    """`get`/`export` in the tree at `/` (the job is chrooted): one JSON line (the path's stat, or the
+    error), then the tar. False when the tar could not be finished (the engine sees a cut stream)."""
+    try:
+        head = {"ok": True, "stat": archive_out.head(job["path"])} if job["action"] == "get" else {"ok": True}
+    except EngineError as exc:
+        head = {"ok": False, "status": exc.status, "message": exc.message}
+    except OSError as exc:
+        status = 404 if exc.errno == errno.ENOENT else 500
+        head = {"ok": False, "status": status, "message": f"cannot stat: {exc.strerror or exc}"}
+    out.write(json.dumps(head, separators=(",", ":")).encode() + b"\n")
+    if not head["ok"]:
+        return True
+    try:
+        if job["action"] == "get":
+            archive_out.write_path(job["path"], out)
+        else:
+            archive_out.write_root(out)
+        out.flush()
+    except (OSError, EngineError):
+        return False
+    return True

@@ -282,18 +282,37 @@ class ImageStore:
     ) -> str:
         """`docker import -`: a rootfs tar (plain, gzip, bzip2, xz, zstd) as a one-layer image,
         with `--change` instructions; returns the image ID."""
-        target = None
-        if repo:
-            parsed = parse(repo)
-            if parsed.digest is not None:
-                raise ImageInvalid("cannot import with a digest reference")
-            target = parsed.with_tag(validate_tag(tag or parsed.tag or "latest"))
+        target = _target(repo, tag, "import")
         now = time.time()
         apply_changes(changes)  # refuse bad changes before reading the stream
         with self._ingesting() as lease:
             layer = ingest_layer(stream, self._blobs, lease)
             config = import_config(layer.diff_id, changes, message, docker_json.format_time(now))
             prepared = self._unpacker.prepare(config, [layer.blob], lease, now)
+            refs = [(str(target), "tag")] if target is not None else []
+            with self._lock:
+                self._meta.add_image(prepared.record, prepared.blobs, prepared.snapshots, refs, time.time())
+        return prepared.record.id
+
+    def commit(self, parent: str, write_layer: Callable[[BinaryIO], int],
+               make_config: Callable[[dict[str, Any], str | None], bytes], repo: str | None, tag: str | None) -> str:
+        """`docker commit`: `parent`'s layers and the one `write_layer` writes (none if it wrote no
+        entry), with the config `make_config(parent's config, new diff ID)`; returns the image ID."""
+        target = _target(repo, tag, "commit")
+        image_id = self.resolve(parent)
+        image = self._image(image_id, parent)
+        now = time.time()
+        with self._ingesting() as lease:
+            for chain, blob in image.layers:
+                lease.add(chain)
+                lease.add(blob)
+            with self._blobs.writer() as writer:
+                entries = write_layer(writer)  # type: ignore[arg-type]
+                lease.add(writer.digest)
+                layer = writer.commit()
+            config = make_config(self._config(image_id), layer if entries else None)
+            blobs = [blob for _chain, blob in image.layers] + ([layer] if entries else [])
+            prepared = self._unpacker.prepare(config, blobs, lease, now)
             refs = [(str(target), "tag")] if target is not None else []
             with self._lock:
                 self._meta.add_image(prepared.record, prepared.blobs, prepared.snapshots, refs, time.time())
@@ -352,6 +371,16 @@ class ImageStore:
                     self._blobs.read_bytes(image.manifest) if image.manifest else None,
                 )
         return [archive_save.SaveItem(i, tuple(dict.fromkeys(n))) for i, n in chosen.items()], source
+
+
+def _target(repo: str | None, tag: str | None, what: str) -> Reference | None:
+    """The repo:tag an import or a commit names, if any."""
+    if not repo:
+        return None
+    parsed = parse(repo)
+    if parsed.digest is not None:
+        raise ImageInvalid(f"cannot {what} with a digest reference")
+    return parsed.with_tag(validate_tag(tag or parsed.tag or "latest"))
 
 
 class _Source:

@@ -93,6 +93,7 @@ _NUMBERS: Final = {
     "clone3": (435, 435),
     "pidfd_getfd": (438, 438),
     "bpf": (321, 280),
+    "open_tree": (428, 428),
 }
 _X86_64 = os.uname().machine == "x86_64"
 
@@ -331,6 +332,15 @@ def mount(source: str | None, target: str, fstype: str | None, flags: int = 0, d
 def umount2(target: str, flags: int = 0) -> None:
     if _libc.umount2(_b(target), ctypes.c_int(flags)) != 0:
         raise _fail(f"umount2({target!r}, {flags})")
+
+
+def open_tree_clone(dirfd: int) -> int:
+    """A detached copy of the mount at `dirfd` alone (no submounts): open_tree(OPEN_TREE_CLONE)."""
+    flags = 1 | os.O_CLOEXEC | 0x1000  # OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH
+    fd = int(_syscall(ctypes.c_long(_nr("open_tree")), ctypes.c_int(dirfd), b"", ctypes.c_uint(flags)))
+    if fd < 0:
+        raise _fail(f"open_tree({dirfd}, OPEN_TREE_CLONE)")
+    return fd
 
 
 def pivot_root(new_root: str, put_old: str) -> None:

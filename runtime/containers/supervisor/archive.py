@@ -17,12 +17,16 @@ job on that tree (paths resolved inside it, never through the kernel's
 symlink walk), unmounts and answers. The engine holds the container's lock
 meanwhile, so no start mounts the same overlay at the same time.
 
-  archive {cid, action: "put"|"stat", path, strict, owner: [uid, gid] | null} -> fd
+  archive {cid, action: "put"|"stat"|"get"|"export", path, strict, owner: [uid, gid] | null} -> fd
   archive {spec, binds: [target...], action, path, strict, owner} -> fd   (a container with no process)
 
 The answer carries one end of a socket pair: for "put" the engine writes
 the tar into it and shuts its write side; the child answers with one JSON
-line (archive_job.run's result) and exits. The child is reaped through a
+line (archive_job.run's result) and exits. For "get" (docker cp out) and
+"export" the child writes one JSON line (the stat, or the error) and then
+the tar, always chrooted into the container's root; "export" sees the
+root file system alone (a clone of its mount without the submounts, or
+the overlay mounted without the volumes), as dockerd exports it. The child is reaped through a
 pidfd; the op's answer does not wait for it.
 """
 
@@ -57,7 +61,7 @@ class Supervisor(Protocol):
 
     def _container(self, request: dict[str, Any]) -> Container: ...
 
-ACTIONS = ("put", "stat")
+ACTIONS = ("put", "stat", "get", "export")
 
 
 def op_archive(host: Supervisor, request: dict[str, Any], reply: Reply, conn: Conn) -> None:
@@ -151,12 +155,15 @@ def _live_child(sock: socket.socket, mnt: int, root: int, job: dict[str, Any]) -
         from runtime.containers import archive_job
 
         sc.setns(mnt, sc.CLONE_NEWNS)
-        os.fchdir(root)
+        tree = sc.open_tree_clone(root) if job["action"] == "export" else root
+        os.fchdir(tree)
         os.chroot(".")
         os.chdir("/")
         os.close(mnt)
         os.close(root)
         os.umask(0o022)
+        if job["action"] in archive_job.SENDING:
+            _send(sock, job)
         with sock.makefile("rb") as stream:
             result = archive_job.run(job, stream)
     except BaseException as exc:
@@ -165,12 +172,36 @@ def _live_child(sock: socket.socket, mnt: int, root: int, job: dict[str, Any]) -
     _answer(sock, result, code)
 
 
+def _send(sock: socket.socket, job: dict[str, Any]) -> NoReturn:
+    """Write the job's line and tar onto `sock` (already in the root), then exit."""
+    from runtime.containers import archive_job
+
+    with sock.makefile("wb") as out:
+        ok = archive_job.send(job, out)
+    os._exit(0 if ok else 1)  # the stream ends when the last holder of `sock` is gone
+
+
+def _send_chrooted(sock: socket.socket, job: dict[str, Any], root: str) -> int:
+    """`_send` chrooted into `root` in a grandchild, so this child can unmount after; its exit code."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the forked child
+        try:
+            os.chroot(root)
+            os.chdir("/")
+        except BaseException:
+            os._exit(1)
+        _send(sock, job)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
 def _offline_child(sock: socket.socket, rootfs: Rootfs, bundle: str, binds: tuple[Mount, ...],
                    job: dict[str, Any]) -> NoReturn:
     """Mount the container's file system in a private namespace, run the job there, answer. Never returns."""
     code = 0
     result: dict[str, Any]
     mounted = ""
+    sent = False
     try:
         _start_child({sock.fileno()})
         from runtime.containers import archive_job
@@ -182,11 +213,19 @@ def _offline_child(sock: socket.socket, rootfs: Rootfs, bundle: str, binds: tupl
         mounted = rootfs.mountpoint
         for m in binds:
             mounts.apply_mount(mounted, m)
-        with sock.makefile("rb") as stream:
-            result = archive_job.run(job, stream, Path(mounted))
+        if job["action"] in archive_job.SENDING:
+            code, sent = _send_chrooted(sock, job, mounted), True
+            result = {}
+        else:
+            with sock.makefile("rb") as stream:
+                result = archive_job.run(job, stream, Path(mounted))
     except BaseException as exc:
         code = 1
         result = {"ok": False, "status": 500, "message": f"cannot mount the container's file system: {exc}"}
+    if sent:  # the tar is sent: unmount, then end the stream
+        with contextlib.suppress(OSError):
+            mounts.unmount_tree(mounted)
+        os._exit(code)
     if mounted:  # before the answer: once the engine has it, a start may mount this overlay again
         try:
             mounts.unmount_tree(mounted)
