@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from compose.conditions import COMPLETED, CONDITIONS, RUNNING_OR_HEALTHY, STARTED
+from compose.conditions import COMPLETED, CONDITIONS, HEALTHY, RUNNING_OR_HEALTHY, STARTED
 from compose.errors import ComposeError
 from compose.graph import Graph, generations, new_graph
 from compose.model import Dependency, Project
@@ -94,6 +94,13 @@ class Waits:
 
     def wait(self, replica: Instance, condition: str, required: bool, timeout_message: str | None = None) -> str:
         key = (replica.name, condition, required)
+        healthy = (replica.name, HEALTHY, True)
+        if condition == RUNNING_OR_HEALTHY and healthy in self._made:  # healthy is running-or-healthy, met
+            op_id = self._made[healthy]  # one wait, so the container's Waiting/Healthy lines show once
+            payload = self.plan[op_id].payload
+            if timeout_message and isinstance(payload, Wait):  # `--wait`'s deadline is the user's: its message wins
+                self.plan.amend(op_id, replace(payload, timeout_message=timeout_message))
+            return op_id
         if key not in self._made:
             self._made[key] = self.plan.add(
                 Kind.WAIT_CONDITION, replica.handle, container_resource(replica.name),

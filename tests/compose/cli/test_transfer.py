@@ -9,7 +9,6 @@ import re
 import subprocess
 import tarfile
 import time
-from pathlib import Path
 
 import pytest
 
@@ -132,7 +131,7 @@ services:
     image: busybox
     network_mode: none
     stdin_open: true
-    command: ["sh", "-c", "while read line; do echo got:$line; done"]
+    command: ["sh", "-c", "while read line; do echo got:$$line; done"]
 """)
     stack.ok("up", "-d")
     attached = subprocess.Popen(stack.argv(("attach", "echo")), cwd=stack.dir, env=environ(stack.handle),
@@ -142,10 +141,10 @@ services:
         time.sleep(0.5)
         attached.stdin.write("ping\n")
         attached.stdin.flush()
-        assert attached.stdout.readline() == "got:ping\n"
+        line = attached.stdout.readline()
+        assert line == "got:ping\n", (line, stack.run("logs").stdout)
     finally:
         attached.kill()
         attached.communicate(timeout=10)
     assert wait_for(lambda: stack.states().get(f"{stack.name}-echo-1") == "running")
     assert stack.run("attach", "nope").returncode == 1
-    del Path
