@@ -253,7 +253,7 @@ def up(opts: GlobalOptions, services: tuple[str, ...], **flags: Any) -> None:
         remove_orphans=flags["remove_orphans"], no_start=flags["no_start"], timeout=flags["timeout"],
         wait=flags["wait"], wait_timeout=flags["wait_timeout"],
     )
-    detach = flags["detach"] or flags["wait"] or flags["no_start"]
+    detach = flags["detach"] or flags["wait"] or flags["no_start"] or opts.dry_run  # a dry run follows no logs
     if detach:
         call(lambda client: open_session(client, opts, project).converge(options, flags["pull"], flags["quiet_pull"]))
         return

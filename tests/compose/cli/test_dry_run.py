@@ -64,7 +64,7 @@ def test_up_dry_run_shows_exactly_what_the_real_up_then_does(stack: Stack) -> No
 
 def test_dry_run_of_a_fresh_up_and_of_down_leaves_the_engine_alone(stack: Stack) -> None:
     stack.write(app("hello"))
-    dry = stack.ok("--dry-run", "--progress", "plain", "up", "-d")
+    dry = stack.ok("--dry-run", "--progress", "plain", "up", timeout=30)  # attached: a dry run follows no logs
     assert f"{PREFIX.strip()} Container {stack.name}-web-1 Started" in progress_lines(dry.stderr)
     assert f"{PREFIX.strip()} Network {stack.name}_default Created" in progress_lines(dry.stderr)
     assert stack.containers() == []
