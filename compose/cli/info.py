@@ -29,7 +29,7 @@ VERSION = "2.29.0"  # the Docker Compose behaviour we follow (labels.COMPOSE_VER
 def json_array(rows: Sequence[Mapping[str, Any]]) -> str:
     from compose.cli.gotemplate import go_json
 
-    return go_json([dict(row) for row in rows], escape_html=True) + "\n"
+    return go_json([dict(row) for row in rows]) + "\n"
 
 
 def formatted(rows: Sequence[Mapping[str, Any]], fmt: str, headers: Sequence[tuple[str, str]]) -> str:

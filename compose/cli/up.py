@@ -254,7 +254,7 @@ def up(opts: GlobalOptions, services: tuple[str, ...], **flags: Any) -> None:
         remove_orphans=flags["remove_orphans"], no_start=flags["no_start"], timeout=flags["timeout"],
         wait=flags["wait"], wait_timeout=flags["wait_timeout"],
     )
-    detach = flags["detach"] or flags["wait"] or flags["no_start"]
+    detach = flags["detach"] or flags["wait"] or flags["no_start"] or opts.dry_run  # a dry run follows no logs
     rules = None
     if flags["watch"]:  # imported only then: watchfiles and threads are not every `up`'s cost
         from compose.cli.watch import follow, watch_alongside
@@ -263,7 +263,7 @@ def up(opts: GlobalOptions, services: tuple[str, ...], **flags: Any) -> None:
         rules = watch_rules(project, services)
     if detach:
         call(lambda client: open_session(client, opts, project).converge(options, flags["pull"], flags["quiet_pull"]))
-        if rules:
+        if rules and not opts.dry_run:
             follow(project, rules)
         return
     attach = attached_services(project, services, flags)

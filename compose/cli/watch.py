@@ -68,6 +68,8 @@ def watch(opts: GlobalOptions, services: tuple[str, ...], no_up: bool, prune: bo
     from compose.plan import UpOptions
     from compose.watch import rules
 
+    if opts.dry_run:  # a watch copies and restarts as files change: nothing a dry run could show beforehand
+        raise click.UsageError("watch does not take --dry-run")
     project = load(opts, services)
     all_rules = rules(project, services)
     if not no_up:
