@@ -30,6 +30,7 @@ from runtime.containers.archive import MergedView
 
 MODIFIED, ADDED, DELETED = 0, 1, 2
 OPAQUE_XATTR = "trusted.overlay.opaque"
+KEPT_XATTRS = ("user.", "security.capability")  # what a layer carries (the extractor sets the same)
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
@@ -61,7 +62,10 @@ def _opaque(fd: int, name: str) -> bool:
 
 def walk(upper: Path, skip: Collection[str] = ()) -> Iterator[Entry]:
     """Every entry of the upper dir, parents before children, in name order; `skip`'s paths left out."""
-    fd = os.open(upper, _DIR_FLAGS)
+    try:
+        fd = os.open(upper, _DIR_FLAGS)
+    except FileNotFoundError:
+        return  # never started: nothing written yet
     try:
         yield from _walk(fd, "/", frozenset(posixpath.normpath(p) for p in skip))
     finally:
@@ -132,6 +136,8 @@ def write_layer(upper: Path, out: BinaryIO, skip: Collection[str] = ()) -> int:
             info = _node(entry, name, links)
             if info is None:
                 continue
+            if info.type in (tarfile.REGTYPE, tarfile.DIRTYPE):
+                info.pax_headers.update(_xattrs(entry))
             if info.type == tarfile.REGTYPE:
                 _add_file(tar, entry, info)
             else:
@@ -140,6 +146,22 @@ def write_layer(upper: Path, out: BinaryIO, skip: Collection[str] = ()) -> int:
             if entry.opaque:
                 tar.addfile(_info(posixpath.join(name, ".wh..wh..opq"), st, tarfile.REGTYPE))
     return count
+
+
+def _xattrs(entry: Entry) -> dict[str, str]:
+    """The entry's kept xattrs as PAX headers (read from an fd opened without following anything)."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+    try:
+        fd = os.open(entry.name, flags, dir_fd=entry.dir_fd)
+    except OSError:
+        return {}
+    try:
+        names = [n for n in os.listxattr(fd) if n.startswith(KEPT_XATTRS)]
+        return {f"SCHILY.xattr.{n}": os.getxattr(fd, n).decode("utf-8", "surrogateescape") for n in names}
+    except OSError:
+        return {}
+    finally:
+        os.close(fd)
 
 
 def _info(name: str, st: os.stat_result, kind: bytes) -> tarfile.TarInfo:

@@ -66,6 +66,7 @@ UMOUNT_NOFOLLOW: Final = 8
 
 # prctl(2) options.
 PR_SET_PDEATHSIG: Final = 1
+PR_SET_DUMPABLE: Final = 4
 PR_SET_KEEPCAPS: Final = 8
 PR_SET_NAME: Final = 15
 PR_SET_CHILD_SUBREAPER: Final = 36
@@ -213,6 +214,12 @@ def set_pdeathsig(signum: int) -> None:
 
 def set_no_new_privs() -> None:
     prctl(PR_SET_NO_NEW_PRIVS, 1)
+
+
+def set_not_dumpable() -> None:
+    """Until execve, /proc/<pid>/exe (the host's interpreter) and the rest of our /proc entry are closed to
+    processes without CAP_SYS_PTRACE, such as the container's own (CVE-2019-5736); execve reopens them."""
+    prctl(PR_SET_DUMPABLE, 0)
 
 
 def set_keepcaps() -> None:

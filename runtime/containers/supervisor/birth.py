@@ -226,6 +226,7 @@ class _Child:
         gc.disable()
         code = 1
         try:
+            sc.set_not_dumpable()  # what a container sees of us until execve is not the host's binary
             self._steps()
         except BaseException as exc:  # the child must never unwind into the supervisor's code
             code = ps.report_failure(self.sync, self.phase, exc)

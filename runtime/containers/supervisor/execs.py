@@ -235,6 +235,7 @@ def _child(spec: ExecSpec, c: Container, ns: dict[str, int], root: int, stdio: b
     gc.disable()  # as in a birth: no collection of the supervisor's heap in here
     code, phase = 1, "stdio"
     try:
+        sc.set_not_dumpable()  # before it is seen in the container's pid namespace
         signal.set_wakeup_fd(-1)
         if stdio.terminal:
             null = os.open("/dev/null", os.O_RDWR)

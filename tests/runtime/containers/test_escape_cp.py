@@ -95,11 +95,12 @@ def test_a_symlink_swapped_during_copies_never_reaches_the_host(private_engine: 
     name = _name()
     target = tmp_path / "target"  # empty on the host; the container has it too
     target.mkdir()
-    # /swap flips between a symlink to `/` and one to /d, a tree that has the same paths; both hold the
-    # container's own secret.txt, so every read must answer "container" (or fail), never the host's text.
-    loop = (f"mkdir -p /d{host_secret.parent} {host_secret.parent} /d{target} {target} && "
-            f"echo container > /d{host_secret} && echo container > {host_secret} && touch /ready && "
-            "while :; do ln -sfn / /swap; ln -sfn /d /swap; done")
+    # /swap is, in turn, a real directory holding the same paths as the host and a symlink to `/`: a copy that
+    # resolved /swap as the directory and then opened the path through the kernel would follow the symlink
+    # swapped in meanwhile onto the host. Every read must answer "container" (or fail), never the host's text.
+    loop = (f"mkdir -p /dswap{host_secret.parent} {host_secret.parent} /dswap{target} {target} && "
+            f"echo container > /dswap{host_secret} && echo container > {host_secret} && touch /ready && "
+            "while :; do mv /dswap /swap; mv /swap /dswap; ln -s / /swap; rm /swap; done")
     _cli(docker_env, "run", "-d", "--name", name, "--network", "none", "busybox", "sh", "-c", loop)
     client = docker.APIClient(base_url=private_engine.host)
     data = io.BytesIO()

@@ -117,3 +117,45 @@ def test_docker_py_diff_commit_export(private_engine: EngineHandle, changed: str
             client.api.diff("nosuchcontainer")
     finally:
         client.close()
+
+
+def test_a_container_that_changed_nothing(private_engine: EngineHandle, docker_env: dict[str, str]) -> None:
+    import docker
+
+    name = _name()
+    _cli(docker_env, "create", "--name", name, "--network", "none", "busybox", "true")
+    client = docker.APIClient(base_url=private_engine.host)
+    try:
+        assert client.diff(name) is None
+        assert _cli(docker_env, "diff", name).stdout == ""
+        image_id = client.commit(name, repository="unchanged", tag="t", pause=False)["Id"]
+        try:
+            history = client.history(image_id)
+            base = client.history("busybox")
+            assert len(history) == len(base) + 1
+            layers = client.inspect_image(image_id)["RootFS"]["Layers"]
+            assert layers == client.inspect_image("busybox")["RootFS"]["Layers"]
+        finally:
+            client.remove_image(image_id, force=True)
+        with pytest.raises(docker.errors.NotFound):
+            client.commit("nosuchcontainer")
+    finally:
+        client.close()
+        _cli(docker_env, "rm", "-f", name, check=False)
+
+
+def test_export_leaves_out_volumes_and_the_kernels_file_systems(docker_env: dict[str, str]) -> None:
+    name, volume = _name(), _name()
+    _cli(docker_env, "run", "-d", "--name", name, "--network", "none", "-v", f"{volume}:/data", "busybox", "sh",
+         "-c", "echo v > /data/in-volume && echo l > /in-layer && sleep 300")
+    try:
+        for _ in range(50):
+            if _cli(docker_env, "exec", name, "test", "-e", "/in-layer", check=False).returncode == 0:
+                break
+        with tarfile.open(fileobj=io.BytesIO(run(docker_env, "export", name).stdout)) as tar:
+            names = set(tar.getnames())
+        assert "in-layer" in names and "data/in-volume" not in names
+        assert not any(n.startswith(("proc/", "sys/", "dev/pts/")) for n in names)
+    finally:
+        _cli(docker_env, "rm", "-f", name, check=False)
+        _cli(docker_env, "volume", "rm", volume, check=False)

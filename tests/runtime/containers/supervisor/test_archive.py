@@ -83,7 +83,7 @@ async def test_bad_requests(sup: SupervisorHandle) -> None:
         assert unknown.value.kind == "not_found"
         cid = (await _created(c, sup, ["true"])).id
         with pytest.raises(SupervisorError) as bad:
-            await c.archive(cid, "get", "/")
+            await c.archive(cid, "remove", "/")
         assert bad.value.kind == "invalid"
         await c.delete(cid, force=True)
 
