@@ -2,8 +2,11 @@
 
     project = Project.load("tests/stack", project_name="it", env={"TAG": "1"})
     project.up(wait=True)
-    host, port = project.port("web", 80)
-    code, output = project.exec("db", ["pg_isready"])
+    host, port = project.port("web", 80)          # Endpoint(host, port)
+    code, output = project.exec("db", ["pg_isready"])  # ExecResult(exit_code, output)
+    project.wait_healthy("db", timeout=30)
+    project.cp("./seed.sql", "db:/docker-entrypoint-initdb.d/")  # and "db:/var/log/x.log" -> "./x.log"
+    ip = project.service_ip("db")
     project.down(volumes=True)
 
 Each call is synchronous (one event loop per call) and talks to the engine
@@ -20,7 +23,7 @@ import shlex
 import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from compose.errors import ComposeError
 
@@ -34,6 +37,20 @@ T = TypeVar("T")
 Source = str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None
 # Ports published on every address are reached on the loopback one.
 _ANY = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+
+
+class Endpoint(NamedTuple):
+    """Where a published port is reached from the host."""
+
+    host: str
+    port: int
+
+
+class ExecResult(NamedTuple):
+    """What a command run in a container gave: its exit code and its output (stdout and stderr)."""
+
+    exit_code: int
+    output: str
 
 
 def _load_options(source: Source, project_name: str | None, env: Mapping[str, str] | None,
@@ -64,10 +81,21 @@ def _engine(host: str | None) -> str:
     return host
 
 
+def list_containers(host: str | None, filters: Mapping[str, list[str]]) -> list[dict[str, Any]]:
+    """Container summaries (all states) matching `filters` (the Engine API's, e.g. {"label": ["a=b"]})."""
+    from compose.client import EngineClient
+    from compose.session import run_sync
+
+    async def flow(client: EngineClient) -> list[dict[str, Any]]:
+        return list(await (await client.get("/containers/json", {"all": True, "filters": dict(filters)})).json() or [])
+
+    return run_sync(_engine(host), flow)
+
+
 class Project:
     """A loaded compose project and the engine it runs on."""
 
-    def __init__(self, model: model.Project, load_options: LoadOptions, host: str | None = None,
+    def __init__(self, model: model.Project, load_options: LoadOptions | None, host: str | None = None,
                  progress: str = "quiet") -> None:
         self.model = model
         self.load_options = load_options
@@ -76,12 +104,28 @@ class Project:
 
     @classmethod
     def load(cls, source: Source = None, *, project_name: str | None = None, env: Mapping[str, str] | None = None,
-             profiles: Sequence[str] = (), host: str | None = None, progress: str = "quiet") -> Project:
-        """From a compose file, a list of them, or a folder to search (None: the current one)."""
+             profiles: Sequence[str] = (), host: str | None = None, progress: str = "quiet",
+             labels: Mapping[str, str] | None = None) -> Project:
+        """From a compose file, a list of them, or a folder to search (None: the current one).
+
+        `labels` are put on every container of the project, besides the files' own."""
+        from dataclasses import replace
+
         from compose.loader.project import load_project
 
         options = _load_options(source, project_name, env, profiles)
-        return cls(load_project(options).project, options, host, progress)
+        loaded = load_project(options).project
+        if labels:
+            services = {name: replace(svc, labels={**svc.labels, **labels}) for name, svc in loaded.services.items()}
+            loaded = replace(loaded, services=services)
+        return cls(loaded, options, host, progress)
+
+    @classmethod
+    def by_name(cls, name: str, host: str | None = None) -> Project:
+        """A project known only by its name: `down` removes whatever carries its label."""
+        from compose import model
+
+        return cls(model.Project(name, Path.cwd(), (), (), {}, {}, {}, {}, {}), None, host)
 
     @property
     def name(self) -> str:
@@ -132,7 +176,7 @@ class Project:
 
         return sorted(self._call(flow), key=lambda c: str((c.get("Names") or [""])[0]))
 
-    def port(self, service: str, private_port: int, protocol: str = "tcp", index: int = 1) -> tuple[str, int]:
+    def port(self, service: str, private_port: int, protocol: str = "tcp", index: int = 1) -> Endpoint:
         """The (host, port) where replica `index` publishes `private_port` (any address -> loopback)."""
 
         async def flow(session: Session) -> list[dict[str, Any]]:
@@ -145,11 +189,11 @@ class Project:
         for binding in bindings:
             if binding.get("HostPort"):
                 host = str(binding.get("HostIp") or "")
-                return _ANY.get(host, host), int(binding["HostPort"])
+                return Endpoint(_ANY.get(host, host), int(binding["HostPort"]))
         raise ComposeError(f"service {service}: port {private_port}/{protocol} is not published")
 
     def exec(self, service: str, cmd: str | Sequence[str], *, index: int = 1, user: str | None = None,
-             env: Mapping[str, str] | None = None, workdir: str | None = None) -> tuple[int, str]:
+             env: Mapping[str, str] | None = None, workdir: str | None = None) -> ExecResult:
         """Run `cmd` (a list, or a string split as a shell would) in a running replica: (exit code, output)."""
         from compose.exec_body import exec_body
         from compose.execs import exec_output
@@ -159,9 +203,9 @@ class Project:
                          env=[f"{k}={v}" for k, v in (env or {}).items()], user=user, workdir=workdir,
                          privileged=False)
 
-        async def flow(session: Session) -> tuple[int, str]:
+        async def flow(session: Session) -> ExecResult:
             container = await session.find_container(service, index)
-            return await exec_output(session.client, container.id, body)
+            return ExecResult(*await exec_output(session.client, container.id, body))
 
         return self._call(flow)
 
@@ -181,6 +225,84 @@ class Project:
             raise ComposeError(f"no such service: {service}")
         self._call(flow)
         return out.getvalue().decode(errors="replace")
+
+    def _inspect(self, service: str, index: int) -> dict[str, Any]:
+        async def flow(session: Session) -> dict[str, Any]:
+            container = await session.find_container(service, index)
+            return dict(await (await session.client.get(f"/containers/{container.id}/json")).json() or {})
+
+        return self._call(flow)
+
+    def service_ip(self, service: str, network: str | None = None, index: int = 1) -> str:
+        """The address of replica `index` on `network` (a key of the file's `networks:`, or the engine's name);
+        without one, on the service's only network."""
+        networks = (self._inspect(service, index).get("NetworkSettings") or {}).get("Networks") or {}
+        if network is not None:
+            names = [network, f"{self.name}_{network}"]
+            if network in self.model.networks:
+                names.insert(0, self.model.networks[network].name)
+            found = next((networks[n] for n in names if n in networks), None)
+            if found is None:
+                raise ComposeError(f"service {service} is not on network {network}")
+            chosen = [found]
+        else:
+            chosen = [n for n in networks.values() if n and n.get("IPAddress")]
+            if len(chosen) > 1:
+                raise ComposeError(f"service {service} is on {len(chosen)} networks: name one "
+                                   f"({', '.join(sorted(networks))})")
+        address = str((chosen[0] or {}).get("IPAddress") or "") if chosen else ""
+        if not address:
+            raise ComposeError(f"service {service} has no IP address (network_mode none or host?)")
+        return address
+
+    def wait_healthy(self, service: str | None = None, timeout: float = 60.0, interval: float = 0.1) -> None:
+        """Until every running replica (of `service`, or of all services) is healthy, or running when it has
+        no healthcheck; a replica that exits or turns unhealthy is an error at once, as is the timeout."""
+        import time
+
+        names = [service] if service is not None else sorted(self.model.services)
+        for name in names:
+            if name not in self.model.services:
+                raise ComposeError(f"no such service: {name}")
+        deadline = time.monotonic() + timeout
+        while True:
+            pending = []
+            for summary in self.ps():
+                labels = summary.get("Labels") or {}
+                if labels.get("com.docker.compose.service") not in names or \
+                        labels.get("com.docker.compose.oneoff") == "True":
+                    continue
+                state, status = str(summary.get("State")), str(summary.get("Status") or "")
+                who = str((summary.get("Names") or ["?"])[0]).lstrip("/")
+                if state != "running" or "(unhealthy)" in status:
+                    raise ComposeError(f"container {who} is {'unhealthy' if state == 'running' else state}")
+                if "(health: starting)" in status:
+                    pending.append(who)
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                raise ComposeError(f"timeout: {', '.join(pending)} not healthy after {timeout:g}s")
+            time.sleep(interval)
+
+    def cp(self, source: str | os.PathLike[str], destination: str | os.PathLike[str], *, index: int = 1) -> None:
+        """`docker compose cp`: `"svc:/path"` on one side, a host path on the other (files or folders)."""
+        from compose.copying import copy_in, copy_out, parse_location
+
+        src = parse_location(str(source)) if isinstance(source, str) else None
+        dst = parse_location(str(destination)) if isinstance(destination, str) else None
+        if (src is None) == (dst is None):
+            raise ComposeError("copying between a container and the host: one side must be SERVICE:PATH")
+
+        async def flow(session: Session) -> None:
+            where = src or dst
+            assert where is not None
+            container = await session.find_container(where.service, index)
+            if dst is not None:
+                await copy_in(session.client, container.id, Path(source), dst.path)
+            elif src is not None:
+                await copy_out(session.client, container.id, src.path, Path(destination))
+
+        self._call(flow)
 
     def __enter__(self) -> Project:
         self.up()

@@ -123,6 +123,7 @@ class Session:
     load_options: LoadOptions | None = None  # how the project was loaded (None: known by name alone)
     parallel: int = -1  # engine calls at once (-1: no bound)
     display: Callable[[str], Progress] = quiet  # a progress display per plan, by title
+    dry_run: bool = False  # plans are shown, their operations walked without an engine call
 
     async def observe(self) -> ObservedState:
         return await observe(self.client, self.project.name)
@@ -146,9 +147,14 @@ class Session:
     async def run(self, plan: Plan, on_event: Callable[[ProgressEvent], None] = lambda event: None) -> dict[str, str]:
         """Every operation of the plan; the ids of the containers it created, by operation."""
         from compose.engine_calls import EngineCalls
-        from compose.scheduler import run_plan
+        from compose.scheduler import Executor, run_plan
 
-        return await run_plan(plan, EngineCalls(self.client), parallel=self.parallel, on_event=on_event)
+        executor: Executor = EngineCalls(self.client)
+        if self.dry_run:
+            from compose.dry_run import DryRunCalls, marked
+
+            executor, on_event = DryRunCalls(), marked(on_event)
+        return await run_plan(plan, executor, parallel=self.parallel, on_event=on_event)
 
     async def execute(self, plan: Plan, title: str = "Running") -> dict[str, str]:
         """Report the plan's warnings, then run it under a display of `title`."""
@@ -159,8 +165,13 @@ class Session:
         if not plan and not plan.unchanged:
             return {}
         with self.display(title) as display:
+            shown: Callable[[ProgressEvent], None] = display.event
+            if self.dry_run:
+                from compose.dry_run import marked
+
+                shown = marked(display.event)
             for resource in plan.unchanged:  # Docker Compose lists what it left alone as Running
-                display.event(ProgressEvent(resource, "Running", DONE, 0.0))
+                shown(ProgressEvent(resource, "Running", DONE, 0.0))
             return await self.run(plan, display.event)
 
     async def resolve_images(self, services: Iterable[str], pull: str | None = None,
@@ -178,6 +189,15 @@ class Session:
         failing = sorted((step.services[0], step.reason) for step in steps if step.action == FAIL)
         if failing:
             raise ComposeError(failing[0][1])
+        if self.dry_run and any(step.action == PULL for step in steps):
+            from compose.dry_run import PREFIX
+            from compose.scheduler import DONE, ProgressEvent
+
+            with self.display("Pulling") as display:  # what a real run would pull, pulled by none
+                for step in steps:
+                    if step.action == PULL:
+                        display.event(ProgressEvent(f"{PREFIX}{step.services[0]}", "Pulled", DONE, 0.0))
+            return {name: getattr(local.get(step.image), "id", step.image) for step in steps for name in step.services}
         if any(step.action == PULL for step in steps):
             with self.display("Pulling") as display:
                 report = await run_pulls(self.client, project, steps, display, quiet_pull, self.parallel)

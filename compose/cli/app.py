@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "container": ("compose.cli.container", "container", "Manage containers (docker container …)"),
     "engine": ("compose.cli.engine", "engine", "Run or manage the pycompose engine (the daemon)"),
     "image": ("compose.cli.image", "image", "Manage images (docker image …)"),
+    "install-plugin": ("compose.cli.plugin", "install_plugin", "Install pycompose as the docker CLI's compose plugin"),
     "network": ("compose.cli.network", "network", "Manage networks (docker network …)"),
     "volume": ("compose.cli.volume", "volume", "Manage volumes (docker volume …)"),
     "create": ("compose.cli.lifecycle", "create", "Creates containers for a service"),
@@ -47,6 +48,19 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "top": ("compose.cli.top", "top", "Display the running processes"),
     "unpause": ("compose.cli.pause", "unpause", "Unpause services"),
     "up": ("compose.cli.up", "up", "Create and start containers"),
+    "watch": ("compose.cli.watch", "watch", "Watch the build context and sync, restart or rebuild services"),
+    "attach": ("compose.cli.follow", "attach", "Attach to a service's running container"),
+    "commit": ("compose.cli.snapshot", "commit", "Create a new image from a service container's changes"),
+    "cp": ("compose.cli.cp", "cp", "Copy files between a service container and the local filesystem"),
+    "events": ("compose.cli.follow", "events", "Receive real time events from containers"),
+    "export": ("compose.cli.snapshot", "export", "Export a service container's filesystem as a tar archive"),
+    "images": ("compose.cli.info", "images", "List images used by the created containers"),
+    "ls": ("compose.cli.info", "ls", "List running compose projects"),
+    "port": ("compose.cli.info", "port", "Print the public port for a port binding"),
+    "scale": ("compose.cli.scale", "scale", "Scale services"),
+    "stats": ("compose.cli.stats", "stats", "Display a live stream of container(s) resource usage statistics"),
+    "version": ("compose.cli.info", "version", "Show the Docker Compose version information"),
+    "wait": ("compose.cli.follow", "wait", "Block until the first service container stops"),
 }
 
 
@@ -60,6 +74,12 @@ class GlobalOptions:
     parallel: int
     progress: str
     ansi: str
+    dry_run: bool = False
+
+
+# Commands that change state without a plan: `--dry-run` is refused rather than ignored.
+NO_DRY_RUN = frozenset({"exec", "run", "pull", "push", "login", "logout", "attach", "commit", "container", "image",
+                        "network", "volume", "engine"})
 
 
 class LazyGroup(click.Group):
@@ -100,12 +120,15 @@ def _env_list(name: str, sep: str = ",") -> tuple[str, ...]:
               help="Type of progress output.")
 @click.option("--ansi", type=click.Choice(["never", "always", "auto"]), default="auto",
               help="Control when to print ANSI control characters.")
+@click.option("--dry-run", is_flag=True, help="Execute command in dry run mode.")
 @click.version_option("0.1.0", "-v", "--version", prog_name="pycompose")
 @click.pass_context
 def cli(ctx: click.Context, files: tuple[str, ...], project_name: str | None, project_directory: str | None,
         env_files: tuple[str, ...], profiles: tuple[str, ...], parallel: int | None, progress: str,
-        ansi: str) -> None:
+        ansi: str, dry_run: bool) -> None:
     """Define and run multi-container applications on the pycompose engine."""
+    if dry_run and ctx.invoked_subcommand in NO_DRY_RUN:
+        raise click.UsageError(f"--dry-run is not supported by {ctx.invoked_subcommand}")
     if parallel is None:
         parallel = int(os.environ.get("COMPOSE_PARALLEL_LIMIT") or -1)
     ctx.obj = GlobalOptions(
@@ -117,6 +140,7 @@ def cli(ctx: click.Context, files: tuple[str, ...], project_name: str | None, pr
         parallel=parallel,
         progress=os.environ.get("COMPOSE_PROGRESS", progress) if progress == "auto" else progress,
         ansi=os.environ.get("COMPOSE_ANSI", ansi) if ansi == "auto" else ansi,
+        dry_run=dry_run,
     )
 
 

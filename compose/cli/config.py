@@ -13,7 +13,6 @@ from compose.cli.options import load_options
 from compose.errors import ComposeFileError
 from compose.hashing import service_hash
 from compose.loader.normalize import canonical_order
-from compose.loader.profiles import all_profiles
 from compose.loader.project import Loaded, load_project
 
 
@@ -32,6 +31,23 @@ def _str_presenter(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
 _Dumper.add_representer(str, _str_presenter)
 
 
+def variables_text(loaded: Loaded, fmt: str) -> str:
+    """`--variables`: a table (NAME, REQUIRED, DEFAULT VALUE, ALTERNATE VALUE), or Docker Compose's JSON/YAML map."""
+    from compose.cli.tables import tabwrite
+    from compose.loader.variables import extract_variables
+
+    found = extract_variables(loaded.doc)
+    if fmt == "yaml":
+        return render({name: {"name": v.name, "defaultvalue": v.default, "presencevalue": v.presence,
+                              "required": v.required} for name, v in found.items()}, "yaml")
+    if fmt == "json":
+        data = {name: {"Name": v.name, "DefaultValue": v.default, "PresenceValue": v.presence,
+                       "Required": v.required} for name, v in found.items()}
+        return json.dumps(data, indent=4, ensure_ascii=False) + "\n"
+    rows = [f"{v.name}\t{str(v.required).lower()}\t{v.default}\t{v.presence}" for v in found.values()]
+    return tabwrite(["NAME\tREQUIRED\tDEFAULT VALUE\tALTERNATE VALUE", *rows])
+
+
 def render(data: Any, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(data, indent=2) + "\n"
@@ -41,7 +57,8 @@ def render(data: Any, fmt: str) -> str:
 
 @click.command("config")
 @click.argument("services", nargs=-1)
-@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", help="Output format.")
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json", "table"]), default=None,
+              help="Format the output. Values: [yaml | json] (--variables: table by default).")
 @click.option("-q", "--quiet", is_flag=True, help="Only validate the configuration, print nothing.")
 @click.option("--services", "list_services", is_flag=True, help="Print the service names, one per line.")
 @click.option("--volumes", "list_volumes", is_flag=True, help="Print the volume names, one per line.")
@@ -52,18 +69,36 @@ def render(data: Any, fmt: str) -> str:
               help='Print the config hash of services ("*" for all).')
 @click.option("--no-interpolate", is_flag=True, help="Do not interpolate environment variables.")
 @click.option("--environment", "show_environment", is_flag=True, help="Print the environment used for interpolation.")
+@click.option("--no-consistency", is_flag=True,
+              help="Don't check model consistency - warning: may produce invalid Compose output.")
+@click.option("--no-normalize", is_flag=True, help="Don't normalize compose model.")
+@click.option("--no-path-resolution", is_flag=True, help="Don't resolve file paths.")
+@click.option("--no-env-resolution", is_flag=True, help="Don't resolve service env files.")
+@click.option("--variables", "list_variables", is_flag=True, help="Print model variables and default values.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Save to file (default: stdout).")
 @click.pass_obj
 def config(opts: GlobalOptions, services: tuple[str, ...], fmt: str, quiet: bool, list_services: bool,
            list_volumes: bool, list_networks: bool, list_images: bool, list_profiles: bool,
-           hash_of: str | None, no_interpolate: bool, show_environment: bool, output: str | None) -> None:
+           hash_of: str | None, no_interpolate: bool, show_environment: bool, output: str | None,
+           no_consistency: bool, no_normalize: bool, no_path_resolution: bool, no_env_resolution: bool,
+           list_variables: bool) -> None:
     """Parse, resolve and render the compose file in canonical form."""
-    profiles = ("*",) if list_profiles else None
-    loaded = load_project(load_options(opts, services, not no_interpolate, profiles))
+    from dataclasses import replace
+
+    if fmt == "table" and not list_variables:
+        raise click.UsageError("--format table is only for --variables; the model is yaml or json")
+    interpolate = not no_interpolate and not list_variables
+    options = replace(load_options(opts, services, interpolate), consistency=not no_consistency,
+                      normalize=not no_normalize, resolve_paths=not no_path_resolution,
+                      resolve_env=not (no_env_resolution or list_variables))
+    loaded = load_project(options)
     if quiet:
         return
-    text = _text(loaded, services, fmt, list_services, list_volumes, list_networks, list_images,
-                 list_profiles, hash_of, show_environment, not no_interpolate)
+    if list_variables:
+        text = variables_text(loaded, fmt or "table")
+    else:
+        text = _text(loaded, services, fmt or "yaml", list_services, list_volumes, list_networks, list_images,
+                     list_profiles, hash_of, show_environment, interpolate)
     if output:
         try:
             with open(output, "w", encoding="utf-8") as f:
@@ -102,7 +137,7 @@ def _text(loaded: Loaded, services: tuple[str, ...], fmt: str, list_services: bo
     if list_images:
         return _lines(project.images())
     if list_profiles:
-        return _lines(all_profiles(loaded.doc))
+        return _lines(loaded.profiles)
     if show_environment:
         return _lines(f"{k}={v}" for k, v in sorted(loaded.environment.items()))
     if hash_of is not None:

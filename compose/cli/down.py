@@ -71,6 +71,11 @@ def down(opts: GlobalOptions, services: tuple[str, ...], volumes: bool, remove_o
         with progress(opts) as display:
             await session.run(plan, display.event)
             for ref in images:
-                await step(display, f"Image {ref}", "Removing", "Removed", _remove_image(client, ref))
+                if opts.dry_run:
+                    from compose.dry_run import PREFIX, nothing
+
+                    await step(display, f"{PREFIX}Image {ref}", "Removing", "Removed", nothing())
+                else:
+                    await step(display, f"Image {ref}", "Removing", "Removed", _remove_image(client, ref))
 
     call(flow)

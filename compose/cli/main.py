@@ -39,15 +39,23 @@ def __getattr__(name: str) -> Any:
 def main(argv: list[str] | None = None) -> Any:
     """Console entry point: every error a user causes ends as one line and a non-zero exit."""
     try:
-        if argv is None:  # a command line of its own: a CLI server may have everything imported already
+        own = argv is None  # a command line of its own: a CLI server may have everything imported already
+        argv = sys.argv[1:] if argv is None else argv
+        if argv[:1] == ["docker-cli-plugin-metadata"] or argv[:1] == ["compose"]:
+            from compose.cli.plugin import as_plugin  # `docker compose …`, `<binary> compose …`
+
+            argv = as_plugin(argv)
+            if argv is None:
+                return 0
+        if own:
             from compose.cli.warm.client import run_warm
 
-            status = run_warm(sys.argv[1:])
+            status = run_warm(argv)
             if status is not None:
                 return status
         from compose.cli.fastpath import run_fast
 
-        status = run_fast(sys.argv[1:] if argv is None else argv)
+        status = run_fast(argv)
         if status is not None:
             return status
         from compose.cli.app import run

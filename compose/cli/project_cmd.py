@@ -84,7 +84,7 @@ def open_session(client: EngineClient, opts: GlobalOptions, project: Project) ->
     from compose.session import Session
 
     loaded = load_options(opts) if project.services else None
-    return Session(client, project, loaded, opts.parallel, lambda title: progress(opts, title))
+    return Session(client, project, loaded, opts.parallel, lambda title: progress(opts, title), opts.dry_run)
 
 
 async def step(display: Progress, resource: str, working: str, done: str, work: Awaitable[object]) -> None:

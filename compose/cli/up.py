@@ -236,6 +236,7 @@ def attached_services(project: Project, services: tuple[str, ...], flags: Mappin
 @click.option("--always-recreate-deps", is_flag=True, help="Recreate dependent containers.")
 @click.option("-V", "--renew-anon-volumes", is_flag=True,
               help="Recreate anonymous volumes instead of reusing those of the previous containers.")
+@click.option("-w", "--watch", is_flag=True, help="Watch source code and sync/restart containers when files change.")
 @click.pass_obj
 def up(opts: GlobalOptions, services: tuple[str, ...], **flags: Any) -> None:
     """Create and start containers."""
@@ -253,11 +254,24 @@ def up(opts: GlobalOptions, services: tuple[str, ...], **flags: Any) -> None:
         remove_orphans=flags["remove_orphans"], no_start=flags["no_start"], timeout=flags["timeout"],
         wait=flags["wait"], wait_timeout=flags["wait_timeout"],
     )
-    detach = flags["detach"] or flags["wait"] or flags["no_start"]
+    detach = flags["detach"] or flags["wait"] or flags["no_start"] or opts.dry_run  # a dry run follows no logs
+    rules = None
+    if flags["watch"]:  # imported only then: watchfiles and threads are not every `up`'s cost
+        from compose.cli.watch import follow, watch_alongside
+        from compose.watch import rules as watch_rules
+
+        rules = watch_rules(project, services)
     if detach:
         call(lambda client: open_session(client, opts, project).converge(options, flags["pull"], flags["quiet_pull"]))
+        if rules and not opts.dry_run:
+            follow(project, rules)
         return
     attach = attached_services(project, services, flags)
-    status = call(lambda client: attached_up(open_session(client, opts, project), opts, options, flags, attach))
+    stop = watch_alongside(project, rules) if rules else None
+    try:
+        status = call(lambda client: attached_up(open_session(client, opts, project), opts, options, flags, attach))
+    finally:
+        if stop is not None:
+            stop.set()
     if status:
         raise click.exceptions.Exit(status)

@@ -32,7 +32,7 @@ class FileReader:
     working_dir: Path
     do_interpolate: bool = True
     read_stdin: Callable[[], str] = lambda: ""
-    _canonical: dict[str, MDict] = field(default_factory=dict)
+    _canonical: dict[tuple[str, bool], MDict] = field(default_factory=dict)
 
     def read(self, path: str) -> MDict:
         """The file after parse, interpolation, validation, canonical forms and extends."""
@@ -40,17 +40,17 @@ class FileReader:
         name = "-" if path == STDIN else Path(path).name
         return apply_extends(self.read_canonical(path), folder / name, self._for_extends)
 
-    def read_canonical(self, path: str) -> MDict:
+    def read_canonical(self, path: str, extends_base: bool = False) -> MDict:
         """The file up to canonical forms, once per file (extends resolves its own chains)."""
-        key = path if path == STDIN else os.path.realpath(path)
+        key = (path if path == STDIN else os.path.realpath(path), extends_base)
         if key not in self._canonical:
-            self._canonical[key] = self._parse(path, display_name(path, self.working_dir))
+            self._canonical[key] = self._parse(path, display_name(path, self.working_dir), extends_base)
         return self._canonical[key]
 
     def _for_extends(self, path: Path) -> MDict:
-        return self.read_canonical(str(path))
+        return self.read_canonical(str(path), extends_base=True)
 
-    def _parse(self, path: str, name: str) -> MDict:
+    def _parse(self, path: str, name: str, extends_base: bool = False) -> MDict:
         text = self._text(path, name)
         doc = parse_yaml(text, name)
         if doc is None:
@@ -59,6 +59,8 @@ class FileReader:
             raise ComposeFileError("top-level object must be a mapping", getattr(doc, "mark", None) or Mark(name, 1, 1))
         if self.do_interpolate:
             doc = interpolate(doc, self.environment)
+        if extends_base:
+            doc = _null_services_empty(doc)
         validate(doc, name)
         return canonical(doc)
 
@@ -66,3 +68,13 @@ class FileReader:
         if path == STDIN:
             return self.read_stdin()
         return read_text(path, name, "compose file", COMPOSE_FILE_LIMIT, allow_fifo=True)
+
+
+def _null_services_empty(doc: MDict) -> MDict:
+    """A file read for `extends`: a service written as null (`web:`) is an empty one, as compose-go's."""
+    services = doc.get("services")
+    if not isinstance(services, MDict) or all(value is not None for value in services.values()):
+        return doc
+    out = doc.derive(doc.items())
+    out["services"] = services.derive((k, MDict() if v is None else v) for k, v in services.items())
+    return out

@@ -38,6 +38,9 @@ class NormalizeContext:
     environment: Mapping[str, str]
     # Services switched off by profiles: a non-required dependency on one is not an error.
     disabled_services: frozenset[str] = field(default_factory=frozenset)
+    consistency: bool = True  # check every reference (compose-go's checkConsistency)
+    resolve_paths: bool = True  # relative paths made absolute
+    resolve_env: bool = True  # env_file read into environment, bare names taken from the project's
 
 
 def normalize(doc: MDict, ctx: NormalizeContext) -> MDict:
@@ -52,7 +55,8 @@ def normalize(doc: MDict, ctx: NormalizeContext) -> MDict:
     place(out, "name", out.mark)
     out = _default_network(out)
     out = apply_defaults(out)
-    out = resolve_paths(out, ctx.project_dir)
+    if ctx.resolve_paths:
+        out = resolve_paths(out, ctx.project_dir)
     services = out.get("services")
     if isinstance(services, MDict):
         out["services"] = services.derive(
@@ -62,7 +66,8 @@ def normalize(doc: MDict, ctx: NormalizeContext) -> MDict:
     for section in _RESOURCES:
         if isinstance(out.get(section), MDict):
             out[section] = _named(out[section], ctx.project_name)
-    check_references(out, ctx.disabled_services)
+    if ctx.consistency:
+        check_references(out, ctx.disabled_services)
     return out
 
 
@@ -122,7 +127,7 @@ def _service(name: str, svc: MDict, ctx: NormalizeContext) -> MDict:
     if isinstance(volumes, list):
         out["volumes"] = _clean_targets(volumes)
     _inherit_hook_image(out)
-    return resolve_service_env(name, out, ctx.environment)
+    return resolve_service_env(name, out, ctx.environment) if ctx.resolve_env else out
 
 
 def _clean_targets(volumes: list[Any]) -> list[Any]:

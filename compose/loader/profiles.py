@@ -30,8 +30,9 @@ def all_profiles(doc: Mapping[str, Any]) -> list[str]:
     return sorted(found)
 
 
-def apply_profiles(doc: Mapping[str, Any], enabled: Collection[str], requested: Sequence[str] = ()) -> MDict:
-    """`doc` with only its active services; `doc` is not changed."""
+def apply_profiles(doc: Mapping[str, Any], enabled: Collection[str], requested: Sequence[str] = (),
+                   check: bool = True) -> MDict:
+    """`doc` with only its active services; `doc` is not changed. `check`: refuse needs of inactive services."""
     services = _services(doc)
     for name in requested:
         if name not in services:
@@ -40,7 +41,7 @@ def apply_profiles(doc: Mapping[str, Any], enabled: Collection[str], requested: 
     for name in requested:
         profiles.update(str(p) for p in _profiles_of(services[name]))
     active = {name for name, service in services.items() if _is_active(service, profiles)}
-    for name in active:
+    for name in active if check else ():
         _check_references(name, services, active)
     out = doc.derive(doc.items()) if isinstance(doc, MDict) else MDict(doc)
     if "services" not in doc:

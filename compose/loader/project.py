@@ -21,7 +21,7 @@ from compose.loader.include import apply_include
 from compose.loader.marks import MDict
 from compose.loader.merge import merge, strip_tags
 from compose.loader.normalize import NormalizeContext, normalize
-from compose.loader.profiles import apply_profiles
+from compose.loader.profiles import all_profiles, apply_profiles
 from compose.loader.project_paths import resolve_paths
 from compose.loader.textfile import COMPOSE_FILE_LIMIT, read_stream
 from compose.model import Project, project_from_doc
@@ -44,6 +44,11 @@ class LoadOptions:
     services: tuple[str, ...] = ()
     interpolate: bool = True
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    # `config`'s --no-consistency, --no-normalize, --no-path-resolution, --no-env-resolution turn these off.
+    consistency: bool = True
+    normalize: bool = True
+    resolve_paths: bool = True
+    resolve_env: bool = True
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,7 @@ class Loaded:
     doc: MDict
     project: Project
     environment: Mapping[str, str]
+    profiles: tuple[str, ...] = ()  # every profile a service names, active or not (`config --profiles`)
 
 
 def load_project(opts: LoadOptions) -> Loaded:
@@ -68,12 +74,18 @@ def load_project(opts: LoadOptions) -> Loaded:
     doc = _load_merged(list(found.files), found.project_dir, env, opts, include_stack=())
     name = project_name(opts.project_name, env, _str_or_none(doc.get("name")), found.project_dir, doc.mark_of("name"))
     profiles = opts.profiles or tuple(p for p in env.get("COMPOSE_PROFILES", "").split(",") if p)
-    doc = apply_profiles(doc, set(profiles), list(opts.services))
-    doc = normalize(doc, NormalizeContext(name, found.project_dir, env))
-    check_acyclic(doc)
+    named_profiles = tuple(all_profiles(doc))
+    doc = apply_profiles(doc, set(profiles), list(opts.services), check=opts.consistency)
+    raw = doc
+    doc = normalize(doc, NormalizeContext(name, found.project_dir, env, consistency=opts.consistency,
+                                          resolve_paths=opts.resolve_paths, resolve_env=opts.resolve_env))
+    if opts.consistency:
+        check_acyclic(doc)
     files = tuple(f for f in found.files)
     project = project_from_doc(doc, found.project_dir, files, tuple(profiles), env)
-    return Loaded(doc, project, env)
+    if not opts.normalize:  # shown as merged, before compose's defaults, names and implicit dependencies
+        doc = resolve_paths(raw, found.project_dir) if opts.resolve_paths else raw
+    return Loaded(doc, project, env, named_profiles)
 
 
 def _load_merged(

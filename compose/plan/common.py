@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from compose.conditions import COMPLETED, CONDITIONS, RUNNING_OR_HEALTHY, STARTED
+from compose.conditions import COMPLETED, CONDITIONS, HEALTHY, RUNNING_OR_HEALTHY, STARTED
 from compose.errors import ComposeError
 from compose.graph import Graph, generations, new_graph
 from compose.model import Dependency, Project
@@ -74,7 +74,7 @@ class Waits:
         self.plan = plan
         self.instances = instances
         self.timeout = timeout
-        self._made: dict[tuple[str, str, bool], str] = {}
+        self._made: dict[tuple[str, str], str] = {}
 
     def ready(self, dependent: str, depends_on: Mapping[str, Dependency]) -> list[str]:
         """Operations to finish before `dependent` starts; services without instances are not waited for."""
@@ -93,16 +93,29 @@ class Waits:
         return out
 
     def wait(self, replica: Instance, condition: str, required: bool, timeout_message: str | None = None) -> str:
-        key = (replica.name, condition, required)
-        if key not in self._made:
-            self._made[key] = self.plan.add(
-                Kind.WAIT_CONDITION, replica.handle, container_resource(replica.name),
-                after=[replica.last],
-                payload=Wait(condition, required, replica.service, self.timeout,
-                             timeout_message or "timeout waiting for dependencies"),
-                cause=f"{condition} of {replica.service}",
-            )
-        return self._made[key]
+        """One wait per container and condition, so its Waiting and Healthy lines show once.
+
+        A healthy wait serves `--wait`'s running-or-healthy too; one asked for twice is required if
+        either asker requires it, and `--wait`'s deadline message (the user's) wins."""
+        for wanted in (condition, HEALTHY) if condition == RUNNING_OR_HEALTHY else (condition,):
+            op_id = self._made.get((replica.name, wanted))
+            if op_id is None:
+                continue
+            payload = self.plan[op_id].payload
+            if isinstance(payload, Wait):
+                changed = replace(payload, required=payload.required or required,
+                                  timeout_message=timeout_message or payload.timeout_message)
+                if changed != payload:
+                    self.plan.amend(op_id, changed)
+            return op_id
+        self._made[(replica.name, condition)] = self.plan.add(
+            Kind.WAIT_CONDITION, replica.handle, container_resource(replica.name),
+            after=[replica.last],
+            payload=Wait(condition, required, replica.service, self.timeout,
+                         timeout_message or "timeout waiting for dependencies"),
+            cause=f"{condition} of {replica.service}",
+        )
+        return self._made[(replica.name, condition)]
 
 
 def wait_condition_for(project: Project, service: str) -> str:

@@ -152,6 +152,13 @@ class Plan:
         self._ops[op_id] = Operation(op_id, kind, target, resource, payload, frozenset(deps), cause, progress, group)
         return op_id
 
+    def amend(self, op_id: str, payload: Payload) -> None:
+        """Give an operation a payload of its own kind that holds no new Ref (its dependencies stay)."""
+        op = self._ops[op_id]
+        if type(payload) is not type(op.payload) or {r.op for r in refs_in(payload)} - op.depends_on:
+            raise TypeError(f"{op_id}: cannot amend with {type(payload).__name__}")
+        self._ops[op_id] = replace(op, payload=payload)
+
     def __getitem__(self, op_id: str) -> Operation:
         return self._ops[op_id]
 

@@ -10,6 +10,7 @@ from runtime.api import (
     routes_networks,
     routes_registry,
     routes_snapshot,
+    routes_stats,
     routes_system,
     routes_volumes,
 )
@@ -21,7 +22,7 @@ from runtime.engine import Engine
 def all_routes() -> tuple[Route[Engine], ...]:
     return (*routes_system.ROUTES, *routes_images.ROUTES, *routes_containers.ROUTES, *routes_exec.ROUTES,
             *routes_events.ROUTES, *routes_volumes.ROUTES, *routes_networks.ROUTES, *routes_registry.ROUTES,
-            *routes_snapshot.ROUTES)
+            *routes_stats.ROUTES, *routes_snapshot.ROUTES)
 
 
 def build_app(engine: Engine) -> Router[Engine]:

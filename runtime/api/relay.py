@@ -4,7 +4,8 @@ Output flows from the supervisor's socket to the client until the process
 is done (the socket closes); stdin, when asked for, flows the other way,
 and the client's half-close becomes a half-close towards the process (EOF
 on its stdin). Docker's frames can be filtered to the streams the client
-asked for.
+asked for. The detach keys (detach.py) on stdin end the relay, leaving the
+process running.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Container
 import anyio
 import anyio.abc
 
+from runtime.api.detach import DetachWatch
 from runtime.api.http import RawStream
 
 _GONE = (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError, ConnectionError, OSError)
@@ -57,12 +59,15 @@ class FrameFilter:
         return b"".join(out)
 
 
-async def relay(client: RawStream, sock: socket.socket, stdin: bool, keep: FrameFilter | None = None) -> None:
-    """Pump bytes between the client and the process until the process's output ends or the client goes."""
+async def relay(client: RawStream, sock: socket.socket, stdin: bool, keep: FrameFilter | None = None,
+                detach_keys: bytes = b"") -> bool:
+    """Pump bytes between the client and the process until the process's output ends, the client goes, or
+    the client sends the detach keys; True when it ended by the detach keys."""
     stream = await anyio.abc.UNIXSocketStream.from_socket(sock)
+    watch = DetachWatch(detach_keys)
     async with stream, anyio.create_task_group() as tasks:
         if stdin:
-            tasks.start_soon(_pump_stdin, client, stream)
+            tasks.start_soon(_pump_stdin, client, stream, watch, tasks.cancel_scope)
         with contextlib.suppress(*_GONE):
             while True:
                 data = await stream.receive()
@@ -71,13 +76,19 @@ async def relay(client: RawStream, sock: socket.socket, stdin: bool, keep: Frame
                 if data:
                     await client.send(data)
         tasks.cancel_scope.cancel()
+    return watch.detached
 
 
-async def _pump_stdin(client: RawStream, stream: anyio.abc.SocketStream) -> None:
+async def _pump_stdin(client: RawStream, stream: anyio.abc.SocketStream, watch: DetachWatch,
+                      scope: anyio.CancelScope) -> None:
     try:
         while True:
-            data = await client.receive()
-            await stream.send(data)
+            data = watch.feed(await client.receive())
+            if data:
+                await stream.send(data)
+            if watch.detached:
+                scope.cancel()  # the attach ends here; the process keeps running and its stdin open
+                return
     except anyio.EndOfStream:
         with contextlib.suppress(*_GONE):
             await stream.send_eof()

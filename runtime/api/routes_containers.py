@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import anyio
 import anyio.to_thread
 
+from runtime.api import detach
 from runtime.api.bridge import sync_reader
 from runtime.api.errors import EngineError, bad_request, not_implemented
 from runtime.api.http import RawStream, Request, Response, empty_response, json_bytes, json_response
@@ -217,6 +218,11 @@ async def attach_container(engine: Engine, request: Request) -> Response:
     if not (stream or logs):
         raise bad_request("Bad parameters: you must choose at least one stream")
     record = table.records.get(request.params["id"])
+    keys = request.arg("detachKeys")
+    try:
+        detach_keys = detach.to_bytes(keys or detach.DEFAULT)
+    except ValueError:
+        raise bad_request(f"Invalid detach keys ({keys}) provided") from None
     tty = bool(record.config.get("Tty"))
     history: list[bytes] = []
     if logs and record.log_path and (stdout or stderr):
@@ -234,8 +240,8 @@ async def attach_container(engine: Engine, request: Request) -> Response:
         try:
             for chunk in history:
                 await client.send(chunk)
-            if sock is not None:
-                await relay(client, sock, stdin, keep)
+            if sock is not None and await relay(client, sock, stdin, keep, detach_keys):
+                table.emit(record, "detach")
         finally:
             if sock is not None:
                 sock.close()

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from runtime.api.detach import DEFAULT as DEFAULT_DETACH_KEYS
+from runtime.api.detach import to_bytes as detach_bytes
 from runtime.api.errors import bad_request
 from runtime.api.http import RawStream, Request, Response, empty_response, json_response
 from runtime.api.relay import relay, stream_content_type
@@ -28,6 +30,11 @@ async def create_exec(engine: Engine, request: Request) -> Response:
     body = await request.json()
     if not isinstance(body, dict):
         raise bad_request("exec config must be a JSON object")
+    keys = body.get("DetachKeys") or ""
+    try:
+        detach_bytes(keys or DEFAULT_DETACH_KEYS)
+    except (ValueError, AttributeError):
+        raise bad_request(f"Invalid escape keys ({keys}) provided") from None
     entry = exec_lifecycle.create_exec(table_of(engine), request.params["id"], body)
     return json_response({"Id": entry.id}, 201)
 
@@ -44,6 +51,7 @@ async def start_exec(engine: Engine, request: Request) -> Response:
         sock.close()
         return empty_response(200)
     stdin = bool(entry.config.get("AttachStdin"))
+    keys = str(entry.config.get("DetachKeys") or "")
 
     async def run(client: RawStream) -> None:
         # As Docker does, the process starts once the client has the upgrade answer: output sent
@@ -58,9 +66,11 @@ async def start_exec(engine: Engine, request: Request) -> Response:
         if console is not None and all(console):
             await _quiet_resize(table, entry.id, *console)
         try:
-            await relay(client, sock, stdin)
+            detached = await relay(client, sock, stdin, None, detach_bytes(keys or DEFAULT_DETACH_KEYS))
         finally:
             sock.close()
+        if detached:
+            return  # the process runs on; the client only leaves it
         with anyio.move_on_after(EXIT_REPORT_WAIT):
             await entry.done.wait()
 

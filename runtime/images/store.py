@@ -168,6 +168,14 @@ class ImageStore:
             sizes.append(row.size if row is not None else 0)
         return docker_json.history(image, self._config(image_id), self._names(image_id)[0], sizes)
 
+    def layer_sizes(self) -> dict[str, list[tuple[str, int]]]:
+        """Each image's layers as (chain ID, unpacked size), lowest first: what GET /system/df sums."""
+        out = {}
+        for image in self._meta.images():
+            rows = [(chain, self._meta.snapshot(chain)) for chain, _ in image.layers]
+            out[image.id] = [(chain, row.size if row is not None else 0) for chain, row in rows]
+        return out
+
     def rootfs_layers(self, ref: str) -> list[Path]:
         """Snapshot dirs, lowest first (overlay wants them reversed in lowerdir=). They stay
         while the image exists: pass `in_use` to remove/prune for images containers use."""
