@@ -9,6 +9,7 @@ from runtime.api import (
     routes_images,
     routes_networks,
     routes_registry,
+    routes_swarm,
     routes_system,
     routes_volumes,
 )
@@ -19,7 +20,8 @@ from runtime.engine import Engine
 
 def all_routes() -> tuple[Route[Engine], ...]:
     return (*routes_system.ROUTES, *routes_images.ROUTES, *routes_containers.ROUTES, *routes_exec.ROUTES,
-            *routes_events.ROUTES, *routes_volumes.ROUTES, *routes_networks.ROUTES, *routes_registry.ROUTES)
+            *routes_events.ROUTES, *routes_volumes.ROUTES, *routes_networks.ROUTES, *routes_registry.ROUTES,
+            *routes_swarm.ROUTES)
 
 
 def build_app(engine: Engine) -> Router[Engine]:
