@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING
 
-from runtime.containers import networking
+from runtime.containers import links, networking
 from runtime.containers.create_config import log_options
 from runtime.spec import spec_from_dict
 
@@ -29,7 +29,7 @@ async def prepare(table: ContainerTable, record: Record, live: Live) -> None:
     if live.in_supervisor:
         await table.delete_in_supervisor(record.id)
         live.in_supervisor = False
-    spec = networking.start_spec(table, record, spec_from_dict(record.spec))
+    spec = links.with_link_env(table, record, networking.start_spec(table, record, spec_from_dict(record.spec)))
     driver, max_size, max_file = log_options(record.host_config["LogConfig"])
     live.pid = await table.supervisor.create(spec, max_size=max_size or None, max_file=max_file, log_driver=driver,
                                              stdin_open=bool(record.config.get("OpenStdin")),
