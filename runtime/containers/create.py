@@ -28,6 +28,7 @@ from runtime.containers.create_mounts import (
     plan_mounts,
     user_mounts,
 )
+from runtime.containers.log_options import log_options
 from runtime.containers.records import Record, State
 from runtime.containers.restart import validate as validate_restart
 from runtime.containers.users import ReadFile, layer_reader, resolve_user
@@ -198,7 +199,7 @@ def translate(
     hc = cc.normalize_host_config(raw_hc)
     policy = validate_restart(raw_hc.get("RestartPolicy"), bool(hc.get("AutoRemove")))
     hc["RestartPolicy"] = policy.docker()
-    _, max_size, max_file = cc.log_options(hc["LogConfig"])
+    logging = log_options(hc["LogConfig"])
     argv = cc.command(config)
     working_dir = str(config.get("WorkingDir") or "/")
     if not working_dir.startswith("/"):
@@ -290,7 +291,7 @@ def translate(
         hosts_path=str(bundle / "hosts"),
         resolv_conf_path=str(bundle / "resolv.conf"),
     )
-    return Created(record, spec, files, max_size, max_file, mounts_plan.anonymous_volumes)
+    return Created(record, spec, files, logging.max_size, logging.max_file, mounts_plan.anonymous_volumes)
 
 
 def _mounts(hc: Mapping[str, Any], config: Mapping[str, Any], bundle: Path, host: HostFacts,

@@ -11,7 +11,7 @@ import contextlib
 from typing import TYPE_CHECKING
 
 from runtime.containers import links, networking
-from runtime.containers.create_config import log_options
+from runtime.containers.log_options import log_options
 from runtime.spec import spec_from_dict
 
 if TYPE_CHECKING:
@@ -30,8 +30,9 @@ async def prepare(table: ContainerTable, record: Record, live: Live) -> None:
         await table.delete_in_supervisor(record.id)
         live.in_supervisor = False
     spec = links.with_link_env(table, record, networking.start_spec(table, record, spec_from_dict(record.spec)))
-    driver, max_size, max_file = log_options(record.host_config["LogConfig"])
-    live.pid = await table.supervisor.create(spec, max_size=max_size or None, max_file=max_file, log_driver=driver,
+    logging = log_options(record.host_config["LogConfig"])
+    live.pid = await table.supervisor.create(spec, max_size=logging.max_size or None, max_file=logging.max_file,
+                                             log_driver=logging.driver, log_compress=logging.compress,
                                              stdin_open=bool(record.config.get("OpenStdin")),
                                              tty=bool(record.config.get("Tty")),
                                              stdin_once=bool(record.config.get("StdinOnce")))

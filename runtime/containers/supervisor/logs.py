@@ -1,4 +1,4 @@
-"""Docker's json-file log driver: one JSON object per line, rotated by size.
+"""Docker's json-file and local log drivers: one entry per line, rotated by size.
 
 `<bundle>/<id>-json.log` holds `{"log": "hi\\n", "stream": "stdout",
 "time": "2024-05-01T10:00:00.123456789Z"}` lines. As Docker does, output is
@@ -6,16 +6,23 @@ cut into lines; a line longer than 16 KiB is written in 16 KiB pieces
 without a newline (Docker's partial messages), and so is an unterminated
 tail at EOF. Before each write, a file at or past max-size is rotated:
 `.log` -> `.log.1` -> ... -> `.log.<max-file - 1>` (the oldest dropped);
-with max-file 1 the file is truncated instead.
+with max-file 1 the file is truncated instead. With `compress`, each rotated file is gzipped
+to `.log.1.gz` (... `.log.<max-file - 1>.gz`), as dockerd's loggerutils does (here at once,
+not in the background). The `local` driver writes dockerd's protobuf frames instead of JSON
+(`log_local.py`), in `<bundle>/local-logs/container.log`.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from runtime.containers import log_local
 from runtime.containers.supervisor.protocol import rfc3339nano
 
 if TYPE_CHECKING:
@@ -33,7 +40,11 @@ def container_log(bundle: str | Path, record: ContainerRecord) -> JsonFileLog | 
     (the output is still read, and attach still sees it)."""
     if record.log_driver == "none":
         return None
-    return JsonFileLog(log_path(bundle, record.id), record.log_max_size, record.log_max_file)
+    if record.log_driver == "local":
+        path = log_local.local_path(bundle)
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        return JsonFileLog(path, record.log_max_size, record.log_max_file, record.log_compress, log_local.encode)
+    return JsonFileLog(log_path(bundle, record.id), record.log_max_size, record.log_max_file, record.log_compress)
 
 
 def entry(stream: str, data: bytes, ns: int) -> bytes:
@@ -70,10 +81,15 @@ class LineSplitter:
 
 
 class JsonFileLog:
-    def __init__(self, path: Path, max_size: int | None = None, max_file: int = 1) -> None:
+    """A rotated log file of entries made by `encode` (json-file's JSON lines by default)."""
+
+    def __init__(self, path: Path, max_size: int | None = None, max_file: int = 1, compress: bool = False,
+                 encode: Callable[[str, int, bytes], bytes] | None = None) -> None:
         self.path = path
         self.max_size = max_size if max_size and max_size > 0 else None
         self.max_file = max(1, max_file)
+        self.compress = compress and self.max_file > 1
+        self.encode = encode or (lambda stream, ns, line: entry(stream, line, ns))
         self._splitters = {"stdout": LineSplitter(), "stderr": LineSplitter()}
         self._fd = self._open()
         self.size = os.fstat(self._fd).st_size
@@ -104,7 +120,7 @@ class JsonFileLog:
                 self._append(batch)
                 batch.clear()
                 self.rotate()
-            batch += entry(stream, line, ns)
+            batch += self.encode(stream, ns, line)
         self._append(batch)
 
     def _append(self, raw: bytes | bytearray) -> None:
@@ -123,7 +139,7 @@ class JsonFileLog:
             return
         if self.max_size is not None and self.size >= self.max_size:
             self.rotate()
-        raw = entry(stream, line, ns)
+        raw = self.encode(stream, ns, line)
         os.write(self._fd, raw)
         self.size += len(raw)
 
@@ -133,11 +149,15 @@ class JsonFileLog:
         if self.max_file < 2:
             os.truncate(self.path, 0)
         else:
+            ext = ".gz" if self.compress else ""
             for n in range(self.max_file - 1, 1, -1):
-                older = self.path.with_name(f"{self.path.name}.{n - 1}")
+                older = self.path.with_name(f"{self.path.name}.{n - 1}{ext}")
                 if older.exists():
-                    os.replace(older, self.path.with_name(f"{self.path.name}.{n}"))
-            os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
+                    os.replace(older, self.path.with_name(f"{self.path.name}.{n}{ext}"))
+            first = self.path.with_name(f"{self.path.name}.1")
+            os.replace(self.path, first)
+            if self.compress:
+                gzip_file(first)
         self._fd = self._open()
         self.size = 0
 
@@ -145,3 +165,13 @@ class JsonFileLog:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+
+
+def gzip_file(path: Path) -> None:
+    """`path` -> `path.gz` (written aside, then renamed), and `path` removed."""
+    target = path.with_name(path.name + ".gz")
+    part = path.with_name(path.name + ".gz.part")
+    with open(path, "rb") as source, gzip.open(part, "wb", compresslevel=1) as out:
+        shutil.copyfileobj(source, out, 1 << 20)
+    os.replace(part, target)
+    os.unlink(path)

@@ -35,7 +35,8 @@ class ContainerRecord:
     finished_at: str = ZERO_TIME
     log_max_size: int | None = None
     log_max_file: int = 1
-    log_driver: str = "json-file"  # or "none": output is read (attach still sees it) but not kept
+    log_driver: str = "json-file"  # "local", or "none": output is read (attach still sees it) but not kept
+    log_compress: bool = False  # rotated files gzipped
     stdin_open: bool = False
     stdin_once: bool = False
     tty: bool = False
