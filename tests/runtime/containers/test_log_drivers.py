@@ -57,7 +57,7 @@ def test_unknown_driver_and_options_are_refused_at_create(docker_env: dict[str, 
 
 
 def test_json_file_rotation_is_read_in_order(docker_env: dict[str, str]) -> None:
-    text, cid = logged(docker_env, "--log-opt", "max-size=2k", "--log-opt", "max-file=3")
+    text, _ = logged(docker_env, "--log-opt", "max-size=2k", "--log-opt", "max-file=3")
     path = Path(str(inspect(docker_env, "talker")["LogPath"]))
     names = sorted(p.name for p in path.parent.glob(path.name + "*"))
     assert names == [path.name, path.name + ".1", path.name + ".2"]
