@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from runtime.containers import create_config as cc
 from runtime.containers import etc_files
 from runtime.containers.create_devices import plan_devices
+from runtime.containers.create_limits import extra_limits
 from runtime.containers.create_mounts import (
     MountPlan,
     VolumeSource,
@@ -33,6 +34,7 @@ from runtime.containers.records import Record, State
 from runtime.containers.restart import validate as validate_restart
 from runtime.containers.users import ReadFile, layer_reader, resolve_user
 from runtime.errors import bad_request, not_found
+from runtime.linux import cgroup_extra
 from runtime.spec import NAMESPACES, ContainerSpec, Mount, Process, Rootfs
 
 if TYPE_CHECKING:
@@ -92,6 +94,7 @@ class Created:
     log_max_size: int = 0
     log_max_file: int = 1
     anonymous_volumes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # dockerd's, for limits the kernel cannot apply
 
 
 def now_rfc3339() -> str:
@@ -200,6 +203,7 @@ def translate(
     policy = validate_restart(raw_hc.get("RestartPolicy"), bool(hc.get("AutoRemove")))
     hc["RestartPolicy"] = policy.docker()
     logging = log_options(hc["LogConfig"])
+    extra, warnings = extra_limits(hc, cgroup_extra.support())
     argv = cc.command(config)
     working_dir = str(config.get("WorkingDir") or "/")
     if not working_dir.startswith("/"):
@@ -264,7 +268,7 @@ def translate(
         readonly_paths=tuple(hc["ReadonlyPaths"]),
         devices=device_nodes,
         sysctls=cc.sysctls(hc.get("Sysctls"), "net" not in spaces, "ipc" not in spaces),
-        resources=replace(cc.resources(hc, host.ncpu), devices=device_rules),
+        resources=replace(cc.resources(hc, host.ncpu), devices=device_rules, **extra),
         cgroup_name=container_id,
         seccomp=seccomp and not privileged,
         privileged=privileged,
@@ -291,7 +295,8 @@ def translate(
         hosts_path=str(bundle / "hosts"),
         resolv_conf_path=str(bundle / "resolv.conf"),
     )
-    return Created(record, spec, files, logging.max_size, logging.max_file, mounts_plan.anonymous_volumes)
+    return Created(record, spec, files, logging.max_size, logging.max_file, mounts_plan.anonymous_volumes,
+                   warnings)
 
 
 def _mounts(hc: Mapping[str, Any], config: Mapping[str, Any], bundle: Path, host: HostFacts,

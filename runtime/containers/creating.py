@@ -38,6 +38,8 @@ async def create(table: ContainerTable, stores: Stores, body: Mapping[str, Any],
         host = await anyio.to_thread.run_sync(HostFacts.read)
         net_plan = networking.plan(table, body, name, container_id)
 
+        warnings: list[str] = []
+
         def work() -> Record:
             volumes = stores.volumes()
             created = translate(container_id, name, body, image, stores.prefix, bundle, host,
@@ -47,6 +49,7 @@ async def create(table: ContainerTable, stores: Stores, body: Mapping[str, Any],
                 if point.get("Type") == "volume" and "nocopy" not in str(point.get("Mode") or "").split(","):
                     volumes.populate_from_layers(point["Name"], image.layers, point["Destination"])
             created.record.anonymous_volumes = created.anonymous_volumes
+            warnings.extend(created.warnings)
             records.write(created.record)  # durable, and off the event loop
             return created.record
 
@@ -59,7 +62,7 @@ async def create(table: ContainerTable, stores: Stores, body: Mapping[str, Any],
         raise
     table.live(record)
     table.emit(record, "create")
-    return {"Id": container_id, "Warnings": []}
+    return {"Id": container_id, "Warnings": warnings}
 
 
 def image_info(stores: Stores, ref: str) -> ImageInfo:

@@ -26,7 +26,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from runtime.linux import devices
+from runtime.linux import cgroup_extra, devices
 from runtime.spec import Resources
 
 Layout = Literal["v1-hybrid", "v2"]
@@ -259,6 +259,7 @@ class Cgroup:
                 if where is None or (filename in _OPTIONAL and not os.path.exists(path)):
                     continue  # controller not mounted / no swap accounting: ignored, as Docker does
                 _write(path, value)
+            cgroup_extra.apply(dict(cg.v1), cg.unified, cg.mounts.layout == "v2", resources)
             if resources.devices is not None:  # v1's devices controller where mounted, else BPF on the v2 leaf
                 devices.apply(resources.devices, cg.v1.get("devices"), cg.unified)
         except BaseException:
