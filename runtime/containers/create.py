@@ -13,7 +13,7 @@ import datetime
 import json
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +24,7 @@ from runtime.containers.create_devices import plan_devices
 from runtime.containers.create_limits import extra_limits
 from runtime.containers.create_mounts import (
     MountPlan,
+    UserMount,
     VolumeSource,
     default_mounts,
     plan_mounts,
@@ -192,10 +193,12 @@ def translate(
     volumes: VolumeSource,
     read_rootfs: ReadFile | None = None,
     networks: CreatePlan | None = None,
+    inherited: Sequence[UserMount] = (),
 ) -> Created:
     """Everything about a new container, decided; `body` is the create request's JSON.
 
-    `networks`: the network manager's plan for the request (None: no networking beyond the mode)."""
+    `networks`: the network manager's plan for the request (None: no networking beyond the mode);
+    `inherited`: the mounts of the containers in VolumesFrom (volumes_from.py)."""
     raw_hc = dict(body.get("HostConfig") or {})
     config = cc.merge_config(body, image.config)
     config["Image"] = config.get("Image") or image.name
@@ -250,7 +253,7 @@ def translate(
         str(bundle / "hosts"): net.hosts,
         str(bundle / "resolv.conf"): net.resolv_conf,
     }
-    mounts_plan = _mounts(hc, config, bundle, host, volumes, readonly, privileged)
+    mounts_plan = _mounts(hc, config, bundle, host, volumes, readonly, privileged, inherited)
     device_nodes, device_rules = plan_devices(hc, privileged)
     lowers = tuple(str(p) for p in reversed(image.layers))
     spec = ContainerSpec(
@@ -300,8 +303,8 @@ def translate(
 
 
 def _mounts(hc: Mapping[str, Any], config: Mapping[str, Any], bundle: Path, host: HostFacts,
-            volumes: VolumeSource, readonly: bool, privileged: bool) -> MountPlan:
-    wanted = user_mounts(hc, config.get("Volumes"))
+            volumes: VolumeSource, readonly: bool, privileged: bool, inherited: Sequence[UserMount]) -> MountPlan:
+    wanted = user_mounts(hc, config.get("Volumes"), inherited)
     defaults = default_mounts(int(hc["ShmSize"]), privileged, str(hc.get("IpcMode") or ""))
     plan = plan_mounts(wanted, defaults, volumes)
     targets = {m.target for m in plan.mounts}

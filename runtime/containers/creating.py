@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 
-from runtime.containers import networking
+from runtime.containers import networking, volumes_from
 from runtime.containers.create import HostFacts, ImageInfo, translate, write_bundle
 from runtime.containers.records import Record, new_id, normalize_name
 from runtime.errors import EngineError, bad_request
@@ -37,13 +37,15 @@ async def create(table: ContainerTable, stores: Stores, body: Mapping[str, Any],
     try:
         host = await anyio.to_thread.run_sync(HostFacts.read)
         net_plan = networking.plan(table, body, name, container_id)
+        inherited = volumes_from.inherited((body.get("HostConfig") or {}).get("VolumesFrom") or (),
+                                           lambda ref: volumes_from.lender(records.get, ref).mounts)
 
         warnings: list[str] = []
 
         def work() -> Record:
             volumes = stores.volumes()
             created = translate(container_id, name, body, image, stores.prefix, bundle, host,
-                                volumes.for_container(container_id), networks=net_plan)
+                                volumes.for_container(container_id), networks=net_plan, inherited=inherited)
             write_bundle(created)
             for point in created.record.mounts:
                 if point.get("Type") == "volume" and "nocopy" not in str(point.get("Mode") or "").split(","):
