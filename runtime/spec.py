@@ -142,6 +142,7 @@ class ContainerSpec:
     sysctls: tuple[tuple[str, str], ...] = ()
     resources: Resources = field(default_factory=Resources)
     cgroup_name: str = ""  # leaf name of the container's cgroup, under the engine's
+    cgroup_parent: str = ""  # HostConfig.CgroupParent, relative to each hierarchy's root; "": the engine's
     seccomp: bool = True  # apply the default profile (False: seccomp=unconfined or privileged)
     privileged: bool = False
     init: str = ""  # host path of an init binary to run as PID 1 (tini), "" for none
@@ -205,6 +206,7 @@ def spec_from_dict(d: dict[str, Any]) -> ContainerSpec:
         sysctls=tuple((a, b) for a, b in d.get("sysctls", ())),
         resources=_resources(d.get("resources", {})),
         cgroup_name=d.get("cgroup_name", ""),
+        cgroup_parent=d.get("cgroup_parent", ""),
         seccomp=bool(d.get("seccomp", True)),
         privileged=bool(d.get("privileged", False)),
         init=d.get("init", ""),

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from runtime.containers import create_config as cc
 from runtime.containers import etc_files
 from runtime.containers.create_devices import plan_devices
-from runtime.containers.create_limits import extra_limits
+from runtime.containers.create_limits import cgroup_parent, extra_limits
 from runtime.containers.create_mounts import (
     MountPlan,
     UserMount,
@@ -273,6 +273,7 @@ def translate(
         sysctls=cc.sysctls(hc.get("Sysctls"), "net" not in spaces, "ipc" not in spaces),
         resources=replace(cc.resources(hc, host.ncpu), devices=device_rules, **extra),
         cgroup_name=container_id,
+        cgroup_parent=cgroup_parent(hc.get("CgroupParent")),
         seccomp=seccomp and not privileged,
         privileged=privileged,
         init=INIT_TARGET if hc.get("Init") else "",

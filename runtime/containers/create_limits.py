@@ -23,6 +23,14 @@ _THROTTLES = (("BlkioDeviceReadBps", "read_bps", "BPS Block I/O read limit", "BP
               ("BlkioDeviceWriteIOps", "write_iops", "IOPS Block write limit", "IOPS write"))
 
 
+def cgroup_parent(value: Any) -> str:
+    """`CgroupParent` as a path below each hierarchy's root (cgroupfs: `/a/b` and `a/b` alike)."""
+    parts = [p for p in str(value or "").split("/") if p]
+    if any(p in (".", "..") for p in parts):
+        raise bad_request(f"invalid cgroup parent {value!r}: it must not contain . or .. segments")
+    return "/".join(parts)
+
+
 def block_device(path: str) -> str:
     """`/dev/vda` -> "254:0"; a 400 when it is not a block device, as dockerd's start fails."""
     try:

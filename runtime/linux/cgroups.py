@@ -223,8 +223,8 @@ def _inherit_cpuset(path: str) -> None:
 
 class Cgroup:
     def __init__(self, prefix: str, name: str, mounts: Mounts) -> None:
-        _check_name(prefix)
-        _check_name(name)
+        for part in [*prefix.split("/"), name]:  # a prefix may be a nested path (CgroupParent)
+            _check_name(part)
         self.prefix, self.name, self.mounts = prefix, name, mounts
         # One leaf per distinct mount point (co-mounted cpu,cpuacct share one).
         self.v1: dict[str, str] = {c: os.path.join(m, prefix, name) for c, m in mounts.v1.items()}
