@@ -185,6 +185,7 @@ async def container_logs(engine: Engine, request: Request) -> Response:
     selection = logs_read.Selection(
         stdout=stdout, stderr=stderr, since_ns=since or None, until_ns=parse_time(request.arg("until")),
         tail=logs_read.parse_tail(request.arg("tail")), timestamps=request.flag("timestamps"),
+        details=request.flag("details"),
     )
     tty = bool(record.config.get("Tty"))
     path = source

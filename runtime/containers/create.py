@@ -30,7 +30,7 @@ from runtime.containers.create_mounts import (
     plan_mounts,
     user_mounts,
 )
-from runtime.containers.log_options import log_options
+from runtime.containers.log_options import log_attrs, log_options, tag_names
 from runtime.containers.records import Record, State
 from runtime.containers.restart import validate as validate_restart
 from runtime.containers.users import ReadFile, layer_reader, resolve_user
@@ -206,6 +206,8 @@ def translate(
     policy = validate_restart(raw_hc.get("RestartPolicy"), bool(hc.get("AutoRemove")))
     hc["RestartPolicy"] = policy.docker()
     logging = log_options(hc["LogConfig"])
+    log_attrs(hc["LogConfig"], dict(config.get("Labels") or {}), config.get("Env") or (),
+              tag_names(container_id, name, image.id, str(config.get("Image") or "")))  # refused here, not at start
     extra, warnings = extra_limits(hc, cgroup_extra.support())
     argv = cc.command(config)
     working_dir = str(config.get("WorkingDir") or "/")

@@ -11,7 +11,7 @@ import contextlib
 from typing import TYPE_CHECKING
 
 from runtime.containers import links, networking
-from runtime.containers.log_options import log_options
+from runtime.containers.log_options import log_attrs, log_options, tag_names
 from runtime.spec import spec_from_dict
 
 if TYPE_CHECKING:
@@ -31,8 +31,10 @@ async def prepare(table: ContainerTable, record: Record, live: Live) -> None:
         live.in_supervisor = False
     spec = links.with_link_env(table, record, networking.start_spec(table, record, spec_from_dict(record.spec)))
     logging = log_options(record.host_config["LogConfig"])
+    attrs = log_attrs(record.host_config["LogConfig"], record.labels, record.config.get("Env") or (),
+                      tag_names(record.id, record.name, record.image_id, str(record.config.get("Image") or "")))
     live.pid = await table.supervisor.create(spec, max_size=logging.max_size or None, max_file=logging.max_file,
-                                             log_driver=logging.driver, log_compress=logging.compress,
+                                             log_driver=logging.driver, log_compress=logging.compress, log_attrs=attrs,
                                              stdin_open=bool(record.config.get("OpenStdin")),
                                              tty=bool(record.config.get("Tty")),
                                              stdin_once=bool(record.config.get("StdinOnce")))

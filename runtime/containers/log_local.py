@@ -24,6 +24,7 @@ class LocalEntry(NamedTuple):
     time_ns: int
     line: bytes  # without the newline
     partial: bool
+    attrs: tuple[tuple[str, str], ...] = ()
 
 
 def local_path(bundle: str | Path) -> Path:
@@ -47,8 +48,15 @@ def _field_bytes(number: int, data: bytes) -> bytes:
     return _varint(number << 3 | 2) + _varint(len(data)) + data
 
 
-def encode(source: str, time_ns: int, data: bytes) -> bytes:
-    """One framed entry for output `data` (a line with its newline, or a piece without one)."""
+def encode_attrs(attrs: dict[str, str]) -> bytes:
+    """The entries' `attrs` (field 6, repeated LogAttr{1 key, 2 value}), sorted as dockerd sorts them."""
+    return b"".join(_field_bytes(6, _field_bytes(1, k.encode()) + _field_bytes(2, v.encode()))
+                    for k, v in sorted(attrs.items()))
+
+
+def encode(source: str, time_ns: int, data: bytes, attrs: bytes = b"") -> bytes:
+    """One framed entry for output `data` (a line with its newline, or a piece without one); `attrs`
+    from encode_attrs."""
     partial = not data.endswith(b"\n")
     line = data if partial else data[:-1]
     body = bytearray()
@@ -60,6 +68,7 @@ def encode(source: str, time_ns: int, data: bytes) -> bytes:
         body += _field_bytes(3, line)
     if partial:
         body += _varint(4 << 3) + b"\x01"
+    body += attrs
     return _LEN.pack(len(body)) + bytes(body) + _LEN.pack(len(body))
 
 
@@ -78,6 +87,7 @@ def _read_varint(data: bytes, at: int) -> tuple[int, int]:
 
 def decode_entry(body: bytes) -> LocalEntry:
     source, time_ns, line, partial = "", 0, b"", False
+    attrs: list[tuple[str, str]] = []
     at = 0
     while at < len(body):
         key, at = _read_varint(body, at)
@@ -95,13 +105,28 @@ def decode_entry(body: bytes) -> LocalEntry:
                 source = chunk.decode("utf-8", errors="replace")
             elif number == 3:
                 line = chunk
+            elif number == 6:
+                attrs.append(_attr(chunk))
         elif wire == 1:
             at += 8
         elif wire == 5:
             at += 4
         else:
             raise ValueError(f"unknown wire type {wire}")
-    return LocalEntry(source, time_ns, line, partial)
+    return LocalEntry(source, time_ns, line, partial, tuple(attrs))
+
+
+def _attr(body: bytes) -> tuple[str, str]:
+    fields = {1: "", 2: ""}
+    at = 0
+    while at < len(body):
+        key, at = _read_varint(body, at)
+        if key & 7 != 2:
+            raise ValueError("LogAttr fields are strings")
+        size, at = _read_varint(body, at)
+        fields[key >> 3] = body[at:at + size].decode("utf-8", errors="replace")
+        at += size
+    return fields[1], fields[2]
 
 
 def split(data: bytes) -> tuple[list[LocalEntry], bytes]:

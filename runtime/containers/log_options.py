@@ -8,7 +8,8 @@ registered`), an option a driver does not know with that driver's message.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,3 +106,57 @@ def parse_size(text: str) -> int:
     if size < 0:
         raise bad_request(f"invalid size: '{text}'")
     return int(size)
+
+
+def log_attrs(log_config: Mapping[str, Any], labels: Mapping[str, str], env: Sequence[str],
+              names: Mapping[str, str]) -> dict[str, str]:
+    """The extra attributes every entry carries (dockerd's ExtraAttributes and `tag`): the labels and
+    environment variables the options name or match, and the rendered tag. `names` gives the tag's
+    fields (ID, FullID, Name, ImageID, ImageFullID, ImageName, DaemonName)."""
+    opts = {str(k): str(v) for k, v in dict(log_config.get("Config") or {}).items()}
+    attrs: dict[str, str] = {}
+    for key in filter(None, opts.get("labels", "").split(",")):
+        if key in labels:
+            attrs[key] = labels[key]
+    if opts.get("labels-regex"):
+        pattern = _regex(opts["labels-regex"])
+        attrs.update({k: v for k, v in labels.items() if pattern.search(k)})
+    environment = dict(item.split("=", 1) for item in env if "=" in item)
+    for key in filter(None, opts.get("env", "").split(",")):
+        if key in environment:
+            attrs[key] = environment[key]
+    if opts.get("env-regex"):
+        pattern = _regex(opts["env-regex"])
+        attrs.update({k: v for k, v in environment.items() if pattern.search(k)})
+    if opts.get("tag"):
+        attrs["tag"] = render_tag(opts["tag"], names)
+    return attrs
+
+
+def render_tag(template: str, names: Mapping[str, str]) -> str:
+    """A log tag template: `{{.Name}}`, `{{.ID}}`... (the fields dockerd's tag offers)."""
+    def field(m: re.Match[str]) -> str:
+        if m.group(1) not in names:
+            raise bad_request(f'template: log-tag:1: can\'t evaluate field {m.group(1)}')
+        return names[m.group(1)]
+
+    text = _TAG_FIELD.sub(field, template)
+    if "{{" in text:
+        raise bad_request(f"log tag template {template!r} is not supported: use fields such as {{{{.Name}}}}")
+    return text
+
+
+_TAG_FIELD = re.compile(r"\{\{\s*\.(\w+)\s*\}\}")
+
+
+def _regex(text: str) -> re.Pattern[str]:
+    try:
+        return re.compile(text)
+    except re.error as exc:
+        raise bad_request(f"error parsing regexp: {exc}") from None
+
+
+def tag_names(container_id: str, name: str, image_id: str, image_name: str) -> dict[str, str]:
+    bare = image_id.removeprefix("sha256:")
+    return {"ID": container_id[:12], "FullID": container_id, "Name": name.lstrip("/"), "ImageID": bare[:12],
+            "ImageFullID": image_id, "ImageName": image_name, "DaemonName": "docker"}

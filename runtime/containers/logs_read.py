@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
+from urllib.parse import quote_plus
 
 import anyio
 
@@ -37,6 +38,7 @@ class Entry:
     stream: str
     data: bytes
     time_ns: int
+    attrs: tuple[tuple[str, str], ...] = ()  # log-opt labels, env, tag (`docker logs --details`)
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class Selection:
     until_ns: int | None = None
     tail: int | None = None  # None: all
     timestamps: bool = False
+    details: bool = False
 
     def wants(self, entry: Entry) -> bool:
         if entry.stream == "stdout" and not self.stdout:
@@ -78,7 +81,9 @@ def format_time_ns(time_ns: int) -> str:
 def parse_line(line: bytes) -> Entry | None:
     try:
         item = json.loads(line)
-        return Entry(str(item.get("stream", "stdout")), str(item.get("log", "")).encode(), parse_time_ns(item["time"]))
+        attrs = tuple(sorted((str(k), str(v)) for k, v in (item.get("attrs") or {}).items()))
+        return Entry(str(item.get("stream", "stdout")), str(item.get("log", "")).encode(), parse_time_ns(item["time"]),
+                     attrs)
     except (ValueError, KeyError, TypeError, AttributeError):
         return None  # a torn last line, or garbage
 
@@ -128,6 +133,8 @@ def frame(stream: str, data: bytes) -> bytes:
 
 def render(entry: Entry, selection: Selection, tty: bool) -> bytes:
     data = entry.data
+    if selection.details:  # dockerd: the attributes, url-encoded and sorted by key, then a space
+        data = ",".join(f"{quote_plus(k)}={quote_plus(v)}" for k, v in entry.attrs).encode() + b" " + data
     if selection.timestamps:
         data = format_time_ns(entry.time_ns).encode() + b" " + data
     return data if tty else frame(entry.stream, data)
@@ -220,7 +227,8 @@ def _split(data: bytes) -> tuple[list[Entry], bytes]:
 
 def _split_local(data: bytes) -> tuple[list[Entry], bytes]:
     entries, rest = log_local.split(data)
-    return [Entry(e.source or "stdout", e.line if e.partial else e.line + b"\n", e.time_ns) for e in entries], rest
+    return [Entry(e.source or "stdout", e.line if e.partial else e.line + b"\n", e.time_ns, tuple(sorted(e.attrs)))
+            for e in entries], rest
 
 
 def _splitter(path: Path) -> Callable[[bytes], tuple[list[Entry], bytes]]:

@@ -91,7 +91,7 @@ class Container(DrainedExit):
         record = state.ContainerRecord(
             id=spec.id, spec=dataclasses.asdict(spec), log_max_size=log_opts.get("max_size"),
             log_max_file=int(log_opts.get("max_file") or 1), log_driver=str(log_opts.get("driver") or "json-file"),
-            log_compress=bool(log_opts.get("compress")),
+            log_compress=bool(log_opts.get("compress")), log_attrs=dict(log_opts.get("attrs") or {}),
             stdin_open=stdin_open, stdin_once=stdin_once, tty=tty)
         self = cls(host, record, spec)
         self.phase = "creating"

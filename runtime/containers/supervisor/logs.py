@@ -43,14 +43,22 @@ def container_log(bundle: str | Path, record: ContainerRecord) -> JsonFileLog | 
     if record.log_driver == "local":
         path = log_local.local_path(bundle)
         path.parent.mkdir(mode=0o700, exist_ok=True)
-        return JsonFileLog(path, record.log_max_size, record.log_max_file, record.log_compress, log_local.encode)
-    return JsonFileLog(log_path(bundle, record.id), record.log_max_size, record.log_max_file, record.log_compress)
+        attrs = log_local.encode_attrs(record.log_attrs)
+        return JsonFileLog(path, record.log_max_size, record.log_max_file, record.log_compress,
+                           lambda stream, ns, line: log_local.encode(stream, ns, line, attrs))
+    extra = record.log_attrs or None
+    return JsonFileLog(log_path(bundle, record.id), record.log_max_size, record.log_max_file, record.log_compress,
+                       lambda stream, ns, line: entry(stream, line, ns, extra))
 
 
-def entry(stream: str, data: bytes, ns: int) -> bytes:
+def entry(stream: str, data: bytes, ns: int, attrs: dict[str, str] | None = None) -> bytes:
+    """One json-file line; `attrs` as dockerd puts them, between the stream and the time."""
     text = data.decode("utf-8", errors="replace")
-    return (json.dumps({"log": text, "stream": stream, "time": rfc3339nano(ns)}, ensure_ascii=False,
-                       separators=(",", ":")) + "\n").encode()
+    item: dict[str, object] = {"log": text, "stream": stream}
+    if attrs:
+        item["attrs"] = attrs
+    item["time"] = rfc3339nano(ns)
+    return (json.dumps(item, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
 
 
 class LineSplitter:

@@ -105,3 +105,19 @@ def test_none_keeps_nothing(docker_env: dict[str, str]) -> None:
     assert docker(docker_env, "run", "--log-driver", "none", "--name", "quiet", "busybox", "echo", "hi").returncode == 0
     refused = docker(docker_env, "logs", "quiet", check=False)
     assert refused.returncode != 0 and "configured logging driver does not support reading" in refused.stderr.decode()
+
+
+@pytest.mark.parametrize("driver", ["json-file", "local"])
+def test_labels_env_and_tag_options_are_attributes(docker_env: dict[str, str], driver: str) -> None:
+    docker(docker_env, "run", "--name", "tagged", "--log-driver", driver, "--label", "team=blue", "--label",
+           "other=x", "-e", "STAGE=prod", "--log-opt", "labels=team", "--log-opt", "env=STAGE",
+           "--log-opt", "tag={{.Name}}/{{.ID}}", "busybox", "echo", "hello")
+    cid = str(inspect(docker_env, "tagged")["Id"])
+    assert out(docker_env, "logs", "--details", "tagged") == f"STAGE=prod,tag=tagged%2F{cid[:12]},team=blue hello\n"
+    assert out(docker_env, "logs", "tagged") == "hello\n"
+    if driver == "json-file":
+        line = json.loads(Path(str(inspect(docker_env, "tagged")["LogPath"])).read_text())
+        assert list(line) == ["log", "stream", "attrs", "time"]
+        assert line["attrs"] == {"team": "blue", "STAGE": "prod", "tag": f"tagged/{cid[:12]}"}
+    bad = docker(docker_env, "create", "--log-opt", "tag={{.Nope}}", "busybox", check=False)
+    assert bad.returncode != 0 and b"Nope" in bad.stderr
