@@ -13,6 +13,7 @@ import contextlib
 import errno
 import functools
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from runtime.spec import Resources
@@ -77,10 +78,11 @@ def writes(resources: Resources, v2: bool) -> list[tuple[str, str, str]]:
     return out
 
 
-def apply(v1: dict[str, str], unified: str | None, v2: bool, resources: Resources) -> None:
-    """Write the limits into a new leaf (`v1`: controller -> leaf dir, `unified`: the v2 leaf)."""
-    if resources.cpu_rt_runtime and "cpu" in v1:
-        _allot_rt(os.path.dirname(v1["cpu"]), resources.cpu_rt_runtime)
+def apply(v1: Mapping[str, str], unified: str | None, v2: bool, resources: Resources, root: str = "") -> None:
+    """Write the limits into a new leaf (`v1`: controller -> leaf dir, `unified`: the v2 leaf); `root`:
+    the cpu hierarchy's mount point, below which every level gets its real-time share first."""
+    if resources.cpu_rt_runtime and "cpu" in v1 and root:
+        _allot_rt(root, v1["cpu"], resources.cpu_rt_runtime, resources.cpu_rt_period or 0)
     for controller, name, value in writes(resources, v2):
         leaf = unified if controller == UNIFIED else v1.get(controller)
         if leaf is None:
@@ -91,10 +93,39 @@ def apply(v1: dict[str, str], unified: str | None, v2: bool, resources: Resource
         _write(path, value)
 
 
-def _allot_rt(parent: str, runtime: int) -> None:
-    """Give `parent` (the engine's cgroup) `runtime` more real-time microseconds a period."""
-    current = int(_read(os.path.join(parent, "cpu.rt_runtime_us")) or 0)
-    _write(os.path.join(parent, "cpu.rt_runtime_us"), str(max(current, 0) + runtime))
+def _allot_rt(root: str, leaf: str, runtime: int, period: int) -> None:
+    """Give every level between `root` and `leaf` the real-time time its children hold plus the new
+    leaf's, top down (the kernel refuses a child more than its parent has; shares are compared per
+    period). The leaf's siblings that ended are gone, so what they held is given back here."""
+    levels = []
+    at = os.path.dirname(leaf)
+    while at.startswith(root.rstrip("/") + "/"):
+        levels.append(at)
+        at = os.path.dirname(at)
+    leaf_period = period or _int(os.path.join(leaf, "cpu.rt_period_us")) or 1_000_000
+    for level in reversed(levels):
+        level_period = _int(os.path.join(level, "cpu.rt_period_us")) or 1_000_000
+        held = sum(_share(child, level_period) for child in _subdirs(level) if child != leaf)
+        wanted = held + -(-runtime * level_period // leaf_period)
+        _write(os.path.join(level, "cpu.rt_runtime_us"), str(min(wanted, level_period)))
+
+
+def _share(path: str, period: int) -> int:
+    runtime, own = _int(os.path.join(path, "cpu.rt_runtime_us")), _int(os.path.join(path, "cpu.rt_period_us"))
+    return -(-max(runtime, 0) * period // own) if own else 0
+
+
+def _subdirs(path: str) -> list[str]:
+    with contextlib.suppress(OSError):
+        return [e.path for e in os.scandir(path) if e.is_dir(follow_symlinks=False)]
+    return []
+
+
+def _int(path: str) -> int:
+    try:
+        return int(_read(path))
+    except ValueError:
+        return 0
 
 
 def _children() -> list[str]:

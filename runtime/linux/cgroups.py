@@ -259,7 +259,7 @@ class Cgroup:
                 if where is None or (filename in _OPTIONAL and not os.path.exists(path)):
                     continue  # controller not mounted / no swap accounting: ignored, as Docker does
                 _write(path, value)
-            cgroup_extra.apply(dict(cg.v1), cg.unified, cg.mounts.layout == "v2", resources)
+            cgroup_extra.apply(cg.v1, cg.unified, cg.mounts.layout == "v2", resources, cg.mounts.v1.get("cpu", ""))
             if resources.devices is not None:  # v1's devices controller where mounted, else BPF on the v2 leaf
                 devices.apply(resources.devices, cg.v1.get("devices"), cg.unified)
         except BaseException:
