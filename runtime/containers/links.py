@@ -77,13 +77,22 @@ def not_running(target: str, parent: str, alias: str) -> EngineError:
 
 def with_link_env(table: ContainerTable, record: Record, spec: ContainerSpec) -> ContainerSpec:
     """The spec with its links' variables, when the container is on the default bridge."""
+    env = link_vars(table, record)
+    if not env:
+        return spec
+    process = dataclasses.replace(spec.process, env=merged_env(env, spec.process.env))
+    return dataclasses.replace(spec, process=process)
+
+
+def link_vars(table: ContainerTable, record: Record) -> list[str]:
+    """The variables of the container's links on the default bridge (starts and execs get them)."""
     nets = table.networks
     links = parse_links(record.host_config.get("Links") or ())
     default = nets.store.default() if nets is not None else None
     on_default = default is not None and any(
         ep.get("NetworkID") == default.id for ep in (record.network_settings.get("Networks") or {}).values())
     if not links or default is None or not on_default:
-        return spec
+        return []
     env: list[str] = []
     for target, alias in links:
         other = table.records.find(target)
@@ -93,5 +102,4 @@ def with_link_env(table: ContainerTable, record: Record, spec: ContainerSpec) ->
                    if ep.get("NetworkID") == default.id and ep.get("IPAddress")), "")
         if ip:
             env += link_env(record.name, alias, ip, exposed_ports(other.config), other.config.get("Env") or ())
-    process = dataclasses.replace(spec.process, env=merged_env(env, spec.process.env))
-    return dataclasses.replace(spec, process=process)
+    return env

@@ -40,6 +40,8 @@ def test_docker_run_link_on_the_default_bridge(docker_env: dict[str, str]) -> No
         assert variables["DB_NAME"] == "mine"  # the container's own Env wins
         assert any(line.split()[0] == ip and "db" in line.split()[1:] for line in hosts.splitlines() if line), hosts
         assert "1 packets received" in ping
+        docker(docker_env, "run", "-d", "--name", "me2", "--link", "web:db", "busybox", "sleep", "1000")
+        assert out(docker_env, "exec", "me2", "sh", "-c", "echo $DB_PORT_80_TCP_ADDR $DB_ENV_SECRET") == f"{ip} s3\n"
         stopped = docker(docker_env, "create", "--name", "late", "busybox")
         assert stopped.returncode == 0
         refused = docker(docker_env, "run", "--rm", "--link", "late:l", "busybox", "true", check=False)
