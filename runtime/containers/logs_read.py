@@ -104,12 +104,12 @@ def log_files(path: Path) -> list[Path]:
     n = 1
     while True:
         plain, packed = path.with_name(f"{path.name}.{n}"), path.with_name(f"{path.name}.{n}.gz")
-        found = [f for f in (packed, plain) if f.exists()]
-        if not found:
+        found = plain if plain.exists() else packed if packed.exists() else None  # .1 while gzip finishes
+        if found is None:
             break
         rotated.append(found)
         n += 1
-    return [*(f for files in reversed(rotated) for f in files), path]
+    return [*reversed(rotated), path]
 
 
 def read_entries(path: Path) -> Iterator[Entry]:

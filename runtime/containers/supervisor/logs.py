@@ -7,13 +7,16 @@ without a newline (Docker's partial messages), and so is an unterminated
 tail at EOF. Before each write, a file at or past max-size is rotated:
 `.log` -> `.log.1` -> ... -> `.log.<max-file - 1>` (the oldest dropped);
 with max-file 1 the file is truncated instead. With `compress`, each rotated file is gzipped
-to `.log.1.gz` (... `.log.<max-file - 1>.gz`), as dockerd's loggerutils does (here at once,
-not in the background). The `local` driver writes dockerd's protobuf frames instead of JSON
+to `.log.1.gz` (... `.log.<max-file - 1>.gz`), as dockerd's loggerutils does: in a forked child, so
+the supervisor goes on draining output (its orphan reaper collects the child; the next rotation
+waits for it first). Readers prefer `.1` while both it and `.1.gz` exist.
+The `local` driver writes dockerd's protobuf frames instead of JSON
 (`log_local.py`), in `<bundle>/local-logs/container.log`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
@@ -97,6 +100,7 @@ class JsonFileLog:
         self.max_size = max_size if max_size and max_size > 0 else None
         self.max_file = max(1, max_file)
         self.compress = compress and self.max_file > 1
+        self._compressing = 0  # the pid of the child gzipping the last rotated file
         self.encode = encode or (lambda stream, ns, line: entry(stream, line, ns))
         self._splitters = {"stdout": LineSplitter(), "stderr": LineSplitter()}
         self._fd = self._open()
@@ -157,6 +161,7 @@ class JsonFileLog:
         if self.max_file < 2:
             os.truncate(self.path, 0)
         else:
+            self._wait_compressed()
             ext = ".gz" if self.compress else ""
             for n in range(self.max_file - 1, 1, -1):
                 older = self.path.with_name(f"{self.path.name}.{n - 1}{ext}")
@@ -165,14 +170,37 @@ class JsonFileLog:
             first = self.path.with_name(f"{self.path.name}.1")
             os.replace(self.path, first)
             if self.compress:
-                gzip_file(first)
+                self._compressing = compress_in_child(first)
         self._fd = self._open()
         self.size = 0
+
+    def _wait_compressed(self) -> None:
+        if self._compressing:
+            with contextlib.suppress(ChildProcessError):  # reaped already: done
+                os.waitpid(self._compressing, 0)
+            self._compressing = 0
 
     def close(self) -> None:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+
+
+def compress_in_child(path: Path) -> int:
+    """gzip `path` in a forked child; its pid (0 when it was done here, fork failing)."""
+    try:
+        pid = os.fork()
+    except OSError:
+        gzip_file(path)
+        return 0
+    if pid == 0:  # pragma: no cover - the child
+        code = 0
+        try:
+            gzip_file(path)
+        except BaseException:
+            code = 1
+        os._exit(code)
+    return pid
 
 
 def gzip_file(path: Path) -> None:

@@ -11,7 +11,14 @@ import pytest
 
 from runtime.containers import log_local
 from tests.engine_fixture import EngineHandle
-from tests.runtime.api.containers_env import docker_env, inspect, out, private_engine, remove_all_containers
+from tests.runtime.api.containers_env import (
+    docker_env,
+    eventually,
+    inspect,
+    out,
+    private_engine,
+    remove_all_containers,
+)
 from tests.runtime.api.containers_env import run as docker
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(120)]
@@ -70,8 +77,8 @@ def test_json_file_rotation_is_read_in_order(docker_env: dict[str, str]) -> None
 def test_json_file_compress_gzips_rotated_files(docker_env: dict[str, str]) -> None:
     text, _ = logged(docker_env, "--log-opt", "max-size=2k", "--log-opt", "max-file=4", "--log-opt", "compress=true")
     path = Path(str(inspect(docker_env, "talker")["LogPath"]))
-    assert sorted(p.name for p in path.parent.glob(path.name + "*")) == [
-        path.name, path.name + ".1.gz", path.name + ".2.gz", path.name + ".3.gz"]
+    wanted = [path.name, path.name + ".1.gz", path.name + ".2.gz", path.name + ".3.gz"]
+    eventually(lambda: sorted(p.name for p in path.parent.glob(path.name + "*")) == wanted)  # gzip in a child
     first = gzip.decompress(path.with_name(path.name + ".3.gz").read_bytes()).decode().splitlines()[0]
     got = numbers(text)
     assert got == list(range(got[0], LINES + 1)) and f"line {got[0]:05d}" in first
@@ -93,8 +100,8 @@ def test_local_driver(docker_env: dict[str, str], private_engine: EngineHandle) 
 def test_local_driver_rotates_and_compresses(docker_env: dict[str, str], private_engine: EngineHandle) -> None:
     text, cid = logged(docker_env, "--log-driver", "local", "--log-opt", "max-size=2k", "--log-opt", "max-file=3")
     file = log_local.local_path(bundle_of(private_engine, cid))
-    assert sorted(p.name for p in file.parent.iterdir()) == ["container.log", "container.log.1.gz",
-                                                              "container.log.2.gz"]
+    wanted = ["container.log", "container.log.1.gz", "container.log.2.gz"]
+    eventually(lambda: sorted(p.name for p in file.parent.iterdir()) == wanted)
     got = numbers(text)
     assert got == list(range(got[0], LINES + 1)) and got[0] > 1
     follow = docker(docker_env, "logs", "-f", "talker", timeout=20).stdout.decode()
