@@ -208,7 +208,8 @@ def translate(
     logging = log_options(hc["LogConfig"])
     log_attrs(hc["LogConfig"], dict(config.get("Labels") or {}), config.get("Env") or (),
               tag_names(container_id, name, image.id, str(config.get("Image") or "")))  # refused here, not at start
-    extra, warnings = extra_limits(hc, cgroup_extra.support())
+    extra, warnings, discarded = extra_limits(hc, cgroup_extra.support())
+    hc.update(discarded)
     argv = cc.command(config)
     working_dir = str(config.get("WorkingDir") or "/")
     if not working_dir.startswith("/"):

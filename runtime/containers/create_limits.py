@@ -43,10 +43,13 @@ def block_device(path: str) -> str:
 
 
 def extra_limits(hc: Mapping[str, Any], support: Support,
-                 device_of: Callable[[str], str] = block_device) -> tuple[dict[str, Any], list[str]]:
-    """(Resources fields, warnings) for the limits of `hc` beyond memory, CPU quota and pids."""
+                 device_of: Callable[[str], str] = block_device,
+                 ) -> tuple[dict[str, Any], list[str], dict[str, Any]]:
+    """(Resources fields, warnings, HostConfig fields reset) for the limits of `hc` beyond memory, CPU
+    quota and pids: what dockerd discards it also clears in the stored HostConfig."""
     out: dict[str, Any] = {}
     warnings: list[str] = []
+    reset: dict[str, Any] = {}
     if hc.get("DeviceRequests"):
         capabilities = [list(c) for r in hc["DeviceRequests"] for c in (r.get("Capabilities") or [[]])]
         driver = str(hc["DeviceRequests"][0].get("Driver") or "")
@@ -56,6 +59,7 @@ def extra_limits(hc: Mapping[str, Any], support: Support,
         if not support.swappiness:
             warnings.append("Your kernel does not support memory swappiness capabilities or the cgroup is not "
                             "mounted. Memory swappiness discarded.")
+            reset["MemorySwappiness"] = None
         elif not 0 <= int(swappiness) <= 100:
             raise bad_request(f"Invalid value: {int(swappiness)}, valid memory swappiness range is 0-100")
         else:
@@ -64,6 +68,7 @@ def extra_limits(hc: Mapping[str, Any], support: Support,
     if weight and not support.blkio_weight:
         warnings.append("Your kernel does not support Block I/O weight or the cgroup is not mounted. "
                         "Weight discarded.")
+        reset["BlkioWeight"] = 0
     elif weight:
         if not 10 <= weight <= 1000:
             raise bad_request("Range of blkio weight is from 10 to 1000")
@@ -72,6 +77,7 @@ def extra_limits(hc: Mapping[str, Any], support: Support,
     if devices and not support.blkio_weight_device:
         warnings.append("Your kernel does not support Block I/O weight_device or the cgroup is not mounted. "
                         "Weight-device discarded.")
+        reset["BlkioWeightDevice"] = []
     elif devices:
         out["blkio_weight_devices"] = tuple((device_of(str(d["Path"])), int(d["Weight"])) for d in devices)
     throttles = []
@@ -80,6 +86,7 @@ def extra_limits(hc: Mapping[str, Any], support: Support,
         if items and not support.blkio_throttle:
             warnings.append(f"Your kernel does not support {what} or the cgroup is not mounted. "
                             f"Block I/O {short} limit discarded.")
+            reset[key] = []
             continue
         throttles += [(kind, device_of(str(d["Path"])), int(d["Rate"])) for d in items]
     if throttles:
@@ -95,7 +102,7 @@ def extra_limits(hc: Mapping[str, Any], support: Support,
         out["cpu_rt_period"] = period
     if runtime > 0:
         out["cpu_rt_runtime"] = runtime
-    return out, warnings
+    return out, warnings, reset
 
 
 def no_device_driver(driver: str, capabilities: list[list[str]]) -> Exception:

@@ -13,7 +13,7 @@ import pytest
 
 from runtime.linux import cgroup_extra, cgroups
 from tests.engine_fixture import EngineHandle
-from tests.runtime.api.containers_env import docker_env, private_engine
+from tests.runtime.api.containers_env import docker_env, inspect, private_engine
 from tests.runtime.api.containers_env import run as docker
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(120)]
@@ -64,6 +64,11 @@ def test_block_io_weight(docker_env: dict[str, str]) -> None:
     else:  # dockerd discards it with this warning, which the docker CLI prints
         _, err = inside(docker_env, "true", "--blkio-weight", "300")
         assert "Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded." in err
+        docker(docker_env, "create", "--name", "weighted", "--blkio-weight", "300", "busybox")
+        try:
+            assert inspect(docker_env, "weighted")["HostConfig"]["BlkioWeight"] == 0  # type: ignore[index]
+        finally:
+            docker(docker_env, "rm", "weighted")
     if not SUPPORT.blkio_weight_device:
         _, err = inside(docker_env, "true", "--blkio-weight-device", f"{node}:300")
         assert "Block I/O weight_device or the cgroup is not mounted. Weight-device discarded." in err
