@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 
-from runtime.containers import networking, volumes_from
+from runtime.containers import links, networking, volumes_from
 from runtime.containers.create import HostFacts, ImageInfo, translate, write_bundle
 from runtime.containers.records import Record, new_id, normalize_name
 from runtime.errors import EngineError, bad_request
@@ -36,6 +36,9 @@ async def create(table: ContainerTable, stores: Stores, body: Mapping[str, Any],
     bundle = records.bundle_dir(container_id)
     try:
         host = await anyio.to_thread.run_sync(HostFacts.read)
+        raw_hc = body.get("HostConfig") or {}
+        links.check_targets(raw_hc.get("Links") or (), str(raw_hc.get("NetworkMode") or ""),
+                            lambda ref: records.find(ref) is not None)
         net_plan = networking.plan(table, body, name, container_id)
         inherited = volumes_from.inherited((body.get("HostConfig") or {}).get("VolumesFrom") or (),
                                            lambda ref: volumes_from.lender(records.get, ref).mounts)

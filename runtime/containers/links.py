@@ -12,7 +12,7 @@ are DNS aliases only (network_state.register_dns).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from runtime.containers.network_state import ACTIVE
@@ -103,3 +103,13 @@ def link_vars(table: ContainerTable, record: Record) -> list[str]:
         if ip:
             env += link_env(record.name, alias, ip, exposed_ports(other.config), other.config.get("Env") or ())
     return env
+
+
+def check_targets(links: Iterable[str], network_mode: str, exists: Callable[[str], bool]) -> None:
+    """dockerd's create-time check of links on the default bridge: each target must exist (a 400, not a
+    404, so the docker CLI does not go and pull the image)."""
+    if network_mode not in ("", "default", "bridge"):
+        return  # user-defined networks: links are aliases, checked when the endpoint is made
+    for target, _ in parse_links(links):
+        if not exists(target):
+            raise EngineError(400, f"could not get container for {target}: No such container: {target}")

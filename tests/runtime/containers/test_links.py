@@ -44,6 +44,8 @@ def test_docker_run_link_on_the_default_bridge(docker_env: dict[str, str]) -> No
         assert out(docker_env, "exec", "me2", "sh", "-c", "echo $DB_PORT_80_TCP_ADDR $DB_ENV_SECRET") == f"{ip} s3\n"
         stopped = docker(docker_env, "create", "--name", "late", "busybox")
         assert stopped.returncode == 0
+        missing = docker(docker_env, "run", "--rm", "--link", "nosuch:x", "busybox", "true", check=False)
+        assert b"could not get container for nosuch: No such container: nosuch" in missing.stderr
         refused = docker(docker_env, "run", "--rm", "--link", "late:l", "busybox", "true", check=False)
         assert refused.returncode != 0 and b"Cannot link to a non running container: /late AS" in refused.stderr
     finally:
