@@ -108,6 +108,10 @@ def link_vars(table: ContainerTable, record: Record) -> list[str]:
 def check_targets(links: Iterable[str], network_mode: str, exists: Callable[[str], bool]) -> None:
     """dockerd's create-time check of links on the default bridge: each target must exist (a 400, not a
     404, so the docker CLI does not go and pull the image)."""
+    links = list(links)
+    if network_mode == "host" and links:
+        raise EngineError(400, "conflicting options: host type networking can't be used with links. "
+                               "This would result in undefined behavior")
     if network_mode not in ("", "default", "bridge"):
         return  # user-defined networks: links are aliases, checked when the endpoint is made
     for target, _ in parse_links(links):

@@ -46,6 +46,8 @@ def test_docker_run_link_on_the_default_bridge(docker_env: dict[str, str]) -> No
         assert stopped.returncode == 0
         missing = docker(docker_env, "run", "--rm", "--link", "nosuch:x", "busybox", "true", check=False)
         assert b"could not get container for nosuch: No such container: nosuch" in missing.stderr
+        host = docker(docker_env, "run", "--rm", "--net", "host", "--link", "web:w", "busybox", "true", check=False)
+        assert b"conflicting options: host type networking can't be used with links" in host.stderr
         refused = docker(docker_env, "run", "--rm", "--link", "late:l", "busybox", "true", check=False)
         assert refused.returncode != 0 and b"Cannot link to a non running container: /late AS" in refused.stderr
     finally:
