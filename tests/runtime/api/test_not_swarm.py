@@ -76,6 +76,7 @@ def test_every_swarm_route_of_the_spec_answers_as_a_non_swarm_dockerd(client: An
 def test_docker_cli_swarm_commands(docker_env: dict[str, str]) -> None:
     info = json.loads(run(docker_env, "info", "--format", "{{json .Swarm}}").stdout)
     assert info["LocalNodeState"] == "inactive" and info["ControlAvailable"] is False
+    assert json.loads(run(docker_env, "info", "--format", "{{json .Plugins.Log}}").stdout) == ["json-file", "local"]
     for args in (("node", "ls"), ("service", "ls"), ("secret", "ls"), ("config", "ls")):
         failed = run(docker_env, *args, check=False)
         assert failed.returncode == 1 and "This node is not a swarm manager" in failed.stderr.decode(), args
