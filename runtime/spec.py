@@ -111,6 +111,13 @@ class Resources:
     pids_limit: int | None = None
     # The device policy, in order (runtime/linux/devices.py); None: none set, the parent's (all devices).
     devices: tuple[DeviceRule, ...] | None = None
+    memory_swappiness: int | None = None  # 0-100
+    cpu_rt_period: int | None = None  # microseconds (v1 cpu.rt_period_us)
+    cpu_rt_runtime: int | None = None
+    blkio_weight: int | None = None  # 10-1000
+    blkio_weight_devices: tuple[tuple[str, int], ...] = ()  # ("major:minor", weight)
+    # ("read_bps" | "write_bps" | "read_iops" | "write_iops", "major:minor", rate)
+    blkio_throttle: tuple[tuple[str, str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -135,6 +142,7 @@ class ContainerSpec:
     sysctls: tuple[tuple[str, str], ...] = ()
     resources: Resources = field(default_factory=Resources)
     cgroup_name: str = ""  # leaf name of the container's cgroup, under the engine's
+    cgroup_parent: str = ""  # HostConfig.CgroupParent, relative to each hierarchy's root; "": the engine's
     seccomp: bool = True  # apply the default profile (False: seccomp=unconfined or privileged)
     privileged: bool = False
     init: str = ""  # host path of an init binary to run as PID 1 (tini), "" for none
@@ -172,7 +180,9 @@ def _process(d: dict[str, Any]) -> Process:
 
 def _resources(d: dict[str, Any]) -> Resources:
     rules = d.get("devices")
-    return Resources(**{**d, "devices": None if rules is None else tuple(DeviceRule(**r) for r in rules)})
+    return Resources(**{**d, "devices": None if rules is None else tuple(DeviceRule(**r) for r in rules),
+                        "blkio_weight_devices": tuple((a, b) for a, b in d.get("blkio_weight_devices", ())),
+                        "blkio_throttle": tuple((a, b, c) for a, b, c in d.get("blkio_throttle", ()))})
 
 
 def spec_from_dict(d: dict[str, Any]) -> ContainerSpec:
@@ -196,6 +206,7 @@ def spec_from_dict(d: dict[str, Any]) -> ContainerSpec:
         sysctls=tuple((a, b) for a, b in d.get("sysctls", ())),
         resources=_resources(d.get("resources", {})),
         cgroup_name=d.get("cgroup_name", ""),
+        cgroup_parent=d.get("cgroup_parent", ""),
         seccomp=bool(d.get("seccomp", True)),
         privileged=bool(d.get("privileged", False)),
         init=d.get("init", ""),

@@ -11,6 +11,7 @@ from runtime.api import (
     routes_registry,
     routes_snapshot,
     routes_stats,
+    routes_swarm,
     routes_system,
     routes_volumes,
 )
@@ -22,7 +23,7 @@ from runtime.engine import Engine
 def all_routes() -> tuple[Route[Engine], ...]:
     return (*routes_system.ROUTES, *routes_images.ROUTES, *routes_containers.ROUTES, *routes_exec.ROUTES,
             *routes_events.ROUTES, *routes_volumes.ROUTES, *routes_networks.ROUTES, *routes_registry.ROUTES,
-            *routes_stats.ROUTES, *routes_snapshot.ROUTES)
+            *routes_stats.ROUTES, *routes_snapshot.ROUTES, *routes_swarm.ROUTES)
 
 
 def build_app(engine: Engine) -> Router[Engine]:

@@ -10,7 +10,6 @@ and relays it to the supervisor's stream.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import anyio
@@ -180,15 +179,17 @@ async def container_logs(engine: Engine, request: Request) -> Response:
     stdout, stderr = request.flag("stdout"), request.flag("stderr")
     if not (stdout or stderr):
         raise bad_request("Bad parameters: you must choose at least one stream")
-    if not record.log_path:
+    source = logs_read.log_source(record.log_path, record.host_config.get("LogConfig"), record.bundle)
+    if source is None:
         raise not_implemented("configured logging driver does not support reading")
     since = parse_time(request.arg("since"))
     selection = logs_read.Selection(
         stdout=stdout, stderr=stderr, since_ns=since or None, until_ns=parse_time(request.arg("until")),
         tail=logs_read.parse_tail(request.arg("tail")), timestamps=request.flag("timestamps"),
+        details=request.flag("details"),
     )
     tty = bool(record.config.get("Tty"))
-    path = Path(record.log_path)
+    path = source
     headers = [("Content-Type", stream_content_type(tty, request.api_version))]
     if request.flag("follow"):
 
@@ -225,9 +226,10 @@ async def attach_container(engine: Engine, request: Request) -> Response:
         raise bad_request(f"Invalid detach keys ({keys}) provided") from None
     tty = bool(record.config.get("Tty"))
     history: list[bytes] = []
-    if logs and record.log_path and (stdout or stderr):
+    source = logs_read.log_source(record.log_path, record.host_config.get("LogConfig"), record.bundle)
+    if logs and source is not None and (stdout or stderr):
         selection = logs_read.Selection(stdout=stdout, stderr=stderr)
-        history = await anyio.to_thread.run_sync(logs_read.history, Path(record.log_path), selection, tty)
+        history = await anyio.to_thread.run_sync(logs_read.history, source, selection, tty)
     sock = None
     if stream:
         record, sock = await attaching.attach(table, record.id, stdin)

@@ -14,7 +14,7 @@ from typing import BinaryIO, NoReturn, TypeVar
 import anyio.to_thread
 
 from runtime.api.bridge import stream_from_writer, sync_reader
-from runtime.api.errors import bad_request, not_implemented
+from runtime.api.errors import EngineError, bad_request, not_implemented
 from runtime.api.http import Request, Response, empty_response, json_response, json_stream
 from runtime.api.router import Route
 from runtime.engine import Engine
@@ -96,8 +96,13 @@ async def prune_images(engine: Engine, request: Request) -> Response:
 
 
 async def load_images(engine: Engine, request: Request) -> Response:
+    """As dockerd: once the archive is being read the answer is 200, and a failure to load it
+    is the stream's last message (`errorDetail`), which is what clients parse."""
     archive = sync_reader(request.body.receive)
-    messages = await in_thread(lambda: engine.images.load(archive))
+    try:
+        messages = await in_thread(lambda: engine.images.load(archive))
+    except EngineError as exc:
+        return json_stream([{"errorDetail": {"message": exc.message}, "error": exc.message}])
     return json_stream({"stream": m if m.endswith("\n") else m + "\n"} for m in messages)
 
 

@@ -99,7 +99,7 @@ def info_document(engine: Engine) -> dict[str, Any]:
             "Volume": ["local"],
             "Network": ["bridge", "host", "null"],
             "Authorization": None,
-            "Log": ["json-file"],
+            "Log": ["json-file", "local"],  # as dockerd, "none" is not listed
         },
         "MemoryLimit": True,
         "SwapLimit": False,

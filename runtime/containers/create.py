@@ -13,7 +13,7 @@ import datetime
 import json
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,17 +21,21 @@ from typing import TYPE_CHECKING, Any
 from runtime.containers import create_config as cc
 from runtime.containers import etc_files
 from runtime.containers.create_devices import plan_devices
+from runtime.containers.create_limits import cgroup_parent, extra_limits
 from runtime.containers.create_mounts import (
     MountPlan,
+    UserMount,
     VolumeSource,
     default_mounts,
     plan_mounts,
     user_mounts,
 )
+from runtime.containers.log_options import log_attrs, log_options, tag_names
 from runtime.containers.records import Record, State
 from runtime.containers.restart import validate as validate_restart
 from runtime.containers.users import ReadFile, layer_reader, resolve_user
 from runtime.errors import bad_request, not_found
+from runtime.linux import cgroup_extra
 from runtime.spec import NAMESPACES, ContainerSpec, Mount, Process, Rootfs
 
 if TYPE_CHECKING:
@@ -91,6 +95,7 @@ class Created:
     log_max_size: int = 0
     log_max_file: int = 1
     anonymous_volumes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # dockerd's, for limits the kernel cannot apply
 
 
 def now_rfc3339() -> str:
@@ -188,17 +193,23 @@ def translate(
     volumes: VolumeSource,
     read_rootfs: ReadFile | None = None,
     networks: CreatePlan | None = None,
+    inherited: Sequence[UserMount] = (),
 ) -> Created:
     """Everything about a new container, decided; `body` is the create request's JSON.
 
-    `networks`: the network manager's plan for the request (None: no networking beyond the mode)."""
+    `networks`: the network manager's plan for the request (None: no networking beyond the mode);
+    `inherited`: the mounts of the containers in VolumesFrom (volumes_from.py)."""
     raw_hc = dict(body.get("HostConfig") or {})
     config = cc.merge_config(body, image.config)
     config["Image"] = config.get("Image") or image.name
     hc = cc.normalize_host_config(raw_hc)
     policy = validate_restart(raw_hc.get("RestartPolicy"), bool(hc.get("AutoRemove")))
     hc["RestartPolicy"] = policy.docker()
-    _, max_size, max_file = cc.log_options(hc["LogConfig"])
+    logging = log_options(hc["LogConfig"])
+    log_attrs(hc["LogConfig"], dict(config.get("Labels") or {}), config.get("Env") or (),
+              tag_names(container_id, name, image.id, str(config.get("Image") or "")))  # refused here, not at start
+    extra, warnings, discarded = extra_limits(hc, cgroup_extra.support())
+    hc.update(discarded)
     argv = cc.command(config)
     working_dir = str(config.get("WorkingDir") or "/")
     if not working_dir.startswith("/"):
@@ -245,7 +256,7 @@ def translate(
         str(bundle / "hosts"): net.hosts,
         str(bundle / "resolv.conf"): net.resolv_conf,
     }
-    mounts_plan = _mounts(hc, config, bundle, host, volumes, readonly, privileged)
+    mounts_plan = _mounts(hc, config, bundle, host, volumes, readonly, privileged, inherited)
     device_nodes, device_rules = plan_devices(hc, privileged)
     lowers = tuple(str(p) for p in reversed(image.layers))
     spec = ContainerSpec(
@@ -263,8 +274,9 @@ def translate(
         readonly_paths=tuple(hc["ReadonlyPaths"]),
         devices=device_nodes,
         sysctls=cc.sysctls(hc.get("Sysctls"), "net" not in spaces, "ipc" not in spaces),
-        resources=replace(cc.resources(hc, host.ncpu), devices=device_rules),
+        resources=replace(cc.resources(hc, host.ncpu), devices=device_rules, **extra),
         cgroup_name=container_id,
+        cgroup_parent=cgroup_parent(hc.get("CgroupParent")),
         seccomp=seccomp and not privileged,
         privileged=privileged,
         init=INIT_TARGET if hc.get("Init") else "",
@@ -290,12 +302,13 @@ def translate(
         hosts_path=str(bundle / "hosts"),
         resolv_conf_path=str(bundle / "resolv.conf"),
     )
-    return Created(record, spec, files, max_size, max_file, mounts_plan.anonymous_volumes)
+    return Created(record, spec, files, logging.max_size, logging.max_file, mounts_plan.anonymous_volumes,
+                   warnings)
 
 
 def _mounts(hc: Mapping[str, Any], config: Mapping[str, Any], bundle: Path, host: HostFacts,
-            volumes: VolumeSource, readonly: bool, privileged: bool) -> MountPlan:
-    wanted = user_mounts(hc, config.get("Volumes"))
+            volumes: VolumeSource, readonly: bool, privileged: bool, inherited: Sequence[UserMount]) -> MountPlan:
+    wanted = user_mounts(hc, config.get("Volumes"), inherited)
     defaults = default_mounts(int(hc["ShmSize"]), privileged, str(hc.get("IpcMode") or ""))
     plan = plan_mounts(wanted, defaults, volumes)
     targets = {m.target for m in plan.mounts}

@@ -19,8 +19,6 @@ from runtime.spec import Resources, Rlimit
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 CPU_PERIOD = 100_000
 MIN_MEMORY = 6 * 1024 * 1024
-LOG_DRIVERS = ("json-file", "none")
-JSON_FILE_OPTS = ("max-size", "max-file", "compress", "labels", "labels-regex", "env", "env-regex", "tag")
 NAMESPACED_SYSCTLS = ("kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall",
                       "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced")
 IGNORED_SECURITY_OPTS = ("apparmor=unconfined", "apparmor:unconfined", "label=disable", "label:disable")
@@ -168,46 +166,6 @@ def normalize_host_config(raw: Mapping[str, Any]) -> dict[str, Any]:
     if out.get("ReadonlyPaths") is None:
         out["ReadonlyPaths"] = [] if privileged else list(READONLY_PATHS)
     return out
-
-
-def log_options(log_config: Mapping[str, Any]) -> tuple[str, int, int]:
-    """(driver, max_size bytes or 0, max_file) for json-file or none; 400 for other drivers."""
-    driver = str(log_config.get("Type") or "json-file")
-    opts = dict(log_config.get("Config") or {})
-    if driver not in LOG_DRIVERS:
-        raise bad_request(f'logging driver "{driver}" is not supported by this engine: use "json-file" or "none"')
-    if driver == "none":
-        if opts:
-            raise bad_request(f"unknown log opt '{next(iter(opts))}' for none log driver")
-        return driver, 0, 1
-    for key in opts:
-        if key not in JSON_FILE_OPTS:
-            raise bad_request(f"unknown log opt '{key}' for json-file log driver")
-    max_size = parse_size(opts["max-size"]) if opts.get("max-size") else 0
-    try:
-        max_file = int(opts.get("max-file") or 1)
-    except ValueError:
-        raise bad_request(f"invalid value for max-file: {opts['max-file']}") from None
-    if max_file < 1:
-        raise bad_request("max-file cannot be less than 1")
-    if max_file > 1 and not max_size:
-        raise bad_request("max-file cannot be set without max-size")
-    return driver, max_size, max_file
-
-
-def parse_size(text: str) -> int:
-    """`10m`, `1.5k`, `100` (decimal units, as Docker's json-file reads them)."""
-    units = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9}
-    value = text.strip().lower()
-    number = value.rstrip("kmgb")
-    unit = value[len(number):]
-    try:
-        size = float(number) * units[unit]
-    except (ValueError, KeyError):
-        raise bad_request(f"invalid size: '{text}'") from None
-    if size < 0:
-        raise bad_request(f"invalid size: '{text}'")
-    return int(size)
 
 
 def resources(hc: Mapping[str, Any], ncpu: int) -> Resources:

@@ -174,8 +174,10 @@ def _check_volume_name(name: str) -> None:
         )
 
 
-def user_mounts(host_config: Mapping[str, Any], config_volumes: Mapping[str, Any] | None) -> list[UserMount]:
-    """Every mount the request asks for, duplicates refused; image/config VOLUMEs not covered become anonymous."""
+def user_mounts(host_config: Mapping[str, Any], config_volumes: Mapping[str, Any] | None,
+                inherited: Sequence[UserMount] = ()) -> list[UserMount]:
+    """Every mount the request asks for, duplicates refused, then the `inherited` ones (VolumesFrom) at
+    other destinations; image/config VOLUMEs not covered become anonymous."""
     wanted = [parse_bind(b) for b in host_config.get("Binds") or ()]
     wanted += [parse_mount(m) for m in host_config.get("Mounts") or ()]
     for target, options in (host_config.get("Tmpfs") or {}).items():
@@ -186,6 +188,10 @@ def user_mounts(host_config: Mapping[str, Any], config_volumes: Mapping[str, Any
         if m.target in seen:
             raise bad_request(f"Duplicate mount point: {m.target}")
         seen.add(m.target)
+    for m in inherited:
+        if m.target not in seen:
+            wanted.append(m)
+            seen.add(m.target)
     for target in config_volumes or {}:
         path = os.path.normpath(target)
         if path.startswith("/") and path not in seen:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 
-from runtime.containers import networking
+from runtime.containers import links, networking, volumes_from
 from runtime.containers.create import HostFacts, ImageInfo, translate, write_bundle
 from runtime.containers.records import Record, new_id, normalize_name
 from runtime.errors import EngineError, bad_request
@@ -36,17 +36,25 @@ async def create(table: ContainerTable, stores: Stores, body: Mapping[str, Any],
     bundle = records.bundle_dir(container_id)
     try:
         host = await anyio.to_thread.run_sync(HostFacts.read)
+        raw_hc = body.get("HostConfig") or {}
+        links.check_targets(raw_hc.get("Links") or (), str(raw_hc.get("NetworkMode") or ""),
+                            lambda ref: records.find(ref) is not None)
         net_plan = networking.plan(table, body, name, container_id)
+        inherited = volumes_from.inherited((body.get("HostConfig") or {}).get("VolumesFrom") or (),
+                                           lambda ref: volumes_from.lender(records.get, ref).mounts)
+
+        warnings: list[str] = []
 
         def work() -> Record:
             volumes = stores.volumes()
             created = translate(container_id, name, body, image, stores.prefix, bundle, host,
-                                volumes.for_container(container_id), networks=net_plan)
+                                volumes.for_container(container_id), networks=net_plan, inherited=inherited)
             write_bundle(created)
             for point in created.record.mounts:
                 if point.get("Type") == "volume" and "nocopy" not in str(point.get("Mode") or "").split(","):
                     volumes.populate_from_layers(point["Name"], image.layers, point["Destination"])
             created.record.anonymous_volumes = created.anonymous_volumes
+            warnings.extend(created.warnings)
             records.write(created.record)  # durable, and off the event loop
             return created.record
 
@@ -59,7 +67,7 @@ async def create(table: ContainerTable, stores: Stores, body: Mapping[str, Any],
         raise
     table.live(record)
     table.emit(record, "create")
-    return {"Id": container_id, "Warnings": []}
+    return {"Id": container_id, "Warnings": warnings}
 
 
 def image_info(stores: Stores, ref: str) -> ImageInfo:

@@ -14,6 +14,7 @@ import socket
 from typing import TYPE_CHECKING
 
 from runtime.containers.execs import Exec, exec_spec
+from runtime.containers.links import link_vars
 from runtime.errors import conflict
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ def claim_exec(table: ContainerTable, exec_id: str) -> tuple[Record, Exec]:
 
 async def run_exec(table: ContainerTable, record: Record, entry: Exec, stdin: bool) -> socket.socket:
     """Start a claimed exec; the socket carries its output (and stdin when asked for)."""
-    spec = exec_spec(record, entry, record.state.pid)
+    spec = exec_spec(record, entry, record.state.pid, link_vars(table, record))
     try:
         pid, sock = await table.supervisor.exec(record.id, spec, tty=entry.tty, stdin=stdin)
     except Exception as exc:

@@ -8,7 +8,7 @@ remembered after it exits so `GET /exec/{id}/json` can give the exit code.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -153,13 +153,14 @@ class Execs:
             del self._by_id[entry.id]
 
 
-def exec_spec(record: Record, entry: Exec, pid: int) -> ExecSpec:
-    """The process to run: the container's environment, user, cwd and privileges, with the exec's changes."""
+def exec_spec(record: Record, entry: Exec, pid: int, linked: Sequence[str] = ()) -> ExecSpec:
+    """The process to run: the container's environment (after its links' variables, as dockerd's),
+    user, cwd and privileges, with the exec's changes."""
     process = record.spec.get("process") or {}
     config = entry.config
     tty = entry.tty
     base = [f"PATH={cc.DEFAULT_PATH}", f"HOSTNAME={record.config.get('Hostname') or ''}",
-            *(["TERM=xterm"] if tty else [])]
+            *(["TERM=xterm"] if tty else []), *linked]
     env = cc.replace_or_append(cc.replace_or_append(base, record.config.get("Env") or []), config.get("Env") or [])
     user_spec = str(config.get("User") or "")
     if user_spec:

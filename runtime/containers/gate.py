@@ -10,8 +10,8 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING
 
-from runtime.containers import networking
-from runtime.containers.create_config import log_options
+from runtime.containers import links, networking
+from runtime.containers.log_options import log_attrs, log_options, tag_names
 from runtime.spec import spec_from_dict
 
 if TYPE_CHECKING:
@@ -29,9 +29,12 @@ async def prepare(table: ContainerTable, record: Record, live: Live) -> None:
     if live.in_supervisor:
         await table.delete_in_supervisor(record.id)
         live.in_supervisor = False
-    spec = networking.start_spec(table, record, spec_from_dict(record.spec))
-    driver, max_size, max_file = log_options(record.host_config["LogConfig"])
-    live.pid = await table.supervisor.create(spec, max_size=max_size or None, max_file=max_file, log_driver=driver,
+    spec = links.with_link_env(table, record, networking.start_spec(table, record, spec_from_dict(record.spec)))
+    logging = log_options(record.host_config["LogConfig"])
+    attrs = log_attrs(record.host_config["LogConfig"], record.labels, record.config.get("Env") or (),
+                      tag_names(record.id, record.name, record.image_id, str(record.config.get("Image") or "")))
+    live.pid = await table.supervisor.create(spec, max_size=logging.max_size or None, max_file=logging.max_file,
+                                             log_driver=logging.driver, log_compress=logging.compress, log_attrs=attrs,
                                              stdin_open=bool(record.config.get("OpenStdin")),
                                              tty=bool(record.config.get("Tty")),
                                              stdin_once=bool(record.config.get("StdinOnce")))

@@ -1,8 +1,10 @@
-"""Reading a container's json-file log for GET /containers/{id}/logs.
+"""Reading a container's json-file or local log for GET /containers/{id}/logs.
 
 The file holds one JSON object a line, `{"log": "...", "stream": "stdout",
 "time": "<RFC 3339 nano>"}`, as Docker's json-file driver writes it;
-rotated files are `<path>.1` (newest) to `<path>.<max-file - 1>`. Output is
+rotated files are `<path>.1` (newest) to `<path>.<max-file - 1>`, gzipped as `.N.gz` with
+`compress`, read oldest first; the local driver's file holds protobuf frames instead
+(`log_local.py`). Output is
 Docker's multiplexed framing (8-byte header: stream, 0, 0, 0, big-endian
 length) unless the container has a TTY, then the raw bytes.
 """
@@ -10,17 +12,21 @@ length) unless the container has a TTY, then the raw bytes.
 from __future__ import annotations
 
 import datetime
+import gzip
 import json
 import os
 import re
 import struct
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
+from urllib.parse import quote_plus
 
 import anyio
+
+from runtime.containers import log_local
 
 STREAMS = {"stdin": 0, "stdout": 1, "stderr": 2}
 FOLLOW_POLL = 0.1
@@ -32,6 +38,7 @@ class Entry:
     stream: str
     data: bytes
     time_ns: int
+    attrs: tuple[tuple[str, str], ...] = ()  # log-opt labels, env, tag (`docker logs --details`)
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,7 @@ class Selection:
     until_ns: int | None = None
     tail: int | None = None  # None: all
     timestamps: bool = False
+    details: bool = False
 
     def wants(self, entry: Entry) -> bool:
         if entry.stream == "stdout" and not self.stdout:
@@ -73,17 +81,33 @@ def format_time_ns(time_ns: int) -> str:
 def parse_line(line: bytes) -> Entry | None:
     try:
         item = json.loads(line)
-        return Entry(str(item.get("stream", "stdout")), str(item.get("log", "")).encode(), parse_time_ns(item["time"]))
+        attrs = tuple(sorted((str(k), str(v)) for k, v in (item.get("attrs") or {}).items()))
+        return Entry(str(item.get("stream", "stdout")), str(item.get("log", "")).encode(), parse_time_ns(item["time"]),
+                     attrs)
     except (ValueError, KeyError, TypeError, AttributeError):
         return None  # a torn last line, or garbage
 
 
+def log_source(log_path: str, log_config: Mapping[str, Any] | None, bundle: str) -> Path | None:
+    """The file a container's log is read from: json-file's LogPath, the local driver's file
+    (dockerd does not show that one in LogPath), None for `none`."""
+    if log_path:
+        return Path(log_path)
+    if (log_config or {}).get("Type") == "local":
+        return log_local.local_path(bundle)
+    return None
+
+
 def log_files(path: Path) -> list[Path]:
-    """The rotated files, oldest first, then the current one."""
+    """The rotated files (plain or gzipped), oldest first, then the current one."""
     rotated = []
     n = 1
-    while (candidate := path.with_name(f"{path.name}.{n}")).exists():
-        rotated.append(candidate)
+    while True:
+        plain, packed = path.with_name(f"{path.name}.{n}"), path.with_name(f"{path.name}.{n}.gz")
+        found = plain if plain.exists() else packed if packed.exists() else None  # .1 while gzip finishes
+        if found is None:
+            break
+        rotated.append(found)
         n += 1
     return [*reversed(rotated), path]
 
@@ -109,6 +133,8 @@ def frame(stream: str, data: bytes) -> bytes:
 
 def render(entry: Entry, selection: Selection, tty: bool) -> bytes:
     data = entry.data
+    if selection.details:  # dockerd: the attributes, url-encoded and sorted by key, then a space
+        data = ",".join(f"{quote_plus(k)}={quote_plus(v)}" for k, v in entry.attrs).encode() + b" " + data
     if selection.timestamps:
         data = format_time_ns(entry.time_ns).encode() + b" " + data
     return data if tty else frame(entry.stream, data)
@@ -136,9 +162,10 @@ async def follow(
     """
     file = _open(path)
     try:
+        split = _splitter(path)
         older = [e for f in log_files(path)[:-1] for e in _entries_of(f)]
         data = file.read() if file is not None else b""
-        current, pending = _split(data)
+        current, pending = split(data)
         for entry in select([*older, *current], selection):
             yield render(entry, selection, tty)
         while True:
@@ -147,7 +174,7 @@ async def follow(
             if st is not None and (file is None or st.st_ino != os.fstat(file.fileno()).st_ino):
                 # Rotated: finish the old file, then start on the new one.
                 if file is not None:
-                    entries, pending = _split(pending + file.read())
+                    entries, pending = split(pending + file.read())
                     for entry in entries:
                         if (out := _emit(entry, selection, tty, cutoff_ns)) is None:
                             return
@@ -155,7 +182,7 @@ async def follow(
                     file.close()
                 file, pending = _open(path), b""
             if file is not None:
-                entries, pending = _split(pending + file.read())
+                entries, pending = split(pending + file.read())
                 for entry in entries:
                     if (out := _emit(entry, selection, tty, cutoff_ns)) is None:
                         return
@@ -198,10 +225,25 @@ def _split(data: bytes) -> tuple[list[Entry], bytes]:
     return [e for line in lines if (e := parse_line(line)) is not None], rest
 
 
+def _split_local(data: bytes) -> tuple[list[Entry], bytes]:
+    entries, rest = log_local.split(data)
+    return [Entry(e.source or "stdout", e.line if e.partial else e.line + b"\n", e.time_ns, tuple(sorted(e.attrs)))
+            for e in entries], rest
+
+
+def _splitter(path: Path) -> Callable[[bytes], tuple[list[Entry], bytes]]:
+    local = path.name == log_local.LOCAL_NAME and path.parent.name == log_local.LOCAL_DIR
+    return _split_local if local else _split
+
+
 def _entries_of(file: Path) -> list[Entry]:
+    packed = file.name.endswith(".gz")
+    base = file.with_name(file.name[:-3]) if packed else file
     try:
-        return _split(file.read_bytes())[0]
-    except FileNotFoundError:
+        data = file.read_bytes()
+        return _splitter(base.with_name(base.name.rsplit(".", 1)[0]) if base.name[-1:].isdigit()
+                         else base)(gzip.decompress(data) if packed else data)[0]
+    except (FileNotFoundError, OSError, EOFError):
         return []
 
 

@@ -179,9 +179,11 @@ class SupervisorClient:
     # -- containers ----------------------------------------------------------------------------
 
     async def create(self, spec: ContainerSpec, *, max_size: int | None, max_file: int, stdin_open: bool,
-                     tty: bool, stdin_once: bool = False, log_driver: str = "json-file") -> int:
+                     tty: bool, stdin_once: bool = False, log_driver: str = "json-file",
+                     log_compress: bool = False, log_attrs: dict[str, str] | None = None) -> int:
         """Clone the container's PID 1 and wait until it is set up and waiting to start; its host pid."""
-        log = {"driver": log_driver, "max_size": max_size, "max_file": max_file}
+        log = {"driver": log_driver, "max_size": max_size, "max_file": max_file, "compress": log_compress,
+               "attrs": log_attrs or {}}
         answer, _ = await self._call("create", spec=asdict(spec), log=log,
                                      stdin_open=stdin_open, tty=tty, stdin_once=stdin_once)
         return int(answer["pid"])

@@ -12,7 +12,8 @@ import subprocess
 from typing import TYPE_CHECKING, Any
 
 from runtime.errors import EngineError, bad_request, conflict
-from runtime.linux.cgroups import Cgroup, CgroupError
+from runtime.linux import cgroup_place
+from runtime.linux.cgroups import CgroupError
 from runtime.spec import spec_from_dict
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ def top(record: Record, ps_args: str) -> dict[str, Any]:
         raise conflict(f"Container {record.id} is not running")
     spec = spec_from_dict(record.spec)
     try:
-        pids = set(Cgroup.open(spec.prefix, spec.cgroup_name or spec.id).pids())
+        pids = set(cgroup_place.open_cgroup(spec).pids())
     except CgroupError as exc:
         raise conflict(f"Container {record.id} is not running: {exc}") from exc
     try:

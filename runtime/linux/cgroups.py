@@ -26,7 +26,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from runtime.linux import devices
+from runtime.linux import cgroup_extra, devices
 from runtime.spec import Resources
 
 Layout = Literal["v1-hybrid", "v2"]
@@ -223,8 +223,8 @@ def _inherit_cpuset(path: str) -> None:
 
 class Cgroup:
     def __init__(self, prefix: str, name: str, mounts: Mounts) -> None:
-        _check_name(prefix)
-        _check_name(name)
+        for part in [*prefix.split("/"), name]:  # a prefix may be a nested path (CgroupParent)
+            _check_name(part)
         self.prefix, self.name, self.mounts = prefix, name, mounts
         # One leaf per distinct mount point (co-mounted cpu,cpuacct share one).
         self.v1: dict[str, str] = {c: os.path.join(m, prefix, name) for c, m in mounts.v1.items()}
@@ -259,6 +259,7 @@ class Cgroup:
                 if where is None or (filename in _OPTIONAL and not os.path.exists(path)):
                     continue  # controller not mounted / no swap accounting: ignored, as Docker does
                 _write(path, value)
+            cgroup_extra.apply(cg.v1, cg.unified, cg.mounts.layout == "v2", resources, cg.mounts.v1.get("cpu", ""))
             if resources.devices is not None:  # v1's devices controller where mounted, else BPF on the v2 leaf
                 devices.apply(resources.devices, cg.v1.get("devices"), cg.unified)
         except BaseException:

@@ -35,12 +35,12 @@ log = logging.getLogger("pycompose.supervisor")
 def from_record(host: Host, record: state.ContainerRecord, kept: dict[str, int] | None = None) -> Container:
     """A container known from its state file (supervisor restart): re-adopt PID 1 if it still runs,
     with the descriptors the holder `kept` (role -> fd, ours now) when there are any."""
-    from runtime.linux.cgroups import Cgroup
+    from runtime.linux import cgroup_place
 
     spec = spec_from_dict(record.spec)
     self = Container(host, record, spec)
     with contextlib.suppress(OSError, ValueError):
-        self.cgroup = Cgroup.open(spec.prefix, spec.cgroup_name or spec.id)
+        self.cgroup = cgroup_place.open_cgroup(spec)
     if record.status == "exited" or (kept and "pidfd" not in kept):
         close_all((kept or {}).values())
         return self if record.status == "exited" else _lost(host, self)

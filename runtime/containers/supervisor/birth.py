@@ -336,14 +336,13 @@ def birth_once(spec: ContainerSpec, cgroup_mounts: Mounts | None = None) -> int:
     Output goes to this process's stdout/stderr. Must run single-threaded.
     `cgroup_mounts`: the hierarchies to use, when not all of this machine's.
     """
-    from runtime.linux import seccomp
-    from runtime.linux.cgroups import Cgroup
+    from runtime.linux import cgroup_place, seccomp
 
     bpf = seccomp.default_filter_bpf(spec.process.capabilities) if spec.seccomp and not spec.privileged else None
     null = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
     try:
-        birth = spawn(spec, lambda: Cgroup.create(spec.prefix, spec.cgroup_name or spec.id, spec.resources,
-                                                  cgroup_mounts), Stdio(null, 1, 2, spec.process.terminal), bpf)
+        birth = spawn(spec, lambda: cgroup_place.create(spec, cgroup_mounts), Stdio(null, 1, 2, spec.process.terminal),
+                      bpf)
     finally:
         os.close(null)
     try:

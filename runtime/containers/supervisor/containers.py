@@ -91,6 +91,7 @@ class Container(DrainedExit):
         record = state.ContainerRecord(
             id=spec.id, spec=dataclasses.asdict(spec), log_max_size=log_opts.get("max_size"),
             log_max_file=int(log_opts.get("max_file") or 1), log_driver=str(log_opts.get("driver") or "json-file"),
+            log_compress=bool(log_opts.get("compress")), log_attrs=dict(log_opts.get("attrs") or {}),
             stdin_open=stdin_open, stdin_once=stdin_once, tty=tty)
         self = cls(host, record, spec)
         self.phase = "creating"
@@ -103,7 +104,7 @@ class Container(DrainedExit):
         return self
 
     def _spawn(self, stdin_open: bool, tty: bool) -> None:
-        from runtime.linux.cgroups import Cgroup
+        from runtime.linux import cgroup_place
 
         outputs: dict[int, int] = {}
         stdin = -1
@@ -121,7 +122,7 @@ class Container(DrainedExit):
             stdio = births.Stdio(in_r, out_w, err_w)
         self._outputs, self._stdin = outputs, stdin
         spec = self.spec
-        self.birth = births.spawn(spec, lambda: Cgroup.create(spec.prefix, spec.cgroup_name or spec.id, spec.resources),
+        self.birth = births.spawn(spec, lambda: cgroup_place.create(spec),
                                   stdio, self.host.seccomp_bpf(spec))
         self.cgroup = self.birth.cgroup
         for fd in self._child_ends:

@@ -1,4 +1,4 @@
-"""Docker's json-file log driver: one JSON object per line, rotated by size.
+"""Docker's json-file and local log drivers: one entry per line, rotated by size.
 
 `<bundle>/<id>-json.log` holds `{"log": "hi\\n", "stream": "stdout",
 "time": "2024-05-01T10:00:00.123456789Z"}` lines. As Docker does, output is
@@ -6,16 +6,26 @@ cut into lines; a line longer than 16 KiB is written in 16 KiB pieces
 without a newline (Docker's partial messages), and so is an unterminated
 tail at EOF. Before each write, a file at or past max-size is rotated:
 `.log` -> `.log.1` -> ... -> `.log.<max-file - 1>` (the oldest dropped);
-with max-file 1 the file is truncated instead.
+with max-file 1 the file is truncated instead. With `compress`, each rotated file is gzipped
+to `.log.1.gz` (... `.log.<max-file - 1>.gz`), as dockerd's loggerutils does: in a forked child, so
+the supervisor goes on draining output (its orphan reaper collects the child; the next rotation
+waits for it first). Readers prefer `.1` while both it and `.1.gz` exist.
+The `local` driver writes dockerd's protobuf frames instead of JSON
+(`log_local.py`), in `<bundle>/local-logs/container.log`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import json
 import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from runtime.containers import log_local
 from runtime.containers.supervisor.protocol import rfc3339nano
 
 if TYPE_CHECKING:
@@ -33,13 +43,25 @@ def container_log(bundle: str | Path, record: ContainerRecord) -> JsonFileLog | 
     (the output is still read, and attach still sees it)."""
     if record.log_driver == "none":
         return None
-    return JsonFileLog(log_path(bundle, record.id), record.log_max_size, record.log_max_file)
+    if record.log_driver == "local":
+        path = log_local.local_path(bundle)
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        attrs = log_local.encode_attrs(record.log_attrs)
+        return JsonFileLog(path, record.log_max_size, record.log_max_file, record.log_compress,
+                           lambda stream, ns, line: log_local.encode(stream, ns, line, attrs))
+    extra = record.log_attrs or None
+    return JsonFileLog(log_path(bundle, record.id), record.log_max_size, record.log_max_file, record.log_compress,
+                       lambda stream, ns, line: entry(stream, line, ns, extra))
 
 
-def entry(stream: str, data: bytes, ns: int) -> bytes:
+def entry(stream: str, data: bytes, ns: int, attrs: dict[str, str] | None = None) -> bytes:
+    """One json-file line; `attrs` as dockerd puts them, between the stream and the time."""
     text = data.decode("utf-8", errors="replace")
-    return (json.dumps({"log": text, "stream": stream, "time": rfc3339nano(ns)}, ensure_ascii=False,
-                       separators=(",", ":")) + "\n").encode()
+    item: dict[str, object] = {"log": text, "stream": stream}
+    if attrs:
+        item["attrs"] = attrs
+    item["time"] = rfc3339nano(ns)
+    return (json.dumps(item, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
 
 
 class LineSplitter:
@@ -70,10 +92,16 @@ class LineSplitter:
 
 
 class JsonFileLog:
-    def __init__(self, path: Path, max_size: int | None = None, max_file: int = 1) -> None:
+    """A rotated log file of entries made by `encode` (json-file's JSON lines by default)."""
+
+    def __init__(self, path: Path, max_size: int | None = None, max_file: int = 1, compress: bool = False,
+                 encode: Callable[[str, int, bytes], bytes] | None = None) -> None:
         self.path = path
         self.max_size = max_size if max_size and max_size > 0 else None
         self.max_file = max(1, max_file)
+        self.compress = compress and self.max_file > 1
+        self._compressing = 0  # the pid of the child gzipping the last rotated file
+        self.encode = encode or (lambda stream, ns, line: entry(stream, line, ns))
         self._splitters = {"stdout": LineSplitter(), "stderr": LineSplitter()}
         self._fd = self._open()
         self.size = os.fstat(self._fd).st_size
@@ -104,7 +132,7 @@ class JsonFileLog:
                 self._append(batch)
                 batch.clear()
                 self.rotate()
-            batch += entry(stream, line, ns)
+            batch += self.encode(stream, ns, line)
         self._append(batch)
 
     def _append(self, raw: bytes | bytearray) -> None:
@@ -123,7 +151,7 @@ class JsonFileLog:
             return
         if self.max_size is not None and self.size >= self.max_size:
             self.rotate()
-        raw = entry(stream, line, ns)
+        raw = self.encode(stream, ns, line)
         os.write(self._fd, raw)
         self.size += len(raw)
 
@@ -133,15 +161,53 @@ class JsonFileLog:
         if self.max_file < 2:
             os.truncate(self.path, 0)
         else:
+            self._wait_compressed()
+            ext = ".gz" if self.compress else ""
             for n in range(self.max_file - 1, 1, -1):
-                older = self.path.with_name(f"{self.path.name}.{n - 1}")
+                older = self.path.with_name(f"{self.path.name}.{n - 1}{ext}")
                 if older.exists():
-                    os.replace(older, self.path.with_name(f"{self.path.name}.{n}"))
-            os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
+                    os.replace(older, self.path.with_name(f"{self.path.name}.{n}{ext}"))
+            first = self.path.with_name(f"{self.path.name}.1")
+            os.replace(self.path, first)
+            if self.compress:
+                self._compressing = compress_in_child(first)
         self._fd = self._open()
         self.size = 0
+
+    def _wait_compressed(self) -> None:
+        if self._compressing:
+            with contextlib.suppress(ChildProcessError):  # reaped already: done
+                os.waitpid(self._compressing, 0)
+            self._compressing = 0
 
     def close(self) -> None:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+
+
+def compress_in_child(path: Path) -> int:
+    """gzip `path` in a forked child; its pid (0 when it was done here, fork failing)."""
+    try:
+        pid = os.fork()
+    except OSError:
+        gzip_file(path)
+        return 0
+    if pid == 0:  # pragma: no cover - the child
+        code = 0
+        try:
+            gzip_file(path)
+        except BaseException:
+            code = 1
+        os._exit(code)
+    return pid
+
+
+def gzip_file(path: Path) -> None:
+    """`path` -> `path.gz` (written aside, then renamed), and `path` removed."""
+    target = path.with_name(path.name + ".gz")
+    part = path.with_name(path.name + ".gz.part")
+    with open(path, "rb") as source, gzip.open(part, "wb", compresslevel=1) as out:
+        shutil.copyfileobj(source, out, 1 << 20)
+    os.replace(part, target)
+    os.unlink(path)

@@ -13,7 +13,7 @@ header [stream, 0, 0, 0, size (big-endian u32)] then the payload; stream 1
 is stdout, 2 stderr. TTY output is raw.
 
 Ops (a container is named by "cid", since "id" is the request's):
-  create {spec, log: {driver, max_size, max_file}, stdin_open, tty, stdin_once} -> {pid}
+  create {spec, log: {driver, max_size, max_file, compress, attrs}, stdin_open, tty, stdin_once} -> {pid}
       answered once PID 1 waits at its start gate (or with the failed phase)
   start {cid} -> {started_at}        answered once the command is exec'd
   kill {cid, signal}                 delete {cid, force}   (force: SIGKILL first)

@@ -12,7 +12,7 @@ import contextlib
 import json
 import logging
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,9 @@ class ContainerRecord:
     finished_at: str = ZERO_TIME
     log_max_size: int | None = None
     log_max_file: int = 1
-    log_driver: str = "json-file"  # or "none": output is read (attach still sees it) but not kept
+    log_driver: str = "json-file"  # "local", or "none": output is read (attach still sees it) but not kept
+    log_compress: bool = False  # rotated files gzipped
+    log_attrs: dict[str, str] = field(default_factory=dict)  # on every entry (log-opt labels, env, tag)
     stdin_open: bool = False
     stdin_once: bool = False
     tty: bool = False

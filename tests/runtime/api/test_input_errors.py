@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from runtime.api import routes_swarm
 from runtime.api.app import all_routes
 from runtime.api.decode import Decoder
 from tests.engine_fixture import EngineHandle
@@ -23,6 +24,8 @@ pytestmark = [pytest.mark.root, pytest.mark.timeout(300)]
 
 GO = "invalid JSON: json: cannot unmarshal"
 ROUTES = all_routes()
+# A dockerd outside any swarm answers these 503 whatever the input (routes_swarm.py).
+NOT_IN_SWARM = {(r.method, r.pattern) for r in routes_swarm.ROUTES}
 
 
 @pytest.fixture(scope="module")
@@ -165,6 +168,8 @@ def test_no_route_answers_bad_input_with_a_500(api: RawClient) -> None:
                 if route.pattern == "/events":
                     query += "&until=1"
                 answer = api.call(route.method, f"{target}?{query}", b"" if route.method != "GET" else None)
+                if answer.status == 503 and (route.method, route.pattern) in NOT_IN_SWARM:
+                    continue
                 if answer.status == 500 or answer.status > 501:  # 501: not implemented here, as dockerd says
                     failures.append((route.method, target[:60], query[:60], answer.status, answer.message[:120]))
     assert failures == []
@@ -182,7 +187,8 @@ def test_bad_parameters_on_real_objects(api: RawClient, running: str, busybox: s
     failures = []
     try:
         for route in ROUTES:
-            if "{" not in route.pattern or route.method == "DELETE" or (route.method, route.pattern) in SKIPPED:
+            if "{" not in route.pattern or route.method == "DELETE" or (route.method, route.pattern) in SKIPPED \
+                    or (route.method, route.pattern) in NOT_IN_SWARM:
                 continue
             op = decoder.operation(route.method, route.pattern)
             target = route.pattern.split("/")

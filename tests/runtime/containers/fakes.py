@@ -56,7 +56,8 @@ class FakeSupervisor:
         self._send, self._receive = anyio.create_memory_object_stream[dict[str, Any]](1000)
 
     async def create(self, spec: ContainerSpec, *, max_size: int | None, max_file: int, stdin_open: bool,
-                     tty: bool, stdin_once: bool = False, log_driver: str = "json-file") -> int:
+                     tty: bool, stdin_once: bool = False, log_driver: str = "json-file", log_compress: bool = False,
+                     log_attrs: dict[str, str] | None = None) -> int:
         self.calls.append(("create", spec.id))
         if spec.name in self.fail_start:
             raise SupervisorError(self.fail_start[spec.name], "exec")
