@@ -202,7 +202,8 @@ def test_our_cli_detaches_run_and_exec_with_config_json_keys_and_the_flag(
         keys("C-a", "a")
         eventually(lambda: "status=0" in screen(), show=screen)
         assert status(env, "ourrun") == "running"
-        fresh(f"{ours} container exec -it --detach-keys ctrl-x,y ourrun sh -c 'sh; echo after-$((1+1))'; echo status=$?")
+        fresh(f"{ours} container exec -it --detach-keys ctrl-x,y ourrun sh -c 'sh; echo after-$((1+1))'; "
+              "echo status=$?")
         keys("C-x", "y")
         eventually(lambda: "status=0" in screen(), show=screen)
         assert "after-2" not in screen() and status(env, "ourrun") == "running"
