@@ -107,11 +107,14 @@ def _apply(record: Record, resources: Resources, lift_pids: bool, weight: int | 
 
 
 def _weight_supported() -> bool:
-    for path in ("/sys/fs/cgroup/blkio/blkio.weight", "/sys/fs/cgroup/blkio/blkio.bfq.weight"):
-        if os.path.exists(path):
-            return True
-    return os.path.exists("/sys/fs/cgroup/cgroup.controllers") and "io" in open(
-        "/sys/fs/cgroup/cgroup.controllers").read().split()
+    """Whether this host's cgroups take a block I/O weight at all (for a container that does not run)."""
+    if any(os.path.exists(f"/sys/fs/cgroup/blkio/{name}") for name in ("blkio.weight", "blkio.bfq.weight")):
+        return True
+    try:
+        with open("/sys/fs/cgroup/cgroup.controllers") as f:
+            return "io" in f.read().split()
+    except OSError:
+        return False
 
 
 async def update(table: ContainerTable, ref: str, body: dict[str, Any]) -> dict[str, Any]:
