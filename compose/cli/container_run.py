@@ -76,8 +76,11 @@ async def start(client: EngineClient, container: str) -> None:
 
 
 async def attach_start_wait(client: EngineClient, container: str, tty: bool, stdin: bool, condition: str,
-                            start_it: bool = True, detach_keys: str = "") -> int:
-    """Attach, register the wait, start, stream until the end (or a detach: 0); the exit status."""
+                            start_it: bool = True, detach_keys: str = "", on_detach: RunFailed | None = None,
+                            sig_proxy: bool = True) -> int:
+    """Attach, register the wait, start, stream until the end; the exit status.
+
+    A detach ends it with 0, or raises `on_detach` (docker attach's "read escape sequence")."""
     import anyio
 
     from compose.cli.detach_keys import Watch
@@ -107,7 +110,7 @@ async def attach_start_wait(client: EngineClient, container: str, tty: bool, std
         tasks.start_soon(wait)
         with anyio.move_on_after(WAIT_REGISTER):
             await registered.wait()
-        session = Session(stream, tty, stdin, resize=resize, forward_signal=forward,
+        session = Session(stream, tty, stdin, resize=resize, forward_signal=forward if sig_proxy else None,
                           detach=Watch(detach_keys) if stdin else None)
         started: Callable[[], Awaitable[None]] | None = (lambda: start(client, container)) if start_it else None
         try:
@@ -117,6 +120,8 @@ async def attach_start_wait(client: EngineClient, container: str, tty: bool, std
             tasks.cancel_scope.cancel()
         if session.detached:
             tasks.cancel_scope.cancel()  # the container runs on
+            if on_detach is not None:
+                raise on_detach
             return 0
     if "failure" in result:
         raise result["failure"]
@@ -223,7 +228,7 @@ def run(target: Target, **flags: Any) -> None:
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     platform, quiet = flags.pop("platform"), flags.pop("quiet")
-    detach_keys = _detach_keys(flags.pop("detach_keys"))
+    detach_keys = chosen_detach_keys(flags.pop("detach_keys"))
     flags["command"] = tuple(flags["command"])
     opts = CreateOptions(**flags, environ=dict(os.environ),
                          console_size=terminal_size() if flags["tty"] else None)
@@ -271,7 +276,7 @@ def exec_(target: Target, container: str, command: tuple[str, ...], detach: bool
     size = terminal_size() if tty else None
     body = exec_body(command, env=environment(env, os.environ), detach=detach, interactive=interactive, tty=tty,
                      user=user, workdir=workdir, privileged=privileged, console_size=size,
-                     detach_keys=_detach_keys(detach_keys) if interactive else "")
+                     detach_keys=chosen_detach_keys(detach_keys) if interactive else "")
     if not tty and not interactive:
         call_plain(target, lambda: exec_plain(target.host, container, body, detach))
         return
@@ -282,7 +287,7 @@ def exec_(target: Target, container: str, command: tuple[str, ...], detach: bool
     call_run(target, flow)
 
 
-def _detach_keys(flag: str | None) -> str:
+def chosen_detach_keys(flag: str | None) -> str:
     from compose.cli.detach_keys import BadDetachKeys, chosen
 
     try:

@@ -181,7 +181,7 @@ def test_stdin_closing_cleanly_through_the_docker_cli(env: dict[str, str]) -> No
     assert done.stdout == b"piped\nend\n"
 
 
-def test_our_cli_detaches_run_and_exec_with_config_json_keys_and_the_flag(
+def test_our_cli_detaches_run_exec_and_attach_with_config_json_keys_and_the_flag(
         env: dict[str, str], tmux: tuple[Callable[..., None], Callable[[], str]], tmp_path: Path) -> None:
     keys, screen = tmux
     ours = str(Path(sys.executable).with_name("pycompose"))
@@ -210,6 +210,15 @@ def test_our_cli_detaches_run_and_exec_with_config_json_keys_and_the_flag(
         fresh(f"{ours} container exec -it ourrun sh; echo status=$?")
         keys("C-p", "C-q")
         eventually(lambda: "status=0" in screen(), show=screen)
+        keys("clear", "Enter")
+        eventually(lambda: len(screen().strip().splitlines()) == 1, show=screen)
+        keys(f"{ours} container attach ourrun; echo status=$?", "Enter")
+        time.sleep(1)
+        keys("echo $((8*8))", "Enter")
+        eventually(lambda: "\n64\n" in screen(), show=screen)
+        keys("C-p", "C-q")
+        eventually(lambda: "read escape sequence" in screen() and "status=1" in screen(), show=screen)
+        assert status(env, "ourrun") == "running"
         bad = subprocess.run([ours, "container", "exec", "-i", "--detach-keys", "shift-a", "ourrun", "true"],
                              env=env, capture_output=True, stdin=subprocess.DEVNULL, check=False)
         assert bad.returncode == 2 and b"invalid detach keys (shift-a)" in bad.stderr
