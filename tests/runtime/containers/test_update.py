@@ -55,6 +55,12 @@ def test_pids_restart_policy_and_blkio_weight() -> None:
     assert "Devices cannot be updated" in refused(record(), {"Devices": [{"PathOnHost": "/dev/null"}]})
 
 
+def test_cpusets_are_checked() -> None:
+    assert merged(record(), {"CpusetCpus": "0", "CpusetMems": "0"})["CpusetCpus"] == "0"
+    assert "Invalid value a-b for cpuset cpus" in refused(record(), {"CpusetCpus": "a-b"})
+    assert "Requested CPUs are not available - requested 0-999" in refused(record(), {"CpusetCpus": "0-999"})
+
+
 def test_disk_usage_counts_shared_layers_once() -> None:
     images = [{"Id": "a", "Size": 30}, {"Id": "b", "Size": 50}]
     layers = {"a": [("l1", 10), ("l2", 20)], "b": [("l1", 10), ("l3", 40)]}
