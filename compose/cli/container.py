@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from compose.cli import container_new, tables
+from compose.cli import container_attach, container_new, tables
 from compose.cli.container_rows import PS, container_rows, parse_timestamp, prune_report
 from compose.cli.container_run import attach_start_wait, call_run, exec_, run
 from compose.cli.engine_group import (
@@ -35,6 +35,7 @@ container = engine_group("container", "Manage containers (docker container …).
 container.add_command(run)
 container.add_command(exec_)
 container.add_command(container_new.create_command)
+container.add_command(container_attach.attach)
 
 async def _post(client: EngineClient, path: str, params: dict[str, Any] | None = None) -> None:
     await (await client.post(path, params)).read()
@@ -69,9 +70,13 @@ def ls(target: Target, show_all: bool, filters: tuple[str, ...], fmt: str | None
 @click.argument("names", nargs=-1, required=True)
 @click.option("-a", "--attach", is_flag=True, help="Attach STDOUT/STDERR and forward signals.")
 @click.option("-i", "--interactive", is_flag=True, help="Attach the container's STDIN.")
+@click.option("--detach-keys", default=None, help="Override the key sequence for detaching a container.")
 @pass_target
-def start(target: Target, names: tuple[str, ...], attach: bool, interactive: bool) -> None:
+def start(target: Target, names: tuple[str, ...], attach: bool, interactive: bool, detach_keys: str | None) -> None:
     """Start one or more stopped containers."""
+    from compose.cli.container_run import chosen_detach_keys
+
+    keys = chosen_detach_keys(detach_keys)
     if not attach and not interactive:
         each(target, names, lambda client, name: _post(client, f"/containers/{name}/start"))
         return
@@ -82,7 +87,7 @@ def start(target: Target, names: tuple[str, ...], attach: bool, interactive: boo
         info = await (await client.get(f"/containers/{names[0]}/json")).json()
         condition = "removed" if (info.get("HostConfig") or {}).get("AutoRemove") else "next-exit"
         tty = bool((info.get("Config") or {}).get("Tty"))
-        return await attach_start_wait(client, info["Id"], tty, interactive, condition)
+        return await attach_start_wait(client, info["Id"], tty, interactive, condition, detach_keys=keys)
 
     call_run(target, flow)
 

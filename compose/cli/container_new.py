@@ -36,5 +36,5 @@ def _create(target: Target, **flags: Any) -> None:
 
 
 create_command = click.Command(
-    "create", params=[p for p in run.params if p.name not in ("detach",)], callback=pass_target(_create),
+    "create", params=[p for p in run.params if p.name not in ("detach", "detach_keys")], callback=pass_target(_create),
     context_settings=run.context_settings, help="Create a new container.", short_help="Create a new container.")

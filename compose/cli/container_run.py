@@ -76,14 +76,18 @@ async def start(client: EngineClient, container: str) -> None:
 
 
 async def attach_start_wait(client: EngineClient, container: str, tty: bool, stdin: bool, condition: str,
-                            start_it: bool = True) -> int:
-    """Attach, register the wait, start, stream until the end; the exit status."""
+                            start_it: bool = True, detach_keys: str = "", on_detach: RunFailed | None = None,
+                            sig_proxy: bool = True) -> int:
+    """Attach, register the wait, start, stream until the end; the exit status.
+
+    A detach ends it with 0, or raises `on_detach` (docker attach's "read escape sequence")."""
     import anyio
 
+    from compose.cli.detach_keys import Watch
     from compose.cli.streams import Session, run_session
 
-    stream = await client.hijack("POST", f"/containers/{container}/attach",
-                                 {"stream": True, "stdin": stdin, "stdout": True, "stderr": True})
+    query = {"stream": True, "stdin": stdin, "stdout": True, "stderr": True, "detachKeys": detach_keys or None}
+    stream = await client.hijack("POST", f"/containers/{container}/attach", query)
     result: dict[str, Any] = {}
     registered = anyio.Event()
 
@@ -106,13 +110,19 @@ async def attach_start_wait(client: EngineClient, container: str, tty: bool, std
         tasks.start_soon(wait)
         with anyio.move_on_after(WAIT_REGISTER):
             await registered.wait()
-        session = Session(stream, tty, stdin, resize=resize, forward_signal=forward)
+        session = Session(stream, tty, stdin, resize=resize, forward_signal=forward if sig_proxy else None,
+                          detach=Watch(detach_keys) if stdin else None)
         started: Callable[[], Awaitable[None]] | None = (lambda: start(client, container)) if start_it else None
         try:
             await run_session(session, started)
         except Exception as exc:
             result["failure"] = exc
             tasks.cancel_scope.cancel()
+        if session.detached:
+            tasks.cancel_scope.cancel()  # the container runs on
+            if on_detach is not None:
+                raise on_detach
+            return 0
     if "failure" in result:
         raise result["failure"]
     error = (result.get("Error") or {}).get("Message")
@@ -186,6 +196,7 @@ def report_run(work: Callable[[], int]) -> None:
 @click.option("-l", "--label", "labels", multiple=True, help="Set metadata (KEY=VALUE).")
 @click.option("-i", "--interactive", is_flag=True, help="Keep STDIN open and attach it.")
 @click.option("-t", "--tty", is_flag=True, help="Allocate a pseudo-TTY.")
+@click.option("--detach-keys", default=None, help="Override the key sequence for detaching a container.")
 @click.option("-h", "--hostname", default=None, help="Container host name.")
 @click.option("--stop-signal", default=None, help="Signal to stop the container.")
 @click.option("--stop-timeout", type=int, default=None, help="Timeout (seconds) to stop the container.")
@@ -217,6 +228,7 @@ def run(target: Target, **flags: Any) -> None:
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     platform, quiet = flags.pop("platform"), flags.pop("quiet")
+    detach_keys = chosen_detach_keys(flags.pop("detach_keys"))
     flags["command"] = tuple(flags["command"])
     opts = CreateOptions(**flags, environ=dict(os.environ),
                          console_size=terminal_size() if flags["tty"] else None)
@@ -235,7 +247,8 @@ def run(target: Target, **flags: Any) -> None:
             print(container, flush=True)
             return 0
         condition = "removed" if opts.auto_remove else "next-exit"
-        return await attach_start_wait(client, container, opts.tty, opts.interactive, condition)
+        return await attach_start_wait(client, container, opts.tty, opts.interactive, condition,
+                                       detach_keys=detach_keys)
 
     call_run(target, flow)
 
@@ -250,9 +263,11 @@ def run(target: Target, **flags: Any) -> None:
 @click.option("-u", "--user", default=None, help="Username or UID[:GID].")
 @click.option("-w", "--workdir", default=None, help="Working directory inside the container.")
 @click.option("--privileged", is_flag=True, help="Give extended privileges to the command.")
+@click.option("--detach-keys", default=None, help="Override the key sequence for detaching a container.")
 @pass_target
 def exec_(target: Target, container: str, command: tuple[str, ...], detach: bool, env: tuple[str, ...],
-          interactive: bool, tty: bool, user: str | None, workdir: str | None, privileged: bool) -> None:
+          interactive: bool, tty: bool, user: str | None, workdir: str | None, privileged: bool,
+          detach_keys: str | None) -> None:
     """Execute a command in a running container."""
     from compose.cli.frames import terminal_size
 
@@ -260,7 +275,8 @@ def exec_(target: Target, container: str, command: tuple[str, ...], detach: bool
         raise click.ClickException("the input device is not a TTY")
     size = terminal_size() if tty else None
     body = exec_body(command, env=environment(env, os.environ), detach=detach, interactive=interactive, tty=tty,
-                     user=user, workdir=workdir, privileged=privileged, console_size=size)
+                     user=user, workdir=workdir, privileged=privileged, console_size=size,
+                     detach_keys=chosen_detach_keys(detach_keys) if interactive else "")
     if not tty and not interactive:
         call_plain(target, lambda: exec_plain(target.host, container, body, detach))
         return
@@ -271,9 +287,19 @@ def exec_(target: Target, container: str, command: tuple[str, ...], detach: bool
     call_run(target, flow)
 
 
+def chosen_detach_keys(flag: str | None) -> str:
+    from compose.cli.detach_keys import BadDetachKeys, chosen
+
+    try:
+        return chosen(flag)
+    except BadDetachKeys as exc:
+        raise click.UsageError(str(exc)) from None
+
+
 async def exec_flow(client: EngineClient, container: str, body: dict[str, Any], detach: bool) -> int:
     import anyio
 
+    from compose.cli.detach_keys import Watch
     from compose.cli.streams import Session, run_session
 
     exec_id = (await (await client.post(f"/containers/{container}/exec", json=body)).json())["Id"]
@@ -286,7 +312,12 @@ async def exec_flow(client: EngineClient, container: str, body: dict[str, Any], 
     async def resize(height: int, width: int) -> None:
         await (await client.post(f"/exec/{exec_id}/resize", {"h": height, "w": width})).read()
 
-    await run_session(Session(stream, bool(body.get("Tty")), bool(body.get("AttachStdin")), resize=resize))
+    stdin = bool(body.get("AttachStdin"))
+    session = Session(stream, bool(body.get("Tty")), stdin, resize=resize,
+                      detach=Watch(str(body.get("DetachKeys") or "")) if stdin else None)
+    await run_session(session)
+    if session.detached:
+        return 0  # the command runs on
     # The stream may end a moment before the engine has recorded the exit.
     for _ in range(EXEC_EXIT_POLL):
         info = await (await client.get(f"/exec/{exec_id}/json")).json()

@@ -2,7 +2,8 @@
 
 The container is replica `--index` (1 by default) of the service. A TTY is
 allocated when our stdout is a terminal (as Docker Compose decides it) unless
--T; stdin is attached unless -d. The command's exit status is ours.
+-T; stdin is attached unless -d. The command's exit status is ours. The
+docker CLI's config.json `detachKeys` (else ctrl-p ctrl-q) detach from it.
 """
 
 from __future__ import annotations
@@ -47,9 +48,12 @@ def exec_(opts: GlobalOptions, service: str, command: tuple[str, ...], detach: b
     tty = not no_tty and sys.stdout.isatty()
     if tty and interactive and not detach and not os.isatty(0):
         tty = False  # a pipe on stdin cannot drive a terminal
+    from compose.cli.detach_keys import chosen
+
     project = load(opts, (service,))
     body = exec_body(command, tty=tty, interactive=interactive, detach=detach,
-                     env=environment(env, os.environ), user=user, workdir=workdir, privileged=privileged)
+                     env=environment(env, os.environ), user=user, workdir=workdir, privileged=privileged,
+                     detach_keys=chosen(None) if interactive and not detach else "")
 
     async def flow(client: EngineClient) -> int:
         container = await open_session(client, opts, project).find_container(service, index)

@@ -60,6 +60,7 @@ RUN_OPTIONS = _table(
     (("-l", "--label"), "labels", MULTI),
     (("-i", "--interactive"), "interactive", FLAG),
     (("-t", "--tty"), "tty", FLAG),
+    (("--detach-keys",), "detach_keys", VALUE),
     (("-h", "--hostname"), "hostname", VALUE),
     (("--stop-signal",), "stop_signal", VALUE),
     (("--stop-timeout",), "stop_timeout", INT),
@@ -89,6 +90,7 @@ EXEC_OPTIONS = _table(
     (("-u", "--user"), "user", VALUE),
     (("-w", "--workdir"), "workdir", VALUE),
     (("--privileged",), "privileged", FLAG),
+    (("--detach-keys",), "detach_keys", VALUE),
 )
 GROUP_OPTIONS = _table((("-H", "--host"), "host", VALUE))
 HOST_ENV = "DOCKER_HOST"
@@ -166,7 +168,7 @@ def parse(argv: Sequence[str]) -> tuple[str, str, dict[str, Any]] | None:
         values.update(container=positional[0], command=tuple(positional[1:]))
     else:
         return None
-    if values["interactive"] or values["tty"]:
+    if values["interactive"] or values["tty"] or values["detach_keys"]:
         return None
     return host, command, values
 
@@ -197,6 +199,7 @@ def run_fast(argv: Sequence[str]) -> int | None:
     from compose.exec_body import exec_body
 
     option, command, values = parsed
+    values.pop("detach_keys")  # only an attached stdin reads it, and then click has the command
     host = target_host(option)
     work: Callable[[], int]
     try:  # a value the body builders refuse raises click's error: click's to report, and nothing happened yet

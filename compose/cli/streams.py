@@ -5,7 +5,8 @@ Without a TTY the engine multiplexes stdout and stderr into frames (an
 with a TTY the bytes are raw. stdin goes to the engine as is and its end is
 a half-close. With `-it` the local terminal is put in raw mode and each
 SIGWINCH becomes a resize request; without a TTY, SIGINT and SIGTERM are
-forwarded to the container (docker's --sig-proxy).
+forwarded to the container (docker's --sig-proxy). The engine detaches on
+the detach keys; `Session.detach` sees them go by (detach_keys.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from compose.cli.frames import Output, terminal_size, write_all  # noqa: F401 - 
 from compose.client.multiplex import HEADER, Demultiplexer, frame  # noqa: F401 - re-exported likewise
 
 if TYPE_CHECKING:
+    from compose.cli.detach_keys import Watch
     from compose.client import RawStream
 
 READ_SIZE = 65536
@@ -41,6 +43,11 @@ class Session:
     stdin: bool  # forward our stdin
     resize: Resize | None = None
     forward_signal: Forward | None = None
+    detach: Watch | None = None  # the detach keys on stdin, when they can end the session
+
+    @property
+    def detached(self) -> bool:
+        return self.detach is not None and self.detach.seen
 
 
 async def pump_output(stream: RawStream, output: Output) -> None:
@@ -69,11 +76,18 @@ async def read_stdin(fd: int = 0) -> bytes:
         return await read_stdin(fd)
 
 
-async def pump_input(stream: RawStream, fd: int = 0) -> None:
-    """stdin to the engine; its end half-closes the connection (the container sees EOF)."""
+async def pump_input(stream: RawStream, fd: int = 0, detach: Watch | None = None) -> None:
+    """stdin to the engine; its end half-closes the connection (the container sees EOF).
+
+    After the detach keys nothing more is read: the engine ends the attach.
+    """
     with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError, ConnectionError):
         while data := await read_stdin(fd):
             await stream.send(data)
+            if detach is not None:
+                detach.feed(data)
+                if detach.seen:
+                    return
         await stream.send_eof()
 
 
@@ -130,7 +144,7 @@ async def run_session(session: Session, started: Callable[[], Awaitable[None]] |
                     await _resize(session.resize)
                 tasks.start_soon(_signals, session)
                 if session.stdin:
-                    tasks.start_soon(pump_input, session.stream)
+                    tasks.start_soon(pump_input, session.stream, 0, session.detach)
                 await pump_output(session.stream, output)
                 tasks.cancel_scope.cancel()
     finally:

@@ -12,6 +12,7 @@ start); a failure leaves the record as it was.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 RESOURCE_KEYS = ("Memory", "MemorySwap", "MemoryReservation", "NanoCpus", "CpuShares", "CpuQuota", "CpuPeriod",
                  "CpusetCpus", "CpusetMems", "PidsLimit", "BlkioWeight")
 IGNORED_KEYS = frozenset({"RestartPolicy", "KernelMemory", "KernelMemoryTCP"})  # KernelMemory: removed in 1.45
+CPUSET = re.compile(r"[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*")
 NO_BLKIO_WEIGHT = "Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded."
 
 
@@ -45,6 +47,17 @@ def _int(body: dict[str, Any], key: str) -> int:
         raise bad_request(f"json: cannot unmarshal {type(value).__name__} into Go struct field "
                           f"UpdateConfig.{key} of type int64")
     return value
+
+
+def _cpuset(text: str, what: str) -> str:
+    """A cpuset list (`0-2,4`) checked as dockerd checks it; CPUs beyond this host's are refused."""
+    if not CPUSET.fullmatch(text):
+        raise bad_request(f"Invalid value {text} for cpuset {what}")
+    highest = max(int(n) for n in re.split(r"[,-]", text))
+    if what == "cpus" and highest >= (os.cpu_count() or 1):
+        raise bad_request(f"Requested CPUs are not available - requested {text}, available: "
+                          f"0-{(os.cpu_count() or 1) - 1}")
+    return text
 
 
 def merged(record: Record, body: dict[str, Any]) -> dict[str, Any]:
@@ -71,9 +84,9 @@ def merged(record: Record, body: dict[str, Any]) -> dict[str, Any]:
             hc[key] = value
     if new["Memory"] and not new["MemorySwap"] and not swap_now:
         hc["MemorySwap"] = 2 * new["Memory"]  # as create: as much swap as memory
-    for key in ("CpusetCpus", "CpusetMems"):
+    for key, what in (("CpusetCpus", "cpus"), ("CpusetMems", "mems")):
         if body.get(key):
-            hc[key] = str(body[key])
+            hc[key] = _cpuset(str(body[key]), what)
     if body.get("PidsLimit") is not None:
         pids = _int(body, "PidsLimit")
         hc["PidsLimit"] = pids if pids > 0 else 0
@@ -107,11 +120,14 @@ def _apply(record: Record, resources: Resources, lift_pids: bool, weight: int | 
 
 
 def _weight_supported() -> bool:
-    for path in ("/sys/fs/cgroup/blkio/blkio.weight", "/sys/fs/cgroup/blkio/blkio.bfq.weight"):
-        if os.path.exists(path):
-            return True
-    return os.path.exists("/sys/fs/cgroup/cgroup.controllers") and "io" in open(
-        "/sys/fs/cgroup/cgroup.controllers").read().split()
+    """Whether this host's cgroups take a block I/O weight at all (for a container that does not run)."""
+    if any(os.path.exists(f"/sys/fs/cgroup/blkio/{name}") for name in ("blkio.weight", "blkio.bfq.weight")):
+        return True
+    try:
+        with open("/sys/fs/cgroup/cgroup.controllers") as f:
+            return "io" in f.read().split()
+    except OSError:
+        return False
 
 
 async def update(table: ContainerTable, ref: str, body: dict[str, Any]) -> dict[str, Any]:

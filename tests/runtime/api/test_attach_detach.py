@@ -3,12 +3,15 @@ CLI in tmux, the engine's own detection on a raw attach/exec stream, logs=1 repl
 
 from __future__ import annotations
 
+import json
 import secrets
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import docker as docker_py
@@ -176,3 +179,48 @@ def test_attach_with_logs_replays_the_log_first(client: Any) -> None:
 def test_stdin_closing_cleanly_through_the_docker_cli(env: dict[str, str]) -> None:
     done = run(env, "run", "-i", "--rm", "busybox", "sh", "-c", "cat; echo end", stdin=b"piped\n")
     assert done.stdout == b"piped\nend\n"
+
+
+def test_our_cli_detaches_run_exec_and_attach_with_config_json_keys_and_the_flag(
+        env: dict[str, str], tmux: tuple[Callable[..., None], Callable[[], str]], tmp_path: Path) -> None:
+    keys, screen = tmux
+    ours = str(Path(sys.executable).with_name("pycompose"))
+    config = tmp_path / "docker-config"
+    config.mkdir()
+    (config / "config.json").write_text(json.dumps({"detachKeys": "ctrl-a,a"}))
+
+    def fresh(command: str) -> None:
+        keys("clear", "Enter")
+        eventually(lambda: len(screen().strip().splitlines()) == 1, show=screen)
+        keys(command, "Enter")
+        eventually(lambda: "/ #" in screen(), show=screen)
+
+    try:
+        fresh(f"DOCKER_CONFIG={config} {ours} container run -it --name ourrun busybox sh; echo status=$?")
+        keys("C-p", "C-q", "echo $((6*7))", "Enter")  # not the keys in force: they reach the shell
+        eventually(lambda: "42" in screen(), show=screen)
+        keys("C-a", "a")
+        eventually(lambda: "status=0" in screen(), show=screen)
+        assert status(env, "ourrun") == "running"
+        fresh(f"{ours} container exec -it --detach-keys ctrl-x,y ourrun sh -c 'sh; echo after-$((1+1))'; "
+              "echo status=$?")
+        keys("C-x", "y")
+        eventually(lambda: "status=0" in screen(), show=screen)
+        assert "after-2" not in screen() and status(env, "ourrun") == "running"
+        fresh(f"{ours} container exec -it ourrun sh; echo status=$?")
+        keys("C-p", "C-q")
+        eventually(lambda: "status=0" in screen(), show=screen)
+        keys("clear", "Enter")
+        eventually(lambda: len(screen().strip().splitlines()) == 1, show=screen)
+        keys(f"{ours} container attach ourrun; echo status=$?", "Enter")
+        time.sleep(1)
+        keys("echo $((8*8))", "Enter")
+        eventually(lambda: "\n64\n" in screen(), show=screen)
+        keys("C-p", "C-q")
+        eventually(lambda: "read escape sequence" in screen() and "status=1" in screen(), show=screen)
+        assert status(env, "ourrun") == "running"
+        bad = subprocess.run([ours, "container", "exec", "-i", "--detach-keys", "shift-a", "ourrun", "true"],
+                             env=env, capture_output=True, stdin=subprocess.DEVNULL, check=False)
+        assert bad.returncode == 2 and b"invalid detach keys (shift-a)" in bad.stderr
+    finally:
+        run(env, "rm", "-f", "ourrun", check=False)
