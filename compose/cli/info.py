@@ -23,7 +23,7 @@ from compose.errors import ComposeError
 if TYPE_CHECKING:
     from compose.client import EngineClient
 
-VERSION = "2.29.0"  # the Docker Compose behaviour we follow (labels.COMPOSE_VERSION)
+VERSION = L.COMPOSE_VERSION  # the Docker Compose behaviour we follow, as tools that parse `version` expect
 
 
 def json_array(rows: Sequence[Mapping[str, Any]]) -> str:
