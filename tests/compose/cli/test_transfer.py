@@ -80,6 +80,8 @@ def test_cp_out_of_a_container(stack: Stack) -> None:
     with tarfile.open(fileobj=io.BytesIO(streamed)) as tar:
         assert sorted(tar.getnames()) == ["d", "d/f"]
     assert stack.run("cp", "--index", "3", "web:/data/d/f", "x").returncode == 1
+    missing = stack.run("cp", "web:/no/such/file", "x")
+    assert missing.returncode == 1 and "Could not find the file /no/such/file" in missing.stderr
 
 
 def test_export_and_commit(stack: Stack) -> None:
