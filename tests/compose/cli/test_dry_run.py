@@ -60,6 +60,11 @@ def test_up_dry_run_shows_exactly_what_the_real_up_then_does(stack: Stack) -> No
     after = ids(stack)
     assert after[f"{stack.name}-db-1"] == before[f"{stack.name}-db-1"]
     assert after[f"{stack.name}-web-1"] != before[f"{stack.name}-web-1"]
+    dry_down = progress_lines(stack.ok("--dry-run", "--progress", "plain", "down", "-t", "1").stderr)
+    assert ids(stack) == after
+    real_down = progress_lines(stack.ok("--progress", "plain", "down", "-t", "1").stderr)
+    assert Counter({line.removeprefix(PREFIX.strip()).strip(): n for line, n in dry_down.items()}) == real_down
+    assert f"Network {stack.name}_default Removed" in real_down and stack.containers() == []
 
 
 def test_dry_run_of_a_fresh_up_and_of_down_leaves_the_engine_alone(stack: Stack) -> None:
