@@ -101,7 +101,9 @@ services:
     command: {LOOP}
     depends_on: {{db: {{condition: service_healthy}}}}
 """)
+    dry = progress_lines(stack.ok("--dry-run", "--progress", "plain", "up", "-d", "--wait").stderr)
     result = stack.ok("--progress", "plain", "up", "-d", "--wait")
     lines = progress_lines(result.stderr)
+    assert Counter({line.removeprefix(PREFIX.strip()).strip(): n for line, n in dry.items()}) == lines
     assert lines[f"Container {stack.name}-db-1 Healthy"] == 1, result.stderr
     assert lines[f"Container {stack.name}-db-1 Waiting"] == 1, result.stderr
