@@ -107,3 +107,15 @@ services:
     assert Counter({line.removeprefix(PREFIX.strip()).strip(): n for line, n in dry.items()}) == lines
     assert lines[f"Container {stack.name}-db-1 Healthy"] == 1, result.stderr
     assert lines[f"Container {stack.name}-db-1 Waiting"] == 1, result.stderr
+
+
+def test_pull_and_push_dry_runs_contact_no_registry(stack: Stack) -> None:
+    stack.write("""
+services:
+  web: {image: "busybox", network_mode: none}
+  app: {image: "localhost:1/nowhere/app:1", build: ., network_mode: none}
+""")
+    pulled = progress_lines(stack.ok("--dry-run", "--progress", "plain", "pull", "--policy", "always", "web").stderr)
+    assert pulled == Counter({f"{PREFIX.strip()} web Pulled": 1})  # docker.io is out of reach: nothing was asked
+    pushed = progress_lines(stack.ok("--dry-run", "--progress", "plain", "push").stderr)
+    assert pushed == Counter({f"{PREFIX.strip()} app Pushed": 1, f"{PREFIX.strip()} web Skipped": 1})
