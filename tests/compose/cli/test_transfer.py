@@ -96,6 +96,7 @@ def test_export_and_commit(stack: Stack) -> None:
                            env=environ(stack.handle), capture_output=True, timeout=60, check=True).stdout
     with tarfile.open(fileobj=io.BytesIO(piped)) as tar:
         assert "made.txt" not in tar.getnames()
+    assert stack.ok("--dry-run", "commit", "web", f"{stack.name}-dry:v1").stdout == ""
     image = stack.ok("commit", "-m", "snapshot", "-c", "ENV MADE=1", "web", f"{stack.name}-snap:v1").stdout.strip()
     assert image.startswith("sha256:")
     import docker
@@ -105,6 +106,7 @@ def test_export_and_commit(stack: Stack) -> None:
         found = client.inspect_image(f"{stack.name}-snap:v1")
         assert found["Id"] == image and found["Comment"] == "snapshot" and "MADE=1" in found["Config"]["Env"]
         client.remove_image(image)
+        assert not client.images(name=f"{stack.name}-dry")  # the dry run made none
     finally:
         client.close()
     assert stack.run("commit", "nope").returncode == 1
