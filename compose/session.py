@@ -153,7 +153,7 @@ class Session:
         if self.dry_run:
             from compose.dry_run import DryRunCalls, marked
 
-            executor, on_event = DryRunCalls(), marked(on_event)
+            executor, on_event = DryRunCalls(self.client), marked(on_event)
         return await run_plan(plan, executor, parallel=self.parallel, on_event=on_event)
 
     async def execute(self, plan: Plan, title: str = "Running") -> dict[str, str]:

@@ -78,7 +78,7 @@ class GlobalOptions:
 
 
 # Commands that change state without a plan: `--dry-run` is refused rather than ignored.
-NO_DRY_RUN = frozenset({"exec", "run", "pull", "push", "login", "logout", "attach", "commit", "container", "image",
+NO_DRY_RUN = frozenset({"exec", "run", "login", "logout", "attach", "container", "image",
                         "network", "volume", "engine"})
 
 

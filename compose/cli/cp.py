@@ -108,9 +108,16 @@ async def copy_in(client: EngineClient, container: str, src: str, dest: str, arc
 
 
 async def copy_out(client: EngineClient, container: str, src: str, dest: str, follow: bool) -> None:
+    from compose.client import EngineError
+
     path = src
-    stat = path_stat((await client.head(f"/containers/{container}/archive", {"path": src}))
-                     .header("X-Docker-Container-Path-Stat"))
+    try:
+        stat = path_stat((await client.head(f"/containers/{container}/archive", {"path": src}))
+                         .header("X-Docker-Container-Path-Stat"))
+    except EngineError as exc:
+        if exc.status == 404:  # a HEAD answer has no body to say it: dockerd's words
+            raise ComposeError(f"Could not find the file {src} in container {container[:12]}") from None
+        raise
     if follow and int(stat.get("mode", 0)) & _SYMLINK and stat.get("linkTarget"):
         path = stat["linkTarget"]
     response = await client.get(f"/containers/{container}/archive", {"path": path})

@@ -23,7 +23,7 @@ from compose.errors import ComposeError
 if TYPE_CHECKING:
     from compose.client import EngineClient
 
-VERSION = "2.29.0"  # the Docker Compose behaviour we follow (labels.COMPOSE_VERSION)
+VERSION = L.COMPOSE_VERSION  # the Docker Compose behaviour we follow, as tools that parse `version` expect
 
 
 def json_array(rows: Sequence[Mapping[str, Any]]) -> str:
@@ -158,12 +158,19 @@ def images(opts: GlobalOptions, services: tuple[str, ...], fmt: str, quiet: bool
     project = load(opts, services, by_name=True)
 
     async def flow(client: EngineClient) -> list[dict[str, Any]]:
+        from compose.client import EngineError
+
         observed = await observe(client, project.name)
         rows = []
         for c in sorted(observed.containers, key=lambda c: c.name):
             if services and c.service not in services:
                 continue
-            image = await (await client.get(f"/images/{c.image_id}/json")).json()
+            try:
+                image = await (await client.get(f"/images/{c.image_id}/json")).json()
+            except EngineError as exc:
+                if exc.status != 404:
+                    raise
+                image = {"Id": c.image_id}  # removed since: its id is all that is known
             rows.append(image_row(c.name, image, c.image))
         return rows
 

@@ -10,7 +10,7 @@ of services that have both `build:` and `image:`, skipping the others.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from compose.client import EngineClient
     from compose.model import Project
     from compose.progress import Progress
+    from compose.scheduler import ProgressEvent
 
 
 def chosen(project: Project, services: Iterable[str], include_deps: bool) -> list[str]:
@@ -42,6 +43,15 @@ def _display(opts: GlobalOptions, quiet: bool, title: str) -> Progress:
     from compose.progress import Progress
 
     return Progress() if quiet else progress(opts, title)
+
+
+def shown(display: Progress, dry_run: bool) -> Callable[[ProgressEvent], None]:
+    """Where a step's line goes: the display, behind `DRY-RUN MODE - ` in a dry run."""
+    if dry_run:
+        from compose.dry_run import marked
+
+        return marked(display.event)
+    return display.event
 
 
 @click.command("pull")
@@ -76,7 +86,11 @@ def pull(opts: GlobalOptions, services: tuple[str, ...], ignore_pull_failures: b
             for step in steps:
                 if step.action != PULL:
                     text = f"Skipped - {step.reason}" if step.reason else "Skipped"
-                    display.event(ProgressEvent(step.services[0], text, DONE, 0.0))
+                    shown(display, opts.dry_run)(ProgressEvent(step.services[0], text, DONE, 0.0))
+                elif opts.dry_run:
+                    shown(display, opts.dry_run)(ProgressEvent(step.services[0], "Pulled", DONE, 0.0))
+            if opts.dry_run:
+                return
             report = await run_transfers(client, project, steps, display, tolerated=tolerated, parallel=opts.parallel)
             must_build = sorted(s for s in report.failed if project.services[s].build is not None)
             if must_build:
@@ -111,9 +125,13 @@ def push(opts: GlobalOptions, services: tuple[str, ...], ignore_push_failures: b
             for name in names:
                 svc = project.services[name]
                 if svc.build is None or svc.image is None:
-                    display.event(ProgressEvent(name, "Skipped", DONE, 0.0))
+                    shown(display, opts.dry_run)(ProgressEvent(name, "Skipped", DONE, 0.0))
                 elif svc.image not in steps:
                     steps[svc.image] = ImageStep(svc.image, (name,), PULL)
+                    if opts.dry_run:
+                        shown(display, opts.dry_run)(ProgressEvent(name, "Pushed", DONE, 0.0))
+            if opts.dry_run:
+                return
             report = await run_transfers(client, project, steps.values(), display,
                                          tolerated=lambda s: ignore_push_failures, push=True,
                                          parallel=opts.parallel)

@@ -95,7 +95,11 @@ def commit(opts: GlobalOptions, service: str, reference: str | None, author: str
 
     async def flow(client: EngineClient) -> str:
         container = await replica_any_state(client, opts, service, index)
+        if opts.dry_run:  # the container is found, no image is made
+            return ""
         answer = await (await client.post("/commit", {**params, "container": container.id}, json={})).json()
         return str((answer or {}).get("Id", ""))
 
-    click.echo(call(flow))
+    made = call(flow)
+    if made:
+        click.echo(made)

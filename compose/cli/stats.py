@@ -106,7 +106,14 @@ def stats(opts: GlobalOptions, service: str | None, show_all: bool, fmt: str | N
         rows: dict[str, dict[str, str]] = {}
 
         async def one(cid: str, name: str) -> None:
-            found = await (await client.get(f"/containers/{cid}/stats", {"stream": False})).json()
+            from compose.client import EngineError
+
+            try:
+                found = await (await client.get(f"/containers/{cid}/stats", {"stream": False})).json()
+            except EngineError as exc:
+                if exc.status == 404:  # removed since it was listed
+                    return
+                raise
             row = stats_row(found or {}, cid, name)
             rows[cid] = {**row, "ID": cid, "Container": cid} if no_trunc else row
 

@@ -105,7 +105,10 @@ def _converse(sock: _socket.socket, argv: list[str], cwd: str) -> int:
     except OSError as exc:
         raise _NotStarted() from exc
     reader = _Lines(sock)
-    first = reader.readline()
+    try:
+        first = reader.readline()
+    except OSError as exc:  # a server closing its socket (idle, replaced) resets connections it had not accepted
+        raise _NotStarted() from exc
     if not first.startswith(b"pid "):
         raise _NotStarted()
     pid = int(first[4:])

@@ -60,6 +60,11 @@ def test_up_dry_run_shows_exactly_what_the_real_up_then_does(stack: Stack) -> No
     after = ids(stack)
     assert after[f"{stack.name}-db-1"] == before[f"{stack.name}-db-1"]
     assert after[f"{stack.name}-web-1"] != before[f"{stack.name}-web-1"]
+    dry_down = progress_lines(stack.ok("--dry-run", "--progress", "plain", "down", "-t", "1").stderr)
+    assert ids(stack) == after
+    real_down = progress_lines(stack.ok("--progress", "plain", "down", "-t", "1").stderr)
+    assert Counter({line.removeprefix(PREFIX.strip()).strip(): n for line, n in dry_down.items()}) == real_down
+    assert f"Network {stack.name}_default Removed" in real_down and stack.containers() == []
 
 
 def test_dry_run_of_a_fresh_up_and_of_down_leaves_the_engine_alone(stack: Stack) -> None:
@@ -96,7 +101,21 @@ services:
     command: {LOOP}
     depends_on: {{db: {{condition: service_healthy}}}}
 """)
+    dry = progress_lines(stack.ok("--dry-run", "--progress", "plain", "up", "-d", "--wait").stderr)
     result = stack.ok("--progress", "plain", "up", "-d", "--wait")
     lines = progress_lines(result.stderr)
+    assert Counter({line.removeprefix(PREFIX.strip()).strip(): n for line, n in dry.items()}) == lines
     assert lines[f"Container {stack.name}-db-1 Healthy"] == 1, result.stderr
     assert lines[f"Container {stack.name}-db-1 Waiting"] == 1, result.stderr
+
+
+def test_pull_and_push_dry_runs_contact_no_registry(stack: Stack) -> None:
+    stack.write("""
+services:
+  web: {image: "busybox", network_mode: none}
+  app: {image: "localhost:1/nowhere/app:1", build: ., network_mode: none}
+""")
+    pulled = progress_lines(stack.ok("--dry-run", "--progress", "plain", "pull", "--policy", "always", "web").stderr)
+    assert pulled == Counter({f"{PREFIX.strip()} web Pulled": 1})  # docker.io is out of reach: nothing was asked
+    pushed = progress_lines(stack.ok("--dry-run", "--progress", "plain", "push").stderr)
+    assert pushed == Counter({f"{PREFIX.strip()} app Pushed": 1, f"{PREFIX.strip()} web Skipped": 1})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import time
 
 import pytest
@@ -139,4 +138,3 @@ def test_commands_are_listed_in_help(stack: Stack) -> None:
     for name in ("attach", "commit", "cp", "events", "export", "images", "ls", "port", "scale", "stats", "top",
                  "version", "wait"):
         assert re.search(rf"^\s+{name}\s", out, re.M), name
-    assert subprocess.run is not None

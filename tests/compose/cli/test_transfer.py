@@ -80,6 +80,8 @@ def test_cp_out_of_a_container(stack: Stack) -> None:
     with tarfile.open(fileobj=io.BytesIO(streamed)) as tar:
         assert sorted(tar.getnames()) == ["d", "d/f"]
     assert stack.run("cp", "--index", "3", "web:/data/d/f", "x").returncode == 1
+    missing = stack.run("cp", "web:/no/such/file", "x")
+    assert missing.returncode == 1 and "Could not find the file /no/such/file" in missing.stderr
 
 
 def test_export_and_commit(stack: Stack) -> None:
@@ -94,6 +96,7 @@ def test_export_and_commit(stack: Stack) -> None:
                            env=environ(stack.handle), capture_output=True, timeout=60, check=True).stdout
     with tarfile.open(fileobj=io.BytesIO(piped)) as tar:
         assert "made.txt" not in tar.getnames()
+    assert stack.ok("--dry-run", "commit", "web", f"{stack.name}-dry:v1").stdout == ""
     image = stack.ok("commit", "-m", "snapshot", "-c", "ENV MADE=1", "web", f"{stack.name}-snap:v1").stdout.strip()
     assert image.startswith("sha256:")
     import docker
@@ -103,6 +106,7 @@ def test_export_and_commit(stack: Stack) -> None:
         found = client.inspect_image(f"{stack.name}-snap:v1")
         assert found["Id"] == image and found["Comment"] == "snapshot" and "MADE=1" in found["Config"]["Env"]
         client.remove_image(image)
+        assert not client.images(name=f"{stack.name}-dry")  # the dry run made none
     finally:
         client.close()
     assert stack.run("commit", "nope").returncode == 1
