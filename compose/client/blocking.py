@@ -62,7 +62,10 @@ class Exchange:
         self.sock.close()
 
     def _fill(self) -> bool:
-        data = self.sock.recv(READ_SIZE)
+        try:
+            data = self.sock.recv(READ_SIZE)
+        except OSError as exc:
+            raise EngineConnectionError(f"connection to the engine lost: {exc.strerror or exc}") from None
         self._buffer += data
         return bool(data)
 
@@ -155,6 +158,10 @@ class BlockingClient:
             with contextlib.suppress(BrokenPipeError):
                 sock.sendall("\r\n".join(head).encode("latin-1") + b"\r\n\r\n" + (body or b""))
             exchange = Exchange(sock, *_read_head(sock))
+        except OSError as exc:
+            sock.close()
+            lost = f"{method} {path}: connection to the engine lost: {exc.strerror or exc}"
+            raise EngineConnectionError(lost) from None
         except BaseException:
             sock.close()
             raise

@@ -74,7 +74,9 @@ def _free_port() -> int:
 
 def run(d: dockerd.Dockerd, cwd: Path, *args: str, port: int = 0) -> subprocess.CompletedProcess[str]:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(cwd), "LANG": "C.UTF-8",
-           "DOCKER_HOST": d.host, "WEB_PORT": str(port or _free_port())}
+           "DOCKER_HOST": d.host, "WEB_PORT": str(port or _free_port()),
+           # The session's CLI server (tests/conftest.py), not the machine's default one other sessions stop.
+           **{k: v for k, v in os.environ.items() if k == "PYCOMPOSE_CLI_DIR"}}
     return subprocess.run([PYCOMPOSE, *args], cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=180, check=False)
 
