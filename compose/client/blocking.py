@@ -119,9 +119,11 @@ class BlockingClient:
         if self._version is None:
             known = version_cache.lookup(self.path)
             if known is None:
-                ping = self.open("GET", "/_ping", versioned=False)
-                ping.read()
+                ping = self.open("GET", "/_ping", versioned=False, check=False)
+                data = ping.read()  # the header counts whatever the status, as the docker CLI has it
                 engine_max, engine_min = ping.headers.get("api-version", ""), None
+                if ping.status >= 400 and not engine_max:
+                    raise EngineError(ping.status, error_message(ping.status, data))
                 if not engine_max:
                     document = self.open("GET", "/version", versioned=False).json() or {}
                     engine_max, engine_min = str(document.get("ApiVersion") or ""), document.get("MinAPIVersion")
@@ -131,8 +133,9 @@ class BlockingClient:
         return self._version
 
     def open(self, method: str, path: str, params: Params | None = None, json: Any = None,
-             body: bytes | None = None, upgrade: bool = False, versioned: bool = True) -> Exchange:
-        """Send a request and read the answer's head; an error status raises EngineError."""
+             body: bytes | None = None, upgrade: bool = False, versioned: bool = True,
+             check: bool = True) -> Exchange:
+        """Send a request and read the answer's head; an error status raises EngineError (unless not `check`)."""
         version = ""
         if versioned:
             version = self.api_version
@@ -165,7 +168,7 @@ class BlockingClient:
         except BaseException:
             sock.close()
             raise
-        if exchange.status >= 400:
+        if exchange.status >= 400 and check:
             raise EngineError(exchange.status, error_message(exchange.status, exchange.read()))
         return exchange
 

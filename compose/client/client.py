@@ -183,8 +183,9 @@ class EngineClient:
         body: Body | None = None,
         headers: Mapping[str, str] | None = None,
         versioned: bool = True,
+        check: bool = True,
     ) -> Response:
-        """Send a request; an error status raises EngineError."""
+        """Send a request; an error status raises EngineError (unless not `check`)."""
         if versioned:
             params, json = await self._fitted(method, path, params, json)
         target = self.target(path, params, versioned)
@@ -207,7 +208,7 @@ class EngineClient:
                 with anyio.CancelScope(shield=True):
                     await conn.aclose()
                 raise
-        if response.status >= 400:
+        if response.status >= 400 and check:
             message = await _error_message(response)
             if self._cached and response.status == 400 and "is too new" in message and isinstance(payload, bytes):
                 # The remembered version was wrong (another engine at the same socket): ask again, once.
@@ -234,9 +235,13 @@ class EngineClient:
 
     async def ping(self) -> str:
         """The engine's maximum API version (the Api-Version header of /_ping)."""
-        response = await self.get("/_ping", versioned=False)
-        await response.read()
-        return response.header("api-version") or ""
+        # As the docker CLI: the header counts whatever the status (an engine without /_ping may still send it).
+        response = await self.get("/_ping", versioned=False, check=False)
+        data = await response.read()
+        version = response.header("api-version") or ""
+        if response.status >= 400 and not version:
+            raise EngineError(response.status, error_message(response.status, data))
+        return version
 
     async def version(self) -> dict[str, Any]:
         return await (await self.get("/version")).json()
