@@ -112,12 +112,14 @@ class BlockingClient:
     def __init__(self, host: str = DEFAULT_HOST, api_version: str | None = None) -> None:
         self.path = socket_path(host)
         self._version = api_version or os.environ.get("DOCKER_API_VERSION") or None
+        self._cached = False
 
     @property
     def api_version(self) -> str:
         """The version spoken: asked of the engine once (or remembered), then kept."""
         if self._version is None:
             known = version_cache.lookup(self.path)
+            self._cached = known is not None
             if known is None:
                 ping = self.open("GET", "/_ping", versioned=False, check=False)
                 data = ping.read()  # the header counts whatever the status, as the docker CLI has it
@@ -169,7 +171,13 @@ class BlockingClient:
             sock.close()
             raise
         if exchange.status >= 400 and check:
-            raise EngineError(exchange.status, error_message(exchange.status, exchange.read()))
+            message = error_message(exchange.status, exchange.read())
+            if self._cached and versioned and exchange.status == 400 and "is too new" in message:
+                # The remembered version was wrong (another engine at the same socket): ask again, once.
+                version_cache.forget(self.path)
+                self._version, self._cached = None, False
+                return self.open(method, path, params, json, body, upgrade, versioned, check)
+            raise EngineError(exchange.status, message)
         return exchange
 
     def call(self, method: str, path: str, params: Params | None = None, json: Any = None,

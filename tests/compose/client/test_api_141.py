@@ -181,3 +181,27 @@ def test_connection_errors_are_one_line(tmp_path: Path) -> None:
         finally:
             listener.close()
             thread.join(5)
+
+
+def test_a_wrong_remembered_version_is_asked_again(compose_engine: EngineHandle, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import anyio
+
+    from compose.client import EngineClient
+
+    monkeypatch.setenv(version_cache.CACHE_ENV, str(tmp_path))
+    monkeypatch.delenv("DOCKER_API_VERSION", raising=False)
+    sock = str(compose_engine.socket)
+    version_cache.remember(sock, "1.46")  # wrong: our engine stops at 1.45 and answers "too new"
+    assert isinstance(BlockingClient(compose_engine.host).call("GET", "/containers/json"), list)
+    assert version_cache.lookup(sock) == "1.45"
+
+    version_cache.remember(sock, "1.46")
+
+    async def main() -> str:
+        async with EngineClient(compose_engine.host) as client:
+            assert isinstance(await (await client.get("/containers/json")).json(), list)
+            return client.api_version
+
+    assert anyio.run(main) == "1.45"
+    assert version_cache.lookup(sock) == "1.45"
