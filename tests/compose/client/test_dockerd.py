@@ -40,6 +40,18 @@ services:
 _count = itertools.count()
 
 
+def _proxies() -> set[str]:
+    """docker-proxy processes (published ports): their command lines do not name dockerd's paths."""
+    out = set()
+    for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+        try:
+            if Path(f"/proc/{pid}/comm").read_text().strip() == "docker-proxy":
+                out.add(f"{pid} docker-proxy")
+        except OSError:
+            continue
+    return out
+
+
 def _links() -> set[str]:
     """dockerd's links (bridges `br-<id>`, `veth<hex>`, `docker0`); other engines' come and go meanwhile."""
     return {n for n in os.listdir("/sys/class/net") if n.startswith(("br-", "veth", "docker"))}
@@ -51,7 +63,7 @@ def daemon() -> Iterator[dockerd.Dockerd]:
     if why:
         pytest.skip(why)
     base = Path(tempfile.mkdtemp(prefix="pycdd-"))
-    links = _links()
+    links, proxies = _links(), _proxies()
     d = dockerd.start(base, f"pycdockerd-{os.getpid()}-{next(_count)}")
     try:
         tar = build_busybox_rootfs_tar(base / "busybox.tar")
@@ -61,7 +73,7 @@ def daemon() -> Iterator[dockerd.Dockerd]:
         yield d
     finally:
         d.stop()
-        left = d.leftovers() + sorted(_links() - links)
+        left = d.leftovers() + sorted(_links() - links) + sorted(_proxies() - proxies)
         d.remove()
     assert not left, f"dockerd left behind: {left}"
 
