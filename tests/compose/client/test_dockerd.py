@@ -53,8 +53,8 @@ def _proxies() -> set[str]:
 
 
 def _links() -> set[str]:
-    """dockerd's links (bridges `br-<id>`, `veth<hex>`, `docker0`); other engines' come and go meanwhile."""
-    return {n for n in os.listdir("/sys/class/net") if n.startswith(("br-", "veth", "docker"))}
+    """dockerd's bridges (`br-<id>`, `docker0`). Its `veth<hex>` go with their bridge; podman's share the name."""
+    return {n for n in os.listdir("/sys/class/net") if n.startswith(("br-", "docker"))}
 
 
 @pytest.fixture(scope="module")
@@ -132,3 +132,18 @@ def test_the_example_stack_on_dockerd(daemon: dockerd.Dockerd, tmp_path: Path) -
     assert client.call("GET", "/containers/json", {"all": True}) == []
     assert client.call("GET", "/volumes")["Volumes"] in (None, [])
     assert sorted(n["Name"] for n in client.call("GET", "/networks")) == ["host", "none"]
+
+
+def test_one_off_containers_on_dockerd(daemon: dockerd.Dockerd, tmp_path: Path) -> None:
+    (tmp_path / "older.yaml").write_text(OLDER)
+    files = ["-f", str(EXAMPLE), "-f", str(tmp_path / "older.yaml")]
+    try:
+        # web depends on store (healthy) and worker: run brings them up first (and the network, the volume).
+        ran = run(daemon, tmp_path, *files, "run", "--rm", "-T", "web", "echo", "one-off")
+        assert ran.returncode == 0 and ran.stdout.strip() == "one-off", ran.stderr
+    finally:
+        down = run(daemon, tmp_path, *files, "down", "-v")
+    assert down.returncode == 0, down.stderr
+    plain = run(daemon, tmp_path, "container", "run", "--rm", "busybox:latest", "echo", "plain")
+    assert plain.returncode == 0 and plain.stdout.strip() == "plain", plain.stderr
+    assert BlockingClient(daemon.host).call("GET", "/containers/json", {"all": True}) == []
