@@ -18,7 +18,9 @@ import socket
 from typing import Any
 
 from compose.client.errors import EngineConnectionError, EngineError
-from compose.client.place import DEFAULT_HOST, socket_path
+from compose.client.place import DEFAULT_HOST
+from compose.client.tls import REFUSED_TLS
+from compose.client.transport import endpoint, open_socket, reason
 from compose.client.wire import API_VERSION, USER_AGENT, Params, error_message, target
 
 READ_SIZE = 65536
@@ -99,10 +101,10 @@ class Exchange:
 
 
 class BlockingClient:
-    """Docker's API over the engine's UNIX socket, one blocking request at a time."""
+    """Docker's API over the engine's socket (transport.py), one blocking request at a time."""
 
     def __init__(self, host: str = DEFAULT_HOST, api_version: str = API_VERSION) -> None:
-        self.path = socket_path(host)
+        self.endpoint = endpoint(host)
         self.api_version = api_version
 
     def open(self, method: str, path: str, params: Params | None = None, json: Any = None,
@@ -115,18 +117,20 @@ class BlockingClient:
         if json is not None:
             head.append("Content-Type: application/json")
         head += ["Connection: Upgrade", "Upgrade: tcp"] if upgrade else ["Connection: close"]
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            sock.connect(self.path)
-        except OSError as exc:
-            sock.close()
-            raise EngineConnectionError(f"cannot connect to the engine at unix://{self.path}: "
-                                        f"{exc.strerror or exc}") from None
+        sock = open_socket(self.endpoint)
         try:
             # The engine may answer before it took the whole body (an error about the request): read that.
             with contextlib.suppress(BrokenPipeError):
                 sock.sendall("\r\n".join(head).encode("latin-1") + b"\r\n\r\n" + (body or b""))
             exchange = Exchange(sock, *_read_head(sock))
+        except OSError as exc:  # a TLS alert (a refused certificate), a reset
+            sock.close()
+            raise self.endpoint.failure(reason(exc)) from None
+        except EngineConnectionError as exc:
+            sock.close()
+            if self.endpoint.tls is not None and "without an answer" in str(exc):
+                raise self.endpoint.failure(REFUSED_TLS) from None
+            raise
         except BaseException:
             sock.close()
             raise

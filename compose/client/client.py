@@ -1,4 +1,4 @@
-"""The Engine API client: Docker's HTTP API over a UNIX socket, on anyio.
+"""The Engine API client: Docker's HTTP API over unix://, tcp:// (TLS) or ssh://, on anyio.
 
 `EngineClient` keeps a few idle keep-alive connections, prefixes every path
 with the API version (`/v1.45`), encodes query parameters the way Docker
@@ -19,7 +19,8 @@ import h11
 
 from compose.client.connection import Connection, ConnectionLost, RawStream
 from compose.client.errors import EngineConnectionError, EngineError
-from compose.client.place import DEFAULT_HOST, socket_path
+from compose.client.place import DEFAULT_HOST
+from compose.client.transport import endpoint
 from compose.client.wire import (  # noqa: F401 - re-exported: this module's public names
     API_VERSION,
     USER_AGENT,
@@ -113,7 +114,7 @@ class EngineClient:
 
     def __init__(self, host: str = DEFAULT_HOST, api_version: str = API_VERSION, pool_size: int = 4) -> None:
         self.host = host
-        self.path = socket_path(host)
+        self.endpoint = endpoint(host)
         self.api_version = api_version
         self.pool_size = pool_size
         self._idle: list[Connection] = []
@@ -200,7 +201,7 @@ class EngineClient:
         """Send a request that takes the connection over (attach, exec start)."""
         extra = {"Connection": "Upgrade", "Upgrade": "tcp"}
         head, payload = self._head_and_body(json, None, extra)
-        conn = await Connection.open(self.path)
+        conn = await Connection.open(self.endpoint)
         try:
             await conn.send_request(method, self.target(path, params), head, payload)
             answer = await conn.receive_head()
@@ -253,7 +254,7 @@ class EngineClient:
     async def _acquire(self) -> tuple[Connection, bool]:
         if self._idle:
             return self._idle.pop(), True
-        return await Connection.open(self.path), False
+        return await Connection.open(self.endpoint), False
 
     async def _release(self, conn: Connection) -> None:
         if conn.reusable() and len(self._idle) < self.pool_size:

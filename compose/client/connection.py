@@ -1,4 +1,4 @@
-"""One HTTP/1.1 connection to the engine over a UNIX socket (h11)."""
+"""One HTTP/1.1 connection to the engine (h11) over the byte stream transport.py opens."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import anyio
 import anyio.abc
 import h11
 
-from compose.client.errors import EngineConnectionError
+from compose.client.tls import REFUSED_TLS
+from compose.client.transport import Endpoint, open_stream
 
 READ_SIZE = 65536
 _GONE = (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError, ConnectionError)
@@ -24,23 +25,15 @@ class ConnectionLost(Exception):
 
 
 class Connection:
-    def __init__(self, stream: anyio.abc.ByteStream) -> None:
+    def __init__(self, stream: anyio.abc.ByteStream, tls: bool = False) -> None:
         self.stream = stream
+        self.tls = tls
         self.h11 = h11.Connection(h11.CLIENT)
         self.answered = False
 
     @classmethod
-    async def open(cls, path: str) -> Connection:
-        try:
-            return cls(await anyio.connect_unix(path))
-        except FileNotFoundError:
-            raise EngineConnectionError(
-                f"cannot connect to the engine at unix://{path}: no such socket (is it running?)"
-            ) from None
-        except OSError as exc:
-            raise EngineConnectionError(
-                f"cannot connect to the engine at unix://{path}: {exc.strerror or exc}"
-            ) from None
+    async def open(cls, ep: Endpoint) -> Connection:
+        return cls(await open_stream(ep), ep.tls is not None)
 
     async def send(self, event: Any) -> None:
         data = self.h11.send(event)
@@ -70,11 +63,15 @@ class Connection:
             try:
                 event = self.h11.next_event()
             except h11.RemoteProtocolError as exc:
+                if self.tls and not self.answered:
+                    raise ConnectionLost(REFUSED_TLS, False) from None
                 raise ConnectionLost(f"bad response from the engine: {exc}", self.answered) from exc
             if event is h11.NEED_DATA:
                 try:
                     data = await self.stream.receive(READ_SIZE)
-                except _GONE:
+                except _GONE as exc:
+                    if _tls_failure(exc):  # e.g. the engine refused our certificate (TLS 1.3 says so late)
+                        raise ConnectionLost(_tls_failure(exc), self.answered) from None
                     data = b""
                 if data:
                     self.answered = True
@@ -116,6 +113,15 @@ class Connection:
         await self.stream.aclose()
 
 
+def _tls_failure(exc: BaseException) -> str:
+    import ssl
+
+    from compose.client.tls import describe_tls_error
+
+    cause = exc.__cause__
+    return describe_tls_error(cause) if isinstance(cause, ssl.SSLError) else ""
+
+
 class RawStream:
     """A hijacked connection: bytes both ways after `101 UPGRADED`."""
 
@@ -134,7 +140,15 @@ class RawStream:
         await self._stream.send(data)
 
     async def send_eof(self) -> None:
-        await self._stream.send_eof()
+        try:
+            await self._stream.send_eof()
+        except NotImplementedError:
+            # TLS has no half-close: a TCP one, which the engine takes as the end of the input
+            # (Go's CloseWrite sends close_notify, which needs the peer to stop too in Python's ssl).
+            transport = getattr(self._stream, "transport_stream", None)
+            if transport is None:
+                raise
+            await transport.send_eof()
 
     async def aclose(self) -> None:
         await self._stream.aclose()
