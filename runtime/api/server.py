@@ -51,19 +51,14 @@ class ClientGone(Exception):
 
 
 Wrap = Callable[[anyio.abc.ByteStream], Awaitable[anyio.abc.ByteStream]]
-# A client has this long to finish its TLS handshake.
-HANDSHAKE_TIMEOUT = 10.0
 
 
 def tls_wrapper(context: ssl.SSLContext) -> Wrap:
     """Server-side TLS on each accepted connection (the handshake runs in the connection's task)."""
-    from anyio.streams.tls import TLSStream
+    from runtime.api import tls
 
-    async def wrap(stream: anyio.abc.ByteStream) -> anyio.abc.ByteStream:
-        with anyio.fail_after(HANDSHAKE_TIMEOUT):
-            return await TLSStream.wrap(stream, server_side=True, ssl_context=context, standard_compatible=False)
-
-    return wrap
+    prepared = tls.prepare(context)
+    return lambda stream: tls.wrap(stream, prepared)
 
 
 async def serve(listener: anyio.abc.SocketListener, app: App, limits: ConnectionLimits | None = None,
