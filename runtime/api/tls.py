@@ -11,6 +11,7 @@ which makes a TCP half-close read as a close_notify).
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -22,6 +23,7 @@ from anyio.streams.tls import TLSStream
 T = TypeVar("T")
 # A client has this long to finish its TLS handshake.
 HANDSHAKE_TIMEOUT = 10.0
+LINGER = 2.0
 
 
 class HalfClosableTLS(TLSStream):
@@ -58,6 +60,22 @@ class HalfClosableTLS(TLSStream):
             else:
                 await self._flush_write_bio()
                 return result
+
+    async def aclose(self) -> None:
+        """close_notify, our end of data, then what the client still sends is read to its end
+        (for at most LINGER s) before the socket closes: closing with unread data (a client's
+        close_notify) would reset the connection and lose the end of our output on its side."""
+        with anyio.move_on_after(LINGER):
+            try:
+                with contextlib.suppress(ssl.SSLError):
+                    self._ssl_object.unwrap()
+                await self._flush_write_bio()
+                await self.transport_stream.send_eof()
+                while await self.transport_stream.receive():
+                    pass
+            except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+                pass
+        await self.transport_stream.aclose()
 
 
 def prepare(context: ssl.SSLContext) -> ssl.SSLContext:
