@@ -19,8 +19,7 @@ from typing import Any
 
 from compose.client.errors import EngineConnectionError, EngineError
 from compose.client.place import DEFAULT_HOST
-from compose.client.tls import REFUSED_TLS
-from compose.client.transport import endpoint, open_socket, reason
+from compose.client.transport import endpoint, open_socket, reason, unanswered
 from compose.client.wire import API_VERSION, USER_AGENT, Params, error_message, target
 
 READ_SIZE = 65536
@@ -128,8 +127,8 @@ class BlockingClient:
             raise self.endpoint.failure(reason(exc)) from None
         except EngineConnectionError as exc:
             sock.close()
-            if self.endpoint.tls is not None and "without an answer" in str(exc):
-                raise self.endpoint.failure(REFUSED_TLS) from None
+            if "without an answer" in str(exc):
+                raise unanswered(self.endpoint) from None
             raise
         except BaseException:
             sock.close()

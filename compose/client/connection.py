@@ -9,8 +9,7 @@ import anyio
 import anyio.abc
 import h11
 
-from compose.client.tls import REFUSED_TLS
-from compose.client.transport import Endpoint, open_stream
+from compose.client.transport import Endpoint, open_stream, unanswered
 
 READ_SIZE = 65536
 _GONE = (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError, ConnectionError)
@@ -25,15 +24,16 @@ class ConnectionLost(Exception):
 
 
 class Connection:
-    def __init__(self, stream: anyio.abc.ByteStream, tls: bool = False) -> None:
+    def __init__(self, stream: anyio.abc.ByteStream, ep: Endpoint | None = None) -> None:
         self.stream = stream
-        self.tls = tls
+        self.endpoint = ep
+        self.fresh = True  # no exchange completed yet
         self.h11 = h11.Connection(h11.CLIENT)
         self.answered = False
 
     @classmethod
     async def open(cls, ep: Endpoint) -> Connection:
-        return cls(await open_stream(ep), ep.tls is not None)
+        return cls(await open_stream(ep), ep)
 
     async def send(self, event: Any) -> None:
         data = self.h11.send(event)
@@ -63,8 +63,8 @@ class Connection:
             try:
                 event = self.h11.next_event()
             except h11.RemoteProtocolError as exc:
-                if self.tls and not self.answered:
-                    raise ConnectionLost(REFUSED_TLS, False) from None
+                if self.fresh and not self.answered and self.endpoint is not None:
+                    raise unanswered(self.endpoint) from None  # ssh failed, TLS refused us
                 raise ConnectionLost(f"bad response from the engine: {exc}", self.answered) from exc
             if event is h11.NEED_DATA:
                 try:
@@ -78,6 +78,8 @@ class Connection:
                 self.h11.receive_data(data)
                 continue
             if isinstance(event, h11.ConnectionClosed):
+                if self.fresh and not self.answered and self.endpoint is not None:
+                    raise unanswered(self.endpoint)
                 raise ConnectionLost("the engine closed the connection", self.answered)
             return event
 
@@ -106,6 +108,7 @@ class Connection:
         """After a complete exchange: ready for the next request?"""
         if self.h11.our_state is h11.DONE and self.h11.their_state is h11.DONE:
             self.h11.start_next_cycle()
+            self.fresh = False
             return True
         return False
 

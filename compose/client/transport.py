@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     import anyio.abc
 
 DIAL_ENV = "PYCOMPOSE_SSH_DIAL_STDIO"
+# The last ssh started per host: its stderr explains a connection that closed unanswered.
+_SSH: dict[str, subprocess.Popen[bytes]] = {}
 # The far side's command: ours where it is installed, else the docker CLI's.
 DIAL_STDIO = ("if command -v pycompose >/dev/null 2>&1; then exec pycompose system dial-stdio; "
               "else exec docker system dial-stdio; fi")
@@ -128,8 +131,6 @@ async def open_stream(ep: Endpoint) -> anyio.abc.ByteStream:
 
 def dial_ssh(ep: Endpoint) -> socket.socket:
     """`ssh [-l user] [-p port] -- host <dial-stdio>` on one end of a socketpair; the other end."""
-    import subprocess
-
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     argv = ["ssh", "-T", "-o", "ConnectTimeout=30"]
     if ep.user:
@@ -138,13 +139,33 @@ def dial_ssh(ep: Endpoint) -> socket.socket:
         argv += ["-p", str(ep.port)]
     argv += ["--", ep.address, os.environ.get(DIAL_ENV) or DIAL_STDIO]
     try:
-        subprocess.Popen(argv, stdin=theirs.fileno(), stdout=theirs.fileno(), start_new_session=True)
+        _SSH[ep.host] = subprocess.Popen(argv, stdin=theirs.fileno(), stdout=theirs.fileno(), stderr=subprocess.PIPE,
+                                         start_new_session=True)
     except OSError as exc:
         ours.close()
         raise ep.failure(f"cannot run ssh: {exc.strerror or exc}") from None
     finally:
         theirs.close()
     return ours
+
+
+def unanswered(ep: Endpoint) -> EngineConnectionError:
+    """The error of a fresh connection that closed before any answer: ssh's last word, TLS's refusal."""
+    from compose.client.tls import REFUSED_TLS
+
+    if ep.scheme == "ssh":
+        said: list[str] = []
+        proc = _SSH.get(ep.host)
+        if proc is not None and proc.stderr is not None:
+            try:
+                proc.wait(5)
+                said = proc.stderr.read().decode(errors="replace").strip().splitlines()[-1:]
+            except (OSError, ValueError, subprocess.TimeoutExpired):
+                pass
+        return ep.failure(f"ssh: {said[0]}" if said else "the ssh connection closed without an answer")
+    if ep.tls is not None:
+        return ep.failure(REFUSED_TLS)
+    return ep.failure("the engine closed the connection without an answer")
 
 
 def reason(exc: BaseException) -> str:
