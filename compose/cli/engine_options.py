@@ -15,10 +15,12 @@ from typing import Any
 
 import click
 
-from compose.client import contexts
-from compose.client.tls import CACERT_ENV, CERT_ENV, KEY_ENV
+from compose.client.place import context_active
 
 UNTOUCHED = ("engine", "context")
+# compose/client/tls.py's names (not imported from there: this runs on every command line, and
+# the client package costs a few ms to import; tests/compose/cli/test_engine_options.py compares).
+CACERT_ENV, CERT_ENV, KEY_ENV = "PYCOMPOSE_TLSCACERT", "PYCOMPOSE_TLSCERT", "PYCOMPOSE_TLSKEY"
 
 
 def engine_options(func: Any) -> Any:
@@ -48,6 +50,10 @@ def apply_engine_options(subcommand: str | None, engine_host: str | None, contex
     for env_name, value in files.items():
         if value:
             env[env_name] = value
+    if not context_name and (engine_host or env.get("DOCKER_HOST") or not context_active()):
+        return
+    from compose.client import contexts
+
     if contexts.apply(env, context_name, bool(engine_host)) != contexts.DEFAULT:
         # The context's TLS replaced the environment's; flags given on this command line still count.
         for env_name, value in files.items():

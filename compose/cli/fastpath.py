@@ -179,18 +179,6 @@ def target_host(option: str | None) -> str:
     return host or default_host()
 
 
-def context_active() -> bool:
-    """Whether $DOCKER_CONTEXT or config.json's currentContext may name an engine (a cheap look)."""
-    if os.environ.get("DOCKER_CONTEXT"):
-        return True
-    folder = os.environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
-    try:
-        with open(os.path.join(folder, "config.json"), "rb") as config:
-            return b'"currentContext"' in config.read()
-    except OSError:
-        return False
-
-
 def run_fast(argv: Sequence[str]) -> int | None:
     """Run `argv` here when it is a plain `container run|exec`: its exit status; None for click."""
     if os.environ.get(COMPLETION_ENV):
@@ -209,6 +197,8 @@ def run_fast(argv: Sequence[str]) -> int | None:
     from compose.exec_body import exec_body
 
     option, command, values = parsed
+    from compose.client.place import context_active
+
     if option is None and not os.environ.get(HOST_ENV) and context_active():
         return None  # the engine is a docker context's: compose/client/contexts.py reads it
     host = target_host(option)
