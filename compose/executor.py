@@ -131,9 +131,16 @@ class EngineExecutor:
     # containers
 
     async def create_container(self, name: str, body: Mapping[str, Any], platform: str | None) -> str:
+        """Create; an engine before API 1.44 takes one network at create, the others are connected next."""
+        from compose.client.versions import split_endpoints
+
+        body, later = split_endpoints(body, await self.client.negotiate())
         response = await self.client.post("/containers/create", {"name": name, "platform": platform}, json=body)
         created = await response.json() or {}
-        return str(created["Id"])
+        container = str(created["Id"])
+        for network, endpoint in later.items():
+            await self.connect_network(network, container, {"EndpointConfig": endpoint})
+        return container
 
     async def start_container(self, container: str) -> None:
         await self._done(await self.client.post(f"/containers/{container}/start"))

@@ -79,10 +79,15 @@ def create(client: BlockingClient, body: dict[str, Any], name: str | None, host:
            pull: str = "missing", platform: str | None = None, quiet: bool = False) -> str:
     """POST /containers/create, pulling the image first or when missing as `pull` says (docker run's --pull)."""
     from compose.cli.container_pull import PullFailed, create_with_pull, pull_blocking
+    from compose.client.versions import split_endpoints
 
     def attempt() -> dict[str, Any]:
+        first, later = split_endpoints(body, client.api_version)  # before API 1.44: one network at create
         answer: dict[str, Any] = client.call("POST", "/containers/create", {"name": name, "platform": platform},
-                                             json=body)
+                                             json=first)
+        for network, endpoint in later.items():
+            client.call("POST", f"/networks/{network}/connect", json={"Container": answer["Id"],
+                                                                      "EndpointConfig": endpoint})
         return answer
 
     try:

@@ -43,10 +43,17 @@ async def create(client: EngineClient, body: dict[str, Any], name: str | None, p
     """POST /containers/create, pulling the image first or when missing as `pull` says (docker run's --pull)."""
     from compose.cli.container_pull import PullFailed, create_with_pull_async, pull_async
     from compose.client import EngineError
+    from compose.client.versions import split_endpoints
 
     async def attempt() -> Any:
-        return await (await client.post("/containers/create", {"name": name, "platform": platform},
-                                        json=body)).json()
+        # Before API 1.44 one network at create, the others connected right after (versions.split_endpoints).
+        first, later = split_endpoints(body, await client.negotiate())
+        answer = await (await client.post("/containers/create", {"name": name, "platform": platform},
+                                          json=first)).json()
+        for network, endpoint in later.items():
+            await (await client.post(f"/networks/{network}/connect",
+                                     json={"Container": answer["Id"], "EndpointConfig": endpoint})).read()
+        return answer
 
     try:
         created = await create_with_pull_async(attempt, lambda: pull_async(client, body["Image"], platform, quiet),

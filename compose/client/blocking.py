@@ -7,20 +7,25 @@ own connection (`Connection: close`): a connect on a UNIX socket costs
 microseconds, and without a pool nothing goes stale. The HTTP spoken is what
 the engine answers: a status line and headers, then a body framed by
 Content-Length, chunked encoding or the connection's end; a 101 hands the
-socket over (attach, exec start).
+socket over (attach, exec start). The API version is negotiated as the
+anyio client does it (its first versioned request asks `/_ping`, unless
+version_cache.py remembers this engine) and each request is fitted to it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json as jsonlib
+import os
 import socket
 from typing import Any
 
+from compose.client import version_cache
 from compose.client.errors import EngineConnectionError, EngineError
 from compose.client.place import DEFAULT_HOST
 from compose.client.transport import endpoint, open_socket, reason, unanswered
-from compose.client.wire import API_VERSION, USER_AGENT, Params, error_message, target
+from compose.client.versions import fit_body, fit_params, negotiate, route
+from compose.client.wire import USER_AGENT, Params, error_message, target
 
 READ_SIZE = 65536
 MAX_HEAD = 64 * 1024
@@ -58,7 +63,10 @@ class Exchange:
         self.sock.close()
 
     def _fill(self) -> bool:
-        data = self.sock.recv(READ_SIZE)
+        try:
+            data = self.sock.recv(READ_SIZE)
+        except OSError as exc:
+            raise EngineConnectionError(f"connection to the engine lost: {exc.strerror or exc}") from None
         self._buffer += data
         return bool(data)
 
@@ -102,16 +110,45 @@ class Exchange:
 class BlockingClient:
     """Docker's API over the engine's socket (transport.py), one blocking request at a time."""
 
-    def __init__(self, host: str = DEFAULT_HOST, api_version: str = API_VERSION) -> None:
+    def __init__(self, host: str = DEFAULT_HOST, api_version: str | None = None) -> None:
         self.endpoint = endpoint(host)
-        self.api_version = api_version
+        self.path = self.endpoint.path  # the version cache's key: unix sockets only ("" otherwise)
+        self._version = api_version or os.environ.get("DOCKER_API_VERSION") or None
+        self._cached = False
+
+    @property
+    def api_version(self) -> str:
+        """The version spoken: asked of the engine once (or remembered), then kept."""
+        if self._version is None:
+            known = version_cache.lookup(self.path)
+            self._cached = known is not None
+            if known is None:
+                ping = self.open("GET", "/_ping", versioned=False, check=False)
+                data = ping.read()  # the header counts whatever the status, as the docker CLI has it
+                engine_max, engine_min = ping.headers.get("api-version", ""), None
+                if ping.status >= 400 and not engine_max:
+                    raise EngineError(ping.status, error_message(ping.status, data))
+                if not engine_max:
+                    document = self.open("GET", "/version", versioned=False).json() or {}
+                    engine_max, engine_min = str(document.get("ApiVersion") or ""), document.get("MinAPIVersion")
+                known = negotiate(engine_max, engine_min)
+                version_cache.remember(self.path, known)
+            self._version = known
+        return self._version
 
     def open(self, method: str, path: str, params: Params | None = None, json: Any = None,
-             body: bytes | None = None, upgrade: bool = False) -> Exchange:
-        """Send a request and read the answer's head; an error status raises EngineError."""
+             body: bytes | None = None, upgrade: bool = False, versioned: bool = True,
+             check: bool = True) -> Exchange:
+        """Send a request and read the answer's head; an error status raises EngineError (unless not `check`)."""
+        version = ""
+        if versioned:
+            version = self.api_version
+            key = route(method, path)
+            params = fit_params(key, params, version)
+            json = fit_body(key, json, version) if json is not None else None
         if json is not None:
             body = jsonlib.dumps(json, separators=(",", ":")).encode()
-        head = [f"{method} {target(self.api_version, path, params)} HTTP/1.1", "Host: pycompose",
+        head = [f"{method} {target(version, path, params, versioned)} HTTP/1.1", "Host: pycompose",
                 f"User-Agent: {USER_AGENT}", f"Content-Length: {len(body or b'')}"]
         if json is not None:
             head.append("Content-Type: application/json")
@@ -133,8 +170,14 @@ class BlockingClient:
         except BaseException:
             sock.close()
             raise
-        if exchange.status >= 400:
-            raise EngineError(exchange.status, error_message(exchange.status, exchange.read()))
+        if exchange.status >= 400 and check:
+            message = error_message(exchange.status, exchange.read())
+            if self._cached and versioned and exchange.status == 400 and "is too new" in message:
+                # The remembered version was wrong (another engine at the same socket): ask again, once.
+                version_cache.forget(self.path)
+                self._version, self._cached = None, False
+                return self.open(method, path, params, json, body, upgrade, versioned, check)
+            raise EngineError(exchange.status, message)
         return exchange
 
     def call(self, method: str, path: str, params: Params | None = None, json: Any = None,

@@ -1,7 +1,10 @@
 """The Engine API client: Docker's HTTP API over unix://, tcp:// (TLS) or ssh://, on anyio.
 
 `EngineClient` keeps a few idle keep-alive connections, prefixes every path
-with the API version (`/v1.45`), encodes query parameters the way Docker
+with the API version it negotiated (versions.py: `min(ours, the engine's)`,
+asked of `/_ping` once, remembered per socket by version_cache.py; a fixed
+one from `api_version` or $DOCKER_API_VERSION), fits each request to that
+version (versions.fit_*: nothing newer reaches an older engine), encodes query parameters the way Docker
 expects (booleans as 1/0, lists repeated, mappings such as `filters` as
 JSON) and turns error answers into `EngineError(status, message)`. Bodies go
 out as bytes, JSON or an async iterator of chunks; responses are read whole
@@ -11,16 +14,19 @@ out as bytes, JSON or an async iterator of chunks; responses are read whole
 from __future__ import annotations
 
 import json as jsonlib
+import os
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import anyio
 import h11
 
+from compose.client import version_cache
 from compose.client.connection import Connection, ConnectionLost, RawStream
 from compose.client.errors import EngineConnectionError, EngineError
 from compose.client.place import DEFAULT_HOST
 from compose.client.transport import endpoint
+from compose.client.versions import fit_body, fit_params, negotiate, route
 from compose.client.wire import (  # noqa: F401 - re-exported: this module's public names
     API_VERSION,
     USER_AGENT,
@@ -112,10 +118,16 @@ class Response:
 class EngineClient:
     """A client for one engine; use as `async with EngineClient(host) as c:`."""
 
-    def __init__(self, host: str = DEFAULT_HOST, api_version: str = API_VERSION, pool_size: int = 4) -> None:
+    def __init__(self, host: str = DEFAULT_HOST, api_version: str | None = None, pool_size: int = 4) -> None:
         self.host = host
         self.endpoint = endpoint(host)
-        self.api_version = api_version
+        self.path = self.endpoint.path  # the version cache's key: unix sockets only ("" otherwise)
+        fixed = api_version or os.environ.get("DOCKER_API_VERSION") or None
+        # Until negotiated (the first versioned request), ours.
+        self.api_version = fixed or API_VERSION
+        self._negotiated = fixed is not None
+        self._cached = False
+        self._negotiating: anyio.Lock | None = None
         self.pool_size = pool_size
         self._idle: list[Connection] = []
 
@@ -133,6 +145,37 @@ class EngineClient:
     def target(self, path: str, params: Params | None = None, versioned: bool = True) -> str:
         return wire_target(self.api_version, path, params, versioned)
 
+    async def negotiate(self) -> str:
+        """The API version spoken with this engine: asked once (or remembered), then kept."""
+        if self._negotiated:
+            return self.api_version
+        if self._negotiating is None:
+            self._negotiating = anyio.Lock()
+        async with self._negotiating:
+            if not self._negotiated:
+                known = version_cache.lookup(self.path)
+                if known is None:
+                    known = await self._ask_version()
+                    version_cache.remember(self.path, known)
+                else:
+                    self._cached = True
+                self.api_version, self._negotiated = known, True
+        return self.api_version
+
+    async def _ask_version(self) -> str:
+        """min(ours, the engine's): the Api-Version header of /_ping, else /version (docker CLI, docker-py)."""
+        engine_max = await self.ping()
+        engine_min = None
+        if not engine_max:
+            document = await (await self.get("/version", versioned=False)).json() or {}
+            engine_max, engine_min = str(document.get("ApiVersion") or ""), document.get("MinAPIVersion")
+        return negotiate(engine_max, engine_min)
+
+    async def _fitted(self, method: str, path: str, params: Params | None, json: Any) -> tuple[Params | None, Any]:
+        version = await self.negotiate()
+        key = route(method, path)
+        return fit_params(key, params, version), fit_body(key, json, version) if json is not None else None
+
     async def request(
         self,
         method: str,
@@ -142,8 +185,11 @@ class EngineClient:
         body: Body | None = None,
         headers: Mapping[str, str] | None = None,
         versioned: bool = True,
+        check: bool = True,
     ) -> Response:
-        """Send a request; an error status raises EngineError."""
+        """Send a request; an error status raises EngineError (unless not `check`)."""
+        if versioned:
+            params, json = await self._fitted(method, path, params, json)
         target = self.target(path, params, versioned)
         head, payload = self._head_and_body(json, body, headers)
         while True:
@@ -164,8 +210,14 @@ class EngineClient:
                 with anyio.CancelScope(shield=True):
                     await conn.aclose()
                 raise
-        if response.status >= 400:
-            raise EngineError(response.status, await _error_message(response))
+        if response.status >= 400 and check:
+            message = await _error_message(response)
+            if self._cached and response.status == 400 and "is too new" in message and isinstance(payload, bytes):
+                # The remembered version was wrong (another engine at the same socket): ask again, once.
+                version_cache.forget(self.path)
+                self._negotiated = self._cached = False
+                return await self.request(method, path, params, json, body, headers, versioned)
+            raise EngineError(response.status, message)
         return response
 
     async def get(self, path: str, params: Params | None = None, **kw: Any) -> Response:
@@ -185,9 +237,13 @@ class EngineClient:
 
     async def ping(self) -> str:
         """The engine's maximum API version (the Api-Version header of /_ping)."""
-        response = await self.get("/_ping", versioned=False)
-        await response.read()
-        return response.header("api-version") or ""
+        # As the docker CLI: the header counts whatever the status (an engine without /_ping may still send it).
+        response = await self.get("/_ping", versioned=False, check=False)
+        data = await response.read()
+        version = response.header("api-version") or ""
+        if response.status >= 400 and not version:
+            raise EngineError(response.status, error_message(response.status, data))
+        return version
 
     async def version(self) -> dict[str, Any]:
         return await (await self.get("/version")).json()
@@ -199,6 +255,7 @@ class EngineClient:
         self, method: str, path: str, params: Params | None = None, json: Any = None
     ) -> RawStream:
         """Send a request that takes the connection over (attach, exec start)."""
+        params, json = await self._fitted(method, path, params, json)
         extra = {"Connection": "Upgrade", "Upgrade": "tcp"}
         head, payload = self._head_and_body(json, None, extra)
         conn = await Connection.open(self.endpoint)

@@ -91,6 +91,11 @@ class FakeClient:
         if headers:
             self.headers[(method, path)] = headers
 
+    api_version: str = "1.45"
+
+    async def negotiate(self) -> str:
+        return self.api_version
+
     async def request(self, method: str, path: str, params: dict[str, Any] | None = None, json: Any = None,
                       **_: Any) -> FakeResponse:
         self.calls.append(Call(method, path, dict(params or {}), json))

@@ -60,7 +60,7 @@ def where() -> Iterator[Path]:
 
 
 def serve(where: Path, *answers: bytes) -> tuple[Canned, BlockingClient]:
-    return Canned(where, list(answers)), BlockingClient(f"unix://{where}")
+    return Canned(where, list(answers)), BlockingClient(f"unix://{where}", api_version="1.45")
 
 
 def test_content_length_json_and_the_request_line(where: Path) -> None:

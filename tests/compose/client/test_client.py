@@ -31,7 +31,7 @@ def sock() -> Iterator[Path]:
 
 @pytest.fixture
 async def client(sock: Path) -> AsyncIterator[EngineClient]:
-    async with EngineClient(f"unix://{sock}") as c, serving(make_app(), sock):
+    async with EngineClient(f"unix://{sock}", api_version="1.45") as c, serving(make_app(), sock):
         yield c
 
 
@@ -118,7 +118,7 @@ async def test_head(client: EngineClient) -> None:
 
 @pytest.mark.anyio
 async def test_concurrent_requests_share_a_small_pool(sock: Path) -> None:
-    async with EngineClient(f"unix://{sock}", pool_size=2) as c, serving(make_app(), sock):
+    async with EngineClient(f"unix://{sock}", api_version="1.45", pool_size=2) as c, serving(make_app(), sock):
         results = []
 
         async def one(i: int) -> None:
@@ -134,7 +134,7 @@ async def test_concurrent_requests_share_a_small_pool(sock: Path) -> None:
 
 @pytest.mark.anyio
 async def test_stale_keep_alive_connection_is_retried(sock: Path) -> None:
-    async with EngineClient(f"unix://{sock}") as c:
+    async with EngineClient(f"unix://{sock}", api_version="1.45") as c:
         async with serving(make_app(), sock):
             await (await c.get("/hello")).read()
         (old,) = c._idle
@@ -147,7 +147,7 @@ async def test_stale_keep_alive_connection_is_retried(sock: Path) -> None:
 
 @pytest.mark.anyio
 async def test_unreachable_engine(sock: Path) -> None:
-    async with EngineClient(f"unix://{sock}") as c:
+    async with EngineClient(f"unix://{sock}", api_version="1.45") as c:
         with pytest.raises(EngineConnectionError, match="no such socket") as err:
             await c.get("/hello")
         assert err.value.status == 0
