@@ -49,7 +49,11 @@ def probe(path: str) -> int:
 
 
 def ensure_engine(host: str) -> None:
-    """Make sure an engine listens at `host`: start the default one, or fail in one line."""
+    """Make sure an engine listens at `host`: start the default one, or fail in one line.
+
+    A tcp:// or ssh:// engine is never started here: its client reports it unreachable."""
+    if host.startswith(("tcp://", "ssh://")):
+        return
     path = host_path(host)
     failure = probe(path)
     if failure == 0:

@@ -31,8 +31,15 @@ class EngineStartFailed(ComposeError):
 @dataclass(frozen=True)
 class EngineSettings:
     root: Path
-    host: str
+    host: str  # the first -H: where `start` and `status` reach it
     log_level: str
+    more_hosts: tuple[str, ...] = ()  # further -H addresses
+    tls_args: tuple[str, ...] = ()  # dockerd's TLS flags, passed to the daemon as given
+
+    @property
+    def reach(self) -> str:
+        """Where to ping it: its first unix socket, else its first address."""
+        return next((h for h in (self.host, *self.more_hosts) if not h.startswith("tcp://")), self.host)
 
     @property
     def pidfile(self) -> Path:
@@ -40,7 +47,8 @@ class EngineSettings:
 
     def daemon_argv(self) -> list[str]:
         return [sys.executable, "-m", "runtime", "--root", str(self.root), "--host", self.host,
-                "--log-level", self.log_level]
+                "--log-level", self.log_level,
+                *(arg for host in self.more_hosts for arg in ("--host", host)), *self.tls_args]
 
 
 def start_background(settings: EngineSettings) -> int:
@@ -68,7 +76,7 @@ def start_background(settings: EngineSettings) -> int:
         # The pipe closed without a word: the engine is exiting; let it finish.
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(STOP_TIMEOUT)
-    if not ready or not answers(settings.host):
+    if not ready or not answers(settings.reach):
         if proc.poll() is None:
             proc.terminate()
             proc.wait()

@@ -8,6 +8,7 @@ namespace). Heavy modules (image store, tar, sqlite) load on first use.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
@@ -20,6 +21,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from runtime.engine import Engine, EngineStateError
+from runtime.listen import ListenAddress, ListenError, ServerTLS, bind_tcp, ensure_group
 
 if TYPE_CHECKING:
     import anyio
@@ -50,13 +52,16 @@ class DaemonError(Exception):
 @dataclass(frozen=True)
 class DaemonConfig:
     root: Path
-    socket: Path
+    socket: Path | None  # the first unix:// socket (None: only tcp listeners)
     log_level: str = "info"
     # Written "READY=1" and closed once the engine serves (`engine start` waits on it).
     notify_fd: int | None = None
     # API connections: seconds one may wait for its next request, and how many may be open (0: from RLIMIT_NOFILE).
     api_idle_timeout: float = 90.0
     api_max_connections: int = 0
+    # More `-H` addresses (unix or tcp) beside `socket`, and TLS for the tcp ones.
+    hosts: tuple[ListenAddress, ...] = ()
+    tls: ServerTLS | None = None
 
 
 def socket_path(host: str) -> Path:
@@ -94,33 +99,42 @@ def run(config: DaemonConfig) -> int:
     except (EngineStateError, DaemonError) as exc:
         log.error("%s", exc)
         return 1
-    listener: socket.socket | None = None
+    listeners: list[tuple[socket.socket, ListenAddress]] = []
     try:
-        listener = bind_socket(config.socket)
+        first = (ListenAddress(f"unix://{config.socket}", path=config.socket),) if config.socket else ()
+        for address in (*first, *config.hosts):
+            if address.path is not None:
+                listeners.append((bind_socket(address.path), address))
+            else:
+                listeners.append((bind_tcp(address, listen_backlog()), address))
+                if config.tls is None:
+                    log.warning("listening on %s without TLS: anyone on this machine can reach it", address.host)
         # The container supervisor is forked here, before any thread exists
         # (the event loop's worker threads come later), so it can fork and
         # setns for container births, exec and health checks.
         start_supervisor(engine)
         import anyio
 
-        log.info("engine %s listening on unix://%s (root %s)", engine.prefix, config.socket, engine.root)
-        anyio.run(_serve, engine, listener, config)
+        where = ", ".join(address.host if address.is_tcp else f"unix://{address.path}" for _, address in listeners)
+        log.info("engine %s listening on %s (root %s)", engine.prefix, where, engine.root)
+        anyio.run(_serve, engine, listeners, config)
         log.info("engine %s stopped", engine.prefix)
         return 0
-    except DaemonError as exc:
+    except (DaemonError, ListenError) as exc:
         log.error("%s", exc)
         return 1
     except (SystemExit, KeyboardInterrupt):
         log.info("engine %s stopped", engine.prefix)
         return 0
     finally:
-        if listener is not None:
-            listener.close()
-            _unlink(config.socket)
-            # An idle supervisor goes with us; one with live containers stays (they keep running),
-            # and so do the bridges and nftables rules they use.
-            if stop_idle_supervisor(engine):
-                remove_network_objects(engine)
+        for sock, address in listeners:
+            sock.close()
+            if address.path is not None:
+                _unlink(address.path)
+        # An idle supervisor goes with us; one with live containers stays (they keep running),
+        # and so do the bridges and nftables rules they use.
+        if listeners and stop_idle_supervisor(engine):
+            remove_network_objects(engine)
         engine.close()
         _unlink(engine.pidfile)
 
@@ -165,18 +179,22 @@ def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
-async def _serve(engine: Engine, sock: socket.socket, config: DaemonConfig) -> None:
+async def _serve(engine: Engine, socks: list[tuple[socket.socket, ListenAddress]], config: DaemonConfig) -> None:
     import anyio
     import anyio.abc
 
     from runtime.api.app import build_app
-    from runtime.api.server import serve
+    from runtime.api.server import serve, tls_wrapper
     from runtime.connections import ConnectionLimits
+    from runtime.listen import server_context
 
     app = build_app(engine)
-    listener = await anyio.abc.SocketListener.from_socket(sock)
+    listeners = [(await anyio.abc.SocketListener.from_socket(sock), address) for sock, address in socks]
+    wrap = tls_wrapper(server_context(config.tls)) if config.tls is not None else None
     client = await _connect_supervisor(engine)
-    async with listener, anyio.create_task_group() as tasks:
+    async with contextlib.AsyncExitStack() as stack, anyio.create_task_group() as tasks:
+        for listener, _ in listeners:
+            await stack.enter_async_context(listener)
         # Signals are handled by the loop before anyone is told we are ready.
         await tasks.start(_stop_on_signal, tasks.cancel_scope)
         # Networks first: containers re-adopted next find their bridges, rules and DNS server.
@@ -185,7 +203,10 @@ async def _serve(engine: Engine, sock: socket.socket, config: DaemonConfig) -> N
         await tasks.start(_run_containers, engine, client)
         if config.notify_fd is not None:
             _notify_ready(config.notify_fd)
-        await serve(listener, app, ConnectionLimits(config.api_idle_timeout, config.api_max_connections))
+        limits = ConnectionLimits(config.api_idle_timeout, config.api_max_connections)
+        for listener, address in listeners[1:]:
+            tasks.start_soon(serve, listener, app, limits, wrap if address.is_tcp else None)
+        await serve(listeners[0][0], app, limits, wrap if listeners[0][1].is_tcp else None)
 
 
 async def _connect_supervisor(engine: Engine) -> SupervisorClient:
@@ -309,7 +330,9 @@ def bind_socket(path: Path) -> socket.socket:
     finally:
         os.umask(old_umask)
     os.chmod(path, SOCKET_MODE)
-    _chgrp(path, SOCKET_GROUP)
+    gid = ensure_group(SOCKET_GROUP)
+    if gid is not None:
+        os.chown(path, -1, gid)
     sock.listen(listen_backlog())
     return sock
 
@@ -340,16 +363,6 @@ def _remove_stale_socket(path: Path) -> None:
     finally:
         probe.close()
     raise DaemonError(f"another process is listening on {path}")
-
-
-def _chgrp(path: Path, group: str) -> None:
-    import grp
-
-    try:
-        gid = grp.getgrnam(group).gr_gid
-    except KeyError:
-        return
-    os.chown(path, -1, gid)
 
 
 def _unlink(path: Path) -> None:

@@ -17,10 +17,14 @@ from typing import Any
 
 import click
 
+from compose.cli.engine_options import apply_engine_options, engine_options
+
 # Set in the click context's meta once logging is set up for this command line.
 _LOGGING = "pycompose.logging"
 # name -> (module, attribute, one-line help); the table is the command list.
 COMMANDS: dict[str, tuple[str, str, str]] = {
+    "context": ("compose.cli.context", "context", "Manage contexts (docker context …)"),
+    "system": ("compose.cli.system", "system", "Engine-wide commands (dial-stdio)"),
     "config": ("compose.cli.config", "config", "Parse, resolve and render the compose file in canonical form"),
     "convert": ("compose.cli.convert", "convert", "Convert the project to Kubernetes manifests"),
     "container": ("compose.cli.container", "container", "Manage containers (docker container …)"),
@@ -121,14 +125,16 @@ def _env_list(name: str, sep: str = ",") -> tuple[str, ...]:
 @click.option("--ansi", type=click.Choice(["never", "always", "auto"]), default="auto",
               help="Control when to print ANSI control characters.")
 @click.option("--dry-run", is_flag=True, help="Execute command in dry run mode.")
+@engine_options
 @click.version_option("0.1.0", "-v", "--version", prog_name="pycompose")
 @click.pass_context
 def cli(ctx: click.Context, files: tuple[str, ...], project_name: str | None, project_directory: str | None,
         env_files: tuple[str, ...], profiles: tuple[str, ...], parallel: int | None, progress: str,
-        ansi: str, dry_run: bool) -> None:
+        ansi: str, dry_run: bool, **engine: Any) -> None:
     """Define and run multi-container applications on the pycompose engine."""
     if dry_run and ctx.invoked_subcommand in NO_DRY_RUN:
         raise click.UsageError(f"--dry-run is not supported by {ctx.invoked_subcommand}")
+    apply_engine_options(ctx.invoked_subcommand, **engine)
     if parallel is None:
         parallel = int(os.environ.get("COMPOSE_PARALLEL_LIMIT") or -1)
     ctx.obj = GlobalOptions(

@@ -199,6 +199,10 @@ def run_fast(argv: Sequence[str]) -> int | None:
     from compose.exec_body import exec_body
 
     option, command, values = parsed
+    from compose.client.place import context_active
+
+    if option is None and not os.environ.get(HOST_ENV) and context_active():
+        return None  # the engine is a docker context's: compose/client/contexts.py reads it
     values.pop("detach_keys")  # only an attached stdin reads it, and then click has the command
     host = target_host(option)
     work: Callable[[], int]

@@ -22,7 +22,8 @@ from typing import Any
 
 from compose.client import version_cache
 from compose.client.errors import EngineConnectionError, EngineError
-from compose.client.place import DEFAULT_HOST, socket_path
+from compose.client.place import DEFAULT_HOST
+from compose.client.transport import endpoint, open_socket, reason, unanswered
 from compose.client.versions import fit_body, fit_params, negotiate, route
 from compose.client.wire import USER_AGENT, Params, error_message, target
 
@@ -107,10 +108,11 @@ class Exchange:
 
 
 class BlockingClient:
-    """Docker's API over the engine's UNIX socket, one blocking request at a time."""
+    """Docker's API over the engine's socket (transport.py), one blocking request at a time."""
 
     def __init__(self, host: str = DEFAULT_HOST, api_version: str | None = None) -> None:
-        self.path = socket_path(host)
+        self.endpoint = endpoint(host)
+        self.path = self.endpoint.path  # the version cache's key: unix sockets only ("" otherwise)
         self._version = api_version or os.environ.get("DOCKER_API_VERSION") or None
         self._cached = False
 
@@ -151,22 +153,20 @@ class BlockingClient:
         if json is not None:
             head.append("Content-Type: application/json")
         head += ["Connection: Upgrade", "Upgrade: tcp"] if upgrade else ["Connection: close"]
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            sock.connect(self.path)
-        except OSError as exc:
-            sock.close()
-            raise EngineConnectionError(f"cannot connect to the engine at unix://{self.path}: "
-                                        f"{exc.strerror or exc}") from None
+        sock = open_socket(self.endpoint)
         try:
             # The engine may answer before it took the whole body (an error about the request): read that.
             with contextlib.suppress(BrokenPipeError):
                 sock.sendall("\r\n".join(head).encode("latin-1") + b"\r\n\r\n" + (body or b""))
             exchange = Exchange(sock, *_read_head(sock))
-        except OSError as exc:
+        except OSError as exc:  # a TLS alert (a refused certificate), a reset
             sock.close()
-            lost = f"{method} {path}: connection to the engine lost: {exc.strerror or exc}"
-            raise EngineConnectionError(lost) from None
+            raise self.endpoint.failure(reason(exc)) from None
+        except EngineConnectionError as exc:
+            sock.close()
+            if "without an answer" in str(exc):
+                raise unanswered(self.endpoint) from None
+            raise
         except BaseException:
             sock.close()
             raise

@@ -1,4 +1,4 @@
-"""The Engine API client: Docker's HTTP API over a UNIX socket, on anyio.
+"""The Engine API client: Docker's HTTP API over unix://, tcp:// (TLS) or ssh://, on anyio.
 
 `EngineClient` keeps a few idle keep-alive connections, prefixes every path
 with the API version it negotiated (versions.py: `min(ours, the engine's)`,
@@ -24,7 +24,8 @@ import h11
 from compose.client import version_cache
 from compose.client.connection import Connection, ConnectionLost, RawStream
 from compose.client.errors import EngineConnectionError, EngineError
-from compose.client.place import DEFAULT_HOST, socket_path
+from compose.client.place import DEFAULT_HOST
+from compose.client.transport import endpoint
 from compose.client.versions import fit_body, fit_params, negotiate, route
 from compose.client.wire import (  # noqa: F401 - re-exported: this module's public names
     API_VERSION,
@@ -119,7 +120,8 @@ class EngineClient:
 
     def __init__(self, host: str = DEFAULT_HOST, api_version: str | None = None, pool_size: int = 4) -> None:
         self.host = host
-        self.path = socket_path(host)
+        self.endpoint = endpoint(host)
+        self.path = self.endpoint.path  # the version cache's key: unix sockets only ("" otherwise)
         fixed = api_version or os.environ.get("DOCKER_API_VERSION") or None
         # Until negotiated (the first versioned request), ours.
         self.api_version = fixed or API_VERSION
@@ -256,7 +258,7 @@ class EngineClient:
         params, json = await self._fitted(method, path, params, json)
         extra = {"Connection": "Upgrade", "Upgrade": "tcp"}
         head, payload = self._head_and_body(json, None, extra)
-        conn = await Connection.open(self.path)
+        conn = await Connection.open(self.endpoint)
         try:
             await conn.send_request(method, self.target(path, params), head, payload)
             answer = await conn.receive_head()
@@ -309,7 +311,7 @@ class EngineClient:
     async def _acquire(self) -> tuple[Connection, bool]:
         if self._idle:
             return self._idle.pop(), True
-        return await Connection.open(self.path), False
+        return await Connection.open(self.endpoint), False
 
     async def _release(self, conn: Connection) -> None:
         if conn.reusable() and len(self._idle) < self.pool_size:

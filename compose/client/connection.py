@@ -1,4 +1,4 @@
-"""One HTTP/1.1 connection to the engine over a UNIX socket (h11)."""
+"""One HTTP/1.1 connection to the engine (h11) over the byte stream transport.py opens."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import anyio
 import anyio.abc
 import h11
 
-from compose.client.errors import EngineConnectionError
+from compose.client.transport import Endpoint, open_stream, unanswered
 
 READ_SIZE = 65536
 _GONE = (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError, ConnectionError)
@@ -24,23 +24,16 @@ class ConnectionLost(Exception):
 
 
 class Connection:
-    def __init__(self, stream: anyio.abc.ByteStream) -> None:
+    def __init__(self, stream: anyio.abc.ByteStream, ep: Endpoint | None = None) -> None:
         self.stream = stream
+        self.endpoint = ep
+        self.fresh = True  # no exchange completed yet
         self.h11 = h11.Connection(h11.CLIENT)
         self.answered = False
 
     @classmethod
-    async def open(cls, path: str) -> Connection:
-        try:
-            return cls(await anyio.connect_unix(path))
-        except FileNotFoundError:
-            raise EngineConnectionError(
-                f"cannot connect to the engine at unix://{path}: no such socket (is it running?)"
-            ) from None
-        except OSError as exc:
-            raise EngineConnectionError(
-                f"cannot connect to the engine at unix://{path}: {exc.strerror or exc}"
-            ) from None
+    async def open(cls, ep: Endpoint) -> Connection:
+        return cls(await open_stream(ep), ep)
 
     async def send(self, event: Any) -> None:
         data = self.h11.send(event)
@@ -70,17 +63,23 @@ class Connection:
             try:
                 event = self.h11.next_event()
             except h11.RemoteProtocolError as exc:
+                if self.fresh and not self.answered and self.endpoint is not None:
+                    raise unanswered(self.endpoint) from None  # ssh failed, TLS refused us
                 raise ConnectionLost(f"bad response from the engine: {exc}", self.answered) from exc
             if event is h11.NEED_DATA:
                 try:
                     data = await self.stream.receive(READ_SIZE)
-                except _GONE:
+                except _GONE as exc:
+                    if _tls_failure(exc):  # e.g. the engine refused our certificate (TLS 1.3 says so late)
+                        raise ConnectionLost(_tls_failure(exc), self.answered) from None
                     data = b""
                 if data:
                     self.answered = True
                 self.h11.receive_data(data)
                 continue
             if isinstance(event, h11.ConnectionClosed):
+                if self.fresh and not self.answered and self.endpoint is not None:
+                    raise unanswered(self.endpoint)
                 raise ConnectionLost("the engine closed the connection", self.answered)
             return event
 
@@ -109,11 +108,21 @@ class Connection:
         """After a complete exchange: ready for the next request?"""
         if self.h11.our_state is h11.DONE and self.h11.their_state is h11.DONE:
             self.h11.start_next_cycle()
+            self.fresh = False
             return True
         return False
 
     async def aclose(self) -> None:
         await self.stream.aclose()
+
+
+def _tls_failure(exc: BaseException) -> str:
+    import ssl
+
+    from compose.client.tls import describe_tls_error
+
+    cause = exc.__cause__
+    return describe_tls_error(cause) if isinstance(cause, ssl.SSLError) else ""
 
 
 class RawStream:
@@ -134,7 +143,15 @@ class RawStream:
         await self._stream.send(data)
 
     async def send_eof(self) -> None:
-        await self._stream.send_eof()
+        try:
+            await self._stream.send_eof()
+        except NotImplementedError:
+            # TLS has no half-close: a TCP one, which the engine takes as the end of the input
+            # (Go's CloseWrite sends close_notify, which needs the peer to stop too in Python's ssl).
+            transport = getattr(self._stream, "transport_stream", None)
+            if transport is None:
+                raise
+            await transport.send_eof()
 
     async def aclose(self) -> None:
         await self._stream.aclose()

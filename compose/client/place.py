@@ -44,3 +44,16 @@ def socket_path(host: str) -> str:
     if not path.startswith("/"):
         raise EngineConnectionError(f"unsupported engine host {host!r}: only unix:// sockets are supported")
     return path
+
+
+def context_active() -> bool:
+    """Whether $DOCKER_CONTEXT or config.json's `currentContext` may name the engine: a cheap look
+    before reading the docker contexts (compose/client/contexts.py) on the CLI's fast paths."""
+    if os.environ.get("DOCKER_CONTEXT"):
+        return True
+    folder = os.environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
+    try:
+        with open(os.path.join(folder, "config.json"), "rb") as config:
+            return b'"currentContext"' in config.read()
+    except OSError:
+        return False

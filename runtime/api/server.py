@@ -1,4 +1,4 @@
-"""HTTP/1.1 over a UNIX socket: one task per connection, h11 for the protocol.
+"""HTTP/1.1 over the engine's sockets (unix, tcp, tcp with TLS): one task per connection, h11 for the protocol.
 
 The server reads a request head, hands the handler a Request whose body is
 read lazily off the connection (content-length or chunked), and writes the
@@ -17,6 +17,7 @@ and hijacked connections are never cut.
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from http import HTTPStatus
 from typing import Any, cast
@@ -49,21 +50,40 @@ class ClientGone(Exception):
     """The client closed or broke the connection in the middle of a request."""
 
 
-async def serve(listener: anyio.abc.SocketListener, app: App, limits: ConnectionLimits | None = None) -> None:
-    """Accept connections until cancelled, each in its own task."""
+Wrap = Callable[[anyio.abc.ByteStream], Awaitable[anyio.abc.ByteStream]]
+
+
+def tls_wrapper(context: ssl.SSLContext) -> Wrap:
+    """Server-side TLS on each accepted connection (the handshake runs in the connection's task)."""
+    from runtime.api import tls
+
+    prepared = tls.prepare(context)
+    return lambda stream: tls.wrap(stream, prepared)
+
+
+async def serve(listener: anyio.abc.SocketListener, app: App, limits: ConnectionLimits | None = None,
+                wrap: Wrap | None = None) -> None:
+    """Accept connections until cancelled, each in its own task (`wrap`: TLS on each)."""
     pool = ConnectionPool("API", limits or ConnectionLimits(), log)
     log.info("%s", pool.describe())
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(pool.close_idle_forever)
         while True:
             stream, slot = await pool.accept(listener)
-            tasks.start_soon(serve_connection, stream, app, slot)
+            tasks.start_soon(serve_connection, stream, app, slot, wrap)
 
 
-async def serve_connection(stream: anyio.abc.ByteStream, app: App, slot: Slot) -> None:
+async def serve_connection(stream: anyio.abc.ByteStream, app: App, slot: Slot, wrap: Wrap | None = None) -> None:
     """Serve one connection to its end; never raises (it would stop the listener)."""
     try:
         with slot:
+            if wrap is not None:
+                try:
+                    stream = await wrap(stream)
+                except (TimeoutError, *_GONE, OSError) as exc:  # no certificate, a bad one, not TLS at all
+                    log.info("TLS handshake failed: %s", exc.__cause__ or exc)
+                    await stream.aclose()
+                    return
             async with stream, anyio.create_task_group() as tasks:
                 await _Connection(stream, app, tasks, slot).run()
                 # Work a handler started for a response that is now finished or

@@ -75,8 +75,8 @@ def test_start_failure_shows_the_log(tmp_path: Path) -> None:
 
 
 def test_bad_host_is_a_usage_error() -> None:
-    result = pycompose("engine", "--host", "tcp://127.0.0.1:2375", "status")
-    assert result.returncode == 2 and "unix://" in result.stderr
+    result = pycompose("engine", "--host", "http://127.0.0.1:2375", "status")
+    assert result.returncode == 2 and "unix:// and tcp://" in result.stderr
 
 
 def test_foreground_execs_the_daemon(place: tuple[Path, Path]) -> None:

@@ -94,8 +94,8 @@ def test_errors_carry_the_engines_status_and_message(where: Path) -> None:
 def test_no_engine_is_a_connection_error(where: Path) -> None:
     with pytest.raises(EngineConnectionError, match="cannot connect to the engine"):
         BlockingClient(f"unix://{where}").call("GET", "/_ping")
-    with pytest.raises(EngineConnectionError, match="unix://"):
-        BlockingClient("tcp://1.2.3.4:2375")
+    with pytest.raises(EngineConnectionError, match="use unix://, tcp:// or ssh://"):
+        BlockingClient("http://1.2.3.4:2375")
 
 
 def test_hijack_hands_over_the_socket_and_what_came_with_the_answer(where: Path) -> None:
