@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "volume": ("compose.cli.volume", "volume", "Manage volumes (docker volume …)"),
     "create": ("compose.cli.lifecycle", "create", "Creates containers for a service"),
     "down": ("compose.cli.down", "down", "Stop and remove containers, networks"),
+    "graph": ("compose.cli.graph", "graph", "Print the dependency graph of the services (dot, mermaid, svg)"),
     "exec": ("compose.cli.exec", "exec_", "Execute a command in a running container"),
     "kill": ("compose.cli.lifecycle", "kill", "Force stop service containers"),
     "login": ("compose.cli.login", "login", "Log in to a registry"),
