@@ -23,6 +23,7 @@ _LOGGING = "pycompose.logging"
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "config": ("compose.cli.config", "config", "Parse, resolve and render the compose file in canonical form"),
     "convert": ("compose.cli.convert", "convert", "Convert the project to Kubernetes manifests"),
+    "completion": ("compose.cli.completion", "completion", "Print the shell completion script (bash, zsh, fish)"),
     "container": ("compose.cli.container", "container", "Manage containers (docker container …)"),
     "engine": ("compose.cli.engine", "engine", "Run or manage the pycompose engine (the daemon)"),
     "image": ("compose.cli.image", "image", "Manage images (docker image …)"),
@@ -99,6 +100,10 @@ class LazyGroup(click.Group):
         except ModuleNotFoundError:
             return None
         command: click.Command = getattr(module, entry[1])
+        if os.environ.get("_PYCOMPOSE_COMPLETE"):  # a shell asks for completions: SERVICE arguments offer services
+            from compose.cli.completion import complete_services_of
+
+            complete_services_of(command)
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
