@@ -75,13 +75,15 @@ def render(data: Any, fmt: str) -> str:
 @click.option("--no-path-resolution", is_flag=True, help="Don't resolve file paths.")
 @click.option("--no-env-resolution", is_flag=True, help="Don't resolve service env files.")
 @click.option("--variables", "list_variables", is_flag=True, help="Print model variables and default values.")
+@click.option("--resolve-image-digests", is_flag=True, help="Pin image tags to digests.")
+@click.option("--lock-image-digests", is_flag=True, help="Produces an override file with image digests.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Save to file (default: stdout).")
 @click.pass_obj
 def config(opts: GlobalOptions, services: tuple[str, ...], fmt: str, quiet: bool, list_services: bool,
            list_volumes: bool, list_networks: bool, list_images: bool, list_profiles: bool,
            hash_of: str | None, no_interpolate: bool, show_environment: bool, output: str | None,
            no_consistency: bool, no_normalize: bool, no_path_resolution: bool, no_env_resolution: bool,
-           list_variables: bool) -> None:
+           list_variables: bool, resolve_image_digests: bool, lock_image_digests: bool) -> None:
     """Parse, resolve and render the compose file in canonical form."""
     from dataclasses import replace
 
@@ -96,6 +98,8 @@ def config(opts: GlobalOptions, services: tuple[str, ...], fmt: str, quiet: bool
         return
     if list_variables:
         text = variables_text(loaded, fmt or "table")
+    elif resolve_image_digests or lock_image_digests:
+        text = _pinned_text(opts, loaded, fmt or "yaml", lock_image_digests, interpolate)
     else:
         text = _text(loaded, services, fmt or "yaml", list_services, list_volumes, list_networks, list_images,
                      list_profiles, hash_of, show_environment, interpolate)
@@ -107,6 +111,18 @@ def config(opts: GlobalOptions, services: tuple[str, ...], fmt: str, quiet: bool
             raise ComposeFileError(f"cannot write {output}: {exc.strerror}") from None
     else:
         click.echo(text, nl=False)
+
+
+def _pinned_text(opts: GlobalOptions, loaded: Loaded, fmt: str, lock: bool, interpolated: bool) -> str:
+    from compose.cli.config_digests import lock_document, pin_document, resolve_digests
+    from compose.cli.project_cmd import call, engine_host
+
+    pinned = call(lambda client: resolve_digests(client, loaded.project), engine_host())
+    if lock:
+        return render(lock_document(loaded.project, pinned), fmt)
+    pin_document(loaded.doc, pinned)
+    data = canonical_order(loaded.doc)
+    return render(_escape_dollars(data) if interpolated else data, fmt)
 
 
 def _lines(items: Any) -> str:
