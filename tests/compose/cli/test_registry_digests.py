@@ -15,7 +15,8 @@ from tests.registry_fixture import RegistryHandle
 
 
 @pytest.fixture(scope="module")
-def seeded(registry_factory: object, engine_and_rootfs: tuple[EngineHandle, Path]) -> tuple[RegistryHandle, dict[str, str]]:
+def seeded(registry_factory: object,
+           engine_and_rootfs: tuple[EngineHandle, Path]) -> tuple[RegistryHandle, dict[str, str]]:
     handle: RegistryHandle = registry_factory("http")  # type: ignore[operator]
     digests = {repo: seed_image(handle.url, repo, tag, busybox_layers(engine_and_rootfs[1], f"{repo}-{tag}"),
                                 ["sleep", "300"]) for repo, tag in (("web", "1"), ("db", "latest"))}
@@ -72,3 +73,15 @@ def test_an_image_the_registry_lacks_is_one_line(cli: Cli, seeded: tuple[Registr
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr
     assert "gone" in result.stderr
+
+
+def test_a_local_image_pins_to_its_repo_digest_when_the_registry_is_gone(
+        cli: Cli, registry_factory: object, engine_and_rootfs: tuple[EngineHandle, Path], tmp_path: Path) -> None:
+    gone: RegistryHandle = registry_factory("http")  # type: ignore[operator]
+    digest = seed_image(gone.url, "lone", "1", busybox_layers(engine_and_rootfs[1], "lone-1"), ["sleep", "300"])
+    cli.ok("image", "pull", f"{gone.host}/lone:1")
+    gone.stop()
+    (tmp_path / "compose.yaml").write_text(f"services:\n  lone: {{image: {gone.host}/lone:1}}\n")
+    result = cli.ok("-p", "dig", "config", "--lock-image-digests", cwd=tmp_path)
+    assert yaml.safe_load(result.stdout) == {"services": {"lone": {"image": f"{gone.host}/lone:1@{digest}"}}}
+    cli.ok("image", "rm", f"{gone.host}/lone:1")
