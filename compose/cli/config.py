@@ -98,9 +98,15 @@ def config(opts: GlobalOptions, services: tuple[str, ...], fmt: str, quiet: bool
         return
     if list_variables:
         text = variables_text(loaded, fmt or "table")
-    elif resolve_image_digests or lock_image_digests:
-        text = _pinned_text(opts, loaded, fmt or "yaml", lock_image_digests, interpolate)
+    elif lock_image_digests:
+        from compose.cli.config_digests import lock_document
+
+        text = render(lock_document(loaded.project, _digests(loaded)), fmt or "yaml")
     else:
+        if resolve_image_digests:
+            from compose.cli.config_digests import pin_document
+
+            pin_document(loaded.doc, _digests(loaded))
         text = _text(loaded, services, fmt or "yaml", list_services, list_volumes, list_networks, list_images,
                      list_profiles, hash_of, show_environment, interpolate)
     if output:
@@ -113,16 +119,12 @@ def config(opts: GlobalOptions, services: tuple[str, ...], fmt: str, quiet: bool
         click.echo(text, nl=False)
 
 
-def _pinned_text(opts: GlobalOptions, loaded: Loaded, fmt: str, lock: bool, interpolated: bool) -> str:
-    from compose.cli.config_digests import lock_document, pin_document, resolve_digests
-    from compose.cli.project_cmd import call, engine_host
+def _digests(loaded: Loaded) -> dict[str, str]:
+    """service -> its image pinned to a digest, as the engine's registry lookups answer."""
+    from compose.cli.config_digests import resolve_digests
+    from compose.cli.project_cmd import call
 
-    pinned = call(lambda client: resolve_digests(client, loaded.project), engine_host())
-    if lock:
-        return render(lock_document(loaded.project, pinned), fmt)
-    pin_document(loaded.doc, pinned)
-    data = canonical_order(loaded.doc)
-    return render(_escape_dollars(data) if interpolated else data, fmt)
+    return call(lambda client: resolve_digests(client, loaded.project))
 
 
 def _lines(items: Any) -> str:

@@ -85,3 +85,12 @@ def test_a_local_image_pins_to_its_repo_digest_when_the_registry_is_gone(
     result = cli.ok("-p", "dig", "config", "--lock-image-digests", cwd=tmp_path)
     assert yaml.safe_load(result.stdout) == {"services": {"lone": {"image": f"{gone.host}/lone:1@{digest}"}}}
     cli.ok("image", "rm", f"{gone.host}/lone:1")
+
+
+def test_resolve_with_selected_services(cli: Cli, seeded: tuple[RegistryHandle, dict[str, str]],
+                                        tmp_path: Path) -> None:
+    reg, digests = seeded
+    write_project(tmp_path, reg, digests)
+    result = cli.ok("-p", "dig", "config", "--resolve-image-digests", "web", cwd=tmp_path)
+    services = yaml.safe_load(result.stdout)["services"]
+    assert list(services) == ["web"] and services["web"]["image"] == f"{reg.host}/web:1@{digests['web']}"
