@@ -23,20 +23,21 @@ _SERVICE_PARAMS = ("service", "services")
 
 def service_names(ctx: click.Context) -> list[str]:
     """The services of the project the command line points at (global -f/-p/--profile...), or []."""
-    from compose.cli.main import GlobalOptions
-    from compose.cli.options import load_options
-    from compose.loader.project import load_project
+    import os
+    from pathlib import Path
 
-    root = ctx.find_root().params
-    opts = GlobalOptions(files=tuple(root.get("files") or ()), project_name=root.get("project_name"),
-                         project_directory=root.get("project_directory"),
-                         env_files=tuple(root.get("env_files") or ()), profiles=tuple(root.get("profiles") or ()),
-                         parallel=-1, progress="quiet", ansi="never")
+    from compose.loader.project import LoadOptions, load_project
+
     previous = logging.root.manager.disable
     logging.disable(logging.CRITICAL)
     try:
-        return sorted(load_project(load_options(opts)).project.services)
-    except Exception:  # completion never prints: a broken or missing file offers nothing
+        root = ctx.find_root().params
+        options = LoadOptions(working_dir=Path.cwd(), files=tuple(root.get("files") or ()),
+                              project_name=root.get("project_name"), project_directory=root.get("project_directory"),
+                              env_files=tuple(root.get("env_files") or ()),
+                              profiles=tuple(root.get("profiles") or ()), environ=dict(os.environ))
+        return sorted(load_project(options).project.services)
+    except Exception:  # completion never prints: a broken or missing file, a removed folder, offer nothing
         return []
     finally:
         logging.disable(previous)
