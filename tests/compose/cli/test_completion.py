@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
+from compose.cli.warm.client import eligible
 from tests.compose.cli.runner import run_pycompose
+from tests.compose.cli.warm.test_server import PYCOMPOSE, cli_dir, env, warm_up  # noqa: F401
 
 PROJECT = """
 services:
@@ -86,3 +89,15 @@ def test_completion_refuses_an_unknown_shell(tmp_path: Path) -> None:
     result = run_pycompose(["completion", "tcsh"], tmp_path)
     assert result.returncode == 2
     assert "tcsh" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_completion_with_a_cli_server_running_answers_in_process(
+        project: Path, cli_dir: str, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    warm_up(cli_dir)
+    line = "pycompose up w"
+    result = subprocess.run([PYCOMPOSE], env=env(cli_dir, _PYCOMPOSE_COMPLETE="bash_complete", COMP_WORDS=line,
+                                                 COMP_CWORD="2"), cwd=project, capture_output=True, text=True,
+                            check=False, timeout=60)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "plain,web\nplain,worker\n", "")
+    monkeypatch.setenv("_PYCOMPOSE_COMPLETE", "bash_complete")
+    assert not eligible(["up"])  # never handed to the server
