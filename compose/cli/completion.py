@@ -32,6 +32,8 @@ def service_names(ctx: click.Context) -> list[str]:
     logging.disable(logging.CRITICAL)
     try:
         root = ctx.find_root().params
+        if "-" in (root.get("files") or ()):
+            return []  # the file is on stdin, which a completion must never read
         options = LoadOptions(working_dir=Path.cwd(), files=tuple(root.get("files") or ()),
                               project_name=root.get("project_name"), project_directory=root.get("project_directory"),
                               env_files=tuple(root.get("env_files") or ()),

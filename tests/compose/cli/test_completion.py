@@ -61,6 +61,10 @@ def test_no_or_broken_project_offers_nothing_and_prints_nothing(tmp_path: Path) 
     assert complete(tmp_path, "pycompose up ") == ([], "")
 
 
+def test_a_file_on_stdin_is_never_read(project: Path) -> None:
+    assert complete(project, "pycompose -f - up ") == ([], "")
+
+
 def test_commands_complete(project: Path) -> None:
     offered, _ = complete(project, "pycompose gr")
     assert offered == ["graph"]
