@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debs=(busybox-static nftables skopeo umoci iproute2 tmux curl tini zstd crun docker-registry docker.io openssh-server)
+debs=(busybox-static nftables skopeo umoci iproute2 tmux curl tini zstd crun docker-registry docker.io openssh-server graphviz)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

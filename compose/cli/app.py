@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "system": ("compose.cli.system", "system", "Engine-wide commands (dial-stdio)"),
     "config": ("compose.cli.config", "config", "Parse, resolve and render the compose file in canonical form"),
     "convert": ("compose.cli.convert", "convert", "Convert the project to Kubernetes manifests"),
+    "completion": ("compose.cli.completion", "completion", "Print the shell completion script (bash, zsh, fish)"),
     "container": ("compose.cli.container", "container", "Manage containers (docker container …)"),
     "engine": ("compose.cli.engine", "engine", "Run or manage the pycompose engine (the daemon)"),
     "image": ("compose.cli.image", "image", "Manage images (docker image …)"),
@@ -35,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "volume": ("compose.cli.volume", "volume", "Manage volumes (docker volume …)"),
     "create": ("compose.cli.lifecycle", "create", "Creates containers for a service"),
     "down": ("compose.cli.down", "down", "Stop and remove containers, networks"),
+    "graph": ("compose.cli.graph", "graph", "Print the dependency graph of the services (dot, mermaid, svg)"),
     "exec": ("compose.cli.exec", "exec_", "Execute a command in a running container"),
     "kill": ("compose.cli.lifecycle", "kill", "Force stop service containers"),
     "login": ("compose.cli.login", "login", "Log in to a registry"),
@@ -102,6 +104,10 @@ class LazyGroup(click.Group):
         except ModuleNotFoundError:
             return None
         command: click.Command = getattr(module, entry[1])
+        if os.environ.get("_PYCOMPOSE_COMPLETE"):  # a shell asks for completions: SERVICE arguments offer services
+            from compose.cli.completion import complete_services_of
+
+            complete_services_of(command)
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

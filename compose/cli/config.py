@@ -75,13 +75,15 @@ def render(data: Any, fmt: str) -> str:
 @click.option("--no-path-resolution", is_flag=True, help="Don't resolve file paths.")
 @click.option("--no-env-resolution", is_flag=True, help="Don't resolve service env files.")
 @click.option("--variables", "list_variables", is_flag=True, help="Print model variables and default values.")
+@click.option("--resolve-image-digests", is_flag=True, help="Pin image tags to digests.")
+@click.option("--lock-image-digests", is_flag=True, help="Produces an override file with image digests.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Save to file (default: stdout).")
 @click.pass_obj
 def config(opts: GlobalOptions, services: tuple[str, ...], fmt: str, quiet: bool, list_services: bool,
            list_volumes: bool, list_networks: bool, list_images: bool, list_profiles: bool,
            hash_of: str | None, no_interpolate: bool, show_environment: bool, output: str | None,
            no_consistency: bool, no_normalize: bool, no_path_resolution: bool, no_env_resolution: bool,
-           list_variables: bool) -> None:
+           list_variables: bool, resolve_image_digests: bool, lock_image_digests: bool) -> None:
     """Parse, resolve and render the compose file in canonical form."""
     from dataclasses import replace
 
@@ -96,7 +98,15 @@ def config(opts: GlobalOptions, services: tuple[str, ...], fmt: str, quiet: bool
         return
     if list_variables:
         text = variables_text(loaded, fmt or "table")
+    elif lock_image_digests:
+        from compose.cli.config_digests import lock_document
+
+        text = render(lock_document(loaded.project, _digests(loaded)), fmt or "yaml")
     else:
+        if resolve_image_digests:
+            from compose.cli.config_digests import pin_document
+
+            pin_document(loaded.doc, _digests(loaded))
         text = _text(loaded, services, fmt or "yaml", list_services, list_volumes, list_networks, list_images,
                      list_profiles, hash_of, show_environment, interpolate)
     if output:
@@ -107,6 +117,14 @@ def config(opts: GlobalOptions, services: tuple[str, ...], fmt: str, quiet: bool
             raise ComposeFileError(f"cannot write {output}: {exc.strerror}") from None
     else:
         click.echo(text, nl=False)
+
+
+def _digests(loaded: Loaded) -> dict[str, str]:
+    """service -> its image pinned to a digest, as the engine's registry lookups answer."""
+    from compose.cli.config_digests import resolve_digests
+    from compose.cli.project_cmd import call
+
+    return call(lambda client: resolve_digests(client, loaded.project))
 
 
 def _lines(items: Any) -> str:

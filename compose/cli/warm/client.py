@@ -32,7 +32,7 @@ _ENDING = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT)
 
 def eligible(argv: Sequence[str]) -> bool:
     words = set(argv)
-    if words & _NEVER:
+    if words & _NEVER or os.environ.get("_PYCOMPOSE_COMPLETE"):  # completion answers here, quietly
         return False
     return not (words & _INTERACTIVE and _isatty(0))
 
