@@ -16,6 +16,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from runtime.linux.cgroup_files import write_value
 from runtime.spec import Resources
 
 UNIFIED = "unified"  # the v2 hierarchy in write plans, as cgroups.UNIFIED
@@ -90,7 +91,7 @@ def apply(v1: Mapping[str, str], unified: str | None, v2: bool, resources: Resou
         path = os.path.join(leaf, name)
         if name == "blkio.weight" and not os.path.exists(path):
             path = os.path.join(leaf, "blkio.bfq.weight")
-        _write(path, value)
+        write_value(path, value)
 
 
 def _allot_rt(root: str, leaf: str, runtime: int, period: int) -> None:
@@ -107,7 +108,7 @@ def _allot_rt(root: str, leaf: str, runtime: int, period: int) -> None:
         level_period = _int(os.path.join(level, "cpu.rt_period_us")) or 1_000_000
         held = sum(_share(child, level_period) for child in _subdirs(level) if child != leaf)
         wanted = held + -(-runtime * level_period // leaf_period)
-        _write(os.path.join(level, "cpu.rt_runtime_us"), str(min(wanted, level_period)))
+        write_value(os.path.join(level, "cpu.rt_runtime_us"), str(min(wanted, level_period)))
 
 
 def _share(path: str, period: int) -> int:
@@ -142,9 +143,3 @@ def _read(path: str) -> str:
         return ""
 
 
-def _write(path: str, value: str) -> None:
-    try:
-        with open(path, "w") as f:
-            f.write(value)
-    except OSError as exc:
-        raise OSError(exc.errno, f"cgroup: write {value!r} to {path}: {exc.strerror}") from None

@@ -15,6 +15,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from runtime.linux.cgroup_files import keyed
 from runtime.linux.cgroups import Cgroup
 
 UNLIMITED = 2**62  # v1 prints 9223372036854771712 for "no limit"
@@ -44,16 +45,6 @@ class Sample:
     pids_limit: int | None = None
     io_bytes: tuple[BlkioEntry, ...] = ()
     io_ops: tuple[BlkioEntry, ...] = ()
-
-
-def keyed(text: str) -> dict[str, int]:
-    """`key value` lines (memory.stat, cpu.stat, cpuacct.stat) as a dict."""
-    out: dict[str, int] = {}
-    for line in text.splitlines():
-        key, _, value = line.partition(" ")
-        with contextlib.suppress(ValueError):
-            out[key] = int(value)
-    return out
 
 
 def _read(directory: str | None, name: str) -> str:

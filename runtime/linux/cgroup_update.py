@@ -12,7 +12,8 @@ from __future__ import annotations
 import errno
 import os
 
-from runtime.linux.cgroups import UNIFIED, Cgroup, CgroupError, Layout, _write, limit_writes
+from runtime.linux.cgroup_files import write_value
+from runtime.linux.cgroups import UNIFIED, Cgroup, CgroupError, Layout, limit_writes
 from runtime.spec import Resources
 
 BLKIO_FILES = {"v1-hybrid": ("blkio", ("blkio.weight", "blkio.bfq.weight")),
@@ -51,16 +52,16 @@ def apply(cgroup: Cgroup, writes: list[tuple[str, str, str]], blkio_weight: int 
         if path in done:
             continue
         try:
-            _write(path, value)
+            write_value(path, value)
         except CgroupError as exc:
             if os.path.basename(path) != "memory.limit_in_bytes" or exc.errno != errno.EINVAL or not memsw:
                 raise
             for swap_path, swap_value in memsw:  # raise memory+swap first, then memory fits under it
-                _write(swap_path, swap_value)
+                write_value(swap_path, swap_value)
                 done.add(swap_path)
-            _write(path, value)
+            write_value(path, value)
     if blkio_weight:
         target = blkio_weight_file(cgroup)
         if target is None:
             raise CgroupError(errno.ENOENT, "the kernel has no block I/O weight for this cgroup")
-        _write(target, str(blkio_weight) if "bfq" in target or "blkio" in target else f"default {blkio_weight}")
+        write_value(target, str(blkio_weight) if "bfq" in target or "blkio" in target else f"default {blkio_weight}")

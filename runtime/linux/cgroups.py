@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from runtime.linux import cgroup_extra, devices
+from runtime.linux.cgroup_files import CgroupError, keyed, write_value
 from runtime.spec import Resources
 
 Layout = Literal["v1-hybrid", "v2"]
@@ -35,10 +36,6 @@ V2_CONTROLLERS = ("cpu", "cpuset", "memory", "pids", "io")
 UNIFIED = "unified"  # the key of the v2 hierarchy in write plans
 _OPTIONAL = frozenset({"memory.memsw.limit_in_bytes", "memory.swap.max"})  # absent without swap accounting
 _WAIT_STEP = 0.005
-
-
-class CgroupError(OSError):
-    """A cgroup file system operation failed; the message names the path."""
 
 
 @dataclass(frozen=True)
@@ -118,16 +115,6 @@ def _v1_limit(value: int | None) -> int | None:
     return None if not value else value if value > 0 else -1
 
 
-def _keyed(text: str) -> dict[str, int]:
-    """`key value` lines (memory.stat, cpu.stat, memory.events...) as a dict."""
-    out: dict[str, int] = {}
-    for line in text.splitlines():
-        key, _, value = line.partition(" ")
-        with contextlib.suppress(ValueError):
-            out[key] = int(value)
-    return out
-
-
 def _check_name(name: str) -> None:
     if not name or "/" in name or name in (".", ".."):
         raise ValueError(f"invalid cgroup name {name!r}")
@@ -157,17 +144,6 @@ def _read_optional(path: str) -> str:
         return _read(path)
     except (FileNotFoundError, NotADirectoryError):
         return ""
-
-
-def _write(path: str, value: str) -> None:
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
-        try:
-            os.write(fd, value.encode())
-        finally:
-            os.close(fd)
-    except OSError as exc:
-        raise CgroupError(exc.errno, f"cgroup: writing {value!r} to {path}: {exc.strerror}") from exc
 
 
 def _mkdir(path: str) -> None:
@@ -207,7 +183,7 @@ def _ensure_parent(parent: str, controllers: tuple[str, ...], v2: bool) -> None:
             enabled = _read(os.path.join(where, "cgroup.subtree_control")).split()
             for name in V2_CONTROLLERS:
                 if name in available and name not in enabled:
-                    _write(os.path.join(where, "cgroup.subtree_control"), "+" + name)
+                    write_value(os.path.join(where, "cgroup.subtree_control"), "+" + name)
 
 
 def _inherit_cpuset(path: str) -> None:
@@ -215,7 +191,7 @@ def _inherit_cpuset(path: str) -> None:
     for name in ("cpuset.cpus", "cpuset.mems"):
         own = os.path.join(path, name)
         if not _read(own).strip():
-            _write(own, _read(os.path.join(os.path.dirname(path), name)).strip())
+            write_value(own, _read(os.path.join(os.path.dirname(path), name)).strip())
 
 
 # -- the cgroup of one container ---------------------------------------------------------------
@@ -258,7 +234,7 @@ class Cgroup:
                 path = os.path.join(where, filename) if where else ""
                 if where is None or (filename in _OPTIONAL and not os.path.exists(path)):
                     continue  # controller not mounted / no swap accounting: ignored, as Docker does
-                _write(path, value)
+                write_value(path, value)
             cgroup_extra.apply(cg.v1, cg.unified, cg.mounts.layout == "v2", resources, cg.mounts.v1.get("cpu", ""))
             if resources.devices is not None:  # v1's devices controller where mounted, else BPF on the v2 leaf
                 devices.apply(resources.devices, cg.v1.get("devices"), cg.unified)
@@ -280,7 +256,7 @@ class Cgroup:
     def join(self, pid: int) -> None:
         """Move `pid` into every leaf (before pivot_root and before unsharing the cgroup ns)."""
         for leaf in self.dirs():
-            _write(os.path.join(leaf, "cgroup.procs"), str(pid))
+            write_value(os.path.join(leaf, "cgroup.procs"), str(pid))
 
     def join_self_v1(self) -> None:
         """Move the calling single-threaded process into every v1 leaf (its unified leaf: CLONE_INTO_CGROUP).
@@ -291,7 +267,7 @@ class Cgroup:
         RCU grace period (10-15 ms on these machines) on every birth.
         """
         for leaf in dict.fromkeys(self.v1.values()):
-            _write(os.path.join(leaf, "tasks"), "0")
+            write_value(os.path.join(leaf, "tasks"), "0")
 
     def fd_for_clone(self) -> int | None:
         """A new O_DIRECTORY fd of the v2 leaf for clone3(CLONE_INTO_CGROUP); the caller closes it.
@@ -316,7 +292,7 @@ class Cgroup:
             path = os.path.join(self.v1["memory"], "memory.oom_control")
         else:
             return False
-        return _keyed(_read_optional(path)).get("oom_kill", 0) > 0
+        return keyed(_read_optional(path)).get("oom_kill", 0) > 0
 
     def kill(self, timeout: float = 2.0) -> bool:
         """SIGKILL every process (v2 cgroup.kill, else freeze + signal + thaw); True once none is left."""
@@ -324,7 +300,7 @@ class Cgroup:
         kill_file = os.path.join(self.unified, "cgroup.kill") if self.unified else None
         while self.pids():
             if kill_file and os.path.exists(kill_file):
-                _write(kill_file, "1")
+                write_value(kill_file, "1")
             else:
                 self._signal_all(signal.SIGKILL)
             if time.monotonic() > deadline:
@@ -362,13 +338,13 @@ class Cgroup:
         else:
             return False
         deadline = time.monotonic() + timeout
-        _write(path, want)
+        write_value(path, want)
         while expect not in _read(state).splitlines():
             if time.monotonic() > deadline:
                 return False
             time.sleep(_WAIT_STEP / 5)
             if want == "FROZEN":  # v1 stays FREEZING while a task forks: asking again completes it
-                _write(path, want)
+                write_value(path, want)
         return True
 
     def remove(self, timeout: float = 1.0) -> None:
@@ -394,7 +370,7 @@ class Cgroup:
         if v2:
             mem = {"usage": at("memory", "memory.current"), "limit": at("memory", "memory.max"),
                    "max_usage": at("memory", "memory.peak")}
-            usec = _keyed(_read_optional(os.path.join(self.unified or "", "cpu.stat")))
+            usec = keyed(_read_optional(os.path.join(self.unified or "", "cpu.stat")))
             cpu = {k + "_ns": usec[k + "_usec"] * 1000 if k + "_usec" in usec else None
                    for k in ("usage", "user", "system")}
         else:
@@ -404,7 +380,7 @@ class Cgroup:
                    "system_ns": at("cpuacct", "cpuacct.usage_sys")}
         memory_dir = self.unified if v2 else self.v1.get("memory")
         if memory_dir:
-            mem.update(_keyed(_read_optional(os.path.join(memory_dir, "memory.stat"))))
+            mem.update(keyed(_read_optional(os.path.join(memory_dir, "memory.stat"))))
         pids = {"current": at("pids", "pids.current"), "limit": at("pids", "pids.max")}
         return {"memory": mem, "cpu": cpu, "pids": pids}
 

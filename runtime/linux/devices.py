@@ -26,6 +26,7 @@ import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from runtime.linux.cgroup_files import write_value
 from runtime.spec import DeviceNode, DeviceRule
 
 DENY_ALL = DeviceRule(False)
@@ -212,7 +213,7 @@ def apply(rules: Sequence[DeviceRule], v1_leaf: str | None, unified_leaf: str | 
         return "none"
     if v1_leaf is not None:
         for filename, value in v1_writes(rules):
-            _write(os.path.join(v1_leaf, filename), value)
+            write_value(os.path.join(v1_leaf, filename), value)
         return "v1"
     if unified_leaf is not None:
         from runtime.linux import bpf_devices
@@ -220,17 +221,6 @@ def apply(rules: Sequence[DeviceRule], v1_leaf: str | None, unified_leaf: str | 
         bpf_devices.attach(unified_leaf, reduced)
         return "bpf"
     raise OSError(errno.ENOENT, "device cgroup: neither a v1 devices controller nor a cgroup2 mount to confine devices")
-
-
-def _write(path: str, value: str) -> None:
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
-        try:
-            os.write(fd, value.encode())
-        finally:
-            os.close(fd)
-    except OSError as exc:
-        raise OSError(exc.errno, f"cgroup: writing {value!r} to {path}: {exc.strerror}") from exc
 
 
 def make_nodes(root: str, nodes: Sequence[DeviceNode]) -> None:

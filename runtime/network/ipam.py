@@ -18,10 +18,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from ipaddress import AddressValueError, IPv4Address, IPv4Interface, IPv4Network, NetmaskValueError, ip_network
-from typing import Any
+from ipaddress import (
+    AddressValueError,
+    IPv4Address,
+    IPv4Interface,
+    IPv4Network,
+    IPv6Network,
+    NetmaskValueError,
+    ip_network,
+)
+from typing import Any, TypeVar
 
 from runtime.network.errors import AddressInUse, NetworkInvalid, PoolOverlap
+
+N = TypeVar("N", IPv4Network, IPv6Network)
 
 # (base, size of each subnet cut from it), in the order Docker tries them.
 DEFAULT_POOLS: tuple[tuple[str, int], ...] = (
@@ -67,11 +77,15 @@ def parse_proc_routes(text: str, ignore_prefix: str = "") -> list[IPv4Network]:
 
 def choose_subnet(taken: Iterable[IPv4Network], avoid: Iterable[IPv4Network] = ()) -> IPv4Network:
     """The first predefined subnet that overlaps neither `taken` (ours) nor `avoid` (host routes)."""
-    busy = [*taken, *avoid]
-    for candidate in predefined_subnets():
+    return first_free(predefined_subnets(), [*taken, *avoid], "IPv4")
+
+
+def first_free(candidates: Iterable[N], busy: list[N], family: str) -> N:
+    """The first candidate pool that overlaps nothing busy, or dockerd's error (IPv4 and IPv6 alike)."""
+    for candidate in candidates:
         if not any(candidate.overlaps(other) for other in busy):
             return candidate
-    raise AddressInUse("could not find an available, non-overlapping IPv4 address pool among the defaults "
+    raise AddressInUse(f"could not find an available, non-overlapping {family} address pool among the defaults "
                        "to assign to the network")
 
 

@@ -17,6 +17,7 @@ from ipaddress import AddressValueError, IPv6Address, IPv6Interface, IPv6Network
 from typing import Any
 
 from runtime.network.errors import AddressInUse, NetworkInvalid, PoolOverlap
+from runtime.network.ipam import first_free
 
 DEFAULT_POOL6 = IPv6Network("fd00::/8")
 DEFAULT_SIZE6 = 64
@@ -54,12 +55,7 @@ def parse_proc_ipv6_routes(text: str, ignore_prefix: str = "") -> list[IPv6Netwo
 
 
 def choose_subnet6(taken: Iterable[IPv6Network], avoid: Iterable[IPv6Network] = ()) -> IPv6Network:
-    busy = [*taken, *avoid]
-    for candidate in predefined_subnets6():
-        if not any(candidate.overlaps(other) for other in busy):
-            return candidate
-    raise AddressInUse("could not find an available, non-overlapping IPv6 address pool among the defaults "
-                       "to assign to the network")
+    return first_free(predefined_subnets6(), [*taken, *avoid], "IPv6")
 
 
 def plan_pool6(config: Mapping[str, Any] | None, taken: Iterable[IPv6Network],
