@@ -8,6 +8,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -80,6 +81,21 @@ def remove_all_containers(env: dict[str, str]) -> None:
     leftovers = out(env, "ps", "-aq").split()
     if leftovers:
         run(env, "rm", "-f", *leftovers, check=False)
+
+
+@pytest.fixture(name="client")
+def docker_py_client(private_engine: EngineHandle, docker_env: dict[str, str]) -> Iterator[Any]:
+    """A docker-py client of the module's engine; the containers it leaves are removed after the test."""
+    import docker as docker_py
+
+    client = docker_py.DockerClient(base_url=private_engine.host)
+    try:
+        yield client
+    finally:
+        for container in client.containers.list(all=True):
+            container.remove(force=True)
+        assert client.containers.list(all=True) == []
+        client.close()
 
 
 @pytest.fixture

@@ -17,11 +17,10 @@ from typing import Any
 import docker as docker_py
 import pytest
 
-from tests.engine_fixture import EngineHandle
-from tests.runtime.api.containers_env import docker_env, env, eventually, out, private_engine, run
+from tests.runtime.api.containers_env import docker_env, docker_py_client, env, eventually, out, private_engine, run
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(120)]
-__all__ = ["docker_env", "env", "private_engine"]
+__all__ = ["docker_env", "docker_py_client", "env", "private_engine"]
 
 
 @pytest.fixture
@@ -85,17 +84,6 @@ def test_docker_attach_detaches_with_ctrl_p_ctrl_q_and_the_container_runs_on(
         assert status(env, cid) == "running"
     finally:
         run(env, "rm", "-f", cid, "runit", check=False)
-
-
-@pytest.fixture
-def client(private_engine: EngineHandle, docker_env: dict[str, str]) -> Iterator[Any]:
-    client = docker_py.DockerClient(base_url=private_engine.host)
-    try:
-        yield client
-    finally:
-        for container in client.containers.list(all=True):
-            container.remove(force=True)
-        client.close()
 
 
 def _read_until(sock: socket.socket, wanted: bytes, timeout: float = 10.0) -> bytes:

@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from typing import Any
 
 import docker as docker_py
 import pytest
 
-from tests.engine_fixture import EngineHandle
-from tests.runtime.api.containers_env import docker_env, eventually, private_engine
+from tests.runtime.api.containers_env import docker_env, docker_py_client, eventually, private_engine
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(120)]
-__all__ = ["docker_env", "private_engine"]
-
-
-@pytest.fixture
-def client(private_engine: EngineHandle, docker_env: dict[str, str]) -> Iterator[Any]:
-    client = docker_py.DockerClient(base_url=private_engine.host)
-    try:
-        yield client
-    finally:
-        for container in client.containers.list(all=True):
-            container.remove(force=True)
-        client.close()
+__all__ = ["docker_env", "docker_py_client", "private_engine"]
 
 
 def test_stats_one_shot_and_streamed_in_dockers_shape(client: Any) -> None:
