@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from compose.client.errors import EngineError
 from compose.client.wire import API_VERSION
@@ -59,8 +58,7 @@ def negotiate(engine_max: str, engine_min: str | None = None, ours: str = API_VE
     return theirs if older(theirs, ours) else ours
 
 
-@dataclass(frozen=True)
-class Since:
+class Since(NamedTuple):  # not a dataclass: the CLI's fast path imports this module, never dataclasses
     """`field` (keys into the body; `*` is each entry of a mapping or list) came with API `version`."""
 
     version: str
@@ -69,8 +67,7 @@ class Since:
     drop: bool = False  # always dropped, never refused (cosmetic: a console size)
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(NamedTuple):
     version: str
     name: str
     what: str
