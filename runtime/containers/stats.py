@@ -14,9 +14,9 @@ import datetime
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from runtime.linux import cgroup_stats
+from runtime.linux import cgroup_place, cgroup_stats
 from runtime.linux.cgroup_stats import BlkioEntry, Sample
-from runtime.linux.cgroups import Cgroup, CgroupError
+from runtime.linux.cgroups import CgroupError
 from runtime.spec import spec_from_dict
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def collect(record: Record) -> Reading | None:
         return None
     spec = spec_from_dict(record.spec)
     try:
-        cgroup = Cgroup.open(spec.prefix, spec.cgroup_name or spec.id)
+        cgroup = cgroup_place.open_cgroup(spec)  # under CgroupParent when it names one
     except CgroupError:
         return None
     own_net = "net" in spec.namespaces or any(name == "net" for name, _ in spec.join_namespaces)

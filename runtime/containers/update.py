@@ -20,8 +20,8 @@ import anyio.to_thread
 
 from runtime.containers import create_config, restart
 from runtime.errors import EngineError, bad_request
-from runtime.linux import cgroup_update
-from runtime.linux.cgroups import Cgroup, CgroupError
+from runtime.linux import cgroup_place, cgroup_update
+from runtime.linux.cgroups import CgroupError
 from runtime.spec import Resources, spec_from_dict
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ def _apply(record: Record, resources: Resources, lift_pids: bool, weight: int | 
     """Write the limits into the live cgroup (blocking); the warnings dockerd would give."""
     spec = spec_from_dict(record.spec)
     try:
-        cgroup = Cgroup.open(spec.prefix, spec.cgroup_name or spec.id)
+        cgroup = cgroup_place.open_cgroup(spec)  # under CgroupParent when it names one
     except CgroupError:
         return []  # stopped in between: the next start reads the spec
     warnings = []
