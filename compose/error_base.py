@@ -1,4 +1,4 @@
-"""The root of the compose layer's errors, with nothing else in it.
+"""The root of the compose layer's errors, and how a task group's failures unwrap.
 
 Kept apart from compose/errors.py (which brings logging and dataclasses,
 ~15 ms to import) so the CLI's blocking paths — `container run`/`exec`
@@ -11,3 +11,11 @@ from __future__ import annotations
 
 class ComposeError(Exception):
     """Base of every error the compose layer reports to a user."""
+
+
+def exception_leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    """The exceptions inside a (nested) exception group, as a task group raised them."""
+    out: list[BaseException] = []
+    for exc in group.exceptions:
+        out += exception_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc]
+    return out

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 
 from compose import labels as L
+from compose.error_base import exception_leaves
 from compose.errors import ComposeError, warn
 from compose.observed import ObservedContainer, ObservedState, observed_state
 from compose.progress import Progress
@@ -98,20 +99,13 @@ async def unwrapped(work: Awaitable[T]) -> T:
     try:
         return await work
     except BaseExceptionGroup as group:
-        leaves = _leaves(group)
+        leaves = exception_leaves(group)
         if len(leaves) == 1:
             raise leaves[0] from None
         errors = [leaf for leaf in leaves if isinstance(leaf, ComposeError)]
         if errors:
             raise errors[0] from None
         raise
-
-
-def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
-    out: list[BaseException] = []
-    for exc in group.exceptions:
-        out += _leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc]
-    return out
 
 
 @dataclass

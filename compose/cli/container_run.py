@@ -28,6 +28,7 @@ from compose.cli.container_plain import (
     start_failure_status,
 )
 from compose.cli.engine_group import Target, pass_target
+from compose.error_base import exception_leaves
 from compose.exec_body import exec_body
 
 if TYPE_CHECKING:
@@ -148,17 +149,10 @@ async def _unwrapped(work: Awaitable[int]) -> int:
     try:
         return await work
     except BaseExceptionGroup as group:
-        leaves = _leaves(group)
+        leaves = exception_leaves(group)
         if len(leaves) == 1 and isinstance(leaves[0], Exception):
             raise leaves[0] from None
         raise
-
-
-def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
-    out: list[BaseException] = []
-    for exc in group.exceptions:
-        out += _leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc]
-    return out
 
 
 def call_run(target: Target, func: Callable[[EngineClient], Awaitable[int]]) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from runtime.store.durable import fsync_dir
+from runtime.store.durable import fsync_dir, write_atomic
 
 META_FILE = "volume.json"
 DATA_DIR = "_data"
@@ -114,19 +113,11 @@ def load(root: Path, name: str) -> VolumeRecord | None:
 
 def save(root: Path, record: VolumeRecord, durable: bool = True) -> None:
     """Replace the volume's metadata file atomically (fsync'd unless `durable` is false)."""
-    directory = volume_dir(root, record.name)
-    tmp = directory / f".{META_FILE}.{os.getpid()}.{threading.get_ident()}.tmp"
     data = json.dumps(record.to_json(), separators=(",", ":")).encode()
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    try:
-        os.write(fd, data)
-        if durable:
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, directory / META_FILE)
+    directory = volume_dir(root, record.name)
+    write_atomic(directory / META_FILE, data, durable)
     if durable:
-        fsync_dir(directory)
+        fsync_dir(directory)  # the rename too, so that a volume created survives a host crash
 
 
 def api_json(root: Path, record: VolumeRecord) -> dict[str, Any]:
