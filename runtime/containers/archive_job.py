@@ -33,6 +33,10 @@ def preload() -> None:
     "".encode("ascii", "surrogateescape")
 
 
+# A path too long for the filesystem is bad input (400), as the API's decoder says it; a missing one 404.
+_STATUS = {errno.EROFS: 403, errno.ENAMETOOLONG: 400, errno.ENOENT: 404}
+
+
 def run(job: dict[str, Any], stream: BinaryIO, root: Path = Path("/")) -> dict[str, Any]:
     """Do `job` ({action, path, strict, owner}) in the tree at `root`; the answer for the engine."""
     try:
@@ -46,8 +50,7 @@ def run(job: dict[str, Any], stream: BinaryIO, root: Path = Path("/")) -> dict[s
         return {"ok": False, "status": exc.status, "message": exc.message}
     except OSError as exc:
         what = "cannot stat" if job.get("action") == "stat" else "cannot extract"
-        # Bad input (a name too long for the filesystem) is the caller's 400, as the API's decoder says it.
-        status = {errno.EROFS: 403, errno.ENAMETOOLONG: 400, errno.ENOENT: 404}.get(exc.errno or 0, 500)
+        status = _STATUS.get(exc.errno or 0, 500)
         return {"ok": False, "status": status, "message": f"{what}: {exc.strerror or exc}"}
     except Exception as exc:
         return {"ok": False, "status": 500, "message": f"cannot extract: {type(exc).__name__}: {exc}"}
@@ -61,7 +64,7 @@ def send(job: dict[str, Any], out: BinaryIO) -> bool:
     except EngineError as exc:
         head = {"ok": False, "status": exc.status, "message": exc.message}
     except OSError as exc:
-        status = 404 if exc.errno == errno.ENOENT else 500
+        status = _STATUS.get(exc.errno or 0, 500)
         head = {"ok": False, "status": status, "message": f"cannot stat: {exc.strerror or exc}"}
     out.write(json.dumps(head, separators=(",", ":")).encode() + b"\n")
     if not head["ok"]:
