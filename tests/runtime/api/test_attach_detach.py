@@ -17,6 +17,7 @@ from typing import Any
 import docker as docker_py
 import pytest
 
+from tests.engine_fixture import EngineHandle
 from tests.runtime.api.containers_env import docker_env, docker_py_client, env, eventually, out, private_engine, run
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(120)]
@@ -149,17 +150,31 @@ def test_the_engine_detects_the_detach_keys_on_an_exec(client: Any) -> None:
     assert client.api.exec_inspect(exec_id)["Running"] is True
 
 
-def test_attach_with_logs_replays_the_log_first(client: Any) -> None:
+def _raw_attach(engine: EngineHandle, container: str, query: str) -> tuple[socket.socket, bytes]:
+    """An attach over a socket of our own: docker-py's attach_socket drops what its HTTP reader
+    already buffered past the 101 head (here: the replayed log, sent at once)."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(str(engine.socket))
+    sock.sendall(f"POST /v1.45/containers/{container}/attach?{query} HTTP/1.1\r\nHost: engine\r\n"
+                 "Connection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n".encode())
+    head = _read_until(sock, b"\r\n\r\n")
+    status, _, rest = head.partition(b"\r\n\r\n")
+    assert status.startswith(b"HTTP/1.1 101"), status
+    return sock, rest
+
+
+def test_attach_with_logs_replays_the_log_first(client: Any, private_engine: EngineHandle) -> None:
     container = client.containers.run("busybox", ["sh", "-c", "echo early; read x; echo late:$x"], detach=True,
                                       stdin_open=True)
     eventually(lambda: container.logs() == b"early\n")
-    sock = client.api.attach_socket(container.id, params={"stdin": 1, "stdout": 1, "stream": 1, "logs": 1})._sock
+    sock, seen = _raw_attach(private_engine, container.id, "stdin=1&stdout=1&stream=1&logs=1")
     try:
         sock.sendall(b"given\n")
         sock.shutdown(socket.SHUT_WR)  # stdin closes cleanly: the container reads EOF after the line
-        seen = _read_until_closed(sock)
+        seen += _read_until_closed(sock)
     finally:
         sock.close()
+    assert b"early" in seen and b"late:given" in seen, seen
     assert seen.index(b"early") < seen.index(b"late:given")
     assert container.wait()["StatusCode"] == 0
 
