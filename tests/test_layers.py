@@ -32,10 +32,11 @@ SOURCE_DIRS = ("compose", "runtime", "schemas", "tests", "bench")
 RUNTIME_LAYERS: tuple[tuple[str, ...], ...] = (
     # the engine's vocabulary and the kernel: imported by everyone, importing nothing above
     ("runtime", "runtime.errors", "runtime.spec", "runtime.filters", "runtime.layout",
-     "runtime.connections", "runtime.store", "runtime.linux"),
+     "runtime.connections", "runtime.store", "runtime.linux", "runtime.dockerfile"),
     ("runtime.images", "runtime.volumes"),
     ("runtime.registry", "runtime.network"),  # registry pulls into the image store; networks know images' filters
     ("runtime.containers",),  # records, lifecycle, exec, logs, health; supervisor/ is the process births run in
+    ("runtime.build",),  # Dockerfile steps run as containers, the build cache
     ("runtime.engine",),  # one state root and its stores
     ("runtime.api",),  # HTTP: the router, routes, Docker-shaped errors
     ("runtime.daemon", "runtime.__main__"),
