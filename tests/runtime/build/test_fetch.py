@@ -37,20 +37,21 @@ def tar_bytes(files: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
-class Handler(BaseHTTPRequestHandler):
-    routes: dict[str, tuple[int, dict[str, str], bytes]] = {
-        "/files/app.conf": (200, {"Last-Modified": "Wed, 21 Oct 2015 07:28:00 GMT"}, BODY),
-        "/download/": (200, {"Content-Disposition": 'attachment; filename="named.bin"'}, BODY),
-        "/nameless/": (200, {}, BODY),
-        "/missing": (404, {}, b"no such thing\n"),
-        "/ctx.tar.gz": (200, {"Content-Type": "application/octet-stream"}, gzip.compress(tar_bytes(
-            {"Dockerfile": DOCKERFILE}))),
-        "/Dockerfile": (200, {"Content-Type": "text/plain"}, DOCKERFILE),
-        "/untyped": (200, {}, DOCKERFILE),
-    }
+ROUTES: dict[str, tuple[int, dict[str, str], bytes]] = {
+    "/files/app.conf": (200, {"Last-Modified": "Wed, 21 Oct 2015 07:28:00 GMT"}, BODY),
+    "/download/": (200, {"Content-Disposition": 'attachment; filename="named.bin"'}, BODY),
+    "/nameless/": (200, {}, BODY),
+    "/missing": (404, {}, b"no such thing\n"),
+    "/ctx.tar.gz": (200, {"Content-Type": "application/octet-stream"}, gzip.compress(tar_bytes(
+        {"Dockerfile": DOCKERFILE}))),
+    "/Dockerfile": (200, {"Content-Type": "text/plain"}, DOCKERFILE),
+    "/untyped": (200, {}, DOCKERFILE),
+}
 
+
+class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
-        status, headers, body = self.routes.get(self.path, (404, {}, b"not found"))
+        status, headers, body = ROUTES.get(self.path, (404, {}, b"not found"))
         self.send_response(status)
         for key, value in headers.items():
             self.send_header(key, value)
