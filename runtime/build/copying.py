@@ -53,9 +53,9 @@ def select(root: Path, sources: Sequence[str], *, excludes: Sequence[str] = (), 
         except ValueError as exc:
             raise CopyError(f"{what} failed: {exc}") from None
         for name in names:
-            if name and excluder and excluder.excluded(name):
-                continue
             source = _source(root, name, pivot if parents else None, follow_root, excluder)
+            if source is _EXCLUDED:
+                continue
             if source is None:
                 if wild:
                     continue
@@ -109,6 +109,9 @@ def _glob(root: Path, pattern: str) -> list[str]:
     return found
 
 
+_EXCLUDED = Source("", False, ())
+
+
 def _source(root: Path, name: str, pivot: str | None, follow: bool, excluder: Excluder) -> Source | None:
     resolved = resolve_in(root, name, follow)
     if resolved is None:
@@ -121,6 +124,8 @@ def _source(root: Path, name: str, pivot: str | None, follow: bool, excluder: Ex
         placed = posixpath.relpath(name, pivot) if pivot else name
         placed = "" if placed == "." else placed
     if not stat.S_ISDIR(st.st_mode):
+        if excluder and excluder.excluded(posixpath.basename(name)):
+            return _EXCLUDED  # --exclude patterns are relative to the source: a file is its name
         entry = _entry(path, placed or posixpath.basename(name), st)
         return Source(name, False, (entry,) if entry else ())
     entries: list[Entry] = []
@@ -129,12 +134,13 @@ def _source(root: Path, name: str, pivot: str | None, follow: bool, excluder: Ex
         if here is not None:
             entries.append(here)
     prefix = placed if pivot is not None else ""
-    _walk(path, name, prefix, excluder, entries)
+    _walk(path, "", prefix, excluder, entries)
     return Source(name, True, tuple(entries))
 
 
 def _walk(path: Path, name: str, prefix: str, excluder: Excluder, out: list[Entry]) -> None:
-    """A directory's contents, depth first in lexical order, symlinks not followed."""
+    """A directory's contents, depth first in lexical order, symlinks not followed; `name` is the
+    path inside the source, which --exclude patterns are matched against (as BuildKit does)."""
     try:
         names = sorted(os.listdir(path))
     except OSError:
