@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
+import json
 import logging
 import tempfile
 import time
@@ -14,8 +16,10 @@ from typing import TYPE_CHECKING, BinaryIO
 import anyio.to_thread
 
 from runtime.build import copying, fetch, history, owners, rootfs
+from runtime.build.context import build_root
 from runtime.build.state import BuildFailed, Emit, StageState
 from runtime.dockerfile import instructions as ins
+from runtime.store.durable import write_atomic
 
 if TYPE_CHECKING:
     from runtime.build.steps import Steps
@@ -35,8 +39,9 @@ def heredoc_text(doc: ins.Heredoc, env: dict[str, str], escape: str) -> str:
         raise BuildFailed(str(exc)) from None
 
 
-async def source_root_layers(steps: Steps, ref: str, emit: Emit) -> list[Path]:
-    """The layers of what `--from` names: a stage built before, or an image (pulled if missing)."""
+async def source_root_layers(steps: Steps, ref: str, emit: Emit) -> tuple[str, list[Path]]:
+    """The image and layers of what `--from` names: a stage built before, or an image (pulled if
+    missing)."""
     build = steps.build
     index = build.stage_names.get(ref.lower())
     if index is None and ref.isdigit():
@@ -50,8 +55,21 @@ async def source_root_layers(steps: Steps, ref: str, emit: Emit) -> list[Path]:
 
         image_id = await ensure_image(build, ref, emit)
     if not image_id:
-        return []
-    return await anyio.to_thread.run_sync(build.images.rootfs_layers, image_id)
+        return "", []
+    return image_id, await anyio.to_thread.run_sync(build.images.rootfs_layers, image_id)
+
+
+def _digest_key(identity: str, what: str, files: list[str], instruction: ins.Copy, excludes: list[str],
+                heredocs: dict[str, str], dest: str) -> str:
+    doc = json.dumps([identity, what, files, excludes, instruction.parents, sorted(heredocs.items()), dest])
+    return hashlib.sha256(doc.encode()).hexdigest()
+
+
+def _remembered(path: Path) -> str | None:
+    try:
+        return path.read_text() or None
+    except OSError:
+        return None
 
 
 async def copy_files(steps: Steps, state: StageState, instruction: ins.Copy, emit: Emit) -> None:
@@ -68,7 +86,8 @@ async def copy_files(steps: Steps, state: StageState, instruction: ins.Copy, emi
     if any(fetch.is_git(u) for u in urls):
         raise BuildFailed(f"{what} failed: git sources are not supported by this engine")
     dest = copying.resolve_dest(expand(instruction.dest), str(state.config.get("WorkingDir") or "/"))
-    layers = await source_root_layers(steps, expand(instruction.from_), emit) if instruction.from_ else None
+    from_image, layers = await source_root_layers(steps, expand(instruction.from_), emit) \
+        if instruction.from_ else ("", None)
     env = state.env()
     texts = {name: heredoc_text(doc, env, state.escape) for name, doc in heredocs.items()}
     with contextlib.ExitStack() as stack:
@@ -88,7 +107,7 @@ async def copy_files(steps: Steps, state: StageState, instruction: ins.Copy, emi
         def choose() -> copying.Selection:
             picked: list[copying.Source] = []
             if files:
-                picked += copying.select(root, files, excludes=[expand(e) for e in instruction.excludes],
+                picked += copying.select(root, files, excludes=excludes,
                                          parents=instruction.parents, what=what,
                                          context=layers is None).sources
             picked += fetched
@@ -98,18 +117,35 @@ async def copy_files(steps: Steps, state: StageState, instruction: ins.Copy, emi
             copying.check_dest(selection, dest, what)
             return selection
 
-        try:
-            started = time.monotonic()
-            selection = await anyio.to_thread.run_sync(choose)
-            digest = await anyio.to_thread.run_sync(copying.digest, selection)
-            log.debug("%s sources selected and digested in %.3f s", what, time.monotonic() - started)
-        except (copying.CopyError, ValueError) as exc:
-            raise BuildFailed(str(exc)) from None
+        # The context and image layers never change: a selection's digest over them is kept.
+        excludes = [expand(e) for e in instruction.excludes]
+        identity = f"ctx:{build.context.parent.name}" if layers is None else f"img:{from_image}"
+        remember = None if urls else build_root(build.root) / "digests" / _digest_key(
+            identity, what, files, instruction, excludes, texts, dest)
+        digest = await anyio.to_thread.run_sync(_remembered, remember) if remember is not None else None
+        selection: copying.Selection | None = None
+        if digest is None:
+            try:
+                started = time.monotonic()
+                selection = await anyio.to_thread.run_sync(choose)
+                digest = await anyio.to_thread.run_sync(copying.digest, selection)
+                log.debug("%s sources selected and digested in %.3f s", what, time.monotonic() - started)
+            except (copying.CopyError, ValueError) as exc:
+                raise BuildFailed(str(exc)) from None
+            if remember is not None:
+                remember.parent.mkdir(mode=0o700, exist_ok=True)
+                write_atomic(remember, digest.encode(), durable=False)
         probe = history.nop_string(state.shell, f"{what} {digest} in {dest} ")
         config = copy.deepcopy(state.config)
         key, hit = await steps.cached(state, {**config, "Cmd": probe}, emit)
         if hit:
             return
+        if selection is None:
+            try:
+                selection = await anyio.to_thread.run_sync(choose)
+            except (copying.CopyError, ValueError) as exc:
+                raise BuildFailed(str(exc)) from None
+        chosen = selection
         uid, gid = 0, 0
         if instruction.chown:
             try:
@@ -122,7 +158,7 @@ async def copy_files(steps: Steps, state: StageState, instruction: ins.Copy, emi
 
         def write(out: BinaryIO) -> int:
             counted = _Counting(out)
-            copying.write_tar(selection, dest, counted, dest_is_dir=dest_is_dir, uid=uid, gid=gid,  # type: ignore[arg-type]
+            copying.write_tar(chosen, dest, counted, dest_is_dir=dest_is_dir, uid=uid, gid=gid,  # type: ignore[arg-type]
                               chmod=instruction.chmod, exists=lambda p: rootfs.lookup(parent_layers, p) is not None,
                               unpack=unpack, what=what)
             return 1 if counted.count > 1024 else _has_members(counted)
