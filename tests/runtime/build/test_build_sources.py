@@ -139,7 +139,7 @@ def test_copy_errors(engine: EngineHandle, busybox: str, tmp_path: Path) -> None
         "COPY hom* /dir": "When using COPY with more than one source file, the destination must be a directory "
                           "and end with a /",
         "COPY nomatch* /dir/": "COPY failed: no source files were specified",
-        "COPY --chown=nobody home.txt /x": "unable to find user nobody: no matching entries in passwd file",
+        "COPY --chown=nosuchuser home.txt /x": "unable to find user nosuchuser: no matching entries in passwd file",
     }
     for line, message in cases.items():
         ctx = write(tmp_path / f"ctx{len(line)}", {"Dockerfile": f"FROM {busybox}\n{line}\n",
