@@ -85,7 +85,7 @@ def write_tar(selection: Selection, dest: str, out: BinaryIO, *, dest_is_dir: bo
 
 
 def _unpackable(source: Source) -> bool:
-    if source.is_dir or len(source.entries) != 1:
+    if source.is_dir or not source.unpack or len(source.entries) != 1:
         return False
     entry = source.entries[0]
     return entry.kind == "file" and entry.host is not None and is_archive(entry.host)

@@ -74,6 +74,11 @@ def host_mounts(mounts: Sequence[RunMount], *, context_dir: Path, stage_rootfs: 
     return plan
 
 
+def mount_refs(mounts: Sequence[RunMount]) -> list[str]:
+    """The stages or images (`from=`) the mounts read, for the builder to resolve before `host_mounts`."""
+    return sorted({m.from_ for m in mounts if m.from_ and m.type in ("bind", "cache", "")})
+
+
 def _target(mount: RunMount, workdir: str, default: str = "") -> str:
     target = mount.target or default
     if not target:
