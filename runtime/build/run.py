@@ -12,8 +12,9 @@ from runtime.build.builder import Builder
 from runtime.build.cache import BuildCache
 from runtime.build.context import build_root, find_dockerfile, remove_ignored_files, unpack, work_dir
 from runtime.build.options import BuildOptions
+from runtime.build.selection import CopyError
 from runtime.build.state import Build, Emit
-from runtime.errors import bad_request, not_implemented
+from runtime.errors import bad_request
 
 if TYPE_CHECKING:
     from runtime.engine import Engine
@@ -46,12 +47,24 @@ async def _build(engine: Engine, options: BuildOptions, body: BinaryIO, emit: Em
     from runtime.dockerfile.errors import DockerfileError
     from runtime.dockerfile.parser import parse
 
-    if options.remote:
-        raise not_implemented(f"remote build contexts are not supported by this engine: {options.remote}")
     with work_dir(engine.root) as work:
         context = work / "context"
         context.mkdir(mode=0o700)
-        await anyio.to_thread.run_sync(unpack, body, context)
+        if options.remote:
+            from runtime.build.fetch import fetch_remote_context
+
+            try:
+                downloaded = await fetch_remote_context(options.remote, work, dockerfile=options.dockerfile)
+            except CopyError as exc:  # FetchError: dockerd's "unable to prepare context: …"
+                raise bad_request(str(exc)) from None
+
+            def from_file() -> None:
+                with open(downloaded, "rb") as f:
+                    unpack(f, context)
+
+            await anyio.to_thread.run_sync(from_file)
+        else:
+            await anyio.to_thread.run_sync(unpack, body, context)
         found = await anyio.to_thread.run_sync(find_dockerfile, context, options.dockerfile,
                                                options.dockerfile != "Dockerfile")
         await anyio.to_thread.run_sync(remove_ignored_files, found)
