@@ -106,9 +106,10 @@ async def fetch_url(url: str, dest_dir: Path, *, checksum: str = "",
     return Fetched(path, name, modified)
 
 
-async def url_sources(urls: Sequence[str], dest_dir: Path, *, checksum: str = "",
+async def url_sources(urls: Sequence[str], dest_dir: Path, *, checksum: str = "", unpack: bool = False,
                       client: httpx.AsyncClient | None = None) -> list[Source]:
-    """ADD's URL sources downloaded into `dest_dir` (one folder each) as sources that ADD never unpacks."""
+    """ADD's URL sources downloaded into `dest_dir` (one folder each); `write_tar(unpack=True)`
+    extracts them only when `unpack` (ADD --unpack=true): a URL is never unpacked by default."""
     if checksum and len(urls) != 1:
         raise FetchError("checksum can't be specified for multiple sources")
     out: list[Source] = []
@@ -117,7 +118,7 @@ async def url_sources(urls: Sequence[str], dest_dir: Path, *, checksum: str = ""
         folder.mkdir(parents=True, exist_ok=True)
         got = await fetch_url(url, folder, checksum=checksum, client=client)
         for source in select(folder, [escape(got.name)], what="ADD", context=False).sources:
-            out.append(replace(source, unpack=False))
+            out.append(replace(source, unpack=unpack))
     return out
 
 

@@ -173,20 +173,24 @@ def test_copy_cache_keys_content_and_metadata_not_mtime(engine: EngineHandle, bu
 def test_add_archives_and_urls(engine: EngineHandle, busybox: str, tmp_path: Path,
                                server: tuple[str, dict[str, tuple[int, dict[str, str], bytes]]]) -> None:
     url, routes = server
+    routes["/pkg.tar.gz"] = (200, {}, tar_gz({"inside": b"i\n"}))
     ctx = write(tmp_path / "ctx", {
         "Dockerfile": (f"FROM {busybox}\nADD pkg.tar.gz /opt/pkg/\nADD plain.txt /opt/\n"
                        f"ADD {url}/conf/app.conf /etc/app/\n"
                        f"ADD --checksum=sha256:{hashlib.sha256(CONF).hexdigest()} {url}/conf/app.conf /checked\n"
+                       f"ADD {url}/pkg.tar.gz /downloaded/\n"
                        "COPY pkg.tar.gz /copied/\n"),
         "plain.txt": "p\n",
     })
     (ctx / "pkg.tar.gz").write_bytes(tar_gz({"bin/tool": b"tool\n", "README": b"readme\n"}))
     docker(engine, "build", "-t", "added", str(ctx))
     got = files_of(engine, "added", "/opt/pkg/bin/tool", "/opt/pkg/README", "/opt/pkg/pkg.tar.gz", "/opt/plain.txt",
-                   "/etc/app/app.conf", "/checked", "/copied/pkg.tar.gz")
+                   "/etc/app/app.conf", "/checked", "/copied/pkg.tar.gz", "/downloaded/pkg.tar.gz",
+                   "/downloaded/inside")
     assert got == {"/opt/pkg/bin/tool": "0:0 640", "/opt/pkg/README": "0:0 640", "/opt/pkg/pkg.tar.gz": "missing",
                    "/opt/plain.txt": "0:0 644", "/etc/app/app.conf": "0:0 600", "/checked": "0:0 600",
-                   "/copied/pkg.tar.gz": "0:0 644"}  # ADD unpacks a local tar, COPY does not
+                   "/copied/pkg.tar.gz": "0:0 644", "/downloaded/pkg.tar.gz": "0:0 600",
+                   "/downloaded/inside": "missing"}  # ADD unpacks a local tar, not a URL's; COPY never
     assert cat(engine, "added", "/etc/app/app.conf") == CONF.decode()
     mtime = docker(engine, "run", "--rm", "added", "stat", "-c", "%Y", "/etc/app/app.conf").stdout.strip()
     assert mtime == "1445412480"  # Last-Modified

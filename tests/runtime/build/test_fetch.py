@@ -117,6 +117,12 @@ async def test_url_sources_are_never_unpacked(server: str, tmp_path: Path) -> No
     buf.seek(0)
     with tarfile.open(fileobj=buf) as tar:
         assert tar.getnames() == ["srv/ctx.tar.gz", "srv/app.conf"]
+    unpacked = await url_sources([f"{server}/ctx.tar.gz"], tmp_path / "dl2", unpack=True)  # ADD --unpack=true
+    buf = io.BytesIO()
+    write_tar(Selection(tuple(unpacked)), "/srv/", buf, dest_is_dir=False, unpack=True, what="ADD")
+    buf.seek(0)
+    with tarfile.open(fileobj=buf) as tar:
+        assert tar.getnames() == ["srv/Dockerfile"]
     with pytest.raises(FetchError, match="checksum can't be specified for multiple sources"):
         await url_sources(["a", "b"], tmp_path, checksum="sha256:" + "0" * 64)
 
