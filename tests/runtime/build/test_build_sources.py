@@ -222,6 +222,9 @@ def test_run_mounts(engine: EngineHandle, busybox: str, tmp_path: Path) -> None:
             "RUN --mount=type=bind,target=/ctx,rw rm /ctx/src/a.txt && touch /ctx/new\n"
             "RUN --mount=type=bind,from=tools,source=/tools,target=/t cp /t/t /from-stage\n"
             "RUN --mount=type=tmpfs,target=/scratch,size=1048576 grep ' /scratch ' /proc/mounts > /tmpfs-line\n"
+            "RUN --mount=type=cache,target=/owned,id=owned,uid=1000,gid=1001,mode=0700 stat -c '%u:%g %a' /owned"
+            " > /cache-owner\n"
+            "RUN --mount=type=bind,source=src/a.txt,target=/one.txt cat /one.txt > /from-file-bind\n"
         ),
         "src/a.txt": "a\n",
     })
@@ -233,6 +236,8 @@ def test_run_mounts(engine: EngineHandle, busybox: str, tmp_path: Path) -> None:
     assert cat(engine, "mounted", "/from-bind") == "a\n"
     assert cat(engine, "mounted", "/from-stage") == "tool\n"
     assert "tmpfs" in cat(engine, "mounted", "/tmpfs-line")
+    assert cat(engine, "mounted", "/cache-owner") == "1000:1001 700\n"
+    assert cat(engine, "mounted", "/from-file-bind") == "a\n"
     got = files_of(engine, "mounted", "/cache/log", "/mnt/a.txt", "/scratch/x")
     assert got == {"/cache/log": "missing", "/mnt/a.txt": "missing", "/scratch/x": "missing"}
     docker(engine, "rmi", "mounted")
