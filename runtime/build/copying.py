@@ -26,13 +26,22 @@ from pathlib import Path
 
 from runtime.build.copy_tar import check_dest, resolve_dest, write_tar
 from runtime.build.globs import Excluder, has_wildcards, match, unescape
-from runtime.build.selection import CopyError, Entry, Selection, Source, heredoc_source, heredoc_sources, resolve_in
+from runtime.build.selection import (
+    CopyError,
+    Entry,
+    Selection,
+    Source,
+    heredoc_source,
+    heredoc_sources,
+    resolve_in,
+    resolve_path,
+)
 
 CHUNK = 1 << 20
 _KEPT_XATTRS = ("user.", "security.capability")
 
 __all__ = ["CopyError", "Entry", "Selection", "Source", "check_dest", "digest", "heredoc_source", "heredoc_sources",
-           "resolve_dest", "resolve_in", "select", "write_tar"]
+           "resolve_dest", "resolve_in", "resolve_path", "select", "write_tar"]
 
 
 def select(root: Path, sources: Sequence[str], *, excludes: Sequence[str] = (), parents: bool = False,

@@ -10,7 +10,7 @@ import os
 import re
 import stat
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,6 +95,36 @@ def _expand_text(text: str, env: Mapping[str, str]) -> str:
         return value or ""
 
     return _REFERENCE.sub(one, text)
+
+
+def resolve_path(path: str, readlink: Callable[[str], str | None]) -> str:
+    """An absolute destination with the step root's symlinks followed inside that root (as dockerd
+    resolves a COPY's destination: `/bin/x` where /bin -> usr/bin is `/usr/bin/x`); a trailing `/`
+    is kept. `readlink(path)` gives a link's target, None for anything else or nothing."""
+    trailing = path.endswith("/")
+    parts = [p for p in path.split("/") if p]
+    done: list[str] = []
+    links = 0
+    while parts:
+        comp = parts.pop(0)
+        if comp == ".":
+            continue
+        if comp == "..":
+            if done:
+                done.pop()
+            continue
+        target = readlink("/" + "/".join([*done, comp]))
+        if target is None:
+            done.append(comp)
+            continue
+        links += 1
+        if links > MAX_LINKS:
+            raise CopyError(f"{path}: too many levels of symbolic links")
+        if target.startswith("/"):
+            done = []
+        parts = [p for p in target.split("/") if p] + parts
+    out = "/" + "/".join(done)
+    return out + "/" if trailing and out != "/" else out
 
 
 def resolve_in(root: Path, rel: str, follow_last: bool = True) -> str | None:

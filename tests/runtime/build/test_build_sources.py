@@ -118,6 +118,22 @@ def test_copy_sources_owners_modes(engine: EngineHandle, busybox: str, tmp_path:
     docker(engine, "rmi", "sources:1")
 
 
+def test_copy_through_destination_symlinks(engine: EngineHandle, busybox: str, tmp_path: Path) -> None:
+    """A destination under a symlinked directory (/bin -> usr/bin in merged-/usr images) lands where
+    the link points, and the link stays a link."""
+    ctx = write(tmp_path / "ctx", {
+        "Dockerfile": (f"FROM {busybox}\nRUN mkdir -p /usr/tools && echo old > /usr/tools/kept && "
+                       "ln -s usr/tools /tools && ln -s /usr/tools/kept /kept-link\n"
+                       "COPY a.txt /tools/\nCOPY b.txt /tools/sub/b.txt\nCOPY a.txt /kept-link\n"),
+        "a.txt": "a\n", "b.txt": "b\n",
+    })
+    docker(engine, "build", "-t", "linked-dest", str(ctx))
+    out = docker(engine, "run", "--rm", "linked-dest", "sh", "-c",
+                 "readlink /tools; ls /usr/tools; cat /usr/tools/sub/b.txt /usr/tools/kept; readlink /kept-link").stdout
+    assert out.split() == ["usr/tools", "a.txt", "kept", "sub", "b", "a", "/usr/tools/kept"], out
+    docker(engine, "rmi", "linked-dest")
+
+
 def test_copy_heredocs(engine: EngineHandle, busybox: str, tmp_path: Path) -> None:
     ctx = write(tmp_path / "ctx", {"Dockerfile": (
         f"FROM {busybox}\nARG WHO=world\n"
