@@ -3,6 +3,8 @@ run the builder, and `q`'s quiet stream (only the image ID; held lines go out be
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 import anyio.to_thread
@@ -17,7 +19,17 @@ from runtime.build.state import Build, Emit
 from runtime.errors import bad_request
 
 if TYPE_CHECKING:
-    from runtime.engine import Engine
+    from runtime.containers.manager import ContainerManager
+    from runtime.images.store import ImageStore
+
+
+@dataclass(frozen=True)
+class Engine:
+    """What a build uses of the engine: its state root, image store and containers."""
+
+    root: Path
+    images: ImageStore
+    containers: ContainerManager | None
 
 
 async def run_build(engine: Engine, options: BuildOptions, body: BinaryIO, emit: Emit) -> str:
@@ -72,10 +84,9 @@ async def _build(engine: Engine, options: BuildOptions, body: BinaryIO, emit: Em
             dockerfile = parse(found.text)
         except DockerfileError as exc:
             raise bad_request(exc.text(options.dockerfile)) from None
-        images = await anyio.to_thread.run_sync(lambda: engine.images)
         cache = BuildCache(build_root(engine.root) / "cache")
-        build = Build(root=engine.root, images=images, containers=engine.containers, options=options, cache=cache,
-                      context=context, work=work, platform=options.platform or _host_platform())
+        build = Build(root=engine.root, images=engine.images, containers=engine.containers, options=options,
+                      cache=cache, context=context, work=work, platform=options.platform or _host_platform())
         return await Builder(build, dockerfile, emit).run()
 
 

@@ -8,16 +8,18 @@ the cache key is the parent image, that command in the config, and the platform.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import posixpath
 import tarfile
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, BinaryIO
 
+import anyio
 import anyio.to_thread
 
-from runtime.build import history, messages
+from runtime.build import history, messages, run_step
 from runtime.build.cache import step_key
 from runtime.build.state import Build, BuildFailed, Emit, StageState
 from runtime.dockerfile import instructions as ins
@@ -132,8 +134,34 @@ class Steps:
                                  emit: Emit) -> None:
         key, hit = await self.cached(state, {**config, "Cmd": probe_cmd}, emit)
         if not hit:
-            await self.commit(state, key, config, history.created_by(probe_cmd))
+            async with self.step_container(state, config, probe_cmd, emit):
+                await self.commit(state, key, config, history.created_by(probe_cmd))
         state.config = config
+
+    @contextlib.asynccontextmanager
+    async def step_container(self, state: StageState, config: dict[str, Any], probe_cmd: list[str],
+                             emit: Emit) -> AsyncIterator[None]:
+        """dockerd's classic builder creates (never starts) a container for a metadata or WORKDIR
+        step and removes it after the commit ("Removing intermediate container …"): so do we."""
+        manager = self.build.containers
+        if manager is None or not state.image_id:
+            yield
+            return
+        body = {**copy.deepcopy(config), "Image": state.image_id, "Cmd": probe_cmd, "Entrypoint": [""],
+                "HostConfig": {"LogConfig": {"Type": "none"}, "NetworkMode": "none"}}
+        for drop in ("OnBuild", "Shell", "StopSignal", "Healthcheck", "Volumes"):
+            body.pop(drop, None)
+        container_id = await run_step.create(manager, body)
+        ok = False
+        try:
+            yield
+            ok = True
+        finally:
+            options = self.build.options
+            if options.force_rm or (options.rm and ok):
+                await run_step.remove(manager, container_id)
+                with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+                    await emit(messages.removing(container_id))
 
     async def arg(self, state: StageState, instruction: ins.Arg, emit: Emit) -> None:
         words = []
@@ -170,7 +198,8 @@ class Steps:
                             tar.addfile(info)
                 return len(missing)
 
-            await self.commit(state, key, config, history.created_by(probe), write)
+            async with self.step_container(state, config, probe, emit):
+                await self.commit(state, key, config, history.created_by(probe), write)
         state.config = config
 
 
