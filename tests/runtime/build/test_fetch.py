@@ -175,6 +175,30 @@ def test_is_archive_and_unpack(tmp_path: Path) -> None:
         assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (0, 0, 0o640)
 
 
+def test_hardlinks_and_symlinks_in_archives(tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo("d/file")
+        info.size = 2
+        tar.addfile(info, io.BytesIO(b"x\n"))
+        link = tarfile.TarInfo("d/hard")
+        link.type, link.linkname = tarfile.LNKTYPE, "d/file"
+        tar.addfile(link)
+        sym = tarfile.TarInfo("d/soft")
+        sym.type, sym.linkname = tarfile.SYMTYPE, "file"
+        tar.addfile(sym)
+    (tmp_path / "links.tar").write_bytes(buf.getvalue())
+    out_tar = io.BytesIO()
+    unpack(tmp_path / "links.tar", out_tar, "/x/y")
+    out_tar.seek(0)
+    out = tmp_path / "out"
+    out.mkdir()
+    apply_layer(out_tar, out)
+    base = out / "x" / "y" / "d"
+    assert (base / "hard").read_bytes() == b"x\n" and os.stat(base / "hard").st_ino == os.stat(base / "file").st_ino
+    assert os.readlink(base / "soft") == "file"
+
+
 def test_breakout_refused(tmp_path: Path) -> None:
     bad = tmp_path / "bad.tar"
     bad.write_bytes(tar_bytes({"../../etc/evil": b"x"}))
