@@ -183,6 +183,12 @@ def test_copy_cache_keys_content_and_metadata_not_mtime(engine: EngineHandle, bu
     os.chmod(ctx / "a.txt", 0o600)
     assert build() == [False, False, False, False]  # a mode is in the key
     assert build() == [False, True, True, True]
+    (ctx / "Dockerfile").write_text(f"FROM {busybox}\nCOPY --chown=1:1 a.txt /a\nCOPY b /b/\nRUN cat /a /b/b.txt\n")
+    assert build() == [False, False, False, False]
+    (ctx / "Dockerfile").write_text(f"FROM {busybox}\nCOPY --chown=2:2 a.txt /a\nCOPY b /b/\nRUN cat /a /b/b.txt\n")
+    assert build() == [False, False, False, False]  # so are --chown (and --chmod)
+    (ctx / "Dockerfile").write_text(f"FROM {busybox}\nCOPY --chmod=600 a.txt /a\nCOPY b /b/\nRUN cat /a /b/b.txt\n")
+    assert build() == [False, False, False, False]
     docker(engine, "rmi", "keyed")
 
 
