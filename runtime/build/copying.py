@@ -32,7 +32,6 @@ from runtime.build.selection import (
     Selection,
     Source,
     heredoc_source,
-    heredoc_sources,
     resolve_in,
     resolve_path,
 )
@@ -40,8 +39,8 @@ from runtime.build.selection import (
 CHUNK = 1 << 20
 _KEPT_XATTRS = ("user.", "security.capability")
 
-__all__ = ["CopyError", "Entry", "Selection", "Source", "check_dest", "digest", "heredoc_source", "heredoc_sources",
-           "resolve_dest", "resolve_in", "resolve_path", "select", "write_tar"]
+__all__ = ["CopyError", "Entry", "Selection", "Source", "check_dest", "digest", "heredoc_source", "resolve_dest",
+           "resolve_in", "resolve_path", "select", "write_tar"]
 
 
 def select(root: Path, sources: Sequence[str], *, excludes: Sequence[str] = (), parents: bool = False,

@@ -14,7 +14,7 @@
 `host_mounts` returns HostConfig.Mounts entries, the environment to add to the step (never
 to the image's config) and `plan.close()` to call after the step: it drops locks and
 removes throwaway copies and secret files. It may block (a `locked` cache): run it in a
-worker thread. `mount_refs` lists the stages/images the mounts read; `prune_caches` empties
+worker thread. `prune_caches` empties
 the cache directories no step holds (for `POST /build/prune`).
 """
 
@@ -73,11 +73,6 @@ def host_mounts(mounts: Sequence[RunMount], *, context_dir: Path, stage_rootfs: 
         plan.close()
         raise
     return plan
-
-
-def mount_refs(mounts: Sequence[RunMount]) -> list[str]:
-    """The stages or images (`from=`) the mounts read, for the builder to resolve before `host_mounts`."""
-    return sorted({m.from_ for m in mounts if m.from_ and m.type in ("bind", "cache", "")})
 
 
 def _target(mount: RunMount, workdir: str, default: str = "") -> str:

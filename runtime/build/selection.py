@@ -7,14 +7,11 @@ Shared by the selection (copying.py), the tar writer (copy_tar.py) and the ADD p
 from __future__ import annotations
 
 import os
-import re
 import stat
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-from runtime.dockerfile.instructions import Heredoc
 
 MAX_LINKS = 255
 
@@ -68,33 +65,6 @@ def heredoc_source(name: str, content: bytes, mode: int = 0o644) -> Source:
     entry = Entry(rel=name, kind="file", mode=mode, uid=0, gid=0, size=len(content), mtime=time.time(),
                   data=content)
     return Source(name=name, is_dir=False, entries=(entry,), unpack=False)
-
-
-def heredoc_sources(heredocs: Sequence[Heredoc], env: Mapping[str, str]) -> list[Source]:
-    """The sources of `COPY <<EOF ...`: each heredoc a file named by its delimiter, its `$v`,
-    `${v}` and `${v:-w}`-style references expanded from `env` unless the delimiter was quoted
-    (quotes in the text are kept, as BuildKit does for heredocs)."""
-    return [heredoc_source(doc.name, (_expand_text(doc.content, env) if doc.expand else doc.content)
-                           .encode("utf-8", "surrogateescape")) for doc in heredocs]
-
-
-_REFERENCE = re.compile(r"\\\$|\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\})")
-
-
-def _expand_text(text: str, env: Mapping[str, str]) -> str:
-    def one(found: re.Match[str]) -> str:
-        if found.group(0) == "\\$":
-            return "$"
-        name = found.group(1) or found.group(2)
-        value = env.get(name)
-        op, word = found.group(3), found.group(4) or ""
-        if op in (":-", "-"):
-            return value if value is not None and (value or op == "-") else word
-        if op in (":+", "+"):
-            return word if value is not None and (value or op == "+") else ""
-        return value or ""
-
-    return _REFERENCE.sub(one, text)
 
 
 def resolve_path(path: str, readlink: Callable[[str], str | None]) -> str:

@@ -158,21 +158,6 @@ def test_heredoc_source(tmp_path: Path) -> None:
     assert (out / "d" / "EOF").stat().st_mode & 0o777 == 0o644
 
 
-def test_heredoc_sources_expand_unless_quoted(tmp_path: Path) -> None:
-    from runtime.build.copying import Selection, heredoc_sources
-    from runtime.dockerfile.instructions import Heredoc
-
-    docs = [Heredoc("EOF", 'say "$WHO" ${WHO} ${NONE:-dflt} \\$WHO\n', expand=True, chomp=False),
-            Heredoc("RAW", "keep $WHO\n", expand=False, chomp=False)]
-    sources = heredoc_sources(docs, {"WHO": "me"})
-    assert [s.entries[0].data for s in sources] == [b'say "me" me dflt $WHO\n', b"keep $WHO\n"]
-    buf = io.BytesIO()
-    write_tar(Selection(tuple(sources)), "/d/", buf, dest_is_dir=False, unpack=True, what="ADD")
-    buf.seek(0)
-    with tarfile.open(fileobj=buf) as tar:
-        assert tar.getnames() == ["d/EOF", "d/RAW"]
-
-
 def test_resolve_path_follows_links_inside_the_root() -> None:
     from runtime.build.copying import resolve_path
 

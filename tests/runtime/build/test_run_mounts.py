@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime.build.run_mounts import MountError, host_mounts, mount_refs, prune_caches
+from runtime.build.run_mounts import MountError, host_mounts, prune_caches
 from runtime.dockerfile.instructions import RunMount
 
 
@@ -110,12 +110,6 @@ def test_tmpfs_and_secrets(dirs: dict[str, Path]) -> None:
         plan_for(dirs, RunMount("secret", id="absent", required=True))
     with pytest.raises(MountError, match="ssh is not supported"):
         plan_for(dirs, RunMount("ssh"))
-
-
-def test_mount_refs() -> None:
-    mounts = [RunMount("bind", from_="tools"), RunMount("cache", target="/c", from_="0"),
-              RunMount("tmpfs", target="/t"), RunMount("bind", from_="tools")]
-    assert mount_refs(mounts) == ["0", "tools"]
 
 
 def test_failure_cleans_what_was_made(dirs: dict[str, Path]) -> None:
