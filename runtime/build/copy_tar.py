@@ -122,5 +122,9 @@ def _add_file(tar: tarfile.TarFile, info: tarfile.TarInfo, entry: Entry) -> None
         tar.addfile(info, io.BytesIO(entry.data))
         return
     assert entry.host is not None
-    with open(entry.host, "rb") as f:
+    try:
+        f = open(entry.host, "rb")  # noqa: SIM115 - closed below; only opening is the source's fault
+    except OSError as exc:
+        raise CopyError(f"failed to copy {entry.rel}: {exc.strerror or exc}") from None
+    with f:
         tar.addfile(info, f)

@@ -227,7 +227,10 @@ def _content_hash(entry: Entry) -> bytes:
         return hashlib.sha256(entry.data).digest()
     assert entry.host is not None
     h = hashlib.sha256()
-    with open(entry.host, "rb") as f:
-        while chunk := f.read(CHUNK):
-            h.update(chunk)
+    try:
+        with open(entry.host, "rb") as f:
+            while chunk := f.read(CHUNK):
+                h.update(chunk)
+    except OSError as exc:
+        raise CopyError(f"failed to compute cache key: {entry.rel}: {exc.strerror or exc}") from None
     return h.digest()

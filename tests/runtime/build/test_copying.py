@@ -109,6 +109,15 @@ def test_digest_ignores_mtime_not_content_or_mode(ctx: Path) -> None:
     assert digest(select(ctx, ["other"])) != digest(select(ctx, ["homer.py"]))
 
 
+def test_a_source_gone_before_reading_is_a_copy_error(ctx: Path) -> None:
+    selection = select(ctx, ["other"])
+    (ctx / "other").unlink()
+    with pytest.raises(CopyError, match="failed to compute cache key: other: No such file or directory"):
+        digest(selection)
+    with pytest.raises(CopyError, match="failed to copy other: No such file or directory"):
+        write_tar(selection, "/o", io.BytesIO(), dest_is_dir=False)
+
+
 def test_destination_rules(ctx: Path, tmp_path: Path) -> None:
     out = extract(select(ctx, ["home.txt"]), "/app/renamed", tmp_path)
     assert (out / "app" / "renamed").read_text() == "home\n"
