@@ -24,8 +24,8 @@ class Heredoc:
 class Command:
     """RUN/CMD/ENTRYPOINT/HEALTHCHECK CMD: an exec-form JSON array or a shell-form string."""
     exec_form: bool
-    args: tuple[str, ...]  # exec form: the array; shell form: one element, the text as written
-    heredocs: tuple[Heredoc, ...] = ()
+    args: tuple[str, ...]  # exec form: the array; shell form: one element, the text as written (none if empty)
+    heredocs: tuple[Heredoc, ...] = ()  # RUN's; run_argv.run_argv turns them into the argv
 
 
 @dataclass(frozen=True)
@@ -68,8 +68,9 @@ class Run(Instruction):
 
 @dataclass(frozen=True)
 class Copy(Instruction):
-    """COPY and ADD (`add` True); sources may be heredocs (`heredocs`, named by their delimiter)."""
-    sources: tuple[str, ...]  # raw words
+    """COPY and ADD (`add` True). Heredoc sources (`COPY <<EOF /f`) are not in `sources`: they are
+    `heredocs`, in order, each a file named by its delimiter holding its body."""
+    sources: tuple[str, ...]  # raw words (paths, globs, URLs), heredoc words left out
     dest: str  # raw word
     add: bool = False
     from_: str = ""
@@ -151,7 +152,7 @@ class Healthcheck(Instruction):
 
 @dataclass(frozen=True)
 class OnBuild(Instruction):
-    trigger: str  # the instruction text kept in the image's OnBuild, e.g. "RUN echo hi"
+    trigger: str  # the instruction text kept in the image's OnBuild, e.g. "RUN echo hi" (heredoc bodies appended)
 
 
 @dataclass(frozen=True)
@@ -177,3 +178,4 @@ class Dockerfile:
     check: str = ""
     global_args: tuple[Arg, ...] = ()  # ARGs before the first FROM
     stages: tuple[Stage, ...] = field(default_factory=tuple)
+    warnings: tuple[str, ...] = ()  # lines dockerd's builder prints before the steps ("[WARNING]: ...")
