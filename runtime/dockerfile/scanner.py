@@ -118,6 +118,8 @@ class _Lines:
 
 
 def scan(text: str) -> Scanned:
+    if not text:
+        raise DockerfileError(0, "the Dockerfile cannot be empty", kind="empty")
     text = text.removeprefix("\ufeff")
     lines = _Lines(text)
     directives = Directives()

@@ -118,3 +118,10 @@ def test_instruction_before_from_and_unknown_instruction() -> None:
     with pytest.raises(DockerfileError) as caught:
         parse("# only a comment\n\n")
     assert (caught.value.line, str(caught.value)) == (2, "failed to parse Dockerfile: file with no instructions")
+
+
+def test_an_empty_file() -> None:
+    with pytest.raises(DockerfileError) as caught:
+        parse("")
+    assert str(caught.value) == "the Dockerfile (Dockerfile) cannot be empty"
+    assert caught.value.text("app.Dockerfile") == "the Dockerfile (app.Dockerfile) cannot be empty"
