@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 class Heredoc:
     name: str  # the delimiter word, e.g. EOF
     content: str  # the body with the trailing newline; tabs already stripped for `<<-`
-    expand: bool  # False when the delimiter was quoted
+    expand: bool  # False when the delimiter was quoted; COPY/ADD bodies: words.expand_heredoc when True
     chomp: bool  # `<<-`
 
 
