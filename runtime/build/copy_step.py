@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import hashlib
 import json
 import logging
@@ -27,14 +28,14 @@ if TYPE_CHECKING:
 log = logging.getLogger("pycompose.build")
 
 
-def heredoc_text(doc: ins.Heredoc, env: dict[str, str], escape: str) -> str:
+def heredoc_text(doc: ins.Heredoc, env: dict[str, str]) -> str:
     """A COPY heredoc's content: `$` references expanded unless the delimiter was quoted."""
     if not doc.expand:
         return doc.content
-    from runtime.dockerfile.words import Lexer
+    from runtime.dockerfile.words import expand_heredoc
 
     try:
-        return Lexer(escape, raw_quotes=True, raw_escapes=True).process(doc.content, env)[0]
+        return expand_heredoc(doc.content, env)
     except ValueError as exc:
         raise BuildFailed(str(exc)) from None
 
@@ -89,7 +90,7 @@ async def copy_files(steps: Steps, state: StageState, instruction: ins.Copy, emi
     from_image, layers = await source_root_layers(steps, expand(instruction.from_), emit) \
         if instruction.from_ else ("", None)
     env = state.env()
-    texts = {name: heredoc_text(doc, env, state.escape) for name, doc in heredocs.items()}
+    texts = {name: heredoc_text(doc, env) for name, doc in heredocs.items()}
     with contextlib.ExitStack() as stack:
         root = build.context if layers is None else stack.enter_context(rootfs.mounted(layers, build.work))
         downloads = stack.enter_context(tempfile.TemporaryDirectory(dir=build.work)) if urls else ""
@@ -101,7 +102,8 @@ async def copy_files(steps: Steps, state: StageState, instruction: ins.Copy, emi
                 got = await fetch.fetch_url(url, place, checksum=instruction.checksum)
             except copying.CopyError as exc:
                 raise BuildFailed(str(exc)) from None
-            fetched += copying.select(place, [got.name], what=what, context=False).sources
+            fetched += [dataclasses.replace(source, unpack=instruction.unpack is True)  # URLs: only --unpack
+                        for source in copying.select(place, [got.name], what=what, context=False).sources]
         files = [s for s in sources[: len(instruction.sources)] if s not in urls]
 
         def choose() -> copying.Selection:
@@ -135,7 +137,10 @@ async def copy_files(steps: Steps, state: StageState, instruction: ins.Copy, emi
             if remember is not None:
                 remember.parent.mkdir(mode=0o700, exist_ok=True)
                 write_atomic(remember, digest.encode(), durable=False)
-        probe = history.nop_string(state.shell, f"{what} {digest} in {dest} ")
+        # dockerd: "COPY --chown=1:1file:… in /dst " (the flag glued to the hash); --chmod likewise.
+        flags = "".join(f"--{name}={value}" for name, value in (("chown", expand(instruction.chown)),
+                                                                 ("chmod", instruction.chmod)) if value)
+        probe = history.nop_string(state.shell, f"{what} {flags}{digest} in {dest} ")
         config = copy.deepcopy(state.config)
         key, hit = await steps.cached(state, {**config, "Cmd": probe}, emit)
         if hit:
@@ -154,11 +159,14 @@ async def copy_files(steps: Steps, state: StageState, instruction: ins.Copy, emi
                 raise BuildFailed(str(exc)) from None
         parent_layers = list(state.layers)
         unpack = instruction.add and instruction.unpack is not False
-        dest_is_dir = rootfs.is_dir(parent_layers, dest)
+        # Symlinks on the destination's path are followed in the step's root (a layer must not
+        # put a directory where the root has a link: /bin -> usr/bin).
+        target = rootfs.resolve(parent_layers, dest)
+        dest_is_dir = rootfs.is_dir(parent_layers, target)
 
         def write(out: BinaryIO) -> int:
             counted = _Counting(out)
-            copying.write_tar(chosen, dest, counted, dest_is_dir=dest_is_dir, uid=uid, gid=gid,  # type: ignore[arg-type]
+            copying.write_tar(chosen, target, counted, dest_is_dir=dest_is_dir, uid=uid, gid=gid,  # type: ignore[arg-type]
                               chmod=instruction.chmod, exists=lambda p: rootfs.lookup(parent_layers, p) is not None,
                               unpack=unpack, what=what)
             return 1 if counted.count > 1024 else _has_members(counted)
