@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from runtime.errors import EngineError, bad_request
+from runtime.errors import bad_request
 from runtime.images.compression import decompressed, sniff
 from runtime.images.errors import LayerError
 from runtime.images.layers import apply_layer
@@ -134,7 +134,7 @@ def find_dockerfile(root: Path, name: str, explicit: bool) -> Context:
             if not data.strip():
                 raise bad_request(f"the Dockerfile ({name}) cannot be empty")
             return Context(root, candidate, data.decode("utf-8", errors="replace"))
-    raise EngineError(500, f"Cannot locate specified Dockerfile: {name}")
+    raise bad_request(f"Cannot locate specified Dockerfile: {name}")
 
 
 def _inside(root: Path, relative: str) -> Path | None:
