@@ -190,7 +190,8 @@ class Builder:
         elif base.lower() == "scratch":
             image_id = ""
         else:
-            image_id = await ensure_image(build, base, emit)
+            platform = self._expand(stage.base.platform, self.args.for_from()) if stage.base.platform else ""
+            image_id = await ensure_image(build, base, emit, platform=platform)
         if image_id:
             await self.steps.move_to(state, image_id)
             doc: dict[str, Any] = await anyio.to_thread.run_sync(build.images.image_config, image_id)

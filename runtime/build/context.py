@@ -8,6 +8,7 @@ links are checked). The directory is the build's and is removed when it ends.
 from __future__ import annotations
 
 import bz2
+import contextlib
 import gzip
 import io
 import lzma
@@ -15,6 +16,7 @@ import os
 import posixpath
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +29,7 @@ from runtime.images.errors import LayerError
 from runtime.images.layers import apply_layer
 
 MODE = 0o700
+STALE = 24 * 3600  # seconds after which a build's leftover work directory is removed
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,10 @@ def work_dir(state_root: Path) -> Iterator[Path]:
     """A private directory for one build, removed afterwards."""
     tmp = build_root(state_root) / "tmp"
     tmp.mkdir(mode=MODE, exist_ok=True)
+    for stale in tmp.iterdir():  # what a build killed with its engine left behind
+        with contextlib.suppress(OSError):
+            if stale.stat().st_mtime < time.time() - STALE:
+                shutil.rmtree(stale, ignore_errors=True)
     path = Path(tempfile.mkdtemp(prefix="build-", dir=tmp))
     try:
         yield path
