@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import logging
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +22,8 @@ from runtime.dockerfile.run_argv import run_argv
 
 if TYPE_CHECKING:
     from runtime.build.steps import Steps
+
+log = logging.getLogger("pycompose.build")
 
 
 def _mount_key(mount: ins.RunMount) -> dict[str, Any]:
@@ -94,7 +98,9 @@ async def _container(steps: Steps, state: StageState, key: str, body: dict[str, 
     assert manager is not None
     if not state.image_id:
         raise BuildFailed("Please provide a source image with `from` prior to run")
+    started = time.monotonic()
     container_id = await run_step.create(manager, body)
+    created = time.monotonic()
     await emit(messages.running_in(container_id))
     remove = build.options.force_rm
     try:
@@ -102,10 +108,13 @@ async def _container(steps: Steps, state: StageState, key: str, body: dict[str, 
             await emit(messages.raw(data.decode("utf-8", errors="replace")))
 
         code = await run_step.run(manager, container_id, output)
+        ran = time.monotonic()
         if code != 0:
             raise BuildFailed(f"The command '{' '.join(argv)}' returned a non-zero code: {code}", code)
         await steps.commit(state, key, copy.deepcopy(state.config), history.created_by(probe),
                            run_step.layer_writer(manager, container_id))
+        log.debug("RUN %s: create %.3f s, run %.3f s, commit %.3f s", container_id[:12], created - started,
+                  ran - created, time.monotonic() - ran)
         remove = remove or build.options.rm
     except BaseException as exc:
         # A cancelled build (the client went away) leaves no container running.
