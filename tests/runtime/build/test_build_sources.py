@@ -254,6 +254,9 @@ def test_run_mounts(engine: EngineHandle, busybox: str, tmp_path: Path) -> None:
     assert "runs=1" in first, first
     again = docker(engine, "build", "--no-cache", "-t", "mounted", str(ctx)).stdout
     assert "runs=2" in again, again  # the cache directory outlives the build
+    docker(engine, "builder", "prune", "-af")
+    pruned = docker(engine, "build", "--no-cache", "-t", "mounted", str(ctx)).stdout
+    assert "runs=1" in pruned, pruned  # a prune empties the cache mounts too
     assert (ctx / "src" / "a.txt").exists() and not (ctx / "new").exists()  # rw binds write to a copy
     assert cat(engine, "mounted", "/from-bind") == "a\n"
     assert cat(engine, "mounted", "/from-stage") == "tool\n"

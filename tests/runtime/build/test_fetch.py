@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from runtime.build.copying import CopyError, Selection, select, write_tar
-from runtime.build.fetch import FetchError, fetch_remote_context, fetch_url, is_archive, unpack, url_sources
+from runtime.build.copying import CopyError, select, write_tar
+from runtime.build.fetch import FetchError, fetch_remote_context, fetch_url, is_archive, unpack
 from runtime.images.layers import apply_layer
 
 pytestmark = pytest.mark.anyio
@@ -106,25 +106,6 @@ async def test_fetch_checksum_and_errors(server: str, tmp_path: Path) -> None:
     assert str(err.value) == f"failed to GET {server}/missing with status 404 Not Found: no such thing"
     with pytest.raises(FetchError, match=r'^Get "http://127\.0\.0\.1:1/x": '):
         await fetch_url("http://127.0.0.1:1/x", tmp_path)
-
-
-async def test_url_sources_are_never_unpacked(server: str, tmp_path: Path) -> None:
-    sources = await url_sources([f"{server}/ctx.tar.gz", f"{server}/files/app.conf"], tmp_path / "dl")
-    assert [(s.name, s.unpack, s.entries[0].mode) for s in sources] == [("ctx.tar.gz", False, 0o600),
-                                                                          ("app.conf", False, 0o600)]
-    buf = io.BytesIO()
-    write_tar(Selection(tuple(sources)), "/srv/", buf, dest_is_dir=False, unpack=True, what="ADD")
-    buf.seek(0)
-    with tarfile.open(fileobj=buf) as tar:
-        assert tar.getnames() == ["srv/ctx.tar.gz", "srv/app.conf"]
-    unpacked = await url_sources([f"{server}/ctx.tar.gz"], tmp_path / "dl2", unpack=True)  # ADD --unpack=true
-    buf = io.BytesIO()
-    write_tar(Selection(tuple(unpacked)), "/srv/", buf, dest_is_dir=False, unpack=True, what="ADD")
-    buf.seek(0)
-    with tarfile.open(fileobj=buf) as tar:
-        assert tar.getnames() == ["srv/Dockerfile"]
-    with pytest.raises(FetchError, match="checksum can't be specified for multiple sources"):
-        await url_sources(["a", "b"], tmp_path, checksum="sha256:" + "0" * 64)
 
 
 async def test_remote_context(server: str, tmp_path: Path) -> None:
