@@ -4,6 +4,7 @@ Filters as dockerd takes them for the build cache: `until` (entries not used sin
 `id` (entry key or image ID prefix); `all` is accepted (our cache holds nothing a build
 needs to keep); `keep-storage` keeps the most recently used entries within that many bytes.
 An image goes only when nothing else holds it: no tag or digest, no container, no entry kept.
+RUN cache mounts no step holds go too, and the remembered COPY source digests.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from runtime.build.cache import BuildCache, Entry
+from runtime.build.run_mounts import prune_caches
 from runtime.errors import bad_request
 from runtime.images import filters as image_filters
 
@@ -79,9 +81,11 @@ def prune(cache: BuildCache, images: object, in_use: Callable[[str], bool], spec
             with contextlib.suppress(Exception):  # held by another: it stays
                 images.remove(image_id, in_use=in_use)
         deleted.append(entry.key)
+    mounts, mount_bytes = prune_caches(cache.root.parent / "run-cache")  # RUN --mount=type=cache dirs
+    deleted += mounts
     after = images.layer_sizes()
     gone_chains = {c: s for layers in before.values() for c, s in layers}
     for layers in after.values():
         for chain, _size in layers:
             gone_chains.pop(chain, None)
-    return PruneReport(tuple(deleted), sum(gone_chains.values()))
+    return PruneReport(tuple(deleted), sum(gone_chains.values()) + mount_bytes)

@@ -159,3 +159,24 @@ def test_contexts_kept_by_content_and_old_files_linked(tmp_path: Path) -> None:
             assert (two.root / "old.txt").stat().st_ino == (one.root / "old.txt").stat().st_ino
             assert (two.root / "new.txt").read_text() == "xyz\n"
             assert (one.root / "new.txt").read_text() == "abc\n"
+
+
+def test_ordered_output_flush_and_new_lines_never_cross() -> None:
+    seen: list[str] = []
+
+    async def slow_sink(message: dict[str, object]) -> None:
+        await anyio.sleep(0.001)
+        seen.append(str(message["stream"]))
+
+    async def main() -> None:
+        ordered = Ordered(slow_sink, [0, 1])
+        for n in range(5):
+            await ordered.for_stage(1)({"stream": f"held{n}"})
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(ordered.finished, 0)
+            await anyio.sleep(0)
+            for n in range(5):
+                tasks.start_soon(ordered.for_stage(1), {"stream": f"live{n}"})
+
+    anyio.run(main)
+    assert seen[:5] == [f"held{n}" for n in range(5)], seen
