@@ -147,10 +147,17 @@ def _previous(root: Path) -> Iterator[_Same | None]:
             os.close(fd)
 
 
-def _evict(root: Path, keep: Path) -> None:
+def drop_unused(state_root: Path) -> None:
+    """`POST /build/prune`: every kept context no build is using."""
+    root = build_root(state_root) / "contexts"
+    if root.is_dir():
+        _evict(root, keep=None, limit=0)
+
+
+def _evict(root: Path, keep: Path | None, limit: int = KEEP) -> None:
     kept = sorted((p for p in root.iterdir() if not p.name.startswith(".")), key=lambda p: p.stat().st_mtime,
                   reverse=True)
-    for old in kept[KEEP:]:
+    for old in kept[limit:]:
         if old == keep:
             continue
         try:
