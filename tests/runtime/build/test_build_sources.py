@@ -244,7 +244,8 @@ def test_run_mounts(engine: EngineHandle, busybox: str, tmp_path: Path) -> None:
             "RUN --mount=type=bind,source=src,target=/mnt cp /mnt/a.txt /from-bind\n"
             "RUN --mount=type=bind,target=/ctx,rw rm /ctx/src/a.txt && touch /ctx/new\n"
             "RUN --mount=type=bind,from=tools,source=/tools,target=/t cp /t/t /from-stage\n"
-            "RUN --mount=type=tmpfs,target=/scratch,size=1048576 grep ' /scratch ' /proc/mounts > /tmpfs-line\n"
+            "RUN --mount=type=tmpfs,target=/scratch,size=8388608 grep ' /scratch ' /proc/mounts > /tmpfs-line"
+            " && cp /bin/busybox /scratch/ && /scratch/busybox true\n"
             "RUN --mount=type=cache,target=/owned,id=owned,uid=1000,gid=1001,mode=0700 stat -c '%u:%g %a' /owned"
             " > /cache-owner\n"
             "RUN --mount=type=bind,source=src/a.txt,target=/one.txt cat /one.txt > /from-file-bind\n"
@@ -261,7 +262,8 @@ def test_run_mounts(engine: EngineHandle, busybox: str, tmp_path: Path) -> None:
     assert (ctx / "src" / "a.txt").exists() and not (ctx / "new").exists()  # rw binds write to a copy
     assert cat(engine, "mounted", "/from-bind") == "a\n"
     assert cat(engine, "mounted", "/from-stage") == "tool\n"
-    assert "tmpfs" in cat(engine, "mounted", "/tmpfs-line")
+    line = cat(engine, "mounted", "/tmpfs-line").split()
+    assert line[2] == "tmpfs" and "nosuid" in line[3] and "noexec" not in line[3], line  # as BuildKit's
     assert cat(engine, "mounted", "/cache-owner") == "1000:1001 700\n"
     assert cat(engine, "mounted", "/from-file-bind") == "a\n"
     got = files_of(engine, "mounted", "/cache/log", "/mnt/a.txt", "/scratch/x")
