@@ -194,12 +194,14 @@ def test_add_unpacks_local_archives_beside_files(tmp_path: Path) -> None:
     (ctx / "plain.txt").write_text("p\n")
     buf = io.BytesIO()
     write_tar(select(ctx, ["x.tar.gz", "plain.txt"], what="ADD"), "/srv/", buf, dest_is_dir=False, unpack=True,
-              what="ADD")
+              uid=0, gid=0, what="ADD")
     buf.seek(0)
     out = tmp_path / "out"
     out.mkdir()
     apply_layer(buf, out)
     assert sorted(os.listdir(out / "srv")) == ["abs.txt", "pkg", "plain.txt"]
+    st = (out / "srv" / "pkg" / "a.txt").stat()
+    assert (st.st_uid, st.st_gid) == (7, 8)  # members keep the archive's owners
     buf = io.BytesIO()  # COPY never unpacks
     write_tar(select(ctx, ["x.tar.gz"]), "/srv/", buf, dest_is_dir=False)
     buf.seek(0)
