@@ -209,11 +209,11 @@ class ImageStore:
     def remove(
         self, ref: str, force: bool = False, noprune: bool = False, in_use: InUse = _never
     ) -> list[dict]:
-        """`docker rmi`: [{"Untagged": ...}, {"Deleted": image ID}, {"Deleted": chain ID}...].
-        `noprune` is accepted for the API; there are no parent images to keep here."""
+        """`docker rmi`: [{"Untagged": ...}, {"Deleted": image ID}, {"Deleted": chain ID}...]; the
+        untagged parents nothing else holds go too (a build's steps) unless `noprune`."""
         with self._lock:
             image_id, by_name = self._resolve(ref)
-            return self._removal.remove(image_id, ref, by_name, force, in_use)
+            return self._removal.remove(image_id, ref, by_name, force, in_use, prune=not noprune)
 
     def prune(
         self, dangling_only: bool = True, filters: dict[str, list[str]] | None = None, in_use: InUse = _never
