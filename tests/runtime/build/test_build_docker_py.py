@@ -104,3 +104,20 @@ def test_rmi_takes_a_built_chain_and_refuses_a_parent(engine: EngineHandle, busy
     out = docker(engine, "rmi", "chained").stdout.split()
     assert out[:2] == ["Untagged:", "chained:latest"] and f"Deleted: {final}" in " ".join(out)
     assert set(docker(engine, "images", "-aq", "--no-trunc").stdout.split()) == before
+
+
+@pytest.mark.parametrize("kind", ["bz2", "xz"])
+def test_compressed_contexts(client: Any, busybox: str, kind: str) -> None:
+    import bz2
+    import lzma
+    import tarfile
+
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tar:
+        for name, data in (("Dockerfile", b"FROM busybox\nCOPY f /f\n"), ("f", kind.encode())):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    packed = bz2.compress(raw.getvalue()) if kind == "bz2" else lzma.compress(raw.getvalue())
+    image, _ = client.images.build(fileobj=io.BytesIO(packed), custom_context=True, tag=f"ctx-{kind}")
+    assert client.containers.run(image.id, ["cat", "/f"], remove=True) == kind.encode()
