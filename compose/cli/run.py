@@ -54,6 +54,7 @@ class RunOptions:
     labels: tuple[str, ...] = ()
     pull: str | None = None
     quiet_pull: bool = False
+    build: str = "auto"  # compose/plan/pull.py's build mode: `--build` forces one
 
 
 def _env(base: list[str], extra: list[str]) -> list[str]:
@@ -139,7 +140,7 @@ async def run_one_off(session: Session, opts: RunOptions, no_deps: bool) -> int:
     client, project = session.client, session.project
     if not no_deps:
         await start_dependencies(session, opts.service)
-    images = await session.resolve_images([opts.service], opts.pull, opts.quiet_pull)
+    images = await session.resolve_images([opts.service], opts.pull, opts.quiet_pull, opts.build)
     observed = await session.observe()
     name, body = one_off_body(project, observed, opts, secrets.token_hex(32), images.get(opts.service))
     container = await create(client, body, name, pull="never")
@@ -180,7 +181,7 @@ async def _copy_files(client: EngineClient, project: Project, service: str, cont
 @click.option("-w", "--workdir", default=None, help="Working directory inside the container.")
 @click.option("-T", "--no-TTY", "no_tty", is_flag=True, help="Disable pseudo-TTY allocation.")
 @click.option("-i", "--interactive/--no-interactive", default=True, help="Keep STDIN open even if not attached.")
-@click.option("--build", is_flag=True, help="Build image before starting container (not implemented yet).")
+@click.option("--build", is_flag=True, help="Build image before starting container.")
 @click.option("--pull", type=click.Choice(["always", "missing", "never"]), default=None,
               help="Pull image before running (always, missing, never).")
 @click.option("--quiet-pull", is_flag=True, help="Pull without printing progress information.")
@@ -190,15 +191,14 @@ def run(gopts: GlobalOptions, service: str, command: tuple[str, ...], no_deps: b
     """Run a one-off command on a service."""
     from compose.cli.container_run import call_run
     from compose.cli.engine_group import Target
-    from compose.plan.pull import BUILD_MISSING
+    from compose.plan.pull import AUTO, FORCE
 
-    if build:
-        raise ComposeError(f"--build: {BUILD_MISSING}")
     project = load(gopts, (service,))
     if service not in project.services:
         raise ComposeError(f"no such service: {service}")
     tty = not no_tty and os.isatty(0) and sys.stdout.isatty() and not flags["detach"]
     opts = RunOptions(service=service, command=tuple(command), tty=tty, pull=pull, quiet_pull=quiet_pull,
+                      build=FORCE if build else AUTO,
                       **_flags(flags))
 
     async def flow(client: EngineClient) -> int:
