@@ -1,0 +1,65 @@
+"""A service's build section and the command's flags as one BuildSpec, and the query it sends; pure."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from compose.build.spec import BuildFlags, build_spec
+from compose.errors import ComposeError
+from tests.compose.build.helpers import project
+
+
+def test_every_field_reaches_the_query(tmp_path: Path) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "Dockerfile.web").write_text("FROM busybox\n")
+    loaded = project(tmp_path, """
+services:
+  web:
+    build:
+      context: ./app
+      dockerfile: ../Dockerfile.web
+      args: {A: "1", B: "two"}
+      target: t
+      labels: {x: y}
+      tags: ["foo:1"]
+      network: host
+      extra_hosts: ["h:1.2.3.4"]
+      shm_size: 64m
+      cache_from: [a]
+      platforms: [linux/amd64]
+""")
+    spec = build_spec(loaded, "web", BuildFlags(no_cache=True, pull=True, build_args={"B": "2", "C": None}),
+                      environ={"C": "from-env"})
+    assert spec.image == "p-web" and spec.names == ("p-web", "foo:1")
+    assert spec.dockerfile == tmp_path / "app" / "../Dockerfile.web"
+    query = spec.query("Dockerfile")
+    assert query["t"] == ["p-web", "foo:1"] and query["dockerfile"] == "Dockerfile"
+    assert json.loads(query["buildargs"]) == {"A": "1", "B": "2", "C": "from-env"}
+    assert json.loads(query["labels"]) == {"x": "y"} and json.loads(query["cachefrom"]) == ["a"]
+    assert query["target"] == "t" and query["networkmode"] == "host" and query["extrahosts"] == ["h:1.2.3.4"]
+    assert query["shmsize"] == 64 * 1024 * 1024 and query["nocache"] and query["pull"]
+    assert query["platform"] == "linux/amd64" and "q" not in query
+
+
+def test_image_names_the_build(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM busybox\n")
+    loaded = project(tmp_path, "services:\n  web: {build: ., image: 'me/web:2'}\n")
+    assert build_spec(loaded, "web").names == ("me/web:2",)
+
+
+@pytest.mark.parametrize(("build", "message"), [
+    ("{context: 'https://github.com/docker/compose.git'}", "is not a local folder"),
+    ("{context: ., ssh: [default]}", "ssh: ssh forwarding needs BuildKit"),
+    ("{context: ., platforms: [linux/amd64, linux/arm64]}", "one platform at a time"),
+    ("{context: ./nowhere}", "no such file or directory"),
+    ("{context: ., dockerfile: Missing}", "Dockerfile"),
+])
+def test_refusals_are_one_line(tmp_path: Path, build: str, message: str) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM busybox\n")
+    loaded = project(tmp_path, f"services:\n  web:\n    build: {build}\n")
+    with pytest.raises(ComposeError, match=message) as caught:
+        build_spec(loaded, "web")
+    assert str(caught.value).startswith('service "web": build: ') and "\n" not in str(caught.value)
