@@ -2,9 +2,11 @@
 
 Pure. The image is `<project>-<service>` unless `image:` names it; `tags`
 are more names for the same build. A context that is not a local folder (a
-git URL, `https://…`), `ssh`, `secrets`, `additional_contexts` and more
-than one platform are refused in one line: the classic builder protocol
-(`POST /build`) has no way to carry them. `query()` gives the request's
+git URL, `https://…`), `ssh`, `secrets`, `additional_contexts`, the other
+BuildKit-only keys when set (`entitlements`, `privileged`, `cache_to`,
+`no_cache_filter`, `provenance`, `sbom`) and more than one platform are
+refused in one line: the classic builder protocol (`POST /build`) has no
+way to carry them. `query()` gives the request's
 query parameters as the docker CLI sends them.
 """
 
@@ -53,6 +55,8 @@ class BuildSpec:
     pull: bool = False
     platform: str = ""
     quiet: bool = False
+    ulimits: tuple[Mapping[str, Any], ...] = ()  # the API's [{Name, Soft, Hard}]
+    isolation: str = ""
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -83,6 +87,10 @@ class BuildSpec:
             params["platform"] = self.platform
         if self.quiet:
             params["q"] = True
+        if self.ulimits:
+            params["ulimits"] = json.dumps(list(self.ulimits), separators=(",", ":"))
+        if self.isolation:
+            params["isolation"] = self.isolation
         return params
 
 
@@ -118,6 +126,14 @@ def _hosts(value: Any) -> tuple[str, ...]:
     return tuple(_host(str(h)) for h in value or ())
 
 
+def _ulimits(value: Any) -> tuple[Mapping[str, Any], ...]:
+    out = []
+    for name, limit in sorted((value or {}).items()):
+        soft, hard = (limit.get("soft", 0), limit.get("hard", 0)) if isinstance(limit, Mapping) else (limit, limit)
+        out.append({"Name": str(name), "Soft": int(soft), "Hard": int(hard)})
+    return tuple(out)
+
+
 def _size(service: str, value: Any) -> int:
     if value in (None, ""):
         return 0
@@ -138,8 +154,12 @@ def build_spec(project: Project, service: str, flags: BuildFlags = BuildFlags(),
         raise _refuse(service, f"context {context_text!r} is not a local folder: remote contexts (git, http) are "
                       "not supported yet")
     for key, why in (("ssh", "ssh forwarding needs BuildKit"), ("secrets", "build secrets need BuildKit"),
-                     ("additional_contexts", "additional contexts need BuildKit")):
-        if raw.get(key):
+                     ("additional_contexts", "additional contexts need BuildKit"),
+                     ("entitlements", "entitlements need BuildKit"), ("privileged", "privileged builds need BuildKit"),
+                     ("cache_to", "cache export needs BuildKit"), ("no_cache_filter", "no_cache_filter needs BuildKit"),
+                     ("provenance", "provenance attestations need BuildKit"),
+                     ("sbom", "SBOM attestations need BuildKit")):
+        if raw.get(key) not in (None, False, "", "false", [], {}):
             raise _refuse(service, f"{key}: {why}, and the engine speaks the classic builder protocol")
     platforms: Sequence[str] = raw.get("platforms") or ()
     platform = str(svc.config.get("platform") or "")
@@ -165,4 +185,5 @@ def build_spec(project: Project, service: str, flags: BuildFlags = BuildFlags(),
         shm_size=_size(service, raw.get("shm_size")), cache_from=tuple(str(c) for c in raw.get("cache_from") or ()),
         no_cache=flags.no_cache or bool(raw.get("no_cache")), pull=flags.pull or bool(raw.get("pull")),
         platform=str(platforms[0]) if platforms else platform, quiet=flags.quiet,
+        ulimits=_ulimits(raw.get("ulimits")), isolation=str(raw.get("isolation") or ""),
     )

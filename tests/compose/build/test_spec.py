@@ -30,6 +30,9 @@ services:
       shm_size: 64m
       cache_from: [a]
       platforms: [linux/amd64]
+      ulimits: {nofile: {soft: 100, hard: 200}, nproc: 50}
+      isolation: default
+      provenance: false
 """)
     spec = build_spec(loaded, "web", BuildFlags(no_cache=True, pull=True, build_args={"B": "2", "C": None}),
                       environ={"C": "from-env"})
@@ -41,7 +44,9 @@ services:
     assert json.loads(query["labels"]) == {"x": "y"} and json.loads(query["cachefrom"]) == ["a"]
     assert query["target"] == "t" and query["networkmode"] == "host" and query["extrahosts"] == ["h:1.2.3.4"]
     assert query["shmsize"] == 64 * 1024 * 1024 and query["nocache"] and query["pull"]
-    assert query["platform"] == "linux/amd64" and "q" not in query
+    assert query["platform"] == "linux/amd64" and "q" not in query and query["isolation"] == "default"
+    assert json.loads(query["ulimits"]) == [{"Name": "nofile", "Soft": 100, "Hard": 200},
+                                            {"Name": "nproc", "Soft": 50, "Hard": 50}]
 
 
 def test_image_names_the_build(tmp_path: Path) -> None:
@@ -54,12 +59,14 @@ def test_image_names_the_build(tmp_path: Path) -> None:
     ("{context: 'https://github.com/docker/compose.git'}", "is not a local folder"),
     ("{context: ., ssh: [default]}", "ssh: ssh forwarding needs BuildKit"),
     ("{context: ., platforms: [linux/amd64, linux/arm64]}", "one platform at a time"),
+    ("{context: ., secrets: [s]}", "secrets: build secrets need BuildKit"),
+    ("{context: ., privileged: true}", "privileged: privileged builds need BuildKit"),
     ("{context: ./nowhere}", "no such file or directory"),
     ("{context: ., dockerfile: Missing}", "Dockerfile"),
 ])
 def test_refusals_are_one_line(tmp_path: Path, build: str, message: str) -> None:
     (tmp_path / "Dockerfile").write_text("FROM busybox\n")
-    loaded = project(tmp_path, f"services:\n  web:\n    build: {build}\n")
+    loaded = project(tmp_path, f"services:\n  web:\n    build: {build}\nsecrets:\n  s: {{file: ./Dockerfile}}\n")
     with pytest.raises(ComposeError, match=message) as caught:
         build_spec(loaded, "web")
     assert str(caught.value).startswith('service "web": build: ') and "\n" not in str(caught.value)
