@@ -149,3 +149,34 @@ def test_builder_prune(stack: Stack) -> None:
     assert pruned.stdout.strip().splitlines()[-1].startswith("Total reclaimed space: ")
     rebuilt = stack.ok("--progress", "plain", "build")
     assert "Using cache" not in rebuilt.stderr  # the cache is gone
+
+
+def test_inline_and_outside_dockerfiles_and_their_ignore_files(stack: Stack) -> None:
+    stack.write("""
+services:
+  inline:
+    build:
+      context: ./ctx
+      network: none
+      dockerfile_inline: |
+        FROM busybox
+        COPY . /ctx
+        CMD ["ls", "-a", "/ctx"]
+    network_mode: none
+  outside:
+    build: {context: ./ctx, dockerfile: ../docker/outside.Dockerfile, network: none}
+    network_mode: none
+""")
+    for folder in ("ctx", "docker"):
+        (stack.dir / folder).mkdir()
+    stack.write("FROM busybox\nCOPY . /ctx\nCMD [\"ls\", \"-a\", \"/ctx\"]\n", "docker/outside.Dockerfile")
+    stack.write("a.txt\n", "docker/outside.Dockerfile.dockerignore")  # beside the Dockerfile: it wins
+    stack.write("b.txt\n", "ctx/.dockerignore")
+    for name in ("a.txt", "b.txt", "c.txt"):
+        stack.write(name, f"ctx/{name}")
+    stack.ok("build")
+    inline = stack.ok("run", "--rm", "inline").stdout.split()
+    outside = stack.ok("run", "--rm", "outside").stdout.split()
+    assert "a.txt" in inline and "b.txt" not in inline and "c.txt" in inline
+    assert "a.txt" not in outside and "b.txt" in outside and "c.txt" in outside
+    assert not [name for name in inline + outside if name.startswith(".dockerfile.")]  # the CLI's hidden name
