@@ -214,7 +214,7 @@ def parse_trigger(text: str, escape: str) -> ins.Instruction:
     try:
         parsed = parse(f"{prefix}FROM scratch\n{text}\n")
     except DockerfileError as exc:
-        raise BuildFailed(f"failed to parse ONBUILD trigger {text!r}: {exc.message}") from None
+        raise BuildFailed(exc.text()) from None
     if not parsed.stages or len(parsed.stages[0].instructions) != 1:
         raise BuildFailed(f"invalid ONBUILD trigger: {text!r}")
     return parsed.stages[0].instructions[0]

@@ -58,7 +58,7 @@ async def _build(engine: Engine, options: BuildOptions, body: BinaryIO, emit: Em
         try:
             dockerfile = parse(found.text)
         except DockerfileError as exc:
-            raise bad_request(str(exc)) from None
+            raise bad_request(exc.text(options.dockerfile)) from None
         images = await anyio.to_thread.run_sync(lambda: engine.images)
         cache = BuildCache(build_root(engine.root) / "cache")
         build = Build(root=engine.root, images=images, containers=engine.containers, options=options, cache=cache,

@@ -39,6 +39,7 @@ class StageState:
     args: StageArgs
     escape: str = "\\"
     author: str = ""
+    cmd_set: bool = False  # a CMD came earlier in this stage (ENTRYPOINT then keeps it)
     layers: list[Path] = field(default_factory=list)  # the image's snapshot dirs, lowest first
 
     @property

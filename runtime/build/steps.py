@@ -21,9 +21,10 @@ from runtime.build import history, messages, run_step
 from runtime.build.cache import step_key
 from runtime.build.state import Build, BuildFailed, Emit, StageState
 from runtime.dockerfile import instructions as ins
+from runtime.dockerfile.config import apply_instruction, command_line
+from runtime.dockerfile.errors import DockerfileError
 from runtime.dockerfile.words import expand as expand_word
 from runtime.images import docker_json
-from runtime.images.changes import apply_instruction
 from runtime.images.commit import commit_config
 
 
@@ -117,11 +118,11 @@ class Steps:
             comment = "MAINTAINER " + state.author
         else:
             try:
-                config = apply_instruction(config, instruction, expand)
-            except BuildFailed:
-                raise
-            except (ValueError, KeyError) as exc:
-                raise BuildFailed(str(exc)) from None
+                config = apply_instruction(config, instruction, expand, cmd_set=state.cmd_set)
+            except DockerfileError as exc:
+                raise BuildFailed(exc.message) from None
+            if isinstance(instruction, ins.Cmd):
+                state.cmd_set = True
             comment = metadata_comment(instruction, config, expand)
         await self.commit_config_step(state, config, history.nop(state.shell, comment), emit)
 
@@ -148,7 +149,10 @@ class Steps:
         from runtime.build import rootfs
 
         expand = self.expander(state)
-        config = apply_instruction(copy.deepcopy(state.config), instruction, expand)
+        try:
+            config = apply_instruction(state.config, instruction, expand)
+        except DockerfileError as exc:
+            raise BuildFailed(exc.message) from None
         path = str(config.get("WorkingDir") or "/")
         probe = history.nop_string(state.shell, "WORKDIR " + path)
         key, hit = await self.cached(state, {**config, "Cmd": probe}, emit)
@@ -214,9 +218,9 @@ class Steps:
 def run_argv(command: ins.Command, shell: list[str]) -> list[str]:
     """A RUN/CMD command's argv: exec form as it is, shell form through the shell (heredocs as
     the shell reads them: the line, then each body and its delimiter)."""
-    if command.exec_form:
-        return list(command.args)
-    text = command.args[0] if command.args else ""
+    if command.exec_form or not command.heredocs:
+        return command_line(command, shell)
+    text = " ".join(command.args)
     if command.heredocs:
         only = len(command.heredocs) == 1 and text.strip().lstrip("<-").strip("'\"") == command.heredocs[0].name
         if only:
