@@ -6,7 +6,8 @@ git URL, `https://…`), `ssh`, `secrets`, `additional_contexts`, the other
 BuildKit-only keys when set (`entitlements`, `privileged`, `cache_to`,
 `no_cache_filter`, `provenance`, `sbom`) and more than one platform are
 refused in one line: the classic builder protocol (`POST /build`) has no
-way to carry them. `query()` gives the request's
+way to carry them. The image is labelled with the compose version, project
+and service, as Docker Compose labels what it builds. `query()` gives the request's
 query parameters as the docker CLI sends them.
 """
 
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from compose import labels as L
 from compose.errors import ComposeError
 from compose.model import Project
 
@@ -180,7 +182,8 @@ def build_spec(project: Project, service: str, flags: BuildFlags = BuildFlags(),
         service=service, image=image, context=context, dockerfile=dockerfile,
         inline=None if inline is None else str(inline),
         tags=tuple(str(t) for t in raw.get("tags") or ()), args=_args(service, raw, flags, environ),
-        labels=_strings(raw.get("labels")), target=str(raw.get("target") or ""),
+        labels={**_strings(raw.get("labels")), L.VERSION: L.COMPOSE_VERSION, L.PROJECT: project.name,
+                L.SERVICE: service}, target=str(raw.get("target") or ""),
         network=str(raw.get("network") or ""), extra_hosts=_hosts(raw.get("extra_hosts")),
         shm_size=_size(service, raw.get("shm_size")), cache_from=tuple(str(c) for c in raw.get("cache_from") or ()),
         no_cache=flags.no_cache or bool(raw.get("no_cache")), pull=flags.pull or bool(raw.get("pull")),

@@ -41,7 +41,9 @@ services:
     query = spec.query("Dockerfile")
     assert query["t"] == ["p-web", "foo:1"] and query["dockerfile"] == "Dockerfile"
     assert json.loads(query["buildargs"]) == {"A": "1", "B": "2", "C": "from-env"}
-    assert json.loads(query["labels"]) == {"x": "y"} and json.loads(query["cachefrom"]) == ["a"]
+    assert json.loads(query["labels"]) == {"x": "y", "com.docker.compose.project": "p",
+                                           "com.docker.compose.service": "web", "com.docker.compose.version": "2.29.0"}
+    assert json.loads(query["cachefrom"]) == ["a"]
     assert query["target"] == "t" and query["networkmode"] == "host" and query["extrahosts"] == ["h:1.2.3.4"]
     assert query["shmsize"] == 64 * 1024 * 1024 and query["nocache"] and query["pull"]
     assert query["platform"] == "linux/amd64" and "q" not in query and query["isolation"] == "default"
