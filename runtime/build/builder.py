@@ -125,9 +125,12 @@ class Builder:
             done[index].set()
             await ordered.finished(index)
 
-        async with anyio.create_task_group() as tasks:
-            for index in plan.order:
-                tasks.start_soon(stage, index)
+        try:
+            async with anyio.create_task_group() as tasks:
+                for index in plan.order:
+                    tasks.start_soon(stage, index)
+        except BaseExceptionGroup as group:
+            raise first_failure(group) from None
         final = self.build.stage_images[target]
         if not final:
             raise BuildFailed("No image was generated. Is your Dockerfile empty?")
@@ -203,6 +206,23 @@ class Builder:
             for trigger in triggers:
                 await self.steps.dispatch(state, parse_trigger(trigger, self.dockerfile.escape), emit)
         return state
+
+
+def first_failure(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The failure a stage's task group stands for: its first leaf that is not a cancellation."""
+    leaves: list[BaseException] = []
+    todo: list[BaseException] = [group]
+    while todo:
+        exc = todo.pop(0)
+        if isinstance(exc, BaseExceptionGroup):
+            todo[:0] = list(exc.exceptions)
+        else:
+            leaves.append(exc)
+    cancelled = anyio.get_cancelled_exc_class()
+    for leaf in leaves:
+        if not isinstance(leaf, cancelled):
+            return leaf
+    return leaves[0]
 
 
 def parse_trigger(text: str, escape: str) -> ins.Instruction:

@@ -70,13 +70,39 @@ def unpack(stream: BinaryIO, dest: Path) -> None:
                 spool.unlink(missing_ok=True)
             return
         with _plain(reader, kind) as plain:
-            apply_layer(plain, dest, "build context")
+            apply_layer(_Padded(plain), dest, "build context")  # type: ignore[arg-type]
     except LayerError as exc:
         raise bad_request(str(exc)) from None
     except (OSError, EOFError, lzma.LZMAError) as exc:
         if isinstance(exc, OSError) and exc.errno is not None:
             raise
         raise bad_request(f"build context: {exc}") from None
+
+
+class _Padded(io.RawIOBase):
+    """The tar stream with its end blocks made up when missing: the docker CLI's `-f -` context
+    ends right after the last file's data (Go's tar reader takes that; Python's wants the end)."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self._count = 0
+        self._tail: bytes | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target: memoryview) -> int:  # type: ignore[override]
+        if self._tail is None:
+            data = self._stream.read(len(target))
+            if data:
+                self._count += len(data)
+                target[: len(data)] = data
+                return len(data)
+            self._tail = b"\0" * ((-self._count) % 512 + 1024)
+        n = min(len(target), len(self._tail))
+        target[:n] = self._tail[:n]
+        self._tail = self._tail[n:]
+        return n
 
 
 @contextmanager
