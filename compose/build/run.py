@@ -94,12 +94,16 @@ def registry_config(spec: BuildSpec, environ: Mapping[str, str]) -> dict[str, st
 
 def specs_for(project: Project, services: Iterable[str], flags: BuildFlags) -> dict[str, BuildSpec]:
     """The builds of the services with a build section, one per image name (under its first service)."""
+    from compose.build.spec import proxy_args
+    from compose.registry.config_file import config_dir, read_config
+
+    proxies = proxy_args(read_config(config_dir(os.environ)))
     out: dict[str, BuildSpec] = {}
     seen: set[str] = set()
     for name in sorted(services):
         if project.services[name].build is None:
             continue
-        spec = build_spec(project, name, flags)
+        spec = build_spec(project, name, flags, proxies=proxies)
         if spec.image not in seen:
             seen.add(spec.image)
             out[name] = spec

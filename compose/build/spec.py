@@ -104,8 +104,25 @@ def _strings(mapping: Any) -> dict[str, str]:
     return {str(k): "" if v is None else str(v) for k, v in (mapping or {}).items()}
 
 
-def _args(service: str, raw: Mapping[str, Any], flags: BuildFlags, environ: Mapping[str, str]) -> dict[str, str]:
-    out = _strings(raw.get("args"))
+_PROXIES = (("httpProxy", "HTTP_PROXY"), ("httpsProxy", "HTTPS_PROXY"), ("noProxy", "NO_PROXY"),
+            ("ftpProxy", "FTP_PROXY"), ("allProxy", "ALL_PROXY"))
+
+
+def proxy_args(docker_config: Mapping[str, Any], host: str = "default") -> dict[str, str]:
+    """The docker CLI's `proxies` of config.json as build args (both cases), for `host` else `default`."""
+    proxies = docker_config.get("proxies") or {}
+    chosen = proxies.get(host) or proxies.get("default") or {}
+    out: dict[str, str] = {}
+    for key, name in _PROXIES:
+        if chosen.get(key):
+            out[name] = out[name.lower()] = str(chosen[key])
+    return out
+
+
+def _args(service: str, raw: Mapping[str, Any], flags: BuildFlags, environ: Mapping[str, str],
+          proxies: Mapping[str, str]) -> dict[str, str]:
+    out = dict(proxies)  # the docker CLI's proxy settings never override an argument given
+    out.update(_strings(raw.get("args")))
     for key, value in flags.build_args.items():
         if value is None:  # `--build-arg K`: the value from the environment, left out when unset
             if key in environ:
@@ -146,7 +163,7 @@ def _size(service: str, value: Any) -> int:
 
 
 def build_spec(project: Project, service: str, flags: BuildFlags = BuildFlags(),
-               environ: Mapping[str, str] | None = None) -> BuildSpec:
+               environ: Mapping[str, str] | None = None, proxies: Mapping[str, str] | None = None) -> BuildSpec:
     """The build of `service` (which has a build section), or the one-line error why it cannot be built."""
     svc = project.services[service]
     raw = svc.build or {}
@@ -181,7 +198,7 @@ def build_spec(project: Project, service: str, flags: BuildFlags = BuildFlags(),
     return BuildSpec(
         service=service, image=image, context=context, dockerfile=dockerfile,
         inline=None if inline is None else str(inline),
-        tags=tuple(str(t) for t in raw.get("tags") or ()), args=_args(service, raw, flags, environ),
+        tags=tuple(str(t) for t in raw.get("tags") or ()), args=_args(service, raw, flags, environ, proxies or {}),
         labels={**_strings(raw.get("labels")), L.VERSION: L.COMPOSE_VERSION, L.PROJECT: project.name,
                 L.SERVICE: service}, target=str(raw.get("target") or ""),
         network=str(raw.get("network") or ""), extra_hosts=_hosts(raw.get("extra_hosts")),

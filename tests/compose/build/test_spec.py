@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from compose.build.spec import BuildFlags, build_spec
+from compose.build.spec import BuildFlags, build_spec, proxy_args
 from compose.errors import ComposeError
 from tests.compose.build.helpers import project
 
@@ -35,12 +35,12 @@ services:
       provenance: false
 """)
     spec = build_spec(loaded, "web", BuildFlags(no_cache=True, pull=True, build_args={"B": "2", "C": None}),
-                      environ={"C": "from-env"})
+                      environ={"C": "from-env"}, proxies={"A": "proxy", "HTTP_PROXY": "http://p:3128"})
     assert spec.image == "p-web" and spec.names == ("p-web", "foo:1")
     assert spec.dockerfile == tmp_path / "app" / "../Dockerfile.web"
     query = spec.query("Dockerfile")
     assert query["t"] == ["p-web", "foo:1"] and query["dockerfile"] == "Dockerfile"
-    assert json.loads(query["buildargs"]) == {"A": "1", "B": "2", "C": "from-env"}
+    assert json.loads(query["buildargs"]) == {"A": "1", "B": "2", "C": "from-env", "HTTP_PROXY": "http://p:3128"}
     assert json.loads(query["labels"]) == {"x": "y", "com.docker.compose.project": "p",
                                            "com.docker.compose.service": "web", "com.docker.compose.version": "2.29.0"}
     assert json.loads(query["cachefrom"]) == ["a"]
@@ -72,3 +72,12 @@ def test_refusals_are_one_line(tmp_path: Path, build: str, message: str) -> None
     with pytest.raises(ComposeError, match=message) as caught:
         build_spec(loaded, "web")
     assert str(caught.value).startswith('service "web": build: ') and "\n" not in str(caught.value)
+
+
+def test_proxy_args_from_the_docker_cli_config() -> None:
+    config = {"proxies": {"default": {"httpProxy": "http://p:3128", "noProxy": "localhost"},
+                          "tcp://far:2376": {"httpsProxy": "https://q"}}}
+    assert proxy_args(config) == {"HTTP_PROXY": "http://p:3128", "http_proxy": "http://p:3128",
+                                  "NO_PROXY": "localhost", "no_proxy": "localhost"}
+    assert proxy_args(config, "tcp://far:2376") == {"HTTPS_PROXY": "https://q", "https_proxy": "https://q"}
+    assert proxy_args({}) == {}
