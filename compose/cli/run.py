@@ -141,7 +141,7 @@ async def run_one_off(session: Session, opts: RunOptions, no_deps: bool) -> int:
     if not no_deps:
         await start_dependencies(session, opts.service)
     images = await session.resolve_images([opts.service], opts.pull, opts.quiet_pull, opts.build)
-    observed = await session.observe()
+    observed = await _ensure_networks(session, opts.service, await session.observe())
     name, body = one_off_body(project, observed, opts, secrets.token_hex(32), images.get(opts.service))
     container = await create(client, body, name, pull="never")
     await _copy_files(client, project, opts.service, container)
@@ -151,6 +151,22 @@ async def run_one_off(session: Session, opts: RunOptions, no_deps: bool) -> int:
         return 0
     return await attach_start_wait(client, container, opts.tty, opts.interactive,
                                    "removed" if opts.remove else "next-exit")
+
+
+async def _ensure_networks(session: Session, service: str, observed: ObservedState) -> ObservedState:
+    """The service's networks that are not there yet are made first (as `up` would), so a one-off of a fresh
+    project runs; an external one that is missing is an error."""
+    from compose.plan.resources import network_body
+
+    project = session.project
+    svc = project.services[service]
+    missing = [] if svc.network_mode else [k for k in svc.networks if project.networks[k].name not in observed.networks]
+    for key in missing:
+        resource = project.networks[key]
+        if resource.external:
+            raise ComposeError(f"network {resource.name} declared as external, but could not be found")
+        await (await session.client.post("/networks/create", json=network_body(project, key))).read()
+    return await session.observe() if missing else observed
 
 
 async def _copy_files(client: EngineClient, project: Project, service: str, container: str) -> None:
