@@ -224,11 +224,12 @@ class Session:
         if not specs:
             return {}
         if self.dry_run:
+            from compose.build.run import build_order, in_order
             from compose.dry_run import PREFIX
             from compose.scheduler import DONE, ProgressEvent
 
             with self.display("Building") as display:
-                for name in specs:
+                for name in in_order(build_order(self.project, specs)):
                     display.event(ProgressEvent(f"{PREFIX}Service {name}", "Built", DONE, 0.0))
             return {}
         with self.display("Building") as display:

@@ -69,6 +69,18 @@ def build_order(project: Project, specs: Mapping[str, BuildSpec]) -> dict[str, s
     return out
 
 
+def in_order(order: Mapping[str, set[str]]) -> list[str]:
+    """The services of `build_order` with each after those it waits for (ties by name)."""
+    done: list[str] = []
+    left = dict(order)
+    while left:
+        ready = sorted(n for n, before in left.items() if before <= set(done)) or sorted(left)[:1]
+        done += ready
+        for name in ready:
+            del left[name]
+    return done
+
+
 def registry_config(spec: BuildSpec, environ: Mapping[str, str]) -> dict[str, str]:
     """`X-Registry-Config`: the credentials of the registries the FROMs name, base64url JSON by server."""
     from compose.registry.credentials import CredentialStore

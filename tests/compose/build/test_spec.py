@@ -81,3 +81,25 @@ def test_proxy_args_from_the_docker_cli_config() -> None:
                                   "NO_PROXY": "localhost", "no_proxy": "localhost"}
     assert proxy_args(config, "tcp://far:2376") == {"HTTPS_PROXY": "https://q", "https_proxy": "https://q"}
     assert proxy_args({}) == {}
+
+
+def test_build_order_follows_depends_on_and_from(tmp_path: Path) -> None:
+    from compose.build.run import build_order, in_order, specs_for
+
+    for name, text in {"a": "FROM busybox\n", "b": "FROM p-a AS x\n", "c": "FROM --platform=linux/amd64 p-b:latest\n",
+                       "d": "FROM busybox\n"}.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "Dockerfile").write_text(text)
+    loaded = project(tmp_path, """
+services:
+  a: {build: ./a}
+  b: {build: ./b}
+  c: {build: ./c}
+  d: {build: ./d, depends_on: [c]}
+  e: {build: ./a, image: p-a}
+""")
+    specs = specs_for(loaded, loaded.services, BuildFlags())
+    assert sorted(specs) == ["a", "b", "c", "d"]  # e shares a's image: built once
+    order = build_order(loaded, specs)
+    assert order == {"a": set(), "b": {"a"}, "c": {"b"}, "d": {"c"}}
+    assert in_order(order) == ["a", "b", "c", "d"]
