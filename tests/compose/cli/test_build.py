@@ -180,3 +180,19 @@ services:
     assert "a.txt" in inline and "b.txt" not in inline and "c.txt" in inline
     assert "a.txt" not in outside and "b.txt" in outside and "c.txt" in outside
     assert not [name for name in inline + outside if name.startswith(".dockerfile.")]  # the CLI's hidden name
+
+
+def test_independent_services_build_at_once(stack: Stack) -> None:
+    stack.write("""
+services:
+  one: {build: {context: ./one, network: none}, network_mode: none}
+  two: {build: {context: ./two, network: none}, network_mode: none}
+""")
+    for name in ("one", "two"):
+        (stack.dir / name).mkdir()
+        dockerfile = f"FROM busybox\nLABEL stack={stack.name}\nRUN sleep 1 && echo {name} > /name\n"
+        stack.write(dockerfile, f"{name}/Dockerfile")
+    lines = stack.ok("--progress", "plain", "build").stderr.splitlines()
+    building = [i for i, line in enumerate(lines) if line.strip().endswith("  Building")]
+    built = [i for i, line in enumerate(lines) if line.strip().endswith("  Built")]
+    assert len(building) == 2 and len(built) == 2 and max(building) < min(built), lines
