@@ -37,12 +37,14 @@ async def build_image(engine: Engine, request: Request) -> Response:
     scope = anyio.CancelScope()
 
     async def produce() -> None:
-        from runtime.build.run import run_build
+        from runtime.build import run
 
         async with send:
             with scope:
                 try:
-                    await run_build(engine, options, sync_reader(request.body.receive), send.send)
+                    images = await anyio.to_thread.run_sync(lambda: engine.images)
+                    using = run.Engine(engine.root, images, engine.containers)
+                    await run.run_build(using, options, sync_reader(request.body.receive), send.send)
                 except Exception as exc:
                     await send.send(_Failure(exc))
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 import anyio.to_thread
 
-from runtime.build import copying, history, owners, rootfs
+from runtime.build import copying, fetch, history, owners, rootfs
 from runtime.build.state import BuildFailed, Emit, StageState
 from runtime.dockerfile import instructions as ins
 
@@ -18,8 +19,16 @@ if TYPE_CHECKING:
     from runtime.build.steps import Steps
 
 
-def _is_url(source: str) -> bool:
-    return source.startswith(("http://", "https://"))
+def heredoc_text(doc: ins.Heredoc, env: dict[str, str], escape: str) -> str:
+    """A COPY heredoc's content: `$` references expanded unless the delimiter was quoted."""
+    if not doc.expand:
+        return doc.content
+    from runtime.dockerfile.words import Lexer
+
+    try:
+        return Lexer(escape, raw_quotes=True, raw_escapes=True).process(doc.content, env)[0]
+    except ValueError as exc:
+        raise BuildFailed(str(exc)) from None
 
 
 async def source_root_layers(steps: Steps, ref: str, emit: Emit) -> list[Path]:
@@ -46,16 +55,31 @@ async def copy_files(steps: Steps, state: StageState, instruction: ins.Copy, emi
     what = "ADD" if instruction.add else "COPY"
     expand = steps.expander(state)
     heredocs = {doc.name: doc for doc in instruction.heredocs}
-    sources = [s if s in heredocs else expand(s) for s in instruction.sources]
+    sources = [expand(s) for s in instruction.sources] + [doc.name for doc in instruction.heredocs]
     if instruction.chmod and not instruction.chmod.strip():
         raise BuildFailed("invalid --chmod value")
-    if any(_is_url(s) for s in sources):
-        raise BuildFailed(f"{what} failed: source URLs are not supported yet by this engine")
+    urls = [s for s in sources if fetch.is_url(s) or fetch.is_git(s)]
+    if urls and not instruction.add:
+        raise BuildFailed(f"source can't be a URL for {what}")
+    if any(fetch.is_git(u) for u in urls):
+        raise BuildFailed(f"{what} failed: git sources are not supported by this engine")
     dest = copying.resolve_dest(expand(instruction.dest), str(state.config.get("WorkingDir") or "/"))
     layers = await source_root_layers(steps, expand(instruction.from_), emit) if instruction.from_ else None
+    env = state.env()
+    texts = {name: heredoc_text(doc, env, state.escape) for name, doc in heredocs.items()}
     with contextlib.ExitStack() as stack:
         root = build.context if layers is None else stack.enter_context(rootfs.mounted(layers, build.work))
-        files = [s for s in sources if s not in heredocs]
+        downloads = stack.enter_context(tempfile.TemporaryDirectory(dir=build.work)) if urls else ""
+        fetched: list[copying.Source] = []
+        for number, url in enumerate(urls):
+            place = Path(downloads) / str(number)
+            place.mkdir()
+            try:
+                got = await fetch.fetch_url(url, place, checksum=instruction.checksum)
+            except copying.CopyError as exc:
+                raise BuildFailed(str(exc)) from None
+            fetched += copying.select(place, [got.name], what=what, context=False).sources
+        files = [s for s in sources[: len(instruction.sources)] if s not in urls]
 
         def choose() -> copying.Selection:
             picked: list[copying.Source] = []
@@ -63,9 +87,9 @@ async def copy_files(steps: Steps, state: StageState, instruction: ins.Copy, emi
                 picked += copying.select(root, files, excludes=[expand(e) for e in instruction.excludes],
                                          parents=instruction.parents, what=what,
                                          context=layers is None).sources
-            for name in sources:
-                if name in heredocs:
-                    picked.append(copying.heredoc_source(name, heredocs[name].content.encode()))
+            picked += fetched
+            for doc in instruction.heredocs:
+                picked.append(copying.heredoc_source(doc.name, texts[doc.name].encode()))
             selection = copying.Selection(tuple(picked))
             copying.check_dest(selection, dest, what)
             return selection
@@ -87,13 +111,14 @@ async def copy_files(steps: Steps, state: StageState, instruction: ins.Copy, emi
             except ValueError as exc:
                 raise BuildFailed(str(exc)) from None
         parent_layers = list(state.layers)
+        unpack = instruction.add and instruction.unpack is not False
         dest_is_dir = rootfs.is_dir(parent_layers, dest)
 
         def write(out: BinaryIO) -> int:
             counted = _Counting(out)
             copying.write_tar(selection, dest, counted, dest_is_dir=dest_is_dir, uid=uid, gid=gid,  # type: ignore[arg-type]
                               chmod=instruction.chmod, exists=lambda p: rootfs.lookup(parent_layers, p) is not None,
-                              what=what)
+                              unpack=unpack, what=what)
             return 1 if counted.count > 1024 else _has_members(counted)
 
         try:

@@ -161,7 +161,6 @@ def _read_body(lines: _Lines, heredoc: Heredoc, start: int) -> Heredoc:
         if heredoc.chomp:
             candidate = candidate.lstrip("\t")
         if candidate == heredoc.name:
-            body = "".join(content)
-            return replace(heredoc, content=chomp(body) if heredoc.chomp else body)
+            return replace(heredoc, content="".join(content))  # tabs of `<<-` still there (ONBUILD keeps them)
         content.append(raw)
     raise DockerfileError(start, "unterminated heredoc", kind="scan", end_line=lines.number)

@@ -42,21 +42,20 @@ def go_quote(text: str) -> str:
 
 @dataclass
 class _Words:
-    buf: list[str] = field(default_factory=list)
+    buf: str = ""
     words: list[str] = field(default_factory=list)
     in_word: bool = False
 
     def add_char(self, ch: str) -> None:
         if ch.isspace():
             if self.in_word and self.buf:
-                self.words.append("".join(self.buf))
-                self.buf.clear()
-                self.in_word = False
+                self.words.append(self.buf)
+                self.buf, self.in_word = "", False
         else:
             self.add_raw(ch)
 
     def add_raw(self, text: str) -> None:
-        self.buf.append(text)
+        self.buf += text
         self.in_word = True
 
     def add_string(self, text: str) -> None:
@@ -64,10 +63,9 @@ class _Words:
             self.add_char(ch)
 
     def result(self) -> list[str]:
-        joined = "".join(self.buf)
-        if joined:
-            self.words.append(joined)
-            self.buf.clear()
+        if self.buf:
+            self.words.append(self.buf)
+            self.buf = ""
         return self.words
 
 

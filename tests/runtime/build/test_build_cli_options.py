@@ -84,3 +84,25 @@ def test_bad_dockerfile_is_a_clear_error(engine: EngineHandle, busybox: str, tmp
     assert "dockerfile parse error on line 2: unknown instruction: FOO" in result.stderr, result.stderr
     missing = docker(engine, "build", "-f", "Nope", str(ctx), check=False)
     assert missing.returncode != 0 and "Nope" in missing.stderr, missing.stderr
+
+
+def test_dockerignore_exceptions_hold(engine: EngineHandle, busybox: str, tmp_path: Path) -> None:
+    ctx = write(tmp_path, {"Dockerfile": "FROM busybox\nCOPY . /ctx/\nRUN find /ctx -type f | sort > /list\n",
+                           ".dockerignore": "*.log\n!keep.log\nsecret/\nDockerfile\n",
+                           "a.log": "x", "keep.log": "k", "secret/key": "s", "code.txt": "c"})
+    docker(engine, "build", "-t", "ignored", str(ctx))
+    listing = docker(engine, "run", "--rm", "ignored", "cat", "/list").stdout.split()
+    assert listing == ["/ctx/.dockerignore", "/ctx/code.txt", "/ctx/keep.log"], listing
+
+
+def test_independent_stages_both_built(engine: EngineHandle, busybox: str, tmp_path: Path) -> None:
+    ctx = write(tmp_path, {"Dockerfile": (
+        "FROM busybox AS left\nRUN sleep 1 && echo left > /l\n"
+        "FROM busybox AS right\nRUN sleep 1 && echo right > /r\n"
+        "FROM busybox\nCOPY --from=left /l /\nCOPY --from=right /r /\n")})
+    out = docker(engine, "build", "-t", "joined", str(ctx)).stdout
+    texts = [t for t, _ in steps(out)]
+    assert texts == ["FROM busybox AS left", "RUN sleep 1 && echo left > /l", "FROM busybox AS right",
+                     "RUN sleep 1 && echo right > /r", "FROM busybox", "COPY --from=left /l /",
+                     "COPY --from=right /r /"], out
+    assert docker(engine, "run", "--rm", "joined", "cat", "/l", "/r").stdout == "left\nright\n"

@@ -82,6 +82,11 @@ def test_errors(ctx: Path) -> None:
 def test_exclude_and_parents(ctx: Path) -> None:
     assert names(select(ctx, ["hom*"], excludes=["*.txt"])) == [("homer.py", ["homer.py"])]
     assert names(select(ctx, ["src"], excludes=["**/*.md"])) == [("src", ["a.txt", "inner", "sub"])]
+    # patterns are relative to each source: a directory's own paths, a file's name
+    assert names(select(ctx, ["src"], excludes=["sub/*.md"])) == [("src", ["a.txt", "inner", "sub"])]
+    assert names(select(ctx, ["src"], excludes=["*.md"])) == [("src", ["a.txt", "inner", "sub", "sub/b.md"])]
+    assert names(select(ctx, ["s*"], excludes=["a.txt", "inner"])) == [("src", ["sub", "sub/b.md"])]
+    assert names(select(ctx, ["src/a.txt", "home.txt"], excludes=["a.*"])) == [("home.txt", ["home.txt"])]
     both = select(ctx, ["src/a.txt", "src/sub/b.md"], parents=True)
     assert names(both) == [("src/a.txt", ["src/a.txt"]), ("src/sub/b.md", ["src/sub/b.md"])]
     pivot = select(ctx, ["./src/./sub/*.md"], parents=True)
