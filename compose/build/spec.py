@@ -36,6 +36,7 @@ class BuildFlags:
     pull: bool = False
     quiet: bool = False
     build_args: Mapping[str, str | None] = field(default_factory=dict)  # --build-arg K=V (K alone: from env)
+    memory: int = 0  # -m/--memory: bytes a RUN step may use
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class BuildSpec:
     quiet: bool = False
     ulimits: tuple[Mapping[str, Any], ...] = ()  # the API's [{Name, Soft, Hard}]
     isolation: str = ""
+    memory: int = 0
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -93,6 +95,8 @@ class BuildSpec:
             params["ulimits"] = json.dumps(list(self.ulimits), separators=(",", ":"))
         if self.isolation:
             params["isolation"] = self.isolation
+        if self.memory:
+            params["memory"] = self.memory
         return params
 
 
@@ -206,4 +210,5 @@ def build_spec(project: Project, service: str, flags: BuildFlags = BuildFlags(),
         no_cache=flags.no_cache or bool(raw.get("no_cache")), pull=flags.pull or bool(raw.get("pull")),
         platform=str(platforms[0]) if platforms else platform, quiet=flags.quiet,
         ulimits=_ulimits(raw.get("ulimits")), isolation=str(raw.get("isolation") or ""),
+        memory=flags.memory,
     )

@@ -38,8 +38,17 @@ def parse_build_args(values: Iterable[str]) -> dict[str, str | None]:
 def build_flags(flags: Mapping[str, Any]) -> BuildFlags:
     from compose.build.spec import BuildFlags
 
+    memory = 0
+    if flags.get("memory"):
+        from compose.loader.units import parse_bytes
+
+        try:
+            memory = parse_bytes(flags["memory"])
+        except (TypeError, ValueError):
+            raise click.BadParameter(f"invalid size: {flags['memory']!r}", param_hint="--memory") from None
     return BuildFlags(no_cache=bool(flags.get("no_cache")), pull=bool(flags.get("pull")),
-                      quiet=bool(flags.get("quiet")), build_args=parse_build_args(flags.get("build_arg") or ()))
+                      quiet=bool(flags.get("quiet")), build_args=parse_build_args(flags.get("build_arg") or ()),
+                      memory=memory)
 
 
 def build_mode(flags: Mapping[str, Any]) -> str:
@@ -58,6 +67,7 @@ def build_mode(flags: Mapping[str, Any]) -> str:
 @click.option("--pull", is_flag=True, help="Always attempt to pull a newer version of the image.")
 @click.option("-q", "--quiet", is_flag=True, help="Don't print anything to STDOUT.")
 @click.option("--with-dependencies", is_flag=True, help="Also build dependencies (transitively).")
+@click.option("-m", "--memory", default=None, metavar="BYTES", help="Set memory limit for the build container.")
 @click.option("--ssh", default=None, help="Set SSH authentications used when building service images.")
 @click.pass_obj
 def build(opts: GlobalOptions, services: tuple[str, ...], **flags: Any) -> None:

@@ -34,7 +34,8 @@ services:
       isolation: default
       provenance: false
 """)
-    spec = build_spec(loaded, "web", BuildFlags(no_cache=True, pull=True, build_args={"B": "2", "C": None}),
+    flags = BuildFlags(no_cache=True, pull=True, build_args={"B": "2", "C": None}, memory=1 << 26)
+    spec = build_spec(loaded, "web", flags,
                       environ={"C": "from-env"}, proxies={"A": "proxy", "HTTP_PROXY": "http://p:3128"})
     assert spec.image == "p-web" and spec.names == ("p-web", "foo:1")
     assert spec.dockerfile == tmp_path / "app" / "../Dockerfile.web"
@@ -45,7 +46,7 @@ services:
                                            "com.docker.compose.service": "web", "com.docker.compose.version": "2.29.0"}
     assert json.loads(query["cachefrom"]) == ["a"]
     assert query["target"] == "t" and query["networkmode"] == "host" and query["extrahosts"] == ["h:1.2.3.4"]
-    assert query["shmsize"] == 64 * 1024 * 1024 and query["nocache"] and query["pull"]
+    assert query["shmsize"] == 64 * 1024 * 1024 and query["nocache"] and query["pull"] and query["memory"] == 1 << 26
     assert query["platform"] == "linux/amd64" and "q" not in query and query["isolation"] == "default"
     assert json.loads(query["ulimits"]) == [{"Name": "nofile", "Soft": 100, "Hard": 200},
                                             {"Name": "nproc", "Soft": 50, "Hard": 50}]

@@ -79,7 +79,7 @@ def test_build_flags_and_quiet(stack: Stack) -> None:
     two(stack)
     quiet = stack.ok("build", "-q", "--with-dependencies", "app")
     assert quiet.stdout == "" and quiet.stderr == ""
-    args = stack.ok("--progress", "plain", "build", "--no-cache", "--build-arg", "GREETING=bonjour", "app")
+    args = stack.ok("--progress", "plain", "build", "--no-cache", "--build-arg", "GREETING=bonjour", "-m", "64m", "app")
     assert "Using cache" not in args.stderr and "Service base" not in args.stderr  # no dependencies unless asked
     out = stack.ok("run", "--rm", "--no-deps", "app", "cat", "/greeting").stdout
     assert out.strip() == "bonjour"
