@@ -1,8 +1,9 @@
 """What to build for a service: its `build:` section and the command's flags as one typed `BuildSpec`.
 
 Pure. The image is `<project>-<service>` unless `image:` names it; `tags`
-are more names for the same build. A context that is not a local folder (a
-git URL, `https://…`), `ssh`, `secrets`, `additional_contexts`, the other
+are more names for the same build. A git URL context is kept as `remote`
+(remote.py clones it when the build runs); another URL is refused, as are
+`ssh`, `secrets`, `additional_contexts`, the other
 BuildKit-only keys when set (`entitlements`, `privileged`, `cache_to`,
 `no_cache_filter`, `provenance`, `sbom`) and more than one platform are
 refused in one line: the classic builder protocol (`POST /build`) has no
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from compose import labels as L
+from compose.build.remote import is_git_url
 from compose.errors import ComposeError
 from compose.model import Project
 
@@ -59,6 +61,8 @@ class BuildSpec:
     platform: str = ""
     quiet: bool = False
     ulimits: tuple[Mapping[str, Any], ...] = ()  # the API's [{Name, Soft, Hard}]
+    remote: str = ""  # a git URL context, cloned when the build runs (context and dockerfile are then set)
+    dockerfile_name: str = "Dockerfile"  # as the build section says it, relative to the context
     isolation: str = ""
     memory: int = 0
 
@@ -173,9 +177,12 @@ def build_spec(project: Project, service: str, flags: BuildFlags = BuildFlags(),
     raw = svc.build or {}
     environ = os.environ if environ is None else environ
     context_text = str(raw.get("context") or ".")
+    remote = ""
     if _REMOTE.match(context_text):
-        raise _refuse(service, f"context {context_text!r} is not a local folder: remote contexts (git, http) are "
-                      "not supported yet")
+        if not is_git_url(context_text):
+            raise _refuse(service, f"context {context_text!r}: only git URLs and local folders are supported "
+                          "(not tarball or Dockerfile URLs)")
+        remote = context_text
     for key, why in (("ssh", "ssh forwarding needs BuildKit"), ("secrets", "build secrets need BuildKit"),
                      ("additional_contexts", "additional contexts need BuildKit"),
                      ("entitlements", "entitlements need BuildKit"), ("privileged", "privileged builds need BuildKit"),
@@ -190,17 +197,18 @@ def build_spec(project: Project, service: str, flags: BuildFlags = BuildFlags(),
         raise _refuse(service, f"platforms: one platform at a time (got {', '.join(platforms)})")
     if platforms and platform and platforms[0] != platform:
         raise _refuse(service, f'platforms: {platforms[0]} does not hold the service\'s platform "{platform}"')
-    context = project.working_dir / context_text
-    if not context.is_dir():
+    context = project.working_dir / context_text if not remote else Path()
+    if not remote and not context.is_dir():
         raise _refuse(service, f"context {context} is not a folder" if context.exists()
                       else f"context {context}: no such file or directory")
     inline = raw.get("dockerfile_inline")
-    dockerfile = None if inline is not None else context / str(raw.get("dockerfile") or "Dockerfile")
+    name = str(raw.get("dockerfile") or "Dockerfile")
+    dockerfile = None if inline is not None or remote else context / name
     if dockerfile is not None and not dockerfile.is_file():
         raise _refuse(service, f"Dockerfile {dockerfile}: no such file or directory")
     image = svc.image or f"{project.name}-{service}"
     return BuildSpec(
-        service=service, image=image, context=context, dockerfile=dockerfile,
+        service=service, image=image, context=context, dockerfile=dockerfile, remote=remote, dockerfile_name=name,
         inline=None if inline is None else str(inline),
         tags=tuple(str(t) for t in raw.get("tags") or ()), args=_args(service, raw, flags, environ, proxies or {}),
         labels={**_strings(raw.get("labels")), L.VERSION: L.COMPOSE_VERSION, L.PROJECT: project.name,

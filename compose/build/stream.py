@@ -23,7 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import anyio
 
-from compose.build.context import write_context
+from compose.build.context import Context, write_context
 from compose.build.spec import BuildSpec
 from compose.errors import ComposeError
 
@@ -52,8 +52,10 @@ class Built:
 
 def where(spec: BuildSpec) -> str:
     """How an error names the Dockerfile: relative to the current folder when under it."""
-    if spec.dockerfile is None:
+    if spec.inline is not None:
         return f"service {spec.service!r} dockerfile_inline"
+    if spec.remote or spec.dockerfile is None:
+        return f"{spec.remote}:{spec.dockerfile_name}"
     try:
         return str(spec.dockerfile.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
@@ -67,6 +69,14 @@ def one_line(spec: BuildSpec, message: str, code: int = 1) -> BuildError:
         return BuildError(f"{where(spec)}:{found.group(1)}: {found.group(2).strip().splitlines()[0]}", code)
     first = message.splitlines()[0] if message else "the build failed"
     return BuildError(f'service "{spec.service}" failed to build: {first}', code)
+
+
+def _write(spec: BuildSpec, out: IO[bytes]) -> Context:
+    """The context tar, a git URL's cloned first (and removed once written)."""
+    from compose.build.remote import local
+
+    with local(spec) as ready:
+        return write_context(ready, out)
 
 
 async def _chunks(source: IO[bytes]) -> AsyncIterator[bytes]:
@@ -99,7 +109,7 @@ async def run_build(client: EngineClient, spec: BuildSpec, on_line: Callable[[st
     from compose.client import EngineError
 
     with tempfile.TemporaryFile() as tar:
-        context = await anyio.to_thread.run_sync(write_context, spec, tar)
+        context = await anyio.to_thread.run_sync(_write, spec, tar)
         await anyio.to_thread.run_sync(tar.seek, 0)
         try:
             response = await client.post("/build", spec.query(context.dockerfile), body=_chunks(tar),

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from compose.build.remote import GitRef, is_git_url, parse_git
 from compose.build.spec import BuildFlags, build_spec, proxy_args
 from compose.errors import ComposeError
 from tests.compose.build.helpers import project
@@ -59,7 +60,7 @@ def test_image_names_the_build(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("build", "message"), [
-    ("{context: 'https://github.com/docker/compose.git'}", "is not a local folder"),
+    ("{context: 'https://example.com/context.tar.gz'}", "only git URLs and local folders are supported"),
     ("{context: ., ssh: [default]}", "ssh: ssh forwarding needs BuildKit"),
     ("{context: ., platforms: [linux/amd64, linux/arm64]}", "one platform at a time"),
     ("{context: ., secrets: [s]}", "secrets: build secrets need BuildKit"),
@@ -104,3 +105,25 @@ services:
     order = build_order(loaded, specs)
     assert order == {"a": set(), "b": {"a"}, "c": {"b"}, "d": {"c"}}
     assert in_order(order) == ["a", "b", "c", "d"]
+
+
+def test_a_git_url_context_is_kept_for_the_build(tmp_path: Path) -> None:
+    loaded = project(tmp_path, "services:\n  web:\n    build: {context: 'git@example.com:me/app.git#v1:web', "
+                               "dockerfile: web.Dockerfile}\n")
+    spec = build_spec(loaded, "web")
+    assert spec.remote == "git@example.com:me/app.git#v1:web" and spec.dockerfile is None
+    assert spec.dockerfile_name == "web.Dockerfile"
+
+
+@pytest.mark.parametrize(("url", "git"), [
+    ("git://host/repo", True), ("git@github.com:me/repo.git", True), ("github.com/me/repo", True),
+    ("https://host/me/repo.git", True), ("https://host/me/repo.git#main:sub", True),
+    ("https://host/me/context.tar.gz", False), ("http://host/Dockerfile", False),
+])
+def test_git_urls_as_the_docker_cli_tells_them(url: str, git: bool) -> None:
+    assert is_git_url(url) is git
+
+
+def test_git_fragments() -> None:
+    assert parse_git("github.com/me/repo#v1.2:sub/dir") == GitRef("https://github.com/me/repo", "v1.2", "sub/dir")
+    assert parse_git("git://h/r.git") == GitRef("git://h/r.git", "", "")
