@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import logging
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -17,6 +19,8 @@ from runtime.dockerfile import instructions as ins
 
 if TYPE_CHECKING:
     from runtime.build.steps import Steps
+
+log = logging.getLogger("pycompose.build")
 
 
 def heredoc_text(doc: ins.Heredoc, env: dict[str, str], escape: str) -> str:
@@ -95,8 +99,10 @@ async def copy_files(steps: Steps, state: StageState, instruction: ins.Copy, emi
             return selection
 
         try:
+            started = time.monotonic()
             selection = await anyio.to_thread.run_sync(choose)
             digest = await anyio.to_thread.run_sync(copying.digest, selection)
+            log.debug("%s sources selected and digested in %.3f s", what, time.monotonic() - started)
         except (copying.CopyError, ValueError) as exc:
             raise BuildFailed(str(exc)) from None
         probe = history.nop_string(state.shell, f"{what} {digest} in {dest} ")

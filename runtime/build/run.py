@@ -3,6 +3,8 @@ run the builder, and `q`'s quiet stream (only the image ID; held lines go out be
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -21,6 +23,8 @@ from runtime.errors import bad_request
 if TYPE_CHECKING:
     from runtime.containers.manager import ContainerManager
     from runtime.images.store import ImageStore
+
+log = logging.getLogger("pycompose.build")
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,9 @@ async def _build(engine: Engine, options: BuildOptions, body: BinaryIO, emit: Em
 
             await anyio.to_thread.run_sync(from_file)
         else:
+            started = time.monotonic()
             await anyio.to_thread.run_sync(unpack, body, context)
+            log.debug("build context unpacked in %.3f s", time.monotonic() - started)
         found = await anyio.to_thread.run_sync(find_dockerfile, context, options.dockerfile,
                                                options.dockerfile != "Dockerfile")
         await anyio.to_thread.run_sync(remove_ignored_files, found)
