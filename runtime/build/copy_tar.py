@@ -85,7 +85,7 @@ def write_tar(selection: Selection, dest: str, out: BinaryIO, *, dest_is_dir: bo
 
 
 def _unpackable(source: Source) -> bool:
-    if source.is_dir or len(source.entries) != 1:
+    if source.is_dir or not source.unpack or len(source.entries) != 1:
         return False
     entry = source.entries[0]
     return entry.kind == "file" and entry.host is not None and is_archive(entry.host)
@@ -122,5 +122,9 @@ def _add_file(tar: tarfile.TarFile, info: tarfile.TarInfo, entry: Entry) -> None
         tar.addfile(info, io.BytesIO(entry.data))
         return
     assert entry.host is not None
-    with open(entry.host, "rb") as f:
+    try:
+        f = open(entry.host, "rb")  # noqa: SIM115 - closed below; only opening is the source's fault
+    except OSError as exc:
+        raise CopyError(f"failed to copy {entry.rel}: {exc.strerror or exc}") from None
+    with f:
         tar.addfile(info, f)

@@ -26,13 +26,21 @@ from pathlib import Path
 
 from runtime.build.copy_tar import check_dest, resolve_dest, write_tar
 from runtime.build.globs import Excluder, has_wildcards, match, unescape
-from runtime.build.selection import CopyError, Entry, Selection, Source, heredoc_source, resolve_in
+from runtime.build.selection import (
+    CopyError,
+    Entry,
+    Selection,
+    Source,
+    heredoc_source,
+    resolve_in,
+    resolve_path,
+)
 
 CHUNK = 1 << 20
 _KEPT_XATTRS = ("user.", "security.capability")
 
 __all__ = ["CopyError", "Entry", "Selection", "Source", "check_dest", "digest", "heredoc_source", "resolve_dest",
-           "resolve_in", "select", "write_tar"]
+           "resolve_in", "resolve_path", "select", "write_tar"]
 
 
 def select(root: Path, sources: Sequence[str], *, excludes: Sequence[str] = (), parents: bool = False,
@@ -142,24 +150,24 @@ def _walk(path: Path, name: str, prefix: str, excluder: Excluder, out: list[Entr
     """A directory's contents, depth first in lexical order, symlinks not followed; `name` is the
     path inside the source, which --exclude patterns are matched against (as BuildKit does)."""
     try:
-        names = sorted(os.listdir(path))
+        with os.scandir(path) as found:
+            children = sorted((item.name, item.path) for item in found)
     except OSError:
         return
-    for child in names:
+    for child, where in children:
         ctx = f"{name}/{child}" if name else child
         rel = f"{prefix}/{child}" if prefix else child
         if excluder and excluder.excluded(ctx):
             continue
-        st = os.lstat(path / child)
-        entry = _entry(path / child, rel, st)
+        entry = _entry(where, rel, os.lstat(where))
         if entry is None:
             continue
         out.append(entry)
         if entry.kind == "dir":
-            _walk(path / child, ctx, rel, excluder, out)
+            _walk(Path(where), ctx, rel, excluder, out)
 
 
-def _entry(path: Path, rel: str, st: os.stat_result) -> Entry | None:
+def _entry(path: Path | str, rel: str, st: os.stat_result) -> Entry | None:
     mode = st.st_mode
     if stat.S_ISREG(mode):
         kind, size, link = "file", st.st_size, ""
@@ -173,10 +181,10 @@ def _entry(path: Path, rel: str, st: os.stat_result) -> Entry | None:
         return None  # sockets and device nodes are not copied
     return Entry(rel=rel, kind=kind, mode=stat.S_IMODE(mode), uid=st.st_uid, gid=st.st_gid, size=size,
                  mtime=st.st_mtime, linkname=link, xattrs=_xattrs(path),
-                 host=path if kind == "file" else None)
+                 host=Path(path) if kind == "file" else None)
 
 
-def _xattrs(path: Path) -> tuple[tuple[str, bytes], ...]:
+def _xattrs(path: Path | str) -> tuple[tuple[str, bytes], ...]:
     try:
         names = os.listxattr(path, follow_symlinks=False)
     except OSError:
@@ -219,7 +227,10 @@ def _content_hash(entry: Entry) -> bytes:
         return hashlib.sha256(entry.data).digest()
     assert entry.host is not None
     h = hashlib.sha256()
-    with open(entry.host, "rb") as f:
-        while chunk := f.read(CHUNK):
-            h.update(chunk)
+    try:
+        with open(entry.host, "rb") as f:
+            while chunk := f.read(CHUNK):
+                h.update(chunk)
+    except OSError as exc:
+        raise CopyError(f"failed to compute cache key: {entry.rel}: {exc.strerror or exc}") from None
     return h.digest()

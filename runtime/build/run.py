@@ -3,6 +3,7 @@ run the builder, and `q`'s quiet stream (only the image ID; held lines go out be
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -14,7 +15,8 @@ import anyio.to_thread
 from runtime.build import messages
 from runtime.build.builder import Builder
 from runtime.build.cache import BuildCache
-from runtime.build.context import build_root, find_dockerfile, remove_ignored_files, unpack, work_dir
+from runtime.build.context import build_root, work_dir
+from runtime.build.contexts import context_dir
 from runtime.build.options import BuildOptions
 from runtime.build.selection import CopyError
 from runtime.build.state import Build, Emit
@@ -63,9 +65,7 @@ async def _build(engine: Engine, options: BuildOptions, body: BinaryIO, emit: Em
     from runtime.dockerfile.errors import DockerfileError
     from runtime.dockerfile.parser import parse
 
-    with work_dir(engine.root) as work:
-        context = work / "context"
-        context.mkdir(mode=0o700)
+    with work_dir(engine.root) as work, contextlib.ExitStack() as stack:
         if options.remote:
             from runtime.build.fetch import fetch_remote_context
 
@@ -73,19 +73,12 @@ async def _build(engine: Engine, options: BuildOptions, body: BinaryIO, emit: Em
                 downloaded = await fetch_remote_context(options.remote, work, dockerfile=options.dockerfile)
             except CopyError as exc:  # FetchError: dockerd's "unable to prepare context: …"
                 raise bad_request(str(exc)) from None
-
-            def from_file() -> None:
-                with open(downloaded, "rb") as f:
-                    unpack(f, context)
-
-            await anyio.to_thread.run_sync(from_file)
-        else:
-            started = time.monotonic()
-            await anyio.to_thread.run_sync(unpack, body, context)
-            log.debug("build context unpacked in %.3f s", time.monotonic() - started)
-        found = await anyio.to_thread.run_sync(find_dockerfile, context, options.dockerfile,
-                                               options.dockerfile != "Dockerfile")
-        await anyio.to_thread.run_sync(remove_ignored_files, found)
+            body = stack.enter_context(open(downloaded, "rb"))
+        started = time.monotonic()
+        found = await anyio.to_thread.run_sync(
+            stack.enter_context, context_dir(engine.root, body, work, options.dockerfile))
+        log.debug("build context ready in %.3f s", time.monotonic() - started)
+        context = found.root
         try:
             dockerfile = parse(found.text)
         except DockerfileError as exc:

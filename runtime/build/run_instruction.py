@@ -53,7 +53,7 @@ async def run_instruction(steps: Steps, state: StageState, instruction: ins.Run,
         if mount.from_ and mount.from_ not in from_layers:
             from runtime.build.copy_step import source_root_layers
 
-            from_layers[mount.from_] = await source_root_layers(steps, mount.from_, emit)
+            from_layers[mount.from_] = (await source_root_layers(steps, mount.from_, emit))[1]
     with contextlib.ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=build.work)))
         roots = {name: stack.enter_context(rootfs.mounted(layers, build.work)) for name, layers in from_layers.items()}

@@ -14,7 +14,8 @@
 `host_mounts` returns HostConfig.Mounts entries, the environment to add to the step (never
 to the image's config) and `plan.close()` to call after the step: it drops locks and
 removes throwaway copies and secret files. It may block (a `locked` cache): run it in a
-worker thread.
+worker thread. `prune_caches` empties
+the cache directories no step holds (for `POST /build/prune`).
 """
 
 from __future__ import annotations
@@ -134,7 +135,10 @@ def _cache(plan: RunMountPlan, mount: RunMount, stage_rootfs: Callable[[str], Pa
     cache_root.mkdir(parents=True, exist_ok=True)
     base = cache_root / hashlib.sha256(ident.encode()).hexdigest()[:32]
     path = base
-    if sharing == "locked":
+    if sharing == "shared":  # held shared, so that a prune passes it by; never waits
+        with contextlib.suppress(BlockingIOError):
+            plan.locks.append(_lock(base, blocking=False, shared=True))
+    elif sharing == "locked":
         plan.locks.append(_lock(base, blocking=True))
     elif sharing == "private":
         for n in range(PRIVATE_COPIES):
@@ -152,10 +156,10 @@ def _cache(plan: RunMountPlan, mount: RunMount, stage_rootfs: Callable[[str], Pa
     plan.mounts.append({"Type": "bind", "Source": str(path), "Target": target, "ReadOnly": False})
 
 
-def _lock(path: Path, *, blocking: bool) -> int:
+def _lock(path: Path, *, blocking: bool, shared: bool = False) -> int:
     fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | (0 if blocking else fcntl.LOCK_NB))
     except OSError as exc:
         os.close(fd)
         if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
@@ -211,3 +215,38 @@ def _secret(plan: RunMountPlan, index: int, mount: RunMount, secrets: Mapping[st
     os.chmod(folder, 0o755)
     target = _target(mount, workdir, default=f"/run/secrets/{ident}")
     plan.mounts.append({"Type": "bind", "Source": str(path), "Target": target, "ReadOnly": True})
+
+
+def prune_caches(cache_root: Path) -> tuple[list[str], int]:
+    """`POST /build/prune`'s share: every cache mount directory no step holds, removed.
+
+    Returns (the removed directories' names, the bytes they held)."""
+    removed: list[str] = []
+    reclaimed = 0
+    if not cache_root.is_dir():
+        return removed, reclaimed
+    for entry in sorted(cache_root.iterdir()):
+        if entry.suffix in (".lock", ".new") or not entry.is_dir():
+            continue
+        try:
+            fd = _lock(entry, blocking=False)
+        except BlockingIOError:
+            continue  # a step uses it
+        try:
+            reclaimed += _size(entry)
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry.name)
+        finally:
+            os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(f"{entry}.lock")
+    return removed, reclaimed
+
+
+def _size(path: Path) -> int:
+    total = 0
+    for folder, _dirs, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(folder, name)).st_blocks * 512
+    return total

@@ -5,6 +5,7 @@
   what the builder does to ENV/LABEL/WORKDIR/USER/COPY... words at each step.
 - `expand_words(text, env)`: the same, split on unquoted whitespace after substitution.
 - `split_words(text)`: the raw split the parser does (quotes and escapes kept).
+- `expand_heredoc(body, env)`: a COPY/ADD heredoc body (quotes kept, `$` and `\\` processed).
 
 Errors are `WordError`s worded as buildkit's (`failed to process "${x": syntax error: missing '}'`).
 """
@@ -78,6 +79,7 @@ class Lexer:
     raw_quotes: bool = False
     raw_escapes: bool = False
     skip_unset: bool = False
+    skip_quotes: bool = False
     _text: str = ""
     _pos: int = 0
     _env: Mapping[str, str] = field(default_factory=dict)
@@ -119,7 +121,7 @@ class Lexer:
                     value = self._dollar()
                     result.append(value)
                     words.add_string(value)
-                elif ch in "<'\"":
+                elif ch == "<" or (ch in "'\"" and not self.skip_quotes):
                     value = self._heredoc_start() if ch == "<" else self._quoted(ch)
                     result.append(value)
                     words.add_raw(value)
@@ -288,6 +290,12 @@ class Lexer:
 def expand(word: str, env: Mapping[str, str], escape: str = "\\") -> str:
     """The value of one word: quotes removed, `$` references substituted."""
     return Lexer(escape=escape).process(word, env)[0]
+
+
+def expand_heredoc(content: str, env: Mapping[str, str]) -> str:
+    """A COPY/ADD heredoc body whose delimiter was not quoted: `$` references substituted and `\\`
+    escapes applied, quotes left as they are (buildkit's SkipProcessQuotes; always `\\`)."""
+    return Lexer(skip_quotes=True).process(content, env)[0]
 
 
 def expand_words(text: str, env: Mapping[str, str], escape: str = "\\") -> list[str]:

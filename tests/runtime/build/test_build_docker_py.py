@@ -27,7 +27,7 @@ def client(engine: EngineHandle) -> Iterator[Any]:
 
 
 def test_docker_py_build(client: Any, busybox: str, tmp_path: Path) -> None:
-    ctx = write(tmp_path, {"Dockerfile": "FROM busybox AS first\nARG WORD=default\nRUN echo $WORD > /word\n"
+    ctx = write(tmp_path, {"Dockerfile": "FROM busybox AS first\nARG WORD=default\nRUN sleep 2 && echo $WORD > /word\n"
                                          "FROM first\nLABEL kind=py\nCMD [\"cat\", \"/word\"]\n"})
     image, logs = client.images.build(path=str(ctx), tag="pybuilt:1", buildargs={"WORD": "given"}, rm=True,
                                       labels={"by": "docker-py"}, shmsize=64 * 1024 * 1024,

@@ -41,3 +41,23 @@ def test_cache_from_limits_hits_to_its_images(engine: EngineHandle, busybox: str
     docker(engine, "build", "-t", "unrelated", str(write(tmp_path / "u", {"Dockerfile": "FROM busybox\nENV B=2\n"})))
     misses = steps(docker(engine, "build", "--cache-from", "unrelated", str(ctx)).stdout)
     assert [cached for _, cached in misses] == [False, False, False], misses
+
+
+def test_from_a_private_registry_uses_x_registry_config(engine: EngineHandle, busybox: str,
+                                                        registry_factory: RegistryFactory, tmp_path: Path) -> None:
+    reg = registry_factory("htpasswd")
+    user, password = next(iter(reg.users.items()))
+    docker(engine, "login", reg.host, "-u", user, "--password-stdin", input=password)
+    try:
+        remote = f"{reg.host}/private/busybox:1"
+        docker(engine, "tag", busybox, remote)
+        docker(engine, "push", remote)
+        docker(engine, "rmi", remote)
+        ctx = write(tmp_path, {"Dockerfile": f"FROM {remote}\nRUN echo private > /p\n"})
+        out = docker(engine, "build", "-t", "from-private", str(ctx)).stdout
+        assert f"Status: Downloaded newer image for {remote}" in out, out
+    finally:
+        docker(engine, "logout", reg.host)
+    denied = write(tmp_path / "d", {"Dockerfile": f"FROM {reg.host}/private/other:1\n"})
+    failed = docker(engine, "build", str(denied), check=False)
+    assert failed.returncode != 0 and failed.stderr.strip(), failed.stderr

@@ -47,3 +47,26 @@ def test_network_none_cannot_reach(engine: EngineHandle, web: str, tmp_path: Pat
     only_lo = write(tmp_path / "lo", {"Dockerfile": "FROM busybox\nRUN ls /sys/class/net > /nets\n"})
     docker(engine, "build", "--network", "none", "-t", "nonet", str(only_lo))
     assert docker(engine, "run", "--rm", "nonet", "cat", "/nets").stdout == "lo\n"
+
+
+def test_a_client_that_goes_away_stops_the_build(engine: EngineHandle, busybox: str, tmp_path: Path) -> None:
+    import subprocess
+    import time
+
+    from tests.compose.cli.engines import DOCKER, cli_env
+
+    if DOCKER is None:
+        pytest.skip("no docker CLI on PATH")
+    ctx = write(tmp_path, {"Dockerfile": "FROM busybox\nRUN echo started && sleep 60\n"})
+    proc = subprocess.Popen([DOCKER, "build", str(ctx)], env=cli_env(engine.root.parent, engine),
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.strip() == "started":
+            break
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and docker(engine, "ps", "-aq").stdout.strip():
+        time.sleep(0.2)
+    assert docker(engine, "ps", "-aq").stdout.strip() == ""

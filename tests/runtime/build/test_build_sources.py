@@ -118,6 +118,22 @@ def test_copy_sources_owners_modes(engine: EngineHandle, busybox: str, tmp_path:
     docker(engine, "rmi", "sources:1")
 
 
+def test_copy_through_destination_symlinks(engine: EngineHandle, busybox: str, tmp_path: Path) -> None:
+    """A destination under a symlinked directory (/bin -> usr/bin in merged-/usr images) lands where
+    the link points, and the link stays a link."""
+    ctx = write(tmp_path / "ctx", {
+        "Dockerfile": (f"FROM {busybox}\nRUN mkdir -p /usr/tools && echo old > /usr/tools/kept && "
+                       "ln -s usr/tools /tools && ln -s /usr/tools/kept /kept-link\n"
+                       "COPY a.txt /tools/\nCOPY b.txt /tools/sub/b.txt\nCOPY a.txt /kept-link\n"),
+        "a.txt": "a\n", "b.txt": "b\n",
+    })
+    docker(engine, "build", "-t", "linked-dest", str(ctx))
+    out = docker(engine, "run", "--rm", "linked-dest", "sh", "-c",
+                 "readlink /tools; ls /usr/tools; cat /usr/tools/sub/b.txt /usr/tools/kept; readlink /kept-link").stdout
+    assert out.split() == ["usr/tools", "a.txt", "kept", "sub", "b", "a", "/usr/tools/kept"], out
+    docker(engine, "rmi", "linked-dest")
+
+
 def test_copy_heredocs(engine: EngineHandle, busybox: str, tmp_path: Path) -> None:
     ctx = write(tmp_path / "ctx", {"Dockerfile": (
         f"FROM {busybox}\nARG WHO=world\n"
@@ -139,7 +155,7 @@ def test_copy_errors(engine: EngineHandle, busybox: str, tmp_path: Path) -> None
         "COPY hom* /dir": "When using COPY with more than one source file, the destination must be a directory "
                           "and end with a /",
         "COPY nomatch* /dir/": "COPY failed: no source files were specified",
-        "COPY --chown=nobody home.txt /x": "unable to find user nobody: no matching entries in passwd file",
+        "COPY --chown=nosuchuser home.txt /x": "unable to find user nosuchuser: no matching entries in passwd file",
     }
     for line, message in cases.items():
         ctx = write(tmp_path / f"ctx{len(line)}", {"Dockerfile": f"FROM {busybox}\n{line}\n",
@@ -167,26 +183,36 @@ def test_copy_cache_keys_content_and_metadata_not_mtime(engine: EngineHandle, bu
     os.chmod(ctx / "a.txt", 0o600)
     assert build() == [False, False, False, False]  # a mode is in the key
     assert build() == [False, True, True, True]
+    (ctx / "Dockerfile").write_text(f"FROM {busybox}\nCOPY --chown=1:1 a.txt /a\nCOPY b /b/\nRUN cat /a /b/b.txt\n")
+    assert build() == [False, False, False, False]
+    (ctx / "Dockerfile").write_text(f"FROM {busybox}\nCOPY --chown=2:2 a.txt /a\nCOPY b /b/\nRUN cat /a /b/b.txt\n")
+    assert build() == [False, False, False, False]  # so are --chown (and --chmod)
+    (ctx / "Dockerfile").write_text(f"FROM {busybox}\nCOPY --chmod=600 a.txt /a\nCOPY b /b/\nRUN cat /a /b/b.txt\n")
+    assert build() == [False, False, False, False]
     docker(engine, "rmi", "keyed")
 
 
 def test_add_archives_and_urls(engine: EngineHandle, busybox: str, tmp_path: Path,
                                server: tuple[str, dict[str, tuple[int, dict[str, str], bytes]]]) -> None:
     url, routes = server
+    routes["/pkg.tar.gz"] = (200, {}, tar_gz({"inside": b"i\n"}))
     ctx = write(tmp_path / "ctx", {
         "Dockerfile": (f"FROM {busybox}\nADD pkg.tar.gz /opt/pkg/\nADD plain.txt /opt/\n"
                        f"ADD {url}/conf/app.conf /etc/app/\n"
                        f"ADD --checksum=sha256:{hashlib.sha256(CONF).hexdigest()} {url}/conf/app.conf /checked\n"
+                       f"ADD {url}/pkg.tar.gz /downloaded/\n"
                        "COPY pkg.tar.gz /copied/\n"),
         "plain.txt": "p\n",
     })
     (ctx / "pkg.tar.gz").write_bytes(tar_gz({"bin/tool": b"tool\n", "README": b"readme\n"}))
     docker(engine, "build", "-t", "added", str(ctx))
     got = files_of(engine, "added", "/opt/pkg/bin/tool", "/opt/pkg/README", "/opt/pkg/pkg.tar.gz", "/opt/plain.txt",
-                   "/etc/app/app.conf", "/checked", "/copied/pkg.tar.gz")
+                   "/etc/app/app.conf", "/checked", "/copied/pkg.tar.gz", "/downloaded/pkg.tar.gz",
+                   "/downloaded/inside")
     assert got == {"/opt/pkg/bin/tool": "0:0 640", "/opt/pkg/README": "0:0 640", "/opt/pkg/pkg.tar.gz": "missing",
                    "/opt/plain.txt": "0:0 644", "/etc/app/app.conf": "0:0 600", "/checked": "0:0 600",
-                   "/copied/pkg.tar.gz": "0:0 644"}  # ADD unpacks a local tar, COPY does not
+                   "/copied/pkg.tar.gz": "0:0 644", "/downloaded/pkg.tar.gz": "0:0 600",
+                   "/downloaded/inside": "missing"}  # ADD unpacks a local tar, not a URL's; COPY never
     assert cat(engine, "added", "/etc/app/app.conf") == CONF.decode()
     mtime = docker(engine, "run", "--rm", "added", "stat", "-c", "%Y", "/etc/app/app.conf").stdout.strip()
     assert mtime == "1445412480"  # Last-Modified
@@ -218,6 +244,9 @@ def test_run_mounts(engine: EngineHandle, busybox: str, tmp_path: Path) -> None:
             "RUN --mount=type=bind,target=/ctx,rw rm /ctx/src/a.txt && touch /ctx/new\n"
             "RUN --mount=type=bind,from=tools,source=/tools,target=/t cp /t/t /from-stage\n"
             "RUN --mount=type=tmpfs,target=/scratch,size=1048576 grep ' /scratch ' /proc/mounts > /tmpfs-line\n"
+            "RUN --mount=type=cache,target=/owned,id=owned,uid=1000,gid=1001,mode=0700 stat -c '%u:%g %a' /owned"
+            " > /cache-owner\n"
+            "RUN --mount=type=bind,source=src/a.txt,target=/one.txt cat /one.txt > /from-file-bind\n"
         ),
         "src/a.txt": "a\n",
     })
@@ -229,6 +258,8 @@ def test_run_mounts(engine: EngineHandle, busybox: str, tmp_path: Path) -> None:
     assert cat(engine, "mounted", "/from-bind") == "a\n"
     assert cat(engine, "mounted", "/from-stage") == "tool\n"
     assert "tmpfs" in cat(engine, "mounted", "/tmpfs-line")
+    assert cat(engine, "mounted", "/cache-owner") == "1000:1001 700\n"
+    assert cat(engine, "mounted", "/from-file-bind") == "a\n"
     got = files_of(engine, "mounted", "/cache/log", "/mnt/a.txt", "/scratch/x")
     assert got == {"/cache/log": "missing", "/mnt/a.txt": "missing", "/scratch/x": "missing"}
     docker(engine, "rmi", "mounted")

@@ -109,6 +109,15 @@ def test_digest_ignores_mtime_not_content_or_mode(ctx: Path) -> None:
     assert digest(select(ctx, ["other"])) != digest(select(ctx, ["homer.py"]))
 
 
+def test_a_source_gone_before_reading_is_a_copy_error(ctx: Path) -> None:
+    selection = select(ctx, ["other"])
+    (ctx / "other").unlink()
+    with pytest.raises(CopyError, match="failed to compute cache key: other: No such file or directory"):
+        digest(selection)
+    with pytest.raises(CopyError, match="failed to copy other: No such file or directory"):
+        write_tar(selection, "/o", io.BytesIO(), dest_is_dir=False)
+
+
 def test_destination_rules(ctx: Path, tmp_path: Path) -> None:
     out = extract(select(ctx, ["home.txt"]), "/app/renamed", tmp_path)
     assert (out / "app" / "renamed").read_text() == "home\n"
@@ -156,6 +165,20 @@ def test_heredoc_source(tmp_path: Path) -> None:
     assert (out / "etc" / "greeting").read_text() == "hello\n"
     out = extract(selection, "/d/", tmp_path)
     assert (out / "d" / "EOF").stat().st_mode & 0o777 == 0o644
+
+
+def test_resolve_path_follows_links_inside_the_root() -> None:
+    from runtime.build.copying import resolve_path
+
+    links = {"/bin": "usr/bin", "/usr/bin/sh": "busybox", "/up": "../../..", "/abs": "/opt/x", "/loop": "/loop"}
+    assert resolve_path("/bin/", links.get) == "/usr/bin/"
+    assert resolve_path("/bin/tool", links.get) == "/usr/bin/tool"
+    assert resolve_path("/bin/sh", links.get) == "/usr/bin/busybox"  # the last component too
+    assert resolve_path("/up/etc", links.get) == "/etc"  # never above the root
+    assert resolve_path("/abs/y/", links.get) == "/opt/x/y/"
+    assert resolve_path("/", links.get) == "/" and resolve_path("/plain/file", links.get) == "/plain/file"
+    with pytest.raises(CopyError, match="too many levels of symbolic links"):
+        resolve_path("/loop/x", links.get)
 
 
 def test_resolve_dest() -> None:

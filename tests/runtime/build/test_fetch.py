@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from runtime.build.copying import CopyError, select, write_tar
-from runtime.build.fetch import FetchError, fetch_remote_context, fetch_url, is_archive, unpack
+from runtime.build.copying import CopyError, Selection, select, write_tar
+from runtime.build.fetch import FetchError, fetch_remote_context, fetch_url, is_archive, unpack, url_sources
 from runtime.images.layers import apply_layer
 
 pytestmark = pytest.mark.anyio
@@ -108,6 +108,25 @@ async def test_fetch_checksum_and_errors(server: str, tmp_path: Path) -> None:
         await fetch_url("http://127.0.0.1:1/x", tmp_path)
 
 
+async def test_url_sources_are_never_unpacked(server: str, tmp_path: Path) -> None:
+    sources = await url_sources([f"{server}/ctx.tar.gz", f"{server}/files/app.conf"], tmp_path / "dl")
+    assert [(s.name, s.unpack, s.entries[0].mode) for s in sources] == [("ctx.tar.gz", False, 0o600),
+                                                                          ("app.conf", False, 0o600)]
+    buf = io.BytesIO()
+    write_tar(Selection(tuple(sources)), "/srv/", buf, dest_is_dir=False, unpack=True, what="ADD")
+    buf.seek(0)
+    with tarfile.open(fileobj=buf) as tar:
+        assert tar.getnames() == ["srv/ctx.tar.gz", "srv/app.conf"]
+    unpacked = await url_sources([f"{server}/ctx.tar.gz"], tmp_path / "dl2", unpack=True)  # ADD --unpack=true
+    buf = io.BytesIO()
+    write_tar(Selection(tuple(unpacked)), "/srv/", buf, dest_is_dir=False, unpack=True, what="ADD")
+    buf.seek(0)
+    with tarfile.open(fileobj=buf) as tar:
+        assert tar.getnames() == ["srv/Dockerfile"]
+    with pytest.raises(FetchError, match="checksum can't be specified for multiple sources"):
+        await url_sources(["a", "b"], tmp_path, checksum="sha256:" + "0" * 64)
+
+
 async def test_remote_context(server: str, tmp_path: Path) -> None:
     archive = await fetch_remote_context(f"{server}/ctx.tar.gz", tmp_path)
     with tarfile.open(archive) as tar:
@@ -154,6 +173,30 @@ def test_is_archive_and_unpack(tmp_path: Path) -> None:
         assert (out / "opt" / "x" / "abs.txt").read_bytes() == b"abs\n"  # an absolute name lands inside
         st = (out / "opt" / "x" / "pkg" / "a.txt").stat()
         assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (0, 0, 0o640)
+
+
+def test_hardlinks_and_symlinks_in_archives(tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo("d/file")
+        info.size = 2
+        tar.addfile(info, io.BytesIO(b"x\n"))
+        link = tarfile.TarInfo("d/hard")
+        link.type, link.linkname = tarfile.LNKTYPE, "d/file"
+        tar.addfile(link)
+        sym = tarfile.TarInfo("d/soft")
+        sym.type, sym.linkname = tarfile.SYMTYPE, "file"
+        tar.addfile(sym)
+    (tmp_path / "links.tar").write_bytes(buf.getvalue())
+    out_tar = io.BytesIO()
+    unpack(tmp_path / "links.tar", out_tar, "/x/y")
+    out_tar.seek(0)
+    out = tmp_path / "out"
+    out.mkdir()
+    apply_layer(out_tar, out)
+    base = out / "x" / "y" / "d"
+    assert (base / "hard").read_bytes() == b"x\n" and os.stat(base / "hard").st_ino == os.stat(base / "file").st_ino
+    assert os.readlink(base / "soft") == "file"
 
 
 def test_breakout_refused(tmp_path: Path) -> None:

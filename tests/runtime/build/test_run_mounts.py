@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime.build.run_mounts import MountError, host_mounts
+from runtime.build.run_mounts import MountError, host_mounts, prune_caches
 from runtime.dockerfile.instructions import RunMount
 
 
@@ -117,3 +117,17 @@ def test_failure_cleans_what_was_made(dirs: dict[str, Path]) -> None:
         plan_for(dirs, RunMount("secret", id="token"), RunMount("bind", target="/x", source="missing"),
                  secrets={"token": b"x"})
     assert os.listdir(dirs["work"]) == []
+
+
+def test_prune_caches_spares_held_ones(dirs: dict[str, Path]) -> None:
+    held = plan_for(dirs, RunMount("cache", target="/held", sharing="locked"))
+    free = plan_for(dirs, RunMount("cache", target="/free"))
+    (Path(free.mounts[0]["Source"]) / "blob").write_bytes(b"x" * 10000)
+    assert prune_caches(dirs["cache"]) == ([], 0)  # both in use
+    free.close()
+    removed, reclaimed = prune_caches(dirs["cache"])
+    assert removed == [Path(free.mounts[0]["Source"]).name] and reclaimed >= 10000
+    assert Path(held.mounts[0]["Source"]).is_dir()
+    held.close()
+    assert prune_caches(dirs["cache"])[0] == [Path(held.mounts[0]["Source"]).name]
+    assert prune_caches(dirs["cache"] / "none") == ([], 0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from runtime.dockerfile.errors import WordError
-from runtime.dockerfile.words import Lexer, expand, expand_words, split_words
+from runtime.dockerfile.words import Lexer, expand, expand_heredoc, expand_words, split_words
 
 ENV = {"A": "1", "EMPTY": "", "PATH": "/usr/local/bin:/usr/bin", "SP": "a  b", "FILE": "dir/name.tar.gz"}
 
@@ -61,3 +61,8 @@ def test_split_words_keeps_quotes_and_escapes() -> None:
 def test_skip_unset_keeps_references() -> None:
     lexer = Lexer(skip_unset=True)
     assert lexer.process("$X ${Y} ${Z:-d} $A", {"A": "1"})[0] == "$X ${Y} ${Z:-d} 1"
+
+
+def test_heredoc_bodies_keep_quotes() -> None:
+    body = 'echo "$A" \'$A\' ${UNSET:-d}\nline two \\$A\n'
+    assert expand_heredoc(body, ENV) == 'echo "1" \'1\' d\nline two $A\n'
