@@ -144,13 +144,15 @@ class Project:
         return make_progress(self.progress, sys.stderr, "never", title)
 
     def up(self, wait: bool = True, services: Sequence[str] = (), *, wait_timeout: float | None = None,
-           force_recreate: bool = False, remove_orphans: bool = False, timeout: int | None = None) -> None:
-        """Create and start the services (detached); with `wait`, until running or healthy."""
+           force_recreate: bool = False, remove_orphans: bool = False, timeout: int | None = None,
+           build: bool = False) -> None:
+        """Create and start the services (detached); with `wait`, until running or healthy; `build` rebuilds
+        the images of services with a build section first (as `up --build`; missing ones are built anyway)."""
         from compose.plan import UpOptions
 
         options = UpOptions(services=tuple(services), wait=wait, wait_timeout=wait_timeout,
                             force_recreate=force_recreate, remove_orphans=remove_orphans, timeout=timeout)
-        self._call(lambda session: session.converge(options))
+        self._call(lambda session: session.converge(options, build="force" if build else "auto"))
 
     def down(self, volumes: bool = True, remove_orphans: bool = True, timeout: int | None = None) -> None:
         """Stop and remove containers and networks; with `volumes`, the project's volumes too."""

@@ -107,14 +107,8 @@ def run_command(project: Project, executor: Executor, command: str) -> None:
     if words[:1] == ["up"] and len(words) >= 2 and words[-2] == "--wait-timeout" and words[-1].isdigit():
         timeout, words = float(words[-1]), words[:-2]
     if words[:1] == ["up"] and set(words[1:]) <= _UP:
-        building = sorted(name for name, svc in project.model.services.items() if svc.build is not None)
-        if "--build" in words and building:
-            from compose.errors import ComposeError
-            from compose.plan.pull import BUILD_MISSING
-
-            raise ComposeError(f"--build: {BUILD_MISSING} (services with a build section: {', '.join(building)})")
         project.up(wait="--wait" in words, wait_timeout=timeout, remove_orphans="--remove-orphans" in words,
-                   force_recreate="--force-recreate" in words)
+                   force_recreate="--force-recreate" in words, build="--build" in words)
     elif words[:1] == ["down"] and set(words[1:]) <= _DOWN:
         project.down(volumes=bool({"-v", "--volumes"} & set(words)), remove_orphans="--remove-orphans" in words)
     else:

@@ -24,6 +24,7 @@ from compose.observed import ObservedContainer, ObservedState, observed_state
 from compose.progress import Progress
 
 if TYPE_CHECKING:
+    from compose.build.spec import BuildFlags
     from compose.client import EngineClient
     from compose.loader.project import LoadOptions
     from compose.model import Project
@@ -169,28 +170,34 @@ class Session:
             return await self.run(plan, display.event)
 
     async def resolve_images(self, services: Iterable[str], pull: str | None = None,
-                             quiet_pull: bool = False) -> dict[str, str]:
-        """The id of each service's image, pulled first where the pull policy (or `pull`) says so.
+                             quiet_pull: bool = False, build: str = "auto",
+                             build_flags: BuildFlags | None = None) -> dict[str, str]:
+        """The id of each service's image, built or pulled first where the policy (or `pull`, `build`) says so.
 
-        Each image is asked for and pulled once, however many services run it, and all at once; the
+        Each image is asked for, built or pulled once, however many services run it, and all at once; the
         decisions are compose/plan/pull.py's. An image that cannot be had is an error that says why."""
-        from compose.plan.pull import FAIL, PULL, image_of, up_steps
+        from compose.plan.pull import BUILD_IT, FAIL, PULL, image_of, up_steps
         from compose.pulling import failure, local_images, run_pulls
 
         project, names = self.project, sorted(services)
         local = await local_images(self.client, {image_of(project, name) for name in names})
-        steps = up_steps(project, names, local, time.time(), pull)
+        steps = up_steps(project, names, local, time.time(), pull, build)
         failing = sorted((step.services[0], step.reason) for step in steps if step.action == FAIL)
         if failing:
             raise ComposeError(failing[0][1])
-        if self.dry_run and any(step.action == PULL for step in steps):
+        building = sorted(n for step in steps if step.action == BUILD_IT for n in step.services)
+        if building:
+            await self.build(building, build_flags)
+            local.update(await local_images(self.client, [s.image for s in steps if s.action == BUILD_IT]))
+        if self.dry_run and any(step.action in (PULL, BUILD_IT) for step in steps):
             from compose.dry_run import PREFIX
             from compose.scheduler import DONE, ProgressEvent
 
-            with self.display("Pulling") as display:  # what a real run would pull, pulled by none
-                for step in steps:
-                    if step.action == PULL:
-                        display.event(ProgressEvent(f"{PREFIX}{step.services[0]}", "Pulled", DONE, 0.0))
+            if any(step.action == PULL for step in steps):
+                with self.display("Pulling") as display:  # what a real run would pull, pulled by none
+                    for step in steps:
+                        if step.action == PULL:
+                            display.event(ProgressEvent(f"{PREFIX}{step.services[0]}", "Pulled", DONE, 0.0))
             return {name: getattr(local.get(step.image), "id", step.image) for step in steps for name in step.services}
         if any(step.action == PULL for step in steps):
             with self.display("Pulling") as display:
@@ -207,7 +214,29 @@ class Session:
             out.update({name: found.id for name in step.services})
         return dict(sorted(out.items()))
 
-    async def converge(self, options: UpOptions, pull: str | None = None, quiet_pull: bool = False) -> None:
+    async def build(self, services: Iterable[str], flags: BuildFlags | None = None,
+                    show_output: bool = True) -> dict[str, str]:
+        """Build the services' images (those with a build section), in dependency order; their ids."""
+        from compose.build.run import build_all, specs_for
+        from compose.build.spec import BuildFlags
+
+        specs = specs_for(self.project, services, flags or BuildFlags())
+        if not specs:
+            return {}
+        if self.dry_run:
+            from compose.build.run import build_order, in_order
+            from compose.dry_run import PREFIX
+            from compose.scheduler import DONE, ProgressEvent
+
+            with self.display("Building") as display:
+                for name in in_order(build_order(self.project, specs)):
+                    display.event(ProgressEvent(f"{PREFIX}Service {name}", "Built", DONE, 0.0))
+            return {}
+        with self.display("Building") as display:
+            return await build_all(self.client, self.project, specs, display, self.parallel, show_output)
+
+    async def converge(self, options: UpOptions, pull: str | None = None, quiet_pull: bool = False,
+                       build: str = "auto", build_flags: BuildFlags | None = None) -> None:
         """Observe, resolve the images, plan and run: what `up` and `create` have in common."""
         from compose.plan import UpFacts, plan_up
 
@@ -215,7 +244,7 @@ class Session:
         observed = await self.observe()
         chosen = {s for s in selected_services(project, options.services, options.no_deps)
                   if options.scale.get(s, project.services[s].scale) > 0}
-        images = await self.resolve_images(chosen, pull, quiet_pull)
+        images = await self.resolve_images(chosen, pull, quiet_pull, build, build_flags)
         facts = UpFacts(images=images, known_services=self.known_services(observed))
         await self.execute(plan_up(project, observed, options, facts))
 

@@ -6,7 +6,8 @@ relative to the rule's path, as .dockerignore patterns are), and the
 grouping of a batch of changes into actions (`actions`). The engine side
 (`apply`) copies synced files into every running replica with
 `PUT /containers/{id}/archive` (no restart), removes deleted ones with an
-exec, restarts, or runs the rule's `exec` command.
+exec, restarts, or runs the rule's `exec` command; `rebuild` builds the
+service's image again and recreates its containers (`rebuild`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from compose.errors import ComposeError
 if TYPE_CHECKING:
     from compose.client import EngineClient
     from compose.model import Project
+    from compose.session import Session
 
 ACTIONS = ("sync", "rebuild", "restart", "sync+restart", "sync+exec")
 # Never synced, whatever the rules say: version-control folders and editors' swap and backup files.
@@ -61,10 +63,10 @@ def rules(project: Project, services: Iterable[str] = ()) -> list[Rule]:
     if not out:
         raise ComposeError("none of the selected services is configured for watch, consider setting a 'develop' "
                            "section")
-    rebuilds = sorted({r.service for r in out if r.action == "rebuild"})
-    if rebuilds:
-        raise ComposeError(f"watch: service {rebuilds[0]}: a rebuild rule needs building images, which is not "
-                           "implemented yet")
+    unbuildable = sorted({r.service for r in out
+                          if r.action == "rebuild" and project.services[r.service].build is None})
+    if unbuildable:
+        raise ComposeError(f"watch: service {unbuildable[0]}: a rebuild rule needs a build section")
     return out
 
 
@@ -171,3 +173,25 @@ async def apply(client: EngineClient, project: str, action: Action) -> str:
             "sync+exec": "Syncing and running"}[rule.action]
     files = len(action.copies) + len(action.deletes)
     return f'{what} service "{rule.service}" after {files} changed file(s) ({len(ids)} container(s))'
+
+
+async def rebuild(session: Session, service: str, prune: bool = True) -> str:
+    """A `rebuild` rule fired: build the service's image, recreate its containers on it, and (`prune`) remove
+    the image they ran before when nothing else names or uses it."""
+    from compose.client import EngineError
+    from compose.plan import UpOptions
+    from compose.plan.pull import image_of
+    from compose.pulling import inspect_image
+
+    before = await inspect_image(session.client, image_of(session.project, service))
+    await session.build([service])
+    await session.converge(UpOptions(services=(service,), no_deps=True, force_recreate=True), build="never")
+    after = await inspect_image(session.client, image_of(session.project, service))
+    if prune and before is not None and after is not None and before.id != after.id:
+        try:  # a dangling image only: the engine refuses (409) one that a container or a tag still holds
+            info = await (await session.client.get(f"/images/{before.id}/json")).json() or {}
+            if not info.get("RepoTags"):
+                await (await session.client.delete(f"/images/{before.id}")).read()
+        except EngineError:
+            pass
+    return f'Rebuilt image and recreated service "{service}"'

@@ -55,6 +55,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "unpause": ("compose.cli.pause", "unpause", "Unpause services"),
     "up": ("compose.cli.up", "up", "Create and start containers"),
     "watch": ("compose.cli.watch", "watch", "Watch the build context and sync, restart or rebuild services"),
+    "build": ("compose.cli.build", "build", "Build or rebuild services"),
+    "builder": ("compose.cli.builder", "builder", "Manage builds (builder prune)"),
     "attach": ("compose.cli.follow", "attach", "Attach to a service's running container"),
     "commit": ("compose.cli.snapshot", "commit", "Create a new image from a service container's changes"),
     "cp": ("compose.cli.cp", "cp", "Copy files between a service container and the local filesystem"),

@@ -137,18 +137,19 @@ def rm(opts: GlobalOptions, services: tuple[str, ...], force: bool, stop_first: 
 @click.option("--pull", type=click.Choice(["always", "missing", "never", "build"]), default=None,
               help="Pull image before running (always, missing, never); replaces every service's pull_policy.")
 @click.option("--quiet-pull", is_flag=True, help="Pull without printing progress information.")
-@click.option("--build", is_flag=True, help="Build images before creating containers (not implemented yet).")
+@click.option("--build", is_flag=True, help="Build images before creating containers.")
 @click.option("--no-build", is_flag=True, help="Don't build an image, even if it's policy.")
 @click.option("-y", "--yes", is_flag=True, hidden=True)
 @click.pass_obj
 def create(opts: GlobalOptions, services: tuple[str, ...], **flags: Any) -> None:
     """Creates containers for a service."""
-    from compose.cli.up import check_build, parse_scale
+    from compose.cli.build import build_mode
+    from compose.cli.up import parse_scale
     from compose.plan import UpOptions
-    from compose.session import selected_services
 
+    build = build_mode(flags)
     project = load(opts, services)
-    check_build(project, selected_services(project, services, False), flags["build"])
     options = UpOptions(services=services, force_recreate=flags["force_recreate"], no_recreate=flags["no_recreate"],
                         remove_orphans=flags["remove_orphans"], scale=parse_scale(flags["scale"]), no_start=True)
-    call(lambda client: open_session(client, opts, project).converge(options, flags["pull"], flags["quiet_pull"]))
+    call(lambda client: open_session(client, opts, project).converge(options, flags["pull"], flags["quiet_pull"],
+                                                                     build))

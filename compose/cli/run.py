@@ -54,6 +54,7 @@ class RunOptions:
     labels: tuple[str, ...] = ()
     pull: str | None = None
     quiet_pull: bool = False
+    build: str = "auto"  # compose/plan/pull.py's build mode: `--build` forces one
 
 
 def _env(base: list[str], extra: list[str]) -> list[str]:
@@ -139,8 +140,8 @@ async def run_one_off(session: Session, opts: RunOptions, no_deps: bool) -> int:
     client, project = session.client, session.project
     if not no_deps:
         await start_dependencies(session, opts.service)
-    images = await session.resolve_images([opts.service], opts.pull, opts.quiet_pull)
-    observed = await session.observe()
+    images = await session.resolve_images([opts.service], opts.pull, opts.quiet_pull, opts.build)
+    observed = await _ensure_networks(session, opts.service, await session.observe())
     name, body = one_off_body(project, observed, opts, secrets.token_hex(32), images.get(opts.service))
     container = await create(client, body, name, pull="never")
     await _copy_files(client, project, opts.service, container)
@@ -150,6 +151,22 @@ async def run_one_off(session: Session, opts: RunOptions, no_deps: bool) -> int:
         return 0
     return await attach_start_wait(client, container, opts.tty, opts.interactive,
                                    "removed" if opts.remove else "next-exit")
+
+
+async def _ensure_networks(session: Session, service: str, observed: ObservedState) -> ObservedState:
+    """The service's networks that are not there yet are made first (as `up` would), so a one-off of a fresh
+    project runs; an external one that is missing is an error."""
+    from compose.plan.resources import network_body
+
+    project = session.project
+    svc = project.services[service]
+    missing = [] if svc.network_mode else [k for k in svc.networks if project.networks[k].name not in observed.networks]
+    for key in missing:
+        resource = project.networks[key]
+        if resource.external:
+            raise ComposeError(f"network {resource.name} declared as external, but could not be found")
+        await (await session.client.post("/networks/create", json=network_body(project, key))).read()
+    return await session.observe() if missing else observed
 
 
 async def _copy_files(client: EngineClient, project: Project, service: str, container: str) -> None:
@@ -180,7 +197,7 @@ async def _copy_files(client: EngineClient, project: Project, service: str, cont
 @click.option("-w", "--workdir", default=None, help="Working directory inside the container.")
 @click.option("-T", "--no-TTY", "no_tty", is_flag=True, help="Disable pseudo-TTY allocation.")
 @click.option("-i", "--interactive/--no-interactive", default=True, help="Keep STDIN open even if not attached.")
-@click.option("--build", is_flag=True, help="Build image before starting container (not implemented yet).")
+@click.option("--build", is_flag=True, help="Build image before starting container.")
 @click.option("--pull", type=click.Choice(["always", "missing", "never"]), default=None,
               help="Pull image before running (always, missing, never).")
 @click.option("--quiet-pull", is_flag=True, help="Pull without printing progress information.")
@@ -190,15 +207,14 @@ def run(gopts: GlobalOptions, service: str, command: tuple[str, ...], no_deps: b
     """Run a one-off command on a service."""
     from compose.cli.container_run import call_run
     from compose.cli.engine_group import Target
-    from compose.plan.pull import BUILD_MISSING
+    from compose.plan.pull import AUTO, FORCE
 
-    if build:
-        raise ComposeError(f"--build: {BUILD_MISSING}")
     project = load(gopts, (service,))
     if service not in project.services:
         raise ComposeError(f"no such service: {service}")
     tty = not no_tty and os.isatty(0) and sys.stdout.isatty() and not flags["detach"]
     opts = RunOptions(service=service, command=tuple(command), tty=tty, pull=pull, quiet_pull=quiet_pull,
+                      build=FORCE if build else AUTO,
                       **_flags(flags))
 
     async def flow(client: EngineClient) -> int:

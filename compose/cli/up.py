@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import click
 
+from compose.cli.build import build_mode
 from compose.cli.main import GlobalOptions
 from compose.cli.project_cmd import call, load, open_session, use_color
-from compose.errors import ComposeError, warn
-from compose.plan.pull import BUILD_MISSING
+from compose.errors import ComposeError
 from compose.session import selected_services
 
 if TYPE_CHECKING:
@@ -124,7 +124,7 @@ async def attached_up(session: Session, opts: GlobalOptions, options: UpOptions,
                        services=frozenset(attach), on_exit=state.on_exit)
     subscription = await logs.subscribe()
     try:
-        await session.converge(options, flags["pull"], flags["quiet_pull"])
+        await session.converge(options, flags["pull"], flags["quiet_pull"], build_mode(flags))
         containers = await logs.containers()
         if not containers:
             return 0
@@ -183,15 +183,6 @@ def _check(flags: Mapping[str, Any]) -> None:
         raise click.UsageError("--build and --no-build are incompatible")
 
 
-def check_build(project: Project, services: Iterable[str], build: bool) -> None:
-    if not build:
-        return
-    wanted = sorted(s for s in services if project.services[s].build is not None)
-    if wanted:
-        raise ComposeError(f"--build: {BUILD_MISSING} (services with a build section: {', '.join(wanted)})")
-    warn(f"--build: {BUILD_MISSING}; no selected service has a build section, so nothing to build")
-
-
 def attached_services(project: Project, services: tuple[str, ...], flags: Mapping[str, Any]) -> set[str]:
     if flags["attach"]:
         chosen = set(flags["attach"])
@@ -228,7 +219,7 @@ def attached_services(project: Project, services: tuple[str, ...], flags: Mappin
 @click.option("--attach-dependencies", is_flag=True, help="Also attach to the dependencies' logs.")
 @click.option("--pull", type=click.Choice(PULL_POLICIES), default=None,
               help="Pull image before running (always, missing, never); replaces every service's pull_policy.")
-@click.option("--build", is_flag=True, help=f"Build images before starting containers ({BUILD_MISSING}).")
+@click.option("--build", is_flag=True, help="Build images before starting containers.")
 @click.option("--no-build", is_flag=True, help="Don't build an image, even if it's policy.")
 @click.option("--quiet-pull", is_flag=True, help="Pull without printing progress information.")
 @click.option("--force-recreate", is_flag=True, help="Recreate containers even if nothing changed.")
@@ -246,7 +237,7 @@ def up(opts: GlobalOptions, services: tuple[str, ...], **flags: Any) -> None:
     project = load(opts, services)
     if flags["exit_code_from"] and flags["exit_code_from"] not in project.services:
         raise ComposeError(f"no such service: {flags['exit_code_from']}")
-    check_build(project, selected_services(project, services, flags["no_deps"]), flags["build"])
+    build = build_mode(flags)
     options = UpOptions(
         services=services, no_deps=flags["no_deps"], force_recreate=flags["force_recreate"],
         no_recreate=flags["no_recreate"], always_recreate_deps=flags["always_recreate_deps"],
@@ -262,7 +253,8 @@ def up(opts: GlobalOptions, services: tuple[str, ...], **flags: Any) -> None:
 
         rules = watch_rules(project, services)
     if detach:
-        call(lambda client: open_session(client, opts, project).converge(options, flags["pull"], flags["quiet_pull"]))
+        call(lambda client: open_session(client, opts, project).converge(options, flags["pull"], flags["quiet_pull"],
+                                                                         build))
         if rules and not opts.dry_run:
             follow(project, rules)
         return

@@ -26,11 +26,20 @@ if TYPE_CHECKING:
 DEBOUNCE_MS = 100  # changes closer than this are one batch (an editor's save is often several events)
 
 
-def _run(actions: Sequence[Action], project: str, quiet: bool) -> None:
-    from compose.watch import apply
+def _run(actions: Sequence[Action], project: Project, quiet: bool, prune: bool = True) -> None:
+    from compose.session import Session
+    from compose.watch import apply, rebuild
 
     async def flow(client: EngineClient) -> list[str]:
-        return [await apply(client, project, action) for action in actions]
+        done: list[str] = []
+        rebuilt: set[str] = set()
+        for action in actions:
+            if action.rule.action != "rebuild":
+                done.append(await apply(client, project.name, action))
+            elif action.rule.service not in rebuilt:
+                rebuilt.add(action.rule.service)
+                done.append(await rebuild(Session(client, project), action.rule.service, prune))
+        return done
 
     for line in call(flow):
         if not quiet:
@@ -38,7 +47,7 @@ def _run(actions: Sequence[Action], project: str, quiet: bool) -> None:
 
 
 def follow(project: Project, all_rules: Sequence[Rule], quiet: bool = False,
-           stop: threading.Event | None = None) -> None:
+           stop: threading.Event | None = None, prune: bool = True) -> None:
     """Apply the initial syncs, then every batch of changes, until `stop` is set (or Ctrl-C)."""
     import watchfiles
 
@@ -46,7 +55,7 @@ def follow(project: Project, all_rules: Sequence[Rule], quiet: bool = False,
 
     first = initial(all_rules)
     if first:
-        _run(first, project.name, quiet)
+        _run(first, project, quiet, prune)
     roots = sorted({str(rule.path if rule.path.is_dir() else rule.path.parent) for rule in all_rules})
     if not quiet:
         click.echo(f"Watch enabled ({len(all_rules)} rule(s) on {', '.join(roots)})", err=True)
@@ -54,13 +63,13 @@ def follow(project: Project, all_rules: Sequence[Rule], quiet: bool = False,
                                     raise_interrupt=False):
         batch = actions(all_rules, [Path(path) for _, path in changes])
         if batch:
-            _run(batch, project.name, quiet)
+            _run(batch, project, quiet, prune)
 
 
 @click.command("watch")
 @click.argument("services", nargs=-1)
 @click.option("--no-up", is_flag=True, help="Do not build & start services before watching.")
-@click.option("--prune", is_flag=True, default=True, help="Prune dangling images on rebuild (no rebuild yet).")
+@click.option("--prune/--no-prune", default=True, help="Prune dangling images on rebuild.")
 @click.option("--quiet", is_flag=True, help="Hide build output.")
 @click.pass_obj
 def watch(opts: GlobalOptions, services: tuple[str, ...], no_up: bool, prune: bool, quiet: bool) -> None:
@@ -78,7 +87,7 @@ def watch(opts: GlobalOptions, services: tuple[str, ...], no_up: bool, prune: bo
 
         call(up)
     try:
-        follow(project, all_rules, quiet)
+        follow(project, all_rules, quiet, prune=prune)
     except KeyboardInterrupt:
         sys.exit(130)
 

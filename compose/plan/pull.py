@@ -10,6 +10,11 @@ reads too and which the engine sets whenever a tag is put on an image (a
 pull, a load, `image tag`); an image without one (zero time) counts as
 stale, as Docker Compose counts it. Anything else (`refresh` alone) is
 `missing`. `--pull` on `up`/`create`/`run` replaces every service's policy.
+
+A service with a build section is built (never pulled) when its image is
+missing, when its policy is `build`, or on `--build`; `--no-build` never
+builds, so a missing image is then an error. With `image:` named too and a
+policy that pulls (`always`, a refresh), the image is pulled instead.
 """
 
 from __future__ import annotations
@@ -22,11 +27,11 @@ from compose.errors import ComposeError
 from compose.model import Project
 
 ALWAYS, NEVER, MISSING, BUILD, REFRESH = "always", "never", "missing", "build", "refresh"
-PULL, USE, FAIL = "pull", "use", "fail"  # what `up` does with an image
+PULL, USE, FAIL, BUILD_IT = "pull", "use", "fail", "build"  # what `up` does with an image
+AUTO, FORCE, NO_BUILD = "auto", "force", "never"  # build modes: as policy says, `--build`, `--no-build`
 _PERIODS = {"daily": 86400.0, "weekly": 7 * 86400.0}
 _UNIT = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
 _DURATION = re.compile(r"([0-9]+)([wdhms])")
-BUILD_MISSING = "building images is not implemented yet"
 
 
 @dataclass(frozen=True)
@@ -99,28 +104,35 @@ def _by_image(project: Project, services: Iterable[str]) -> dict[str, list[str]]
 
 
 def up_steps(project: Project, services: Iterable[str], local: Mapping[str, LocalImage | None], now: float,
-             override: str | None = None) -> tuple[ImageStep, ...]:
-    """For `up`, `create` and `run`: pull, use what is there, or fail saying why (one step per image)."""
+             override: str | None = None, build: str = AUTO) -> tuple[ImageStep, ...]:
+    """For `up`, `create` and `run`: pull, build, use what is there, or fail saying why (one step per image)."""
     steps = []
     for ref, names in _by_image(project, services).items():
-        steps.append(_up_step(project, ref, tuple(names), local.get(ref), now, override))
+        steps.append(_up_step(project, ref, tuple(names), local.get(ref), now, override, build))
     return tuple(steps)
 
 
 def _up_step(project: Project, ref: str, names: tuple[str, ...], have: LocalImage | None, now: float,
-             override: str | None) -> ImageStep:
+             override: str | None, build: str) -> ImageStep:
     policies = {name: service_policy(project, name, override) for name in names}
+    builders = [name for name in names if project.services[name].build is not None]
     for name in names:
-        if policies[name].name == BUILD:
-            return ImageStep(ref, names, FAIL, f'service "{name}": pull policy "build": {BUILD_MISSING}')
+        if policies[name].name == BUILD and name not in builders:
+            return ImageStep(ref, names, FAIL, f'service "{name}": pull policy "build" needs a build section')
     first = names[0]
     svc = project.services[first]
-    if svc.image is None:  # built from its build section, never pulled (Docker Compose's rule)
+    if builders and build != NO_BUILD:
+        if build == FORCE or any(policies[n].name == BUILD for n in names):
+            return ImageStep(ref, names, BUILD_IT)
+        if svc.image is not None and any(policies[n].name in (ALWAYS, REFRESH) for n in names) \
+                and any(must_pull(policies[n], have, now) for n in names):
+            return ImageStep(ref, names, PULL)
+        return ImageStep(ref, names, USE if have is not None else BUILD_IT)
+    if svc.image is None or builders:  # built from its build section, never pulled (Docker Compose's rule)
         if have is not None:
             return ImageStep(ref, names, USE)
-        return ImageStep(ref, names, FAIL, f'service "{first}" needs image {ref}, which is built from its build '
-                         f"section: {BUILD_MISSING}; build it elsewhere and load it (pycompose image load), "
-                         "or name an image the engine has with image:")
+        return ImageStep(ref, names, FAIL, f'service "{first}": no such image: {ref} (it is built from its build '
+                         "section, and --no-build forbids building it)")
     if any(must_pull(policies[name], have, now) for name in names):
         return ImageStep(ref, names, PULL)
     if have is None:

@@ -32,8 +32,8 @@ def test_rules_are_read_with_paths_resolved(tmp_path: Path) -> None:
     assert got[1].exec_command == ("kill", "-HUP", "1")
 
 
-def test_rebuild_and_missing_rules_are_one_line_errors(tmp_path: Path) -> None:
-    with pytest.raises(ComposeError, match="rebuild rule needs building images"):
+def test_rebuild_without_build_and_missing_rules_are_one_line_errors(tmp_path: Path) -> None:
+    with pytest.raises(ComposeError, match="service app: a rebuild rule needs a build section"):
         rules(project(tmp_path, "      watch:\n        - {action: rebuild, path: .}\n"))
     (tmp_path / "compose.yaml").write_text("services:\n  app: {image: busybox}\n")
     plain = load_project(LoadOptions(working_dir=tmp_path, files=(), project_name="w", project_directory=None,

@@ -96,11 +96,13 @@ def test_never_with_a_missing_image_is_a_clear_error(cli: Cli, reg: RegistryHand
     assert out.strip().splitlines()[-1] == f'service "web": no such image: {reg.host}/web:2 (pull policy "never")'
 
 
-def test_build_policy_is_parsed_and_left_to_build(cli: Cli, reg: RegistryHandle, project: Path) -> None:
-    write(project, reg, "  web: {image: REG/web:1, build: ., pull_policy: build}\n")
+def test_build_policy_builds_instead_of_pulling(cli: Cli, reg: RegistryHandle, project: Path) -> None:
+    write(project, reg, "  web: {image: REG/web:1, build: {context: ., network: none}, pull_policy: build,"
+                        " network_mode: none}\n")
+    (project / "Dockerfile").write_text("FROM busybox\nRUN echo built > /built\nCMD [\"cat\", \"/built\"]\n")
     code, out = compose(cli, project, "up", "-d")
-    assert code == 1 and 'pull policy "build": building images is not implemented yet' in out
-    assert compose(cli, project, "config")[0] == 0
+    assert code == 0 and " Service web  Built" in out and not pulled(out, "web"), out
+    assert cli.ok("-p", "regp", "run", "--rm", "--pull", "never", "web", cwd=project).stdout.strip() == "built"
 
 
 def test_refresh_policies_use_the_last_tag_time(cli: Cli, reg: RegistryHandle, project: Path,

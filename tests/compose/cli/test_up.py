@@ -251,18 +251,16 @@ def test_up_warns_about_orphans_and_removes_them_on_request(stack: Stack) -> Non
     assert sorted(stack.states()) == [f"{stack.name}-web-1"]
 
 
-def test_up_says_what_is_not_implemented(stack: Stack) -> None:
+def test_up_says_why_an_image_is_missing(stack: Stack) -> None:
     stack.write("""
 services:
   app:
     build: .
     network_mode: none
 """)
-    built = stack.run("up", "-d")
-    assert built.returncode == 1
-    assert "building images is not implemented yet" in built.stderr and len(built.stderr.splitlines()) == 1
-    build_flag = stack.run("up", "-d", "--build")
-    assert build_flag.returncode == 1 and "--build: building images is not implemented yet" in build_flag.stderr
+    nobuild = stack.run("up", "-d", "--no-build")
+    assert nobuild.returncode == 1 and len(nobuild.stderr.splitlines()) == 1, nobuild.stderr
+    assert f"no such image: {stack.name}-app" in nobuild.stderr and "--no-build" in nobuild.stderr
     # a missing image is pulled (from a registry that is not there: loopback traffic only) and fails in one line
     stack.write("services:\n  app: {image: 127.0.0.1:9/nosuchimage:1, network_mode: none}\n")
     missing = stack.run("up", "-d")

@@ -1,5 +1,5 @@
 """`pycompose watch` as a user runs it: an edited synced file is read inside the container within 1 s,
-without a restart; deletions, ignore/include, initial_sync, sync+exec, restart; rebuild refused."""
+without a restart; deletions, ignore/include, initial_sync, sync+exec, restart; rebuild builds and recreates."""
 
 from __future__ import annotations
 
@@ -87,7 +87,40 @@ def test_watch_syncs_without_a_restart(stack: Stack) -> None:
     assert "Syncing" in err, err
 
 
-def test_rebuild_rules_are_refused_in_one_line(stack: Stack) -> None:
+def test_rebuild_builds_and_recreates_the_service(stack: Stack) -> None:
+    stack.write("""
+services:
+  app:
+    build: {context: ., network: none}
+    init: true
+    network_mode: none
+    develop:
+      watch:
+        - {action: rebuild, path: ./src}
+""")
+    stack.write("FROM busybox\nCOPY src/version.txt /version\nCMD [\"sleep\", \"1000000\"]\n", "Dockerfile")
+    (stack.dir / "src").mkdir()
+    (stack.dir / "src" / "version.txt").write_text("v1\n")
+    watcher = stack.popen("watch")
+    try:
+        assert wait_for(lambda: cat(stack, "/version") == "v1\n", timeout=60), "the first build and up"
+        first = stack.inspect(f"{stack.name}-app-1")["Id"]
+        time.sleep(0.3)
+        (stack.dir / "src" / "version.txt").write_text("v2\n")
+        assert wait_for(lambda: cat(stack, "/version") == "v2\n", timeout=60), "rebuilt and recreated"
+        assert stack.inspect(f"{stack.name}-app-1")["Id"] != first
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        try:
+            _out, err = watcher.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            watcher.kill()
+            _out, err = watcher.communicate()
+    assert "Traceback" not in err, err
+    assert 'Rebuilt image and recreated service "app"' in err, err
+
+
+def test_rebuild_rules_need_a_build_section(stack: Stack) -> None:
     stack.write("""
 services:
   app:
@@ -98,8 +131,7 @@ services:
 """)
     result = stack.run("watch", "--no-up")
     assert result.returncode == 1
-    assert result.stderr.strip() == ("watch: service app: a rebuild rule needs building images, which is not "
-                                     "implemented yet")
+    assert result.stderr.strip() == "watch: service app: a rebuild rule needs a build section"
 
 
 def test_no_rule_at_all(stack: Stack) -> None:

@@ -8,7 +8,10 @@ import pytest
 
 from compose.errors import ComposeError, ComposeFileError
 from compose.plan.pull import (
+    BUILD_IT,
     FAIL,
+    FORCE,
+    NO_BUILD,
     PULL,
     USE,
     LocalImage,
@@ -93,10 +96,25 @@ def test_up_steps_fail_clearly(tmp_path: Path) -> None:
     (never,) = up_steps(project, ["offline"], {}, NOW)
     assert never.action == FAIL and "no such image: localhost:5000/offline" in never.reason
     assert 'pull policy "never"' in never.reason
-    (built,) = up_steps(project, ["built"], {}, NOW, "always")  # a build-only image is never pulled
-    assert built.action == FAIL and "built from its build section" in built.reason
     (build,) = up_steps(project, ["web"], {}, NOW, "build")
-    assert build.action == FAIL and 'pull policy "build"' in build.reason
+    assert build.action == FAIL and 'pull policy "build" needs a build section' in build.reason
+    (nobuild,) = up_steps(project, ["built"], {}, NOW, None, NO_BUILD)
+    assert nobuild.action == FAIL and "no such image: p-built" in nobuild.reason and "--no-build" in nobuild.reason
+
+
+def test_up_steps_build_as_docker_compose(tmp_path: Path) -> None:
+    project = load(tmp_path, PROJECT)
+    have = {"p-built": LocalImage("b", NOW), "localhost:5000/tagged": LocalImage("t", NOW)}
+    # a build-only image is never pulled: built when missing, even under --pull always
+    assert [s.action for s in up_steps(project, ["built"], {}, NOW, "always")] == [BUILD_IT]
+    assert [s.action for s in up_steps(project, ["built"], have, NOW)] == [USE]
+    assert [s.action for s in up_steps(project, ["built"], have, NOW, None, FORCE)] == [BUILD_IT]  # --build
+    assert [s.action for s in up_steps(project, ["built"], have, NOW, "build")] == [BUILD_IT]  # pull_policy: build
+    assert [s.action for s in up_steps(project, ["built"], have, NOW, None, NO_BUILD)] == [USE]
+    # image and build: built when missing, pulled when the policy pulls
+    assert [s.action for s in up_steps(project, ["tagged"], {}, NOW)] == [BUILD_IT]
+    assert [s.action for s in up_steps(project, ["tagged"], have, NOW)] == [USE]
+    assert [s.action for s in up_steps(project, ["tagged"], have, NOW, "always")] == [PULL]
 
 
 def test_pull_command_skips_as_docker_compose(tmp_path: Path) -> None:
