@@ -61,6 +61,9 @@ def report_failure(sync: socket.socket, current_phase: str, exc: BaseException) 
         message, name, code = exc.message, exc.phase or current_phase, exc.exit_code
     elif isinstance(exc, SystemExit):
         message, name, code = f"exited early ({exc.code})", current_phase, None
+    elif isinstance(exc, OSError) and exc.strerror:  # the kernel's words, not Python's class name
+        message = f"{exc.filename}: {exc.strerror}" if exc.filename is not None else exc.strerror
+        name, code = current_phase, None
     else:
         message, name, code = f"{type(exc).__name__}: {exc}", current_phase, None
     payload = {"error": message, "phase": name, "exit_code": code}
