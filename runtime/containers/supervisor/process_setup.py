@@ -88,7 +88,10 @@ def make_cwd(root: str, cwd: str) -> None:
     """Create the working directory in the rootfs when the image lacks it (as Docker does)."""
     from runtime.linux.mounts import resolve_in_root
 
-    os.makedirs(resolve_in_root(root, cwd), mode=0o755, exist_ok=True)
+    path = resolve_in_root(root, cwd)
+    if os.path.lexists(path) and not os.path.isdir(path):  # runc's words, not a host path
+        raise OSError(errno.ENOTDIR, f'chdir to cwd ("{cwd}") set in config.json failed: not a directory')
+    os.makedirs(path, mode=0o755, exist_ok=True)
 
 
 def write_sysctls(sysctls: Sequence[tuple[str, str]]) -> None:
