@@ -52,7 +52,14 @@ def main(argv: list[str] | None = None) -> Any:
 
             status = run_warm(argv)
             if status is not None:
-                return status
+                # The command ran in a server's child, and this process did nothing else: end it without
+                # the interpreter's teardown (~1.5 ms of every command line), its streams flushed first.
+                for stream in (sys.stdout, sys.stderr):
+                    try:  # noqa: SIM105 - contextlib is one import more on every command line's path
+                        stream.flush()
+                    except (OSError, ValueError):
+                        pass
+                os._exit(status & 0xFF if status >= 0 else 1)
         from compose.cli.fastpath import run_fast
 
         status = run_fast(argv)

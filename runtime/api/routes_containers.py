@@ -9,6 +9,7 @@ and relays it to the supervisor's stream.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
@@ -230,21 +231,25 @@ async def attach_container(engine: Engine, request: Request) -> Response:
     if logs and source is not None and (stdout or stderr):
         selection = logs_read.Selection(stdout=stdout, stderr=stderr)
         history = await anyio.to_thread.run_sync(logs_read.history, source, selection, tty)
-    sock = None
+    attached: socket.socket | attaching.PendingAttach | None = None
     if stream:
-        record, sock = await attaching.attach(table, record.id, stdin)
-        if sock is None:
-            history = []
+        record, attached = await attaching.attach(table, record.id, stdin)
     wanted = {s for s, on in ((1, stdout), (2, stderr)) if on}
     keep = None if tty or wanted == {1, 2} else FrameFilter(wanted)
 
     async def run(client: RawStream) -> None:
+        sock = attached if isinstance(attached, socket.socket) else None
         try:
             for chunk in history:
                 await client.send(chunk)
+            if isinstance(attached, attaching.PendingAttach):  # not born yet: the start hands the stream over
+                await attached.ready.wait()
+                sock = attached.sock
             if sock is not None and await relay(client, sock, stdin, keep, detach_keys):
                 table.emit(record, "detach")
         finally:
+            if isinstance(attached, attaching.PendingAttach):
+                attached.abandoned = True  # a later start hands it no stream
             if sock is not None:
                 sock.close()
 

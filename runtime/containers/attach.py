@@ -14,6 +14,7 @@ import socket
 from typing import TYPE_CHECKING
 
 from runtime.containers.gate import prepare
+from runtime.containers.live import PendingAttach
 from runtime.containers.records import Record
 from runtime.errors import conflict
 
@@ -23,8 +24,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("pycompose.containers")
 
 
-async def attach(table: ContainerTable, ref: str, stdin: bool) -> tuple[Record, socket.socket | None]:
-    """The container's stream; None when it cannot even be born (the start that follows says why)."""
+async def attach(table: ContainerTable, ref: str, stdin: bool) -> tuple[Record, socket.socket | PendingAttach]:
+    """The container's stream, or, when it cannot be born yet, a pending attach the next start's birth
+    fulfils (as dockerd's attach waits for the start; a failing start then says why)."""
     record = table.records.get(ref)
     live = table.live(record)
     async with live.lock:
@@ -35,9 +37,11 @@ async def attach(table: ContainerTable, ref: str, stdin: bool) -> tuple[Record, 
             try:
                 await prepare(table, record, live)
             except Exception as exc:
-                log.debug("attach to %s: no process: %s", record.name, exc)
+                log.debug("attach to %s: no process yet: %s", record.name, exc)
+                pending = PendingAttach(stdin)
+                live.pending_attaches.append(pending)
                 table.emit(record, "attach")
-                return record, None
+                return record, pending
         sock = await table.supervisor.attach(record.id, stdin)
         table.emit(record, "attach")
         return record, sock

@@ -8,6 +8,7 @@ start opens the gate, so no output is missed.
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import TYPE_CHECKING
 
 from runtime.containers import links, networking
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
     from runtime.containers.live import Live
     from runtime.containers.records import Record
     from runtime.containers.table import ContainerTable
+
+log = logging.getLogger("pycompose.containers")
 
 
 async def prepare(table: ContainerTable, record: Record, live: Live) -> None:
@@ -44,3 +47,16 @@ async def prepare(table: ContainerTable, record: Record, live: Live) -> None:
         # The terminal has the client's size before the process first looks at it.
         with contextlib.suppress(Exception):
             await table.supervisor.resize(record.id, int(size[0]), int(size[1]))
+
+
+async def hand_over(table: ContainerTable, record: Record, live: Live) -> None:
+    """The attaches that waited for a birth get their streams now, before the gate opens."""
+    waiting, live.pending_attaches = live.pending_attaches, []
+    for pending in waiting:
+        if pending.abandoned:
+            continue
+        try:
+            pending.sock = await table.supervisor.attach(record.id, pending.stdin)
+        except Exception as exc:  # that attach ends without a stream; the start goes on
+            log.debug("attach to %s after its birth: %s", record.name, exc)
+        pending.ready.set()

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass, field
 
 import anyio
 
 from runtime.containers import restart
 from runtime.errors import EngineError
+
+
+@dataclass
+class PendingAttach:
+    """An attach that came while the container could not be born (the birth at the gate failed): as
+    dockerd's attach, it waits for the next start, whose birth hands it the stream before the gate opens,
+    or None when that start fails too (the start reports why)."""
+
+    stdin: bool
+    ready: anyio.Event = field(default_factory=anyio.Event)
+    sock: socket.socket | None = None
+    abandoned: bool = False  # the client's attach ended first
 
 
 @dataclass
@@ -26,9 +39,16 @@ class Live:
     pid: int = 0  # host pid of PID 1, from the supervisor's create
     starting: bool = False  # the supervisor's start is in flight
     pending_exit: tuple[int, bool, str] | None = None  # an exit that came before the start's answer
+    pending_attaches: list[PendingAttach] = field(default_factory=list)
     # Between the stop and the start of POST /restart: inspect says Restarting, so that a `logs -f`
     # that sees the `die` keeps following instead of calling it the end.
     api_restart: bool = False
+
+    def drop_attaches(self) -> None:
+        """The attaches waiting for a birth end without a stream (the start failed, or the container went)."""
+        waiting, self.pending_attaches = self.pending_attaches, []
+        for pending in waiting:
+            pending.ready.set()
 
     def cancel_restart(self) -> None:
         """A restart policy's pending restart does not happen."""

@@ -28,7 +28,7 @@ import anyio.to_thread
 from runtime.containers import adopt, creating, networking, restart
 from runtime.containers.create import now_rfc3339
 from runtime.containers.create_config import parse_signal
-from runtime.containers.gate import prepare
+from runtime.containers.gate import hand_over, prepare
 from runtime.containers.health_monitor import HealthMonitors
 from runtime.containers.live import Live, exit_code_of_failure, supervisor_failure, unavailable_status
 from runtime.containers.pausing import freeze
@@ -137,8 +137,10 @@ class ContainerManager:
         try:
             await prepare(self.table, record, live)
         except Exception as exc:
+            live.drop_attaches()
             self._start_failed(record, exc)
             raise supervisor_failure(exc) from exc
+        await hand_over(self.table, record, live)
         live.prepared = False
         try:
             await networking.up(self.table, record, live.pid)
@@ -350,6 +352,7 @@ class ContainerManager:
             await anyio.to_thread.run_sync(_remove_trees, [trash])
             self.table.emit(record, "destroy")
             live.removed.set()
+            live.drop_attaches()
             for waiter in live.next_exit:
                 waiter.set()
 

@@ -4,7 +4,9 @@ What the host offers (`support`) decides what create accepts, warns about or ref
 dockerd's sysinfo does; `writes` gives the (controller, file, value) writes for a leaf, and
 `apply` writes them. A real-time runtime needs the same runtime allotted to every parent
 (the kernel refuses a child more than its parent has): `apply` raises the engine's parent
-cgroup's `cpu.rt_runtime_us` by what the container asks for first.
+cgroup's `cpu.rt_runtime_us` by what the container asks for first. A removed cgroup keeps its
+share in its parent's sum until the kernel releases it, later and asynchronously (after rmdir,
+once the last reference goes), so `release_rt` gives a cgroup's share back before its rmdir.
 """
 
 from __future__ import annotations
@@ -109,6 +111,16 @@ def _allot_rt(root: str, leaf: str, runtime: int, period: int) -> None:
         held = sum(_share(child, level_period) for child in _subdirs(level) if child != leaf)
         wanted = held + -(-runtime * level_period // leaf_period)
         write_value(os.path.join(level, "cpu.rt_runtime_us"), str(min(wanted, level_period)))
+
+
+def release_rt(path: str) -> None:
+    """Zero a cgroup's real-time runtime before it is removed. The kernel checks every write against
+    its own list of children, where a removed cgroup stays until released (often after the next
+    container asked for the same time: its leaf write was then refused with EINVAL)."""
+    name = os.path.join(path, "cpu.rt_runtime_us")
+    if _int(name) > 0:
+        with contextlib.suppress(OSError):  # EBUSY while a real-time task is still in it: rmdir says
+            write_value(name, "0")
 
 
 def _share(path: str, period: int) -> int:

@@ -159,6 +159,7 @@ def _rmdir_tree(path: str, timeout: float = 1.0) -> None:
         for entry in os.scandir(path):
             if entry.is_dir(follow_symlinks=False):
                 _rmdir_tree(entry.path, timeout)
+    cgroup_extra.release_rt(path)
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -240,6 +241,7 @@ class Cgroup:
                 devices.apply(resources.devices, cg.v1.get("devices"), cg.unified)
         except BaseException:
             for leaf in made:
+                cgroup_extra.release_rt(leaf)
                 with contextlib.suppress(OSError):
                     os.rmdir(leaf)
             raise

@@ -218,7 +218,11 @@ def apply_mount(root: str, m: Mount) -> None:
 
 
 def _bind(source: str, target: str, opts: MountOptions) -> None:
-    ensure_target(target, "dir" if os.path.isdir(source) else "file")
+    try:  # before the mount point is made: a missing source leaves no file where a later dir must go
+        is_dir = stat.S_ISDIR(os.stat(source).st_mode)
+    except OSError as exc:
+        raise OSError(exc.errno, f"bind source path does not exist: {source}") from exc
+    ensure_target(target, "dir" if is_dir else "file")
     sc.mount(source, target, None, sc.MS_BIND | (opts.flags & sc.MS_REC))
     extra = opts.flags & ~(sc.MS_BIND | sc.MS_REC)
     if extra or opts.clear:

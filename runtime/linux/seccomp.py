@@ -141,6 +141,10 @@ def compile_bpf(the_plan: Plan) -> bytes:
         f = sc.SyscallFilter(sc.ERRNO(the_plan.default_errno))
         f.set_attr(sc.Attr.CTL_NNP, 0)
         f.set_attr(sc.Attr.ACT_BADARCH, sc.KILL_PROCESS)
+        # A binary tree over syscall numbers, not a linear chain: the same decisions, and the kernel's
+        # load (it emulates the filter for every syscall number to build its cache) takes a third of the
+        # time (5 -> 1.5 ms on these machines), on every birth and every exec; each syscall is cheaper too.
+        f.set_attr(sc.Attr.CTL_OPTIMIZE, 2)
         return f
 
     def add_rules(f: Any, numbers: Mapping[str, int]) -> None:

@@ -23,12 +23,14 @@ import sys
 import time
 
 from compose.cli.warm import protocol
+from compose.cli.warm.child import child, spare
 
 # What a command line would import anyway; importing it here is the point of the server.
 PRELOAD = (
     "compose.cli.app", "compose.cli.project_cmd", "compose.cli.up", "compose.cli.down", "compose.cli.ps",
     "compose.cli.logs", "compose.cli.config", "compose.cli.lifecycle", "compose.cli.container",
     "compose.cli.image", "compose.cli.network", "compose.cli.volume", "compose.cli.fastpath",
+    "compose.cli.container_pull",  # the fast path's `run`/`exec` import it: 2-3 ms a command line otherwise
     "compose.loader.project", "compose.plan", "compose.graph", "compose.scheduler", "compose.engine_calls",
     "compose.session", "compose.waiting", "compose.pulling",
     "compose.progress", "compose.logstream", "compose.client", "networkx", "anyio", "anyio._backends._asyncio",
@@ -65,7 +67,11 @@ def main(argv: list[str]) -> int:
         gc.collect()
         gc.freeze()  # children leave the preloaded objects' pages shared instead of touching them in collections
         idle = float(os.environ.get(protocol.IDLE_ENV) or protocol.DEFAULT_IDLE)
-        Server(listener, idle).loop()
+        server = Server(listener, idle)
+        try:
+            server.loop()
+        finally:
+            server.end_spare()
     finally:
         # Only the holder of the lock removes the socket; the next server binds a fresh one.
         try:
@@ -132,8 +138,13 @@ def _sweep(directory: str, key: str) -> None:
             os.close(fd)
 
 
+_LEAVING: list[bool] = []  # set by SIGTERM; the loop ends at its next turn, then main's cleanup runs
+
+
 def _leave(_number: int, _frame: object) -> None:
-    raise SystemExit(0)  # through main's cleanup: the socket goes with the server
+    # A flag, not an exception: a handler that raises inside one of Python's at-fork callbacks (a fork
+    # for the spare at the moment the SIGTERM came) has its exception swallowed, and the server lived on.
+    _LEAVING.append(True)
 
 
 def running_servers(directory: str) -> list[int]:
@@ -201,9 +212,15 @@ class Server:
         self.children: dict[int, tuple[socket.socket, int]] = {}  # pid -> (client connection, pidfd)
         self.gone: set[int] = set()  # children whose client left
         self.last_active = time.monotonic()
+        self.spare: tuple[int, socket.socket] | None = None  # a child forked ahead, waiting (child.spare)
+        self.comm = _comm()
 
     def loop(self) -> None:
-        while True:
+        wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(wake_w)  # a SIGTERM wakes the select below
+        self.selector.register(wake_r, selectors.EVENT_READ, ("wake", None))
+        self.make_spare()
+        while not _LEAVING:
             timeout = None if self.children else max(0.0, self.last_active + self.idle - time.monotonic())
             events = self.selector.select(timeout)
             if not events and not self.children and time.monotonic() >= self.last_active + self.idle:
@@ -217,6 +234,8 @@ class Server:
                         self.reap(pid)
                     elif kind == "client":
                         self.client_spoke(pid)
+                    elif kind == "wake":
+                        os.read(wake_r, 512)
                 except Exception:  # one command line's trouble must not end the server for the others
                     pass
             self.last_active = time.monotonic()
@@ -239,15 +258,52 @@ class Server:
         except (OSError, ValueError, EOFError):
             conn.close()
             return
-        pid = os.fork()
-        if pid == 0:
-            _child(request, fds, conn.fileno())  # never returns
+        pid = self.hand_to_spare(payload, fds, conn)
+        if pid is None:
+            pid = os.fork()
+            if pid == 0:
+                child(request, fds, conn.fileno())  # never returns
         for fd in fds:
             os.close(fd)
         pidfd = os.pidfd_open(pid)
         self.children[pid] = (conn, pidfd)
         self.selector.register(pidfd, selectors.EVENT_READ, ("exit", pid))
         self.selector.register(conn, selectors.EVENT_READ, ("client", pid))
+
+    def make_spare(self) -> None:
+        """Fork the next command line's process now, while nobody waits for it."""
+        if self.spare is not None:
+            return
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            pid = os.fork()
+        except OSError:
+            ours.close()
+            theirs.close()
+            return
+        if pid == 0:
+            spare(theirs, self.comm)  # never returns
+        theirs.close()
+        self.spare = (pid, ours)
+
+    def hand_to_spare(self, payload: bytes, fds: list[int], conn: socket.socket) -> int | None:
+        """The spare's pid once it has the command line; None when there is no spare (fork one then)."""
+        if self.spare is None:
+            return None
+        pid, channel = self.spare
+        self.spare = None
+        try:
+            socket.send_fds(channel, [payload], [*fds, conn.fileno()])
+        except OSError:  # it died, or the request does not fit a message: the fork path takes it
+            _end(pid, channel)
+            return None
+        channel.close()
+        return pid
+
+    def end_spare(self) -> None:
+        if self.spare is not None:
+            _end(*self.spare)
+            self.spare = None
 
     def reap(self, pid: int) -> None:
         conn, pidfd = self.children.pop(pid)
@@ -263,6 +319,7 @@ class Server:
         else:
             _send(conn, f"exit {os.waitstatus_to_exitcode(status)}\n")
         conn.close()
+        self.make_spare()  # the command line is over: the next one's process, ahead of it
 
     def client_spoke(self, pid: int) -> None:
         conn, _ = self.children[pid]
@@ -275,6 +332,22 @@ class Server:
             self.gone.add(pid)
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def _end(pid: int, channel: socket.socket) -> None:
+    channel.close()
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+
+
+def _comm() -> str:
+    try:
+        with open("/proc/self/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return "python"
 
 
 def _read_exact(sock: socket.socket, size: int) -> bytes:
@@ -299,91 +372,6 @@ def _same_user(conn: socket.socket) -> bool:
 def _send(conn: socket.socket, text: str) -> None:
     with contextlib.suppress(OSError):
         conn.sendall(text.encode())
-
-
-def _child(request: tuple[list[str], str, int, dict[str, str], frozenset[int]], fds: list[int], conn: int) -> None:
-    """Become the command line's process: its streams, directory, umask and environment, then run it.
-
-    The child itself tells the client its pid (first, so nothing can come before it) and, once its
-    output is flushed, its exit status: the client is done without waiting for this big process's
-    teardown and reaping. The server still reports an end by signal, and repeats the exit."""
-    status, reporting = 1, False
-    try:
-        argv, cwd, umask, environ, ignored = request
-        _take_dispositions(ignored)
-        report = os.dup(conn)
-        for target, fd in enumerate(fds):
-            os.dup2(fd, target)
-        os.dup2(report, _REPORT_FD)
-        reporting = True
-        os.closerange(_REPORT_FD + 1, os.sysconf("SC_OPEN_MAX") if os.sysconf("SC_OPEN_MAX") > 0 else 65536)
-        os.write(_REPORT_FD, f"pid {os.getpid()}\n".encode())
-        os.chdir(cwd)
-        os.umask(umask)
-        os.environ.clear()
-        os.environ.update(environ)
-        sys.argv = argv
-        _fresh_streams()
-        status = _run(argv[1:])
-    except BaseException:  # the child must end here whatever happens, never return into the server's loop
-        status = 2
-    finally:
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):
-                stream.flush()
-        if reporting:  # else descriptor 3 is still one of the server's
-            with contextlib.suppress(OSError):
-                os.write(_REPORT_FD, f"exit {status}\n".encode())
-        os._exit(status)
-
-
-_REPORT_FD = 3  # the client's connection, in the child
-
-
-def _take_dispositions(ignored: frozenset[int]) -> None:
-    """The client's dispositions, as a Python process started by it would have: ignored, or the default."""
-    for number in protocol.SIGNALS:
-        if number in ignored:
-            signal.signal(number, signal.SIG_IGN)
-        else:
-            signal.signal(number, signal.default_int_handler if number == signal.SIGINT else signal.SIG_DFL)
-
-
-def _run(argv: list[str]) -> int:
-    from compose.cli.main import main
-
-    try:
-        result = main(argv)
-    except SystemExit as exc:
-        result = exc.code
-    if result is None:
-        return 0
-    if isinstance(result, int):
-        return result & 0xFF
-    sys.stderr.write(f"{result}\n")
-    return 1
-
-
-def _fresh_streams() -> None:
-    """stdin/stdout/stderr objects for the client's descriptors, buffered as Python does at its start."""
-    import io
-
-    encoding = sys.stdout.encoding if sys.stdout is not None else "utf-8"
-    unbuffered = bool(os.environ.get("PYTHONUNBUFFERED"))
-
-    def wrap(fd: int, mode: str, errors: str) -> io.TextIOWrapper:
-        raw = io.FileIO(fd, mode[0], closefd=False)
-        tty = raw.isatty()
-        buffer = io.BufferedReader(raw) if mode == "rb" else io.BufferedWriter(raw)
-        return io.TextIOWrapper(buffer, encoding=encoding, errors=errors,
-                                line_buffering=mode == "wb" and (tty or unbuffered or fd == 2),
-                                write_through=unbuffered)
-
-    for name, fd, mode, errors in (("stdin", 0, "rb", "strict"), ("stdout", 1, "wb", "strict"),
-                                   ("stderr", 2, "wb", "backslashreplace")):
-        stream = wrap(fd, mode, errors)
-        setattr(sys, name, stream)
-        setattr(sys, f"__{name}__", stream)
 
 
 if __name__ == "__main__":

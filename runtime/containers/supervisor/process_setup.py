@@ -61,6 +61,9 @@ def report_failure(sync: socket.socket, current_phase: str, exc: BaseException) 
         message, name, code = exc.message, exc.phase or current_phase, exc.exit_code
     elif isinstance(exc, SystemExit):
         message, name, code = f"exited early ({exc.code})", current_phase, None
+    elif isinstance(exc, OSError) and exc.strerror:  # the kernel's words, not Python's class name
+        message = f"{exc.filename}: {exc.strerror}" if exc.filename is not None else exc.strerror
+        name, code = current_phase, None
     else:
         message, name, code = f"{type(exc).__name__}: {exc}", current_phase, None
     payload = {"error": message, "phase": name, "exit_code": code}
@@ -85,7 +88,10 @@ def make_cwd(root: str, cwd: str) -> None:
     """Create the working directory in the rootfs when the image lacks it (as Docker does)."""
     from runtime.linux.mounts import resolve_in_root
 
-    os.makedirs(resolve_in_root(root, cwd), mode=0o755, exist_ok=True)
+    path = resolve_in_root(root, cwd)
+    if os.path.lexists(path) and not os.path.isdir(path):  # runc's words, not a host path
+        raise OSError(errno.ENOTDIR, f'chdir to cwd ("{cwd}") set in config.json failed: not a directory')
+    os.makedirs(path, mode=0o755, exist_ok=True)
 
 
 def write_sysctls(sysctls: Sequence[tuple[str, str]]) -> None:

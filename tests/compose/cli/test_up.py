@@ -7,6 +7,7 @@ test about something else does not depend on the network code.
 from __future__ import annotations
 
 import signal
+import socket
 import time
 
 import pytest
@@ -306,3 +307,24 @@ volumes:
     stack.ok("exec", "-T", "app", "sh", "-c", "echo kept > /data/file")
     stack.ok("up", "-d", "--force-recreate")
     assert stack.ok("exec", "-T", "app", "cat", "/data/file").stdout == "kept\n"
+
+
+def test_up_reports_a_start_that_fails(stack: Stack) -> None:
+    """A container whose start fails (its published port is taken) fails `up` as Docker Compose: exit 1 and
+    the daemon's message, attached or not; the container is left created."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        port = holder.getsockname()[1]
+        stack.write(f"""
+services:
+  web:
+    image: busybox
+    command: {LOOP}
+    ports: ["127.0.0.1:{port}:80"]
+""")
+        for flags in (("-d",), ()):
+            failed = stack.run("up", *flags, timeout=60)
+            assert failed.returncode == 1, (flags, failed.stdout, failed.stderr)
+            assert f"Bind for 127.0.0.1:{port} failed: port is already allocated" in failed.stderr, flags
+            assert stack.states() == {f"{stack.name}-web-1": "created"}

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from compose.cli.warm import protocol
+from compose.cli.warm.child import SPARE_NAME
 from compose.cli.warm.client import eligible
 from compose.cli.warm.server import stop_servers, wait_for_server
 from tests.signals import dispositions, ignored_by
@@ -52,8 +53,16 @@ def server_pid(cli_dir: str) -> int:
 
 
 def children(pid: int) -> list[int]:
+    """The server's command processes (not the spare it forks ahead of the next command line)."""
     text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    return [int(p) for p in text.split()]
+    return [int(p) for p in text.split() if _comm(int(p)) not in ("", SPARE_NAME)]
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
 
 
 def warm_up(cli_dir: str, ignored: tuple[int, ...] = ()) -> int:
@@ -171,3 +180,23 @@ def test_a_new_server_sweeps_what_dead_ones_left(cli_dir: str) -> None:
         Path(cli_dir, leftover).write_text("")
     warm_up(cli_dir)
     assert not [n for n in os.listdir(cli_dir) if n.startswith("00000000-")]
+
+
+def test_a_spare_forked_ahead_takes_the_next_command_and_goes_with_the_server(cli_dir: str, tmp_path: Path) -> None:
+    server = warm_up(cli_dir)
+
+    def spares() -> list[int]:
+        text = Path(f"/proc/{server}/task/{server}/children").read_text()
+        return [int(p) for p in text.split() if _comm(int(p)) == SPARE_NAME]
+
+    assert until(lambda: len(spares()) == 1)  # forked once the first command line was over
+    spare = spares()[0]
+    (tmp_path / "compose.yaml").write_text(COMPOSE)
+    ran = subprocess.run([PYCOMPOSE, "config", "--services"], env=env(cli_dir), cwd=tmp_path, capture_output=True,
+                         text=True, check=False)
+    assert (ran.returncode, ran.stdout) == (0, "web\n"), ran.stderr
+    assert until(lambda: spares() and spares()[0] != spare)  # that one ran it; a new one waits
+    assert not Path(f"/proc/{spare}").exists() or _comm(spare) != SPARE_NAME
+    waiting = spares()[0]
+    stop_servers(cli_dir)
+    assert not Path(f"/proc/{waiting}").exists()  # ended with the server, not left behind
