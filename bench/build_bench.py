@@ -1,0 +1,406 @@
+"""Build costs: a cold 3-stage build, the same rebuilt unchanged, and rebuilt after a one-line change.
+
+The context (made in a temporary folder, the same for every peer) holds a
+Dockerfile of 3 stages (two independent ones, then a final stage from the
+first that copies from the second), 10 RUN steps in all, and `app/`:
+2,000 small text files and a 50 MB file of random bytes, which the final stage
+takes in ONE `COPY app/ /app/` followed by 4 RUN steps and 2 metadata steps.
+For each peer, on a store of its own that starts with busybox only:
+
+- cold: the first build (the base image is there, nothing else);
+- unchanged: the same build again, `--rebuilds` times (median), every step from the cache;
+- one-line change: a line of app/src/f0042.txt changed (a new text each time), built
+  `--rebuilds` times (median): the steps from `COPY app/ /app/` on run again, nothing before.
+
+Peers: ours (the docker CLI against a private engine of ours: its classic
+builder, as /_ping says), `podman build --layers` on a storage root of its own
+(--root/--runroot in a temporary folder; podman reads the context folder
+itself: no tar is sent) and `docker build` against a private dockerd (its
+classic builder; own data root, exec root, socket, cgroup parent; no bridge of
+its own, no iptables) when installed. Missing ones are "not installed"; one that
+fails is "not supported" with its message; a failure of ours stops the bench.
+
+Each build's output is read line by line as it comes, with a timestamp: a step
+lasts from its `Step N/M` line to the next, so the table gives the time before
+the first step (the context sent and unpacked), the steps, and, per step, the
+cold build of each peer. Goals, printed met / MISSED: cold build <= podman's;
+unchanged rebuild <= 0.3 s; one-line change <= the time the invalidated steps
+took in our cold build + 0.3 s. The cache is checked too (which steps came
+from it). Needs root. Prints the tables and writes bench/results/build_bench.json.
+
+    .venv/bin/python bench/build_bench.py [--runs 1] [--rebuilds 3] [--peers ours,podman,docker]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import platform
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import (
+    NOT_INSTALLED,
+    NOT_SUPPORTED,
+    Podman,
+    Refused,
+    busybox_tar,
+    dockerd_missing,
+    format_table,
+    installed,
+    last_line,
+    private_dockerd,
+    private_engine,
+    summary,
+    write_results,
+)
+
+SMALL_FILES = 2000
+BIG_MB = 50
+CHANGED = "app/src/f0042.txt"
+TAG = "bench-build:latest"
+FIRST_INVALIDATED = "COPY app/ /app/"
+GOAL_UNCHANGED_S = 0.3
+GOAL_SLACK_S = 0.3
+PEERS = ("ours", "podman", "docker")
+DOCKERFILE = """\
+FROM busybox AS base
+RUN mkdir -p /opt/app && echo base > /opt/app/base.txt
+RUN echo 'app:x:1000:1000::/app:/bin/sh' >> /etc/passwd
+RUN mkdir -p /etc/app && echo mode=bench > /etc/app/app.conf
+FROM busybox AS tools
+RUN mkdir -p /opt/tools && for i in 1 2 3 4 5 6 7 8; do echo tool$i > /opt/tools/t$i; done
+RUN tar -cf /opt/tools.tar -C /opt tools
+RUN sha256sum /opt/tools.tar > /opt/tools.sum
+FROM base
+COPY --from=tools /opt/tools.tar /opt/tools.sum /opt/
+WORKDIR /app
+COPY app/ /app/
+RUN find /app/src -type f | wc -l > /app/count
+RUN sha256sum /app/big.bin > /app/big.sum
+RUN cat /app/src/* | wc -l > /app/lines
+RUN tar -xf /opt/tools.tar -C /opt && ls /opt/tools > /app/tools
+ENV APP_MODE=bench
+CMD ["cat", "/app/count"]
+"""
+INSTRUCTIONS = DOCKERFILE.splitlines()
+# `Step 2/18 : RUN …` (docker's classic builder, ours) and `[1/3] STEP 2/4: RUN …` (podman/buildah).
+STEP = re.compile(r"^(?:\[\d+/\d+\] )?(?:Step|STEP) \d+/\d+ ?: ?(.*)$")
+
+
+# -- the context ---------------------------------------------------------------------------------
+
+
+def make_context(where: Path) -> Path:
+    """The Dockerfile, 2,000 small files (deterministic) and a 50 MB file of random bytes."""
+    rng = random.Random(11)
+    src = where / "app" / "src"
+    src.mkdir(parents=True)
+    for i in range(SMALL_FILES):
+        lines = (f"line {j} of file {i}: {rng.getrandbits(64):016x}\n" for j in range(rng.randint(2, 20)))
+        (src / f"f{i:04d}.txt").write_text("".join(lines))
+    with open(where / "app" / "big.bin", "wb") as f:
+        for _ in range(BIG_MB):
+            f.write(rng.randbytes(1 << 20))
+    (where / "Dockerfile").write_text(DOCKERFILE)
+    return where
+
+
+class Changes:
+    """One-line changes of CHANGED, a new text each time (so no build can find it in its cache)."""
+
+    def __init__(self, context: Path) -> None:
+        self.path = context / CHANGED
+        self.original = self.path.read_text()
+        self.count = itertools.count(1)
+
+    def next(self) -> None:
+        lines = self.original.splitlines(keepends=True)
+        lines[1] = f"line 1 changed for the bench, change {next(self.count)}\n"
+        self.path.write_text("".join(lines))
+
+    def restore(self) -> None:
+        self.path.write_text(self.original)
+
+
+# -- one build -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    text: str
+    seconds: float
+    cached: bool
+
+
+@dataclass(frozen=True)
+class Build:
+    seconds: float  # the whole command, as a user waits for it
+    before_steps: float  # until the first step's line: the context sent and read
+    steps: tuple[Step, ...]
+
+
+def build(argv: list[str], env: dict[str, str]) -> Build:
+    """Run one build command, timestamping its output lines; Refused (with its last line) when it fails."""
+    start = time.perf_counter()
+    marks: list[tuple[float, str]] = []
+    with subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT) as process:
+        assert process.stdout is not None
+        for raw in process.stdout:
+            marks.append((time.perf_counter(), raw.decode(errors="replace").rstrip()))
+        code = process.wait()
+    end = time.perf_counter()
+    if code != 0:
+        raise Refused(f"{' '.join(argv[:2])}: exit {code}: {last_line(chr(10).join(m[1] for m in marks))}")
+    starts = [(i, t, m.group(1)) for i, (t, line) in enumerate(marks) if (m := STEP.match(line))]
+    if not starts:
+        raise Refused(f"{' '.join(argv[:2])}: no step in its output: {last_line(marks[-1][1] if marks else '')}")
+    steps = []
+    for k, (i, t, text) in enumerate(starts):
+        j, t_next = (starts[k + 1][0], starts[k + 1][1]) if k + 1 < len(starts) else (len(marks), end)
+        cached = any("Using cache" in line for _, line in marks[i + 1:j])
+        steps.append(Step(text, round(t_next - t, 4), cached))
+    return Build(round(end - start, 4), round(starts[0][1] - start, 4), tuple(steps))
+
+
+def instruction_of(build_: Build, index: int) -> str:
+    """The Dockerfile's instruction for a step: by position when every instruction has its step."""
+    steps = build_.steps
+    return INSTRUCTIONS[index] if len(steps) == len(INSTRUCTIONS) else steps[index].text
+
+
+def invalidated_seconds(cold: Build) -> float:
+    """What the steps a change in app/ invalidates (COPY app/ and every step after it) took in `cold`."""
+    texts = [instruction_of(cold, i) for i in range(len(cold.steps))]
+    first = texts.index(FIRST_INVALIDATED)
+    return round(sum(s.seconds for s in cold.steps[first:]), 4)
+
+
+def cache_faults(build_: Build, first_rebuilt: str | None) -> list[str]:
+    """Steps that did (not) come from the cache when they should (not): every step before `first_rebuilt`
+    cached, it and those after it built (`None`: all cached). FROM steps have nothing to cache."""
+    faults, rebuilding = [], False
+    for i, step in enumerate(build_.steps):
+        text = instruction_of(build_, i)
+        rebuilding = rebuilding or text == first_rebuilt
+        if text.startswith("FROM "):
+            continue
+        if step.cached == rebuilding:
+            faults.append(f"{text}: {'from the cache' if step.cached else 'built'}")
+    return faults
+
+
+# -- the peers -----------------------------------------------------------------------------------
+
+Store = Callable[[Path, Path], Any]  # (work folder, busybox tar) -> context manager of (argv prefix, env)
+
+
+@contextmanager
+def ours_store(work: Path, busybox: Path) -> Iterator[tuple[list[str], dict[str, str]]]:
+    with private_engine("pyc-build-bench-", log_level="warning") as engine:
+        yield ["docker", "build", "-t", TAG], engine.env
+
+
+@contextmanager
+def podman_store(work: Path, busybox: Path) -> Iterator[tuple[list[str], dict[str, str]]]:
+    podman = Podman(work)
+    try:
+        podman.import_busybox(busybox)
+        yield [*podman.argv, "build", "--layers", "-t", TAG], podman.env
+    finally:
+        podman.close()
+
+
+@contextmanager
+def docker_store(work: Path, busybox: Path) -> Iterator[tuple[list[str], dict[str, str]]]:
+    with private_dockerd(work / "dockerd", busybox=busybox) as daemon:
+        yield ["docker", "build", "-t", TAG], daemon.env
+
+
+STORES: dict[str, Store] = {"ours": ours_store, "podman": podman_store, "docker": docker_store}
+
+
+def missing(peer: str) -> str | None:
+    if peer == "ours":
+        return None if installed("docker") else "the docker CLI is not installed (scripts/setup.sh installs it)"
+    if peer == "podman":
+        return None if installed("podman") else NOT_INSTALLED
+    return dockerd_missing()
+
+
+def sequence(peer: str, context: Path, work: Path, busybox: Path, rebuilds: int) -> dict[str, Any]:
+    """Cold, unchanged (rebuilds), one-line change (rebuilds) on a fresh store of the peer's."""
+    changes = Changes(context)
+    changes.restore()
+    with STORES[peer](work, busybox) as (argv, env):
+        command = [*argv, str(context)]
+        print(f"{peer}: cold build", file=sys.stderr, flush=True)
+        cold = build(command, env)
+        unchanged = [build(command, env) for _ in range(rebuilds)]
+        print(f"{peer}: unchanged and changed rebuilds", file=sys.stderr, flush=True)
+        changed = []
+        for _ in range(rebuilds):
+            changes.next()
+            changed.append(build(command, env))
+    changes.restore()
+    faults = [f"unchanged: {f}" for b in unchanged for f in cache_faults(b, None)]
+    faults += [f"one-line change: {f}" for b in changed for f in cache_faults(b, FIRST_INVALIDATED)]
+    return {"cold": cold, "unchanged": unchanged, "changed": changed, "cache_faults": sorted(set(faults))}
+
+
+# -- report --------------------------------------------------------------------------------------
+
+
+def aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """A peer's runs as summaries (seconds) plus every build's detail."""
+    colds = [r["cold"] for r in runs]
+    unchanged = [b for r in runs for b in r["unchanged"]]
+    changed = [b for r in runs for b in r["changed"]]
+    return {
+        "status": "ok",
+        "cold_s": summary([b.seconds for b in colds], "s", 3),
+        "unchanged_s": summary([b.seconds for b in unchanged], "s", 3),
+        "changed_s": summary([b.seconds for b in changed], "s", 3),
+        "invalidated_cold_s": round(statistics.median(invalidated_seconds(b) for b in colds), 3),
+        "before_steps_s": {"cold": round(statistics.median(b.before_steps for b in colds), 3),
+                           "unchanged": round(statistics.median(b.before_steps for b in unchanged), 3),
+                           "changed": round(statistics.median(b.before_steps for b in changed), 3)},
+        "cache_faults": sorted({f for r in runs for f in r["cache_faults"]}),
+        "builds": {"cold": [asdict(b) for b in colds], "unchanged": [asdict(b) for b in unchanged],
+                   "changed": [asdict(b) for b in changed]},
+    }
+
+
+def goals(peers: dict[str, Any]) -> list[dict[str, Any]]:
+    ours, podman = peers.get("ours", {}), peers.get("podman", {})
+    out: list[dict[str, Any]] = []
+
+    def goal(name: str, value: float | None, limit: float | None, text: str) -> None:
+        met = None if value is None or limit is None else value <= limit
+        out.append({"goal": name, "value_s": value, "limit_s": limit, "met": met, "text": text})
+
+    ok = ours.get("status") == "ok"
+    podman_cold = podman["cold_s"]["median_s"] if podman.get("status") == "ok" else None
+    goal("cold <= podman", ours["cold_s"]["median_s"] if ok else None, podman_cold,
+         "cold build <= podman's" + ("" if podman_cold is not None else f" (podman {podman.get('status', 'n/a')})"))
+    goal("unchanged <= 0.3 s", ours["unchanged_s"]["median_s"] if ok else None, GOAL_UNCHANGED_S,
+         f"unchanged rebuild <= {GOAL_UNCHANGED_S} s")
+    limit = round(ours["invalidated_cold_s"] + GOAL_SLACK_S, 3) if ok else None
+    goal("one-line change <= invalidated + 0.3 s", ours["changed_s"]["median_s"] if ok else None, limit,
+         f"one-line change <= invalidated steps ({ours.get('invalidated_cold_s', 'n/a')} s cold) + {GOAL_SLACK_S} s")
+    return out
+
+
+def _s(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f} s"
+
+
+def tables(results: dict[str, Any]) -> str:
+    peers = results["peers"]
+    names = list(peers)
+
+    def cell(peer: str, key: str, sub: str = "median_s") -> str:
+        got = peers[peer]
+        if got.get("status") != "ok":
+            return str(got.get("status"))
+        value = got[key] if sub == "" else got[key][sub]
+        return _s(value)
+
+    rows = [["cold build (3 stages, 10 RUN, COPY of 2,001 files / 52 MB)", *(cell(p, "cold_s") for p in names)],
+            ["  of which before the first step (context)",
+             *(cell(p, "before_steps_s", "cold") for p in names)],
+            [f"unchanged rebuild (median of {results['rebuilds'] * results['runs']})",
+             *(cell(p, "unchanged_s") for p in names)],
+            ["  of which before the first step (context)",
+             *(cell(p, "before_steps_s", "unchanged") for p in names)],
+            [f"one-line change in {CHANGED} (median)", *(cell(p, "changed_s") for p in names)],
+            ["  its invalidated steps in the cold build", *(cell(p, "invalidated_cold_s", "") for p in names)]]
+    lines = [format_table(["case", *names], rows), ""]
+    for g in results["goals"]:
+        verdict = "n/a" if g["met"] is None else "met" if g["met"] else "MISSED"
+        lines.append(f"goal: {g['text']}: ours {_s(g['value_s']) or 'n/a'}, limit {_s(g['limit_s']) or 'n/a'}: "
+                     f"{verdict}")
+    for peer in names:
+        for fault in peers[peer].get("cache_faults", []):
+            lines.append(f"cache: {peer}: {fault}")
+    ok = [p for p in names if peers[p].get("status") == "ok"]
+    if ok:
+        step_rows = []
+        for i, text in enumerate(INSTRUCTIONS):
+            cells = []
+            for p in ok:
+                steps = peers[p]["builds"]["cold"][0]["steps"]
+                cells.append(_s(steps[i]["seconds"]) if len(steps) == len(INSTRUCTIONS) else "")
+            step_rows.append([text[:58], *cells])
+        lines += ["", format_table(["cold build, per step (first run)", *ok], step_rows)]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--runs", type=int, default=1, help="cold builds per peer, each on a fresh store")
+    parser.add_argument("--rebuilds", type=int, default=3, help="unchanged and changed rebuilds per run")
+    parser.add_argument("--peers", default=",".join(PEERS), help="comma-separated: ours,podman,docker")
+    parser.add_argument("--no-write", action="store_true", help="do not write bench/results/build_bench.json")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        print("build_bench: needs root", file=sys.stderr)
+        return 1
+    chosen = [p for p in PEERS if p in args.peers.split(",")]
+    results: dict[str, Any] = {"runs": args.runs, "rebuilds": args.rebuilds, "kernel": platform.release(),
+                               "python": platform.python_version(), "cpus": os.cpu_count(),
+                               "context": {"small_files": SMALL_FILES, "big_mb": BIG_MB, "changed": CHANGED},
+                               "dockerfile": DOCKERFILE, "peers": {}}
+    work = Path(tempfile.mkdtemp(prefix="pyc-build-bench-"))
+    try:
+        context = make_context(work / "context")
+        busybox = busybox_tar(work / "busybox.tar")
+        runs: dict[str, list[dict[str, Any]]] = {p: [] for p in chosen}
+        for peer in chosen:
+            if why := missing(peer):
+                if peer == "ours":
+                    raise SystemExit(f"build_bench: {why}")
+                results["peers"][peer] = {"status": why}
+        for n in range(args.runs):
+            for peer in [p for p in chosen if p not in results["peers"]]:
+                folder = work / f"{peer}-{n}"
+                folder.mkdir()
+                try:
+                    runs[peer].append(sequence(peer, context, folder, busybox, args.rebuilds))
+                except Refused as exc:
+                    if peer == "ours":
+                        raise
+                    print(f"{peer}: {NOT_SUPPORTED}: {exc}", file=sys.stderr)
+                    results["peers"][peer] = {"status": NOT_SUPPORTED, "message": str(exc)}
+                finally:
+                    shutil.rmtree(folder, ignore_errors=True)
+        for peer in chosen:
+            if peer not in results["peers"]:
+                results["peers"][peer] = aggregate(runs[peer])
+        results["peers"] = {p: results["peers"][p] for p in chosen}
+        results["goals"] = goals(results["peers"])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(tables(results))
+    if not args.no_write:
+        write_results("build_bench", results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
