@@ -32,17 +32,15 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from compose.cli.warm.server import stop_servers  # noqa: E402
-from compose.client.blocking import BlockingClient  # noqa: E402
-from tests.compose.cli.engines import stop_engine  # noqa: E402
-from tests.engine_fixture import EngineHandle, start_private_engine  # noqa: E402
-from tests.runtime.images.busybox import build_busybox_rootfs_tar  # noqa: E402
+if TYPE_CHECKING:  # the engine's modules are imported when a bench starts one, not by every bench
+    from compose.client.blocking import BlockingClient
+    from tests.engine_fixture import EngineHandle
 
 RESULTS = ROOT / "bench" / "results"
 _SCRIPT = Path(sys.executable).parent / "pycompose"
@@ -126,6 +124,8 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[str]], left: int
 
 def busybox_tar(where: Path) -> Path:
     """busybox's root filesystem as a tar (Debian's busybox-static), for every store of the bench."""
+    from tests.runtime.images.busybox import build_busybox_rootfs_tar
+
     return build_busybox_rootfs_tar(where)
 
 
@@ -139,6 +139,12 @@ def import_busybox(client: BlockingClient, where: Path) -> None:
         tar.unlink()
 
 
+def remove_containers(client: BlockingClient) -> None:
+    """Every container of the engine, removed by force."""
+    for c in client.call("GET", "/containers/json", {"all": True}) or []:
+        client.call("DELETE", f"/containers/{c['Id']}", {"force": True})
+
+
 @dataclass
 class PrivateEngine:
     work: Path
@@ -148,8 +154,7 @@ class PrivateEngine:
     cli_dir: Path
 
     def remove_containers(self) -> None:
-        for c in self.client.call("GET", "/containers/json", {"all": True}) or []:
-            self.client.call("DELETE", f"/containers/{c['Id']}", {"force": True})
+        remove_containers(self.client)
 
 
 @contextmanager
@@ -157,6 +162,11 @@ def private_engine(prefix: str, *, busybox: bool = True, log_level: str = "info"
                    args: Sequence[str] = ()) -> Iterator[PrivateEngine]:
     """An engine on a temporary folder of its own; at the end its containers, itself, its supervisor and
     its CLI servers stop and the folder goes."""
+    from compose.cli.warm.server import stop_servers
+    from compose.client.blocking import BlockingClient
+    from tests.compose.cli.engines import stop_engine
+    from tests.engine_fixture import start_private_engine
+
     work = Path(tempfile.mkdtemp(prefix=prefix))
     try:
         handle = start_private_engine(work / "engine", log_level=log_level, args=args)
