@@ -27,193 +27,93 @@ cold build of each peer. Goals, printed met / MISSED: cold build <= podman's;
 unchanged rebuild <= 0.3 s; one-line change <= the time the invalidated steps
 took in our cold build + 0.3 s. The cache is checked too (which steps came
 from it). Needs root. Prints the tables and writes bench/results/build_bench.json.
+The case itself (context, Dockerfile, timing of one build) is bench/build_case.py.
 
-    .venv/bin/python bench/build_bench.py [--runs 1] [--rebuilds 3] [--peers ours,podman,docker]
+`--profile`: in the first run our engine and its supervisor sample themselves
+(bench/sampler.py, every thread); the busy time per case by function is printed
+and kept in the JSON, the raw stacks in bench/results/build_profile/.
+
+    .venv/bin/python bench/build_bench.py [--runs 1] [--rebuilds 3] [--peers ours,podman,docker] [--profile]
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import os
 import platform
-import random
-import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import sampler
+from bench.build_case import (
+    BIG_MB,
+    CHANGED,
+    DOCKERFILE,
+    FIRST_INVALIDATED,
+    INSTRUCTIONS,
+    SMALL_FILES,
+    TAG,
+    Changes,
+    build,
+    cache_faults,
+    invalidated_seconds,
+    make_context,
+)
 from bench.common import (
     NOT_INSTALLED,
     NOT_SUPPORTED,
+    RESULTS,
     Podman,
     Refused,
     busybox_tar,
     dockerd_missing,
     format_table,
     installed,
-    last_line,
     private_dockerd,
     private_engine,
     summary,
     write_results,
 )
 
-SMALL_FILES = 2000
-BIG_MB = 50
-CHANGED = "app/src/f0042.txt"
-TAG = "bench-build:latest"
-FIRST_INVALIDATED = "COPY app/ /app/"
 GOAL_UNCHANGED_S = 0.3
 GOAL_SLACK_S = 0.3
 PEERS = ("ours", "podman", "docker")
-DOCKERFILE = """\
-FROM busybox AS base
-RUN mkdir -p /opt/app && echo base > /opt/app/base.txt
-RUN echo 'app:x:1000:1000::/app:/bin/sh' >> /etc/passwd
-RUN mkdir -p /etc/app && echo mode=bench > /etc/app/app.conf
-FROM busybox AS tools
-RUN mkdir -p /opt/tools && for i in 1 2 3 4 5 6 7 8; do echo tool$i > /opt/tools/t$i; done
-RUN tar -cf /opt/tools.tar -C /opt tools
-RUN sha256sum /opt/tools.tar > /opt/tools.sum
-FROM base
-COPY --from=tools /opt/tools.tar /opt/tools.sum /opt/
-WORKDIR /app
-COPY app/ /app/
-RUN find /app/src -type f | wc -l > /app/count
-RUN sha256sum /app/big.bin > /app/big.sum
-RUN cat /app/src/* | wc -l > /app/lines
-RUN tar -xf /opt/tools.tar -C /opt && ls /opt/tools > /app/tools
-ENV APP_MODE=bench
-CMD ["cat", "/app/count"]
-"""
-INSTRUCTIONS = DOCKERFILE.splitlines()
-# `Step 2/18 : RUN …` (docker's classic builder, ours) and `[1/3] STEP 2/4: RUN …` (podman/buildah).
-STEP = re.compile(r"^(?:\[\d+/\d+\] )?(?:Step|STEP) \d+/\d+ ?: ?(.*)$")
-
-
-# -- the context ---------------------------------------------------------------------------------
-
-
-def make_context(where: Path) -> Path:
-    """The Dockerfile, 2,000 small files (deterministic) and a 50 MB file of random bytes."""
-    rng = random.Random(11)
-    src = where / "app" / "src"
-    src.mkdir(parents=True)
-    for i in range(SMALL_FILES):
-        lines = (f"line {j} of file {i}: {rng.getrandbits(64):016x}\n" for j in range(rng.randint(2, 20)))
-        (src / f"f{i:04d}.txt").write_text("".join(lines))
-    with open(where / "app" / "big.bin", "wb") as f:
-        for _ in range(BIG_MB):
-            f.write(rng.randbytes(1 << 20))
-    (where / "Dockerfile").write_text(DOCKERFILE)
-    return where
-
-
-class Changes:
-    """One-line changes of CHANGED, a new text each time (so no build can find it in its cache)."""
-
-    def __init__(self, context: Path) -> None:
-        self.path = context / CHANGED
-        self.original = self.path.read_text()
-        self.count = itertools.count(1)
-
-    def next(self) -> None:
-        lines = self.original.splitlines(keepends=True)
-        lines[1] = f"line 1 changed for the bench, change {next(self.count)}\n"
-        self.path.write_text("".join(lines))
-
-    def restore(self) -> None:
-        self.path.write_text(self.original)
-
-
-# -- one build -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Step:
-    text: str
-    seconds: float
-    cached: bool
-
-
-@dataclass(frozen=True)
-class Build:
-    seconds: float  # the whole command, as a user waits for it
-    before_steps: float  # until the first step's line: the context sent and read
-    steps: tuple[Step, ...]
-
-
-def build(argv: list[str], env: dict[str, str]) -> Build:
-    """Run one build command, timestamping its output lines; Refused (with its last line) when it fails."""
-    start = time.perf_counter()
-    marks: list[tuple[float, str]] = []
-    with subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT) as process:
-        assert process.stdout is not None
-        for raw in process.stdout:
-            marks.append((time.perf_counter(), raw.decode(errors="replace").rstrip()))
-        code = process.wait()
-    end = time.perf_counter()
-    if code != 0:
-        raise Refused(f"{' '.join(argv[:2])}: exit {code}: {last_line(chr(10).join(m[1] for m in marks))}")
-    starts = [(i, t, m.group(1)) for i, (t, line) in enumerate(marks) if (m := STEP.match(line))]
-    if not starts:
-        raise Refused(f"{' '.join(argv[:2])}: no step in its output: {last_line(marks[-1][1] if marks else '')}")
-    steps = []
-    for k, (i, t, text) in enumerate(starts):
-        j, t_next = (starts[k + 1][0], starts[k + 1][1]) if k + 1 < len(starts) else (len(marks), end)
-        cached = any("Using cache" in line for _, line in marks[i + 1:j])
-        steps.append(Step(text, round(t_next - t, 4), cached))
-    return Build(round(end - start, 4), round(starts[0][1] - start, 4), tuple(steps))
-
-
-def instruction_of(build_: Build, index: int) -> str:
-    """The Dockerfile's instruction for a step: by position when every instruction has its step."""
-    steps = build_.steps
-    return INSTRUCTIONS[index] if len(steps) == len(INSTRUCTIONS) else steps[index].text
-
-
-def invalidated_seconds(cold: Build) -> float:
-    """What the steps a change in app/ invalidates (COPY app/ and every step after it) took in `cold`."""
-    texts = [instruction_of(cold, i) for i in range(len(cold.steps))]
-    first = texts.index(FIRST_INVALIDATED)
-    return round(sum(s.seconds for s in cold.steps[first:]), 4)
-
-
-def cache_faults(build_: Build, first_rebuilt: str | None) -> list[str]:
-    """Steps that did (not) come from the cache when they should (not): every step before `first_rebuilt`
-    cached, it and those after it built (`None`: all cached). FROM steps have nothing to cache."""
-    faults, rebuilding = [], False
-    for i, step in enumerate(build_.steps):
-        text = instruction_of(build_, i)
-        rebuilding = rebuilding or text == first_rebuilt
-        if text.startswith("FROM "):
-            continue
-        if step.cached == rebuilding:
-            faults.append(f"{text}: {'from the cache' if step.cached else 'built'}")
-    return faults
 
 
 # -- the peers -----------------------------------------------------------------------------------
 
 Store = Callable[[Path, Path], Any]  # (work folder, busybox tar) -> context manager of (argv prefix, env)
+PROFILE = RESULTS / "build_profile"  # ours' samples (bench/sampler.py) with --profile
 
 
 @contextmanager
 def ours_store(work: Path, busybox: Path) -> Iterator[tuple[list[str], dict[str, str]]]:
     with private_engine("pyc-build-bench-", log_level="warning") as engine:
         yield ["docker", "build", "-t", TAG], engine.env
+
+
+@contextmanager
+def profiled(work: Path) -> Iterator[Path]:
+    """Our engine and supervisor, started meanwhile, sample themselves (bench/sampler.py) into PROFILE/run.<pid>."""
+    shutil.rmtree(PROFILE, ignore_errors=True)
+    PROFILE.mkdir(parents=True)
+    out = PROFILE / "run"
+    saved = dict(os.environ)
+    os.environ.update(sampler.environment(work / "sampler-site", out))
+    try:
+        yield out
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 @contextmanager
@@ -235,6 +135,12 @@ def docker_store(work: Path, busybox: Path) -> Iterator[tuple[list[str], dict[st
 STORES: dict[str, Store] = {"ours": ours_store, "podman": podman_store, "docker": docker_store}
 
 
+def profile_report(out: Path) -> dict[str, Any]:
+    """Per case, where our engine's threads spent their time (the files stay in PROFILE)."""
+    files = sorted(out.parent.glob(f"{out.name}.[0-9]*"))
+    return {phase: sampler.report(files, phase, top=15) for phase in ("cold", "unchanged", "changed")}
+
+
 def missing(peer: str) -> str | None:
     if peer == "ours":
         return None if installed("docker") else "the docker CLI is not installed (scripts/setup.sh installs it)"
@@ -243,20 +149,26 @@ def missing(peer: str) -> str | None:
     return dockerd_missing()
 
 
-def sequence(peer: str, context: Path, work: Path, busybox: Path, rebuilds: int) -> dict[str, Any]:
-    """Cold, unchanged (rebuilds), one-line change (rebuilds) on a fresh store of the peer's."""
+def sequence(peer: str, context: Path, work: Path, busybox: Path, rebuilds: int,
+             phase: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+    """Cold, unchanged (rebuilds), one-line change (rebuilds) on a fresh store of the peer's; `phase` is told
+    which case runs."""
     changes = Changes(context)
     changes.restore()
     with STORES[peer](work, busybox) as (argv, env):
         command = [*argv, str(context)]
         print(f"{peer}: cold build", file=sys.stderr, flush=True)
+        phase("cold")
         cold = build(command, env)
+        phase("unchanged")
         unchanged = [build(command, env) for _ in range(rebuilds)]
         print(f"{peer}: unchanged and changed rebuilds", file=sys.stderr, flush=True)
         changed = []
         for _ in range(rebuilds):
             changes.next()
+            phase("changed")
             changed.append(build(command, env))
+            phase("-")
     changes.restore()
     faults = [f"unchanged: {f}" for b in unchanged for f in cache_faults(b, None)]
     faults += [f"one-line change: {f}" for b in changed for f in cache_faults(b, FIRST_INVALIDATED)]
@@ -356,6 +268,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=1, help="cold builds per peer, each on a fresh store")
     parser.add_argument("--rebuilds", type=int, default=3, help="unchanged and changed rebuilds per run")
     parser.add_argument("--peers", default=",".join(PEERS), help="comma-separated: ours,podman,docker")
+    parser.add_argument("--profile", action="store_true",
+                        help="our engine samples itself in the first run (bench/sampler.py): hot spots per case")
     parser.add_argument("--no-write", action="store_true", help="do not write bench/results/build_bench.json")
     args = parser.parse_args()
     if os.geteuid() != 0:
@@ -381,7 +295,13 @@ def main() -> int:
                 folder = work / f"{peer}-{n}"
                 folder.mkdir()
                 try:
-                    runs[peer].append(sequence(peer, context, folder, busybox, args.rebuilds))
+                    if peer == "ours" and args.profile and n == 0:
+                        with profiled(work) as out:
+                            runs[peer].append(sequence(peer, context, folder, busybox, args.rebuilds,
+                                                       lambda phase: sampler.set_phase(out, phase)))
+                        results["profile"] = profile_report(out)
+                    else:
+                        runs[peer].append(sequence(peer, context, folder, busybox, args.rebuilds))
                 except Refused as exc:
                     if peer == "ours":
                         raise
@@ -397,6 +317,8 @@ def main() -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(tables(results))
+    for report in results.get("profile", {}).values():
+        print("\nours, " + sampler.format_report(report))
     if not args.no_write:
         write_results("build_bench", results)
     return 0

@@ -1,0 +1,152 @@
+"""The case build_bench.py measures: its context and Dockerfile, one build timed step by step, the cache checked.
+
+`make_context` writes the Dockerfile (3 stages, 10 RUN steps) and app/ (2,000
+small files and a 50 MB one); `Changes` makes the one-line changes; `build`
+runs one build command and timestamps its output lines (`Step N/M` of docker's
+classic builder and ours, `[k/n] STEP i/m:` of podman): a step lasts from its
+line to the next one, the last until the command exits.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import re
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.common import Refused, last_line
+
+SMALL_FILES = 2000
+BIG_MB = 50
+CHANGED = "app/src/f0042.txt"
+TAG = "bench-build:latest"
+FIRST_INVALIDATED = "COPY app/ /app/"
+DOCKERFILE = """\
+FROM busybox AS base
+RUN mkdir -p /opt/app && echo base > /opt/app/base.txt
+RUN echo 'app:x:1000:1000::/app:/bin/sh' >> /etc/passwd
+RUN mkdir -p /etc/app && echo mode=bench > /etc/app/app.conf
+FROM busybox AS tools
+RUN mkdir -p /opt/tools && for i in 1 2 3 4 5 6 7 8; do echo tool$i > /opt/tools/t$i; done
+RUN tar -cf /opt/tools.tar -C /opt tools
+RUN sha256sum /opt/tools.tar > /opt/tools.sum
+FROM base
+COPY --from=tools /opt/tools.tar /opt/tools.sum /opt/
+WORKDIR /app
+COPY app/ /app/
+RUN find /app/src -type f | wc -l > /app/count
+RUN sha256sum /app/big.bin > /app/big.sum
+RUN cat /app/src/* | wc -l > /app/lines
+RUN tar -xf /opt/tools.tar -C /opt && ls /opt/tools > /app/tools
+ENV APP_MODE=bench
+CMD ["cat", "/app/count"]
+"""
+INSTRUCTIONS = DOCKERFILE.splitlines()
+# `Step 2/18 : RUN …` (docker's classic builder, ours) and `[1/3] STEP 2/4: RUN …` (podman/buildah).
+STEP = re.compile(r"^(?:\[\d+/\d+\] )?(?:Step|STEP) \d+/\d+ ?: ?(.*)$")
+
+
+# -- the context ---------------------------------------------------------------------------------
+
+
+def make_context(where: Path) -> Path:
+    """The Dockerfile, 2,000 small files (deterministic) and a 50 MB file of random bytes."""
+    rng = random.Random(11)
+    src = where / "app" / "src"
+    src.mkdir(parents=True)
+    for i in range(SMALL_FILES):
+        lines = (f"line {j} of file {i}: {rng.getrandbits(64):016x}\n" for j in range(rng.randint(2, 20)))
+        (src / f"f{i:04d}.txt").write_text("".join(lines))
+    with open(where / "app" / "big.bin", "wb") as f:
+        for _ in range(BIG_MB):
+            f.write(rng.randbytes(1 << 20))
+    (where / "Dockerfile").write_text(DOCKERFILE)
+    return where
+
+
+class Changes:
+    """One-line changes of CHANGED, a new text each time (so no build can find it in its cache)."""
+
+    def __init__(self, context: Path) -> None:
+        self.path = context / CHANGED
+        self.original = self.path.read_text()
+        self.count = itertools.count(1)
+
+    def next(self) -> None:
+        lines = self.original.splitlines(keepends=True)
+        lines[1] = f"line 1 changed for the bench, change {next(self.count)}\n"
+        self.path.write_text("".join(lines))
+
+    def restore(self) -> None:
+        self.path.write_text(self.original)
+
+
+# -- one build -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    text: str
+    seconds: float
+    cached: bool
+
+
+@dataclass(frozen=True)
+class Build:
+    seconds: float  # the whole command, as a user waits for it
+    before_steps: float  # until the first step's line: the context sent and read
+    steps: tuple[Step, ...]
+
+
+def build(argv: list[str], env: dict[str, str]) -> Build:
+    """Run one build command, timestamping its output lines; Refused (with its last line) when it fails."""
+    start = time.perf_counter()
+    marks: list[tuple[float, str]] = []
+    with subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT) as process:
+        assert process.stdout is not None
+        for raw in process.stdout:
+            marks.append((time.perf_counter(), raw.decode(errors="replace").rstrip()))
+        code = process.wait()
+    end = time.perf_counter()
+    if code != 0:
+        raise Refused(f"{' '.join(argv[:2])}: exit {code}: {last_line(chr(10).join(m[1] for m in marks))}")
+    starts = [(i, t, m.group(1)) for i, (t, line) in enumerate(marks) if (m := STEP.match(line))]
+    if not starts:
+        raise Refused(f"{' '.join(argv[:2])}: no step in its output: {last_line(marks[-1][1] if marks else '')}")
+    steps = []
+    for k, (i, t, text) in enumerate(starts):
+        j, t_next = (starts[k + 1][0], starts[k + 1][1]) if k + 1 < len(starts) else (len(marks), end)
+        cached = any("Using cache" in line for _, line in marks[i + 1:j])
+        steps.append(Step(text, round(t_next - t, 4), cached))
+    return Build(round(end - start, 4), round(starts[0][1] - start, 4), tuple(steps))
+
+
+def instruction_of(build_: Build, index: int) -> str:
+    """The Dockerfile's instruction for a step: by position when every instruction has its step."""
+    steps = build_.steps
+    return INSTRUCTIONS[index] if len(steps) == len(INSTRUCTIONS) else steps[index].text
+
+
+def invalidated_seconds(cold: Build) -> float:
+    """What the steps a change in app/ invalidates (COPY app/ and every step after it) took in `cold`."""
+    texts = [instruction_of(cold, i) for i in range(len(cold.steps))]
+    first = texts.index(FIRST_INVALIDATED)
+    return round(sum(s.seconds for s in cold.steps[first:]), 4)
+
+
+def cache_faults(build_: Build, first_rebuilt: str | None) -> list[str]:
+    """Steps that did (not) come from the cache when they should (not): every step before `first_rebuilt`
+    cached, it and those after it built (`None`: all cached). FROM steps have nothing to cache."""
+    faults, rebuilding = [], False
+    for i, step in enumerate(build_.steps):
+        text = instruction_of(build_, i)
+        rebuilding = rebuilding or text == first_rebuilt
+        if text.startswith("FROM "):
+            continue
+        if step.cached == rebuilding:
+            faults.append(f"{text}: {'from the cache' if step.cached else 'built'}")
+    return faults
