@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from runtime.api import (
+    routes_build,
     routes_containers,
     routes_events,
     routes_exec,
@@ -23,7 +24,7 @@ from runtime.engine import Engine
 def all_routes() -> tuple[Route[Engine], ...]:
     return (*routes_system.ROUTES, *routes_images.ROUTES, *routes_containers.ROUTES, *routes_exec.ROUTES,
             *routes_events.ROUTES, *routes_volumes.ROUTES, *routes_networks.ROUTES, *routes_registry.ROUTES,
-            *routes_stats.ROUTES, *routes_snapshot.ROUTES, *routes_swarm.ROUTES)
+            *routes_stats.ROUTES, *routes_snapshot.ROUTES, *routes_swarm.ROUTES, *routes_build.ROUTES)
 
 
 def build_app(engine: Engine) -> Router[Engine]:

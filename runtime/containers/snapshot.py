@@ -50,6 +50,11 @@ def _upper(record: Record) -> Path:
     return Path(str(record.spec["rootfs"]["upperdir"]))
 
 
+def write_changes(record: Record, out: BinaryIO) -> int:
+    """The container's changes as a layer tar onto `out` (what a commit stores); the entries written."""
+    return upper.write_layer(_upper(record), out, _skip(record))
+
+
 async def changes(table: ContainerTable, ref: str) -> list[dict[str, object]]:
     record = table.records.get(ref)
     lowers = [Path(p) for p in record.spec["rootfs"].get("lowerdirs") or ()]
@@ -78,10 +83,9 @@ async def commit(table: ContainerTable, images: ImageStore, ref: str, request: C
 def _commit(images: ImageStore, record: Record, config: dict[str, Any], request: CommitRequest) -> str:
     created = docker_json.format_time(time.time())
     cmd: Sequence[str] = record.config.get("Cmd") or []
-    skip = _skip(record)
 
     def write(out: BinaryIO) -> int:
-        return upper.write_layer(_upper(record), out, skip)
+        return write_changes(record, out)
 
     def make(parent: dict[str, Any], diff_id: str | None) -> bytes:
         return commit_config(parent, config, diff_id, author=request.author, comment=request.comment,

@@ -56,6 +56,7 @@ class RunMount:
     size: int | None = None  # tmpfs bytes
     required: bool = False
     env: str = ""  # secret as an env variable
+    raw: str = ""  # the --mount text as written; with `$` in it, re-parse with mounts.parse_mount(raw, expand)
 
 
 @dataclass(frozen=True)

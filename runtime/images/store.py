@@ -8,6 +8,7 @@ the write lock under leases; only recording and collecting take the lock.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -115,7 +116,7 @@ class ImageStore:
         return tags, digests
 
     def list_summaries(self, all: bool = False, filters: dict[str, list[str]] | None = None) -> list[dict]:
-        # `all` would add intermediate images (parents of others); this store makes none.
+        # Without `all`, untagged images that are the parent of another (a build's steps) are hidden.
         spec = filters or {}
         image_filters.check_keys(spec, image_filters.LIST_KEYS)
         dangling = image_filters.parse_bool("dangling", spec.get("dangling", []))
@@ -125,10 +126,14 @@ class ImageStore:
         until = min((image_filters.parse_until(v, now) for v in spec.get("until", [])), default=None)
         out = []
         seen: set[str] = set()
-        for image in self._meta.images():
+        images = self._meta.images()
+        parents = {image.parent for image in images if image.parent}
+        for image in images:
             seen.add(image.id)
             config = self._config(image.id)
             tags, digests = self._names(image.id)
+            if not all and image.id in parents and not tags and not digests:
+                continue
             created = docker_json.parse_time(image.created) or 0.0
             if dangling is not None and dangling == bool(tags or digests):
                 continue
@@ -148,6 +153,10 @@ class ImageStore:
             self._configs.pop(gone, None)
         out.sort(key=lambda s: s["Created"], reverse=True)
         return out
+
+    def image_config(self, ref: str) -> dict[str, Any]:
+        """The image's config document (the parsed config blob); do not change it."""
+        return self._config(self.resolve(ref))
 
     def _created(self, image_id: str) -> float:
         return docker_json.parse_time(self._image(image_id, image_id).created) or 0.0
@@ -295,24 +304,29 @@ class ImageStore:
         return prepared.record.id
 
     def commit(self, parent: str, write_layer: Callable[[BinaryIO], int],
-               make_config: Callable[[dict[str, Any], str | None], bytes], repo: str | None, tag: str | None) -> str:
+               make_config: Callable[[dict[str, Any], str | None], bytes], repo: str | None, tag: str | None,
+               *, parent_link: str = "") -> str:
         """`docker commit`: `parent`'s layers and the one `write_layer` writes (none if it wrote no
-        entry), with the config `make_config(parent's config, new diff ID)`; returns the image ID."""
+        entry), with the config `make_config(parent's config, new diff ID)`; returns the image ID.
+        `parent` "" starts from nothing (a build's `FROM scratch`); `parent_link` is recorded as
+        the image's Parent (the builder's steps: dockerd hides untagged parents in `docker images`)."""
         target = _target(repo, tag, "commit")
-        image_id = self.resolve(parent)
-        image = self._image(image_id, parent)
+        image_id = self.resolve(parent) if parent else ""
+        layers = self._image(image_id, parent).layers if parent else ()
         now = time.time()
         with self._ingesting() as lease:
-            for chain, blob in image.layers:
+            for chain, blob in layers:
                 lease.add(chain)
                 lease.add(blob)
             with self._blobs.writer() as writer:
                 entries = write_layer(writer)  # type: ignore[arg-type]
                 lease.add(writer.digest)
                 layer = writer.commit()
-            config = make_config(self._config(image_id), layer if entries else None)
-            blobs = [blob for _chain, blob in image.layers] + ([layer] if entries else [])
+            config = make_config(self._config(image_id) if parent else {}, layer if entries else None)
+            blobs = [blob for _chain, blob in layers] + ([layer] if entries else [])
             prepared = self._unpacker.prepare(config, blobs, lease, now)
+            if parent_link:
+                prepared.record = dataclasses.replace(prepared.record, parent=parent_link)
             refs = [(str(target), "tag")] if target is not None else []
             with self._lock:
                 self._meta.add_image(prepared.record, prepared.blobs, prepared.snapshots, refs, time.time())

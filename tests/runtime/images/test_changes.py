@@ -5,15 +5,7 @@ from __future__ import annotations
 import pytest
 
 from runtime.images import ImageInvalid
-from runtime.images.changes import apply_changes, words
-
-
-def test_words_quotes_escapes_and_expansion() -> None:
-    env = {"A": "1", "EMPTY": ""}
-    assert words("""a 'b c' "d $A" e\\ f $A ${A} ${EMPTY:-dflt} ${A:+alt} '$A' "\\$A" """, env) == [
-        "a", "b c", "d 1", "e f", "1", "1", "dflt", "alt", "$A", "$A"]
-    with pytest.raises(ImageInvalid, match="unterminated"):
-        words('"open', {})
+from runtime.images.changes import apply_changes
 
 
 def test_cmd_entrypoint_forms() -> None:
@@ -40,8 +32,14 @@ def test_expose_volume_workdir_user_stopsignal_onbuild() -> None:
 
 @pytest.mark.parametrize(
     ("change", "message"),
-    [("RUN x", "not a valid change command"), ("EXPOSE 99999", "invalid port"), ("ENV", "at least one"),
-     ("ENV A", "need a value"), ("CMD", "at least one"), ("USER", "requires"), ("LABEL =x", "key=value")],
+    [("RUN x", "^RUN is not a valid change command$"), ("run x", "^run is not"),
+     ("EXPOSE 99999", "^invalid containerPort: 99999$"), ("EXPOSE 80/xtp", "^invalid proto: xtp$"),
+     ("ENV", "^ENV requires at least one argument$"), ("ENV A", "^ENV must have two arguments$"),
+     ("USER", "^USER requires exactly one argument$"), ("LABEL =x", "^LABEL names can not be blank$"),
+     ("STOPSIGNAL SIGNOPE", "^Invalid signal: SIGNOPE$"), ("ENV A=${B", "missing '}'"),
+     ("HEALTHCHECK --every=1s CMD true", "^unknown flag: --every$"),
+     ("HEALTHCHECK --interval=10us CMD true", 'Interval "interval" cannot be less than 1ms'),
+     ("SHELL [\"sh\"]", "^SHELL is not a valid change command$")],
 )
 def test_invalid(change: str, message: str) -> None:
     with pytest.raises(ImageInvalid, match=message):
@@ -51,3 +49,21 @@ def test_invalid(change: str, message: str) -> None:
 def test_base_is_not_mutated() -> None:
     base = {"Env": ["A=1"]}
     assert apply_changes(["ENV B=2"], base)["Env"] == ["A=1", "B=2"] and base == {"Env": ["A=1"]}
+
+
+def test_cmd_alone_and_entrypoint_table() -> None:
+    assert apply_changes(["CMD"])["Cmd"] == []
+    # ENTRYPOINT clears an inherited Cmd, not one set by an earlier change
+    assert apply_changes(["ENTRYPOINT top"], {"Cmd": ["sh"]})["Cmd"] is None
+    assert apply_changes(['CMD ["-b"]', "ENTRYPOINT top"], {"Cmd": ["sh"]})["Cmd"] == ["-b"]
+
+
+def test_healthcheck_change() -> None:
+    config = apply_changes(['CMD ["sh"]', "HEALTHCHECK --interval=5s --retries=2 CMD true"])
+    assert config["Healthcheck"] == {"Test": ["CMD-SHELL", "true"], "Interval": 5_000_000_000, "Retries": 2}
+    assert apply_changes(["HEALTHCHECK NONE"], config)["Healthcheck"] == {"Test": ["NONE"]}
+
+
+def test_several_lines_in_one_change_and_continuations() -> None:
+    config = apply_changes(["ENV A=1\nLABEL x=$A", "ENV B=2 \\\n  C=3"])
+    assert config["Env"] == ["A=1", "B=2", "C=3"] and config["Labels"] == {"x": "1"}

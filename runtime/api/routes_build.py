@@ -1,0 +1,96 @@
+"""`POST /build` (dockerd's classic builder protocol) and `POST /build/prune`.
+
+The body is the context tar; the answer a stream of `{"stream": …}` lines, `{"aux": …}`, and at
+a failure once lines went out an `errorDetail` line (the failing RUN's exit code as its
+`code`). A failure before the first line is an HTTP error, as dockerd answers it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from runtime.api.bridge import sync_reader
+from runtime.api.errors import EngineError, bad_request
+from runtime.api.http import Request, Response, json_response, json_stream
+from runtime.api.router import Route
+from runtime.engine import Engine
+
+log = logging.getLogger(__name__)
+
+
+class _Failure:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+async def build_image(engine: Engine, request: Request) -> Response:
+    from runtime.build import messages
+    from runtime.build.options import parse
+
+    options = parse(request.query, request.headers)
+    send, receive = anyio.create_memory_object_stream[Any](64)
+    scope = anyio.CancelScope()
+
+    async def produce() -> None:
+        from runtime.build.run import run_build
+
+        async with send:
+            with scope:
+                try:
+                    await run_build(engine, options, sync_reader(request.body.receive), send.send)
+                except Exception as exc:
+                    await send.send(_Failure(exc))
+
+    request.tasks.start_soon(produce)
+
+    async def lines() -> AsyncIterator[dict[str, Any]]:
+        started = False
+        try:
+            async with receive:
+                async for item in receive:
+                    if isinstance(item, _Failure):
+                        exc = item.exc
+                        code = getattr(exc, "code", None)
+                        if not started and code is None:
+                            raise exc
+                        message = str(getattr(exc, "message", "") or exc) or type(exc).__name__
+                        if not isinstance(exc, EngineError) and code is None and type(exc).__name__ != "BuildFailed":
+                            log.error("build failed", exc_info=exc)
+                        yield messages.error(message, code)
+                        return
+                    started = True
+                    yield item
+        finally:
+            scope.cancel()
+
+    return json_stream(lines())
+
+
+async def prune_build_cache(engine: Engine, request: Request) -> Response:
+    from runtime.build.cache import BuildCache
+    from runtime.build.context import build_root
+    from runtime.build.prune import prune
+
+    keep_text = request.arg("keep-storage") or request.arg("reserved-space") or "0"
+    try:
+        keep = int(keep_text)
+    except ValueError:
+        raise bad_request(f"keep-storage is in bytes and expects an integer, got {keep_text}") from None
+    spec = request.filters()
+
+    def work() -> dict[str, object]:
+        cache = BuildCache(build_root(engine.root) / "cache")
+        return prune(cache, engine.images, engine.image_in_use, spec, keep).body()
+
+    return json_response(await anyio.to_thread.run_sync(work))
+
+
+ROUTES: tuple[Route[Engine], ...] = (
+    Route("POST", "/build", build_image),
+    Route("POST", "/build/prune", prune_build_cache),
+)
