@@ -4,7 +4,10 @@
 small files and a 50 MB one); `Changes` makes the one-line changes; `build`
 runs one build command and timestamps its output lines (`Step N/M` of docker's
 classic builder and ours, `[k/n] STEP i/m:` of podman): a step lasts from its
-line to the next one, the last until the command exits.
+line to the next one, the last until `Successfully built` (podman: `COMMIT`); what
+follows until the command exits is `after_steps`. A stage our builder runs
+beside another has its output held until the earlier stage's is out (the stream
+keeps Dockerfile order): its steps' times are then those of the held lines.
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ CMD ["cat", "/app/count"]
 INSTRUCTIONS = DOCKERFILE.splitlines()
 # `Step 2/18 : RUN …` (docker's classic builder, ours) and `[1/3] STEP 2/4: RUN …` (podman/buildah).
 STEP = re.compile(r"^(?:\[\d+/\d+\] )?(?:Step|STEP) \d+/\d+ ?: ?(.*)$")
+# After the last step: `Successfully built <id>` (classic builders), `[3/3] COMMIT tag` (podman).
+AFTER = re.compile(r"^(?:Successfully built |(?:\[\d+/\d+\] )?COMMIT )")
 
 
 # -- the context ---------------------------------------------------------------------------------
@@ -98,6 +103,7 @@ class Step:
 class Build:
     seconds: float  # the whole command, as a user waits for it
     before_steps: float  # until the first step's line: the context sent and read
+    after_steps: float  # from the line that follows the last step (the image tagged, the build cleaned up)
     steps: tuple[Step, ...]
 
 
@@ -117,12 +123,14 @@ def build(argv: list[str], env: dict[str, str]) -> Build:
     starts = [(i, t, m.group(1)) for i, (t, line) in enumerate(marks) if (m := STEP.match(line))]
     if not starts:
         raise Refused(f"{' '.join(argv[:2])}: no step in its output: {last_line(marks[-1][1] if marks else '')}")
+    last = starts[-1][0]
+    after = next(((i, t) for i, (t, line) in enumerate(marks) if i > last and AFTER.match(line)), (len(marks), end))
     steps = []
     for k, (i, t, text) in enumerate(starts):
-        j, t_next = (starts[k + 1][0], starts[k + 1][1]) if k + 1 < len(starts) else (len(marks), end)
+        j, t_next = (starts[k + 1][0], starts[k + 1][1]) if k + 1 < len(starts) else after
         cached = any("Using cache" in line for _, line in marks[i + 1:j])
         steps.append(Step(text, round(t_next - t, 4), cached))
-    return Build(round(end - start, 4), round(starts[0][1] - start, 4), tuple(steps))
+    return Build(round(end - start, 4), round(starts[0][1] - start, 4), round(end - after[1], 4), tuple(steps))
 
 
 def instruction_of(build_: Build, index: int) -> str:

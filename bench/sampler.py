@@ -35,9 +35,10 @@ PHASE_EVERY = 25
 _LIB = re.compile(r"^.*/(site-packages|lib/python3\.\d+)/")
 _ROOT = str(Path(__file__).resolve().parents[1]) + "/"
 ENV = "PYC_BENCH_SAMPLE"
-# Leaves where a thread waits: not work of ours.
+# Leaves where a thread waits: not work of ours (run_once: the supervisor's loop in epoll.poll; a handler
+# it calls is a deeper frame).
 IDLE = {"select", "wait", "poll", "_worker", "get", "accept", "recv", "read_events", "sleep", "_wait_for_tstate_lock",
-        "run_forever", "_run_once", "epoll", "wait_readable", "_wait"}
+        "run_forever", "_run_once", "run_once", "epoll", "wait_readable", "_wait"}
 SITE = f"""\
 import os
 if os.environ.get({ENV!r}):
