@@ -26,7 +26,9 @@ the first step (the context sent and unpacked), the steps, and, per step, the
 cold build of each peer. Goals, printed met / MISSED: cold build <= podman's;
 unchanged rebuild <= 0.3 s; one-line change <= the time the invalidated steps
 took in our cold build + 0.3 s. The cache is checked too (which steps came
-from it). Needs root. Prints the tables and writes bench/results/build_bench.json.
+from it). The floor of any engine is measured too: `docker build` against a
+server in this process that reads the context and answers at once.
+Needs root. Prints the tables and writes bench/results/build_bench.json.
 The case itself (context, Dockerfile, timing of one build) is bench/build_case.py.
 
 `--profile`: in the first run our engine and its supervisor sample themselves
@@ -67,6 +69,7 @@ from bench.build_case import (
     cache_faults,
     invalidated_seconds,
     make_context,
+    null_engine,
 )
 from bench.common import (
     NOT_INSTALLED,
@@ -245,6 +248,9 @@ def tables(results: dict[str, Any]) -> str:
                      *(cell(p, "before_steps_s", case) for p in names)])
         rows.append(["  after the last step (tagged, cleaned up)", *(cell(p, "after_steps_s", case) for p in names)])
     rows.append(["  the changed build's invalidated steps, cold", *(cell(p, "invalidated_cold_s", "") for p in names)])
+    if "floor_s" in results:
+        rows.append(["floor: docker build against a server that only reads the context",
+                     _s(results["floor_s"]["median_s"]), *([""] * (len(names) - 1))])
     lines = [format_table(["case", *names], rows), ""]
     for g in results["goals"]:
         verdict = "n/a" if g["met"] is None else "met" if g["met"] else "MISSED"
@@ -287,6 +293,10 @@ def main() -> int:
     try:
         context = make_context(work / "context")
         busybox = busybox_tar(work / "busybox.tar")
+        if installed("docker"):
+            with null_engine(work) as env:
+                floor = [build(["docker", "build", str(context)], env).seconds for _ in range(args.rebuilds)]
+            results["floor_s"] = summary(floor, "s", 3)
         runs: dict[str, list[dict[str, Any]]] = {p: [] for p in chosen}
         for peer in chosen:
             if why := missing(peer):

@@ -12,13 +12,21 @@ keeps Dockerfile order): its steps' times are then those of the held lines.
 
 from __future__ import annotations
 
+import http.server
 import itertools
+import json
+import os
 import random
 import re
+import socketserver
 import subprocess
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench.common import Refused, last_line
 
@@ -158,3 +166,67 @@ def cache_faults(build_: Build, first_rebuilt: str | None) -> list[str]:
         if step.cached == rebuilding:
             faults.append(f"{text}: {'from the cache' if step.cached else 'built'}")
     return faults
+
+
+# -- the floor: the docker CLI sending the context to a server that only reads it ----------------
+
+
+class _NullBuild(http.server.BaseHTTPRequestHandler):
+    """Answers /_ping as a classic-builder engine and /build by reading the body and saying it is built."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def address_string(self) -> str:
+        return "unix"
+
+    def _answer(self, body: bytes, kind: str = "text/plain") -> None:
+        self.send_response(200)
+        for name, value in (("Api-Version", "1.45"), ("Builder-Version", "1"), ("Content-Type", kind),
+                            ("Content-Length", str(len(body)))):
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def do_HEAD(self) -> None:
+        self._answer(b"OK")
+
+    def do_GET(self) -> None:
+        self._answer(b"OK")
+
+    def do_POST(self) -> None:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                while size:
+                    size -= len(self.rfile.read(min(size, 1 << 20)))
+                self.rfile.readline()
+            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                pass
+        else:
+            left = int(self.headers.get("Content-Length") or 0)
+            while left:
+                left -= len(self.rfile.read(min(left, 1 << 20))) or left
+        self._answer(json.dumps({"stream": "Step 1/1 : FROM scratch\n"}).encode() + b"\n"
+                     + json.dumps({"stream": "Successfully built 0123456789ab\n"}).encode() + b"\n",
+                     "application/json")
+
+
+class _UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+
+@contextmanager
+def null_engine(where: Path) -> Iterator[dict[str, str]]:
+    """A server on where/null.sock that reads a build's context and does nothing: the environment that
+    points the docker CLI at it. What `docker build` takes against it is the floor of any engine."""
+    server = _UnixServer(str(where / "null.sock"), _NullBuild)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield {**os.environ, "DOCKER_HOST": f"unix://{where / 'null.sock'}", "DOCKER_CONFIG": str(where / ".docker")}
+    finally:
+        server.shutdown()
+        server.server_close()
