@@ -173,7 +173,8 @@ def sequence(peer: str, context: Path, work: Path, busybox: Path, rebuilds: int,
             changed.append(build(command, env))
             phase("-")
     changes.restore()
-    faults = [f"unchanged: {f}" for b in unchanged for f in cache_faults(b, None)]
+    faults = [f"stream out of order: {b.disorder}" for b in (cold, *unchanged, *changed) if b.disorder]
+    faults += [f"unchanged: {f}" for b in unchanged for f in cache_faults(b, None)]
     faults += [f"one-line change: {f}" for b in changed for f in cache_faults(b, FIRST_INVALIDATED)]
     return {"cold": cold, "unchanged": unchanged, "changed": changed, "cache_faults": sorted(set(faults))}
 
@@ -258,7 +259,7 @@ def tables(results: dict[str, Any]) -> str:
                      f"{verdict}")
     for peer in names:
         for fault in peers[peer].get("cache_faults", []):
-            lines.append(f"cache: {peer}: {fault}")
+            lines.append(f"cache/stream: {peer}: {fault}")
     ok = [p for p in names if peers[p].get("status") == "ok"]
     if ok:
         step_rows = []

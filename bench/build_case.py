@@ -59,6 +59,7 @@ INSTRUCTIONS = DOCKERFILE.splitlines()
 # `Step 2/18 : RUN …` (docker's classic builder, ours) and `[1/3] STEP 2/4: RUN …` (podman/buildah).
 STEP = re.compile(r"^(?:\[\d+/\d+\] )?(?:Step|STEP) \d+/\d+ ?: ?(.*)$")
 # After the last step: `Successfully built <id>` (classic builders), `[3/3] COMMIT tag` (podman).
+CLASSIC_NUMBER = re.compile(r"^Step (\d+)/\d+ :")
 AFTER = re.compile(r"^(?:Successfully built |(?:\[\d+/\d+\] )?COMMIT )")
 
 
@@ -113,6 +114,7 @@ class Build:
     before_steps: float  # until the first step's line: the context sent and read
     after_steps: float  # from the line that follows the last step (the image tagged, the build cleaned up)
     steps: tuple[Step, ...]
+    disorder: str = ""  # classic builders: the first `Step N/M` line out of order (then the steps' lines are mixed)
 
 
 def build(argv: list[str], env: dict[str, str]) -> Build:
@@ -138,7 +140,17 @@ def build(argv: list[str], env: dict[str, str]) -> Build:
         j, t_next = (starts[k + 1][0], starts[k + 1][1]) if k + 1 < len(starts) else after
         cached = any("Using cache" in line for _, line in marks[i + 1:j])
         steps.append(Step(text, round(t_next - t, 4), cached))
-    return Build(round(end - start, 4), round(starts[0][1] - start, 4), round(end - after[1], 4), tuple(steps))
+    return Build(round(end - start, 4), round(starts[0][1] - start, 4), round(end - after[1], 4), tuple(steps),
+                 disorder([line for _, line in marks]))
+
+
+def disorder(lines: list[str]) -> str:
+    """The first classic `Step N/M` line that does not follow step N-1's, or ""."""
+    numbers = [(int(m.group(1)), line) for line in lines if (m := CLASSIC_NUMBER.match(line))]
+    for (before, _), (number, line) in itertools.pairwise(numbers):
+        if number != before + 1:
+            return f"{line[:40]!r} after step {before}"
+    return ""
 
 
 def instruction_of(build_: Build, index: int) -> str:
