@@ -16,11 +16,13 @@ import anyio.to_thread
 
 from runtime.api.bridge import sync_reader
 from runtime.api.errors import EngineError, bad_request
-from runtime.api.http import Request, Response, json_response, json_stream
+from runtime.api.http import Request, Response, json_bytes, json_response
 from runtime.api.router import Route
 from runtime.engine import Engine
 
 log = logging.getLogger(__name__)
+
+KEEPALIVE = 1.0  # seconds without a line before a blank one tests the connection
 
 
 class _Failure:
@@ -37,22 +39,35 @@ async def build_image(engine: Engine, request: Request) -> Response:
     scope = anyio.CancelScope()
 
     async def produce() -> None:
-        from runtime.build.run import run_build
+        from runtime.build import run
 
         async with send:
             with scope:
                 try:
-                    await run_build(engine, options, sync_reader(request.body.receive), send.send)
+                    images = await anyio.to_thread.run_sync(lambda: engine.images)
+                    using = run.Engine(engine.root, images, engine.containers)
+                    await run.run_build(using, options, sync_reader(request.body.receive), send.send)
                 except Exception as exc:
                     await send.send(_Failure(exc))
 
     request.tasks.start_soon(produce)
 
-    async def lines() -> AsyncIterator[dict[str, Any]]:
+    async def lines() -> AsyncIterator[bytes]:
         started = False
         try:
             async with receive:
-                async for item in receive:
+                while True:
+                    with anyio.move_on_after(KEEPALIVE) as idle:
+                        try:
+                            item = await receive.receive()
+                        except anyio.EndOfStream:
+                            return
+                    if idle.cancelled_caught:
+                        if started:
+                            # JSON decoders skip whitespace; a client that went away makes this write
+                            # fail, which ends the build (a silent RUN would not notice otherwise).
+                            yield b"\n"
+                        continue
                     if isinstance(item, _Failure):
                         exc = item.exc
                         code = getattr(exc, "code", None)
@@ -61,14 +76,14 @@ async def build_image(engine: Engine, request: Request) -> Response:
                         message = str(getattr(exc, "message", "") or exc) or type(exc).__name__
                         if not isinstance(exc, EngineError) and code is None and type(exc).__name__ != "BuildFailed":
                             log.error("build failed", exc_info=exc)
-                        yield messages.error(message, code)
+                        yield json_bytes(messages.error(message, code))
                         return
                     started = True
-                    yield item
+                    yield json_bytes(item)
         finally:
             scope.cancel()
 
-    return json_stream(lines())
+    return Response(200, lines(), [("Content-Type", "application/json")])
 
 
 async def prune_build_cache(engine: Engine, request: Request) -> Response:

@@ -125,9 +125,12 @@ class Builder:
             done[index].set()
             await ordered.finished(index)
 
-        async with anyio.create_task_group() as tasks:
-            for index in plan.order:
-                tasks.start_soon(stage, index)
+        try:
+            async with anyio.create_task_group() as tasks:
+                for index in plan.order:
+                    tasks.start_soon(stage, index)
+        except BaseExceptionGroup as group:
+            raise first_failure(group) from None
         final = self.build.stage_images[target]
         if not final:
             raise BuildFailed("No image was generated. Is your Dockerfile empty?")
@@ -187,7 +190,8 @@ class Builder:
         elif base.lower() == "scratch":
             image_id = ""
         else:
-            image_id = await ensure_image(build, base, emit)
+            platform = self._expand(stage.base.platform, self.args.for_from()) if stage.base.platform else ""
+            image_id = await ensure_image(build, base, emit, platform=platform)
         if image_id:
             await self.steps.move_to(state, image_id)
             doc: dict[str, Any] = await anyio.to_thread.run_sync(build.images.image_config, image_id)
@@ -203,6 +207,23 @@ class Builder:
             for trigger in triggers:
                 await self.steps.dispatch(state, parse_trigger(trigger, self.dockerfile.escape), emit)
         return state
+
+
+def first_failure(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The failure a stage's task group stands for: its first leaf that is not a cancellation."""
+    leaves: list[BaseException] = []
+    todo: list[BaseException] = [group]
+    while todo:
+        exc = todo.pop(0)
+        if isinstance(exc, BaseExceptionGroup):
+            todo[:0] = list(exc.exceptions)
+        else:
+            leaves.append(exc)
+    cancelled = anyio.get_cancelled_exc_class()
+    for leaf in leaves:
+        if not isinstance(leaf, cancelled):
+            return leaf
+    return leaves[0]
 
 
 def parse_trigger(text: str, escape: str) -> ins.Instruction:

@@ -8,6 +8,7 @@ links are checked). The directory is the build's and is removed when it ends.
 from __future__ import annotations
 
 import bz2
+import contextlib
 import gzip
 import io
 import lzma
@@ -15,18 +16,20 @@ import os
 import posixpath
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from runtime.errors import EngineError, bad_request
+from runtime.errors import bad_request
 from runtime.images.compression import decompressed, sniff
 from runtime.images.errors import LayerError
 from runtime.images.layers import apply_layer
 
 MODE = 0o700
+STALE = 24 * 3600  # seconds after which a build's leftover work directory is removed
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,10 @@ def work_dir(state_root: Path) -> Iterator[Path]:
     """A private directory for one build, removed afterwards."""
     tmp = build_root(state_root) / "tmp"
     tmp.mkdir(mode=MODE, exist_ok=True)
+    for stale in tmp.iterdir():  # what a build killed with its engine left behind
+        with contextlib.suppress(OSError):
+            if stale.stat().st_mtime < time.time() - STALE:
+                shutil.rmtree(stale, ignore_errors=True)
     path = Path(tempfile.mkdtemp(prefix="build-", dir=tmp))
     try:
         yield path
@@ -70,13 +77,39 @@ def unpack(stream: BinaryIO, dest: Path) -> None:
                 spool.unlink(missing_ok=True)
             return
         with _plain(reader, kind) as plain:
-            apply_layer(plain, dest, "build context")
+            apply_layer(_Padded(plain), dest, "build context")  # type: ignore[arg-type]
     except LayerError as exc:
         raise bad_request(str(exc)) from None
     except (OSError, EOFError, lzma.LZMAError) as exc:
         if isinstance(exc, OSError) and exc.errno is not None:
             raise
         raise bad_request(f"build context: {exc}") from None
+
+
+class _Padded(io.RawIOBase):
+    """The tar stream with its end blocks made up when missing: the docker CLI's `-f -` context
+    ends right after the last file's data (Go's tar reader takes that; Python's wants the end)."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self._count = 0
+        self._tail: bytes | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target: memoryview) -> int:  # type: ignore[override]
+        if self._tail is None:
+            data = self._stream.read(len(target))
+            if data:
+                self._count += len(data)
+                target[: len(data)] = data
+                return len(data)
+            self._tail = b"\0" * ((-self._count) % 512 + 1024)
+        n = min(len(target), len(self._tail))
+        target[:n] = self._tail[:n]
+        self._tail = self._tail[n:]
+        return n
 
 
 @contextmanager
@@ -108,7 +141,7 @@ def find_dockerfile(root: Path, name: str, explicit: bool) -> Context:
             if not data.strip():
                 raise bad_request(f"the Dockerfile ({name}) cannot be empty")
             return Context(root, candidate, data.decode("utf-8", errors="replace"))
-    raise EngineError(500, f"Cannot locate specified Dockerfile: {name}")
+    raise bad_request(f"Cannot locate specified Dockerfile: {name}")
 
 
 def _inside(root: Path, relative: str) -> Path | None:

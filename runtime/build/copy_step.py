@@ -5,25 +5,44 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
+import hashlib
+import json
+import logging
+import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 import anyio.to_thread
 
-from runtime.build import copying, history, owners, rootfs
+from runtime.build import copying, fetch, history, owners, rootfs
+from runtime.build.context import build_root
 from runtime.build.state import BuildFailed, Emit, StageState
 from runtime.dockerfile import instructions as ins
+from runtime.store.durable import write_atomic
 
 if TYPE_CHECKING:
     from runtime.build.steps import Steps
 
-
-def _is_url(source: str) -> bool:
-    return source.startswith(("http://", "https://"))
+log = logging.getLogger("pycompose.build")
 
 
-async def source_root_layers(steps: Steps, ref: str, emit: Emit) -> list[Path]:
-    """The layers of what `--from` names: a stage built before, or an image (pulled if missing)."""
+def heredoc_text(doc: ins.Heredoc, env: dict[str, str]) -> str:
+    """A COPY heredoc's content: `$` references expanded unless the delimiter was quoted."""
+    if not doc.expand:
+        return doc.content
+    from runtime.dockerfile.words import expand_heredoc
+
+    try:
+        return expand_heredoc(doc.content, env)
+    except ValueError as exc:
+        raise BuildFailed(str(exc)) from None
+
+
+async def source_root_layers(steps: Steps, ref: str, emit: Emit) -> tuple[str, list[Path]]:
+    """The image and layers of what `--from` names: a stage built before, or an image (pulled if
+    missing)."""
     build = steps.build
     index = build.stage_names.get(ref.lower())
     if index is None and ref.isdigit():
@@ -37,8 +56,21 @@ async def source_root_layers(steps: Steps, ref: str, emit: Emit) -> list[Path]:
 
         image_id = await ensure_image(build, ref, emit)
     if not image_id:
-        return []
-    return await anyio.to_thread.run_sync(build.images.rootfs_layers, image_id)
+        return "", []
+    return image_id, await anyio.to_thread.run_sync(build.images.rootfs_layers, image_id)
+
+
+def _digest_key(identity: str, what: str, files: list[str], instruction: ins.Copy, excludes: list[str],
+                heredocs: dict[str, str], dest: str) -> str:
+    doc = json.dumps([identity, what, files, excludes, instruction.parents, sorted(heredocs.items()), dest])
+    return hashlib.sha256(doc.encode()).hexdigest()
+
+
+def _remembered(path: Path) -> str | None:
+    try:
+        return path.read_text() or None
+    except OSError:
+        return None
 
 
 async def copy_files(steps: Steps, state: StageState, instruction: ins.Copy, emit: Emit) -> None:
@@ -46,40 +78,79 @@ async def copy_files(steps: Steps, state: StageState, instruction: ins.Copy, emi
     what = "ADD" if instruction.add else "COPY"
     expand = steps.expander(state)
     heredocs = {doc.name: doc for doc in instruction.heredocs}
-    sources = [s if s in heredocs else expand(s) for s in instruction.sources]
+    sources = [expand(s) for s in instruction.sources] + [doc.name for doc in instruction.heredocs]
     if instruction.chmod and not instruction.chmod.strip():
         raise BuildFailed("invalid --chmod value")
-    if any(_is_url(s) for s in sources):
-        raise BuildFailed(f"{what} failed: source URLs are not supported yet by this engine")
+    urls = [s for s in sources if fetch.is_url(s) or fetch.is_git(s)]
+    if urls and not instruction.add:
+        raise BuildFailed(f"source can't be a URL for {what}")
+    if any(fetch.is_git(u) for u in urls):
+        raise BuildFailed(f"{what} failed: git sources are not supported by this engine")
     dest = copying.resolve_dest(expand(instruction.dest), str(state.config.get("WorkingDir") or "/"))
-    layers = await source_root_layers(steps, expand(instruction.from_), emit) if instruction.from_ else None
+    from_image, layers = await source_root_layers(steps, expand(instruction.from_), emit) \
+        if instruction.from_ else ("", None)
+    env = state.env()
+    texts = {name: heredoc_text(doc, env) for name, doc in heredocs.items()}
     with contextlib.ExitStack() as stack:
         root = build.context if layers is None else stack.enter_context(rootfs.mounted(layers, build.work))
-        files = [s for s in sources if s not in heredocs]
+        downloads = stack.enter_context(tempfile.TemporaryDirectory(dir=build.work)) if urls else ""
+        fetched: list[copying.Source] = []
+        for number, url in enumerate(urls):
+            place = Path(downloads) / str(number)
+            place.mkdir()
+            try:
+                got = await fetch.fetch_url(url, place, checksum=instruction.checksum)
+            except copying.CopyError as exc:
+                raise BuildFailed(str(exc)) from None
+            fetched += [dataclasses.replace(source, unpack=instruction.unpack is True)  # URLs: only --unpack
+                        for source in copying.select(place, [got.name], what=what, context=False).sources]
+        files = [s for s in sources[: len(instruction.sources)] if s not in urls]
 
         def choose() -> copying.Selection:
             picked: list[copying.Source] = []
             if files:
-                picked += copying.select(root, files, excludes=[expand(e) for e in instruction.excludes],
+                picked += copying.select(root, files, excludes=excludes,
                                          parents=instruction.parents, what=what,
                                          context=layers is None).sources
-            for name in sources:
-                if name in heredocs:
-                    picked.append(copying.heredoc_source(name, heredocs[name].content.encode()))
+            picked += fetched
+            for doc in instruction.heredocs:
+                picked.append(copying.heredoc_source(doc.name, texts[doc.name].encode()))
             selection = copying.Selection(tuple(picked))
             copying.check_dest(selection, dest, what)
             return selection
 
-        try:
-            selection = await anyio.to_thread.run_sync(choose)
-            digest = await anyio.to_thread.run_sync(copying.digest, selection)
-        except (copying.CopyError, ValueError) as exc:
-            raise BuildFailed(str(exc)) from None
-        probe = history.nop_string(state.shell, f"{what} {digest} in {dest} ")
+        # The context and image layers never change: a selection's digest over them is kept.
+        excludes = [expand(e) for e in instruction.excludes]
+        identity = f"ctx:{build.context.parent.name}" if layers is None else f"img:{from_image}"
+        remember = None if urls else build_root(build.root) / "digests" / _digest_key(
+            identity, what, files, instruction, excludes, texts, dest)
+        digest = await anyio.to_thread.run_sync(_remembered, remember) if remember is not None else None
+        selection: copying.Selection | None = None
+        if digest is None:
+            try:
+                started = time.monotonic()
+                selection = await anyio.to_thread.run_sync(choose)
+                digest = await anyio.to_thread.run_sync(copying.digest, selection)
+                log.debug("%s sources selected and digested in %.3f s", what, time.monotonic() - started)
+            except (copying.CopyError, ValueError) as exc:
+                raise BuildFailed(str(exc)) from None
+            if remember is not None:
+                remember.parent.mkdir(mode=0o700, exist_ok=True)
+                write_atomic(remember, digest.encode(), durable=False)
+        # dockerd: "COPY --chown=1:1file:… in /dst " (the flag glued to the hash); --chmod likewise.
+        flags = "".join(f"--{name}={value}" for name, value in (("chown", expand(instruction.chown)),
+                                                                 ("chmod", instruction.chmod)) if value)
+        probe = history.nop_string(state.shell, f"{what} {flags}{digest} in {dest} ")
         config = copy.deepcopy(state.config)
         key, hit = await steps.cached(state, {**config, "Cmd": probe}, emit)
         if hit:
             return
+        if selection is None:
+            try:
+                selection = await anyio.to_thread.run_sync(choose)
+            except (copying.CopyError, ValueError) as exc:
+                raise BuildFailed(str(exc)) from None
+        chosen = selection
         uid, gid = 0, 0
         if instruction.chown:
             try:
@@ -87,13 +158,17 @@ async def copy_files(steps: Steps, state: StageState, instruction: ins.Copy, emi
             except ValueError as exc:
                 raise BuildFailed(str(exc)) from None
         parent_layers = list(state.layers)
-        dest_is_dir = rootfs.is_dir(parent_layers, dest)
+        unpack = instruction.add and instruction.unpack is not False
+        # Symlinks on the destination's path are followed in the step's root (a layer must not
+        # put a directory where the root has a link: /bin -> usr/bin).
+        target = rootfs.resolve(parent_layers, dest)
+        dest_is_dir = rootfs.is_dir(parent_layers, target)
 
         def write(out: BinaryIO) -> int:
             counted = _Counting(out)
-            copying.write_tar(selection, dest, counted, dest_is_dir=dest_is_dir, uid=uid, gid=gid,  # type: ignore[arg-type]
+            copying.write_tar(chosen, target, counted, dest_is_dir=dest_is_dir, uid=uid, gid=gid,  # type: ignore[arg-type]
                               chmod=instruction.chmod, exists=lambda p: rootfs.lookup(parent_layers, p) is not None,
-                              what=what)
+                              unpack=unpack, what=what)
             return 1 if counted.count > 1024 else _has_members(counted)
 
         try:

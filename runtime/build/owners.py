@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from runtime.build.copying import resolve_in
+from runtime.build.selection import resolve_in
 
 Lookup = Callable[[str], "bytes | None"]
 MAX_ID = (1 << 32) - 2

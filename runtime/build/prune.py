@@ -9,6 +9,7 @@ An image goes only when nothing else holds it: no tag or digest, no container, n
 from __future__ import annotations
 
 import contextlib
+import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -60,6 +61,7 @@ def prune(cache: BuildCache, images: object, in_use: Callable[[str], bool], spec
 
     assert isinstance(images, ImageStore)
     entries = list(cache.entries())
+    shutil.rmtree(cache.root.parent / "digests", ignore_errors=True)  # remembered COPY source digests
     before = images.layer_sizes()
     sizes = {image_id: sum(size for _chain, size in layers) for image_id, layers in before.items()}
     going = chosen(entries, spec, keep_storage, sizes, time.time())

@@ -48,8 +48,9 @@ def _auth_for(build: Build, domain: str) -> Any:
     return AuthConfig()
 
 
-async def ensure_image(build: Build, ref: str, emit: Emit, *, pull: bool | None = None) -> str:
-    """The image ID `ref` names, pulled when missing (or always when `pull`, default `--pull`)."""
+async def ensure_image(build: Build, ref: str, emit: Emit, *, pull: bool | None = None, platform: str = "") -> str:
+    """The image ID `ref` names, pulled when missing (or always when `pull`, default `--pull`);
+    `platform` (FROM --platform) overrides the build's for the pull."""
     if pull is None:
         pull = build.options.pull
     if not pull:
@@ -64,10 +65,11 @@ async def ensure_image(build: Build, ref: str, emit: Emit, *, pull: bool | None 
 
     try:
         reference = target(ref, "")
-        want = parse_platform(build.platform) if build.options.platform else oci.host_platform()
+        chosen = platform or build.options.platform
+        want = parse_platform(chosen) if chosen else oci.host_platform()
     except Exception as exc:
         raise BuildFailed(str(getattr(exc, "message", "") or exc)) from None
-    request = PullRequest(reference, want, bool(build.options.platform), _auth_for(build, reference.domain))
+    request = PullRequest(reference, want, bool(chosen), _auth_for(build, reference.domain))
 
     def work() -> str:
         progress = Progress(_Lines(emit))  # type: ignore[arg-type]

@@ -38,6 +38,33 @@ def lookup(layers: Sequence[Path], path: str) -> Path | None:
     return None
 
 
+def resolve(layers: Sequence[Path], path: str, hops: int = 40) -> str:
+    """`path` (absolute) with the symlinks on it followed inside the root, as a copy into the
+    root's file system would: every component, the last one too; `..` and absolute link targets
+    stay inside the root. A trailing `/` is kept."""
+    trailing = path.endswith("/") and path != "/"
+    todo = [p for p in path.split("/") if p and p != "."]
+    done: list[str] = []
+    while todo:
+        part = todo.pop(0)
+        if part == "..":
+            if done:
+                done.pop()
+            continue
+        candidate = "/" + "/".join([*done, part])
+        found = lookup(layers, candidate)
+        if found is not None and found.is_symlink() and hops > 0:
+            hops -= 1
+            target = os.readlink(found)
+            if target.startswith("/"):
+                done = []
+            todo[:0] = [p for p in target.split("/") if p and p != "."]
+            continue
+        done.append(part)
+    out = "/" + "/".join(done)
+    return out + "/" if trailing and out != "/" else out
+
+
 def _opaque(path: Path) -> bool:
     try:
         return os.getxattr(path, OPAQUE_XATTR, follow_symlinks=False) == b"y"

@@ -3,6 +3,11 @@ run the builder, and `q`'s quiet stream (only the image ID; held lines go out be
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 import anyio.to_thread
@@ -10,13 +15,27 @@ import anyio.to_thread
 from runtime.build import messages
 from runtime.build.builder import Builder
 from runtime.build.cache import BuildCache
-from runtime.build.context import build_root, find_dockerfile, remove_ignored_files, unpack, work_dir
+from runtime.build.context import build_root, work_dir
+from runtime.build.contexts import context_dir
 from runtime.build.options import BuildOptions
+from runtime.build.selection import CopyError
 from runtime.build.state import Build, Emit
-from runtime.errors import bad_request, not_implemented
+from runtime.errors import bad_request
 
 if TYPE_CHECKING:
-    from runtime.engine import Engine
+    from runtime.containers.manager import ContainerManager
+    from runtime.images.store import ImageStore
+
+log = logging.getLogger("pycompose.build")
+
+
+@dataclass(frozen=True)
+class Engine:
+    """What a build uses of the engine: its state root, image store and containers."""
+
+    root: Path
+    images: ImageStore
+    containers: ContainerManager | None
 
 
 async def run_build(engine: Engine, options: BuildOptions, body: BinaryIO, emit: Emit) -> str:
@@ -46,23 +65,27 @@ async def _build(engine: Engine, options: BuildOptions, body: BinaryIO, emit: Em
     from runtime.dockerfile.errors import DockerfileError
     from runtime.dockerfile.parser import parse
 
-    if options.remote:
-        raise not_implemented(f"remote build contexts are not supported by this engine: {options.remote}")
-    with work_dir(engine.root) as work:
-        context = work / "context"
-        context.mkdir(mode=0o700)
-        await anyio.to_thread.run_sync(unpack, body, context)
-        found = await anyio.to_thread.run_sync(find_dockerfile, context, options.dockerfile,
-                                               options.dockerfile != "Dockerfile")
-        await anyio.to_thread.run_sync(remove_ignored_files, found)
+    with work_dir(engine.root) as work, contextlib.ExitStack() as stack:
+        if options.remote:
+            from runtime.build.fetch import fetch_remote_context
+
+            try:
+                downloaded = await fetch_remote_context(options.remote, work, dockerfile=options.dockerfile)
+            except CopyError as exc:  # FetchError: dockerd's "unable to prepare context: …"
+                raise bad_request(str(exc)) from None
+            body = stack.enter_context(open(downloaded, "rb"))
+        started = time.monotonic()
+        found = await anyio.to_thread.run_sync(
+            stack.enter_context, context_dir(engine.root, body, work, options.dockerfile))
+        log.debug("build context ready in %.3f s", time.monotonic() - started)
+        context = found.root
         try:
             dockerfile = parse(found.text)
         except DockerfileError as exc:
             raise bad_request(exc.text(options.dockerfile)) from None
-        images = await anyio.to_thread.run_sync(lambda: engine.images)
         cache = BuildCache(build_root(engine.root) / "cache")
-        build = Build(root=engine.root, images=images, containers=engine.containers, options=options, cache=cache,
-                      context=context, work=work, platform=options.platform or _host_platform())
+        build = Build(root=engine.root, images=engine.images, containers=engine.containers, options=options,
+                      cache=cache, context=context, work=work, platform=options.platform or _host_platform())
         return await Builder(build, dockerfile, emit).run()
 
 

@@ -66,4 +66,3 @@ class Build:
     stage_images: dict[int, str] = field(default_factory=dict)  # built stages
     stage_names: Mapping[str, int] = field(default_factory=dict)
     cache_sources: frozenset[str] | None = None  # --cache-from: the images a hit must come from
-    made_containers: list[str] = field(default_factory=list)

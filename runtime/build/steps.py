@@ -8,20 +8,22 @@ the cache key is the parent image, that command in the config, and the platform.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import posixpath
 import tarfile
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, BinaryIO
 
+import anyio
 import anyio.to_thread
 
 from runtime.build import history, messages, run_step
 from runtime.build.cache import step_key
 from runtime.build.state import Build, BuildFailed, Emit, StageState
 from runtime.dockerfile import instructions as ins
-from runtime.dockerfile.config import apply_instruction, command_line
+from runtime.dockerfile.config import apply_instruction
 from runtime.dockerfile.errors import DockerfileError
 from runtime.dockerfile.words import expand as expand_word
 from runtime.images import docker_json
@@ -49,7 +51,9 @@ class Steps:
 
     async def dispatch(self, state: StageState, instruction: ins.Instruction, emit: Emit) -> None:
         if isinstance(instruction, ins.Run):
-            await self.run(state, instruction, emit)
+            from runtime.build.run_instruction import run_instruction
+
+            await run_instruction(self, state, instruction, emit)
         elif isinstance(instruction, ins.Copy):
             from runtime.build.copy_step import copy_files
 
@@ -130,8 +134,34 @@ class Steps:
                                  emit: Emit) -> None:
         key, hit = await self.cached(state, {**config, "Cmd": probe_cmd}, emit)
         if not hit:
-            await self.commit(state, key, config, history.created_by(probe_cmd))
+            async with self.step_container(state, config, probe_cmd, emit):
+                await self.commit(state, key, config, history.created_by(probe_cmd))
         state.config = config
+
+    @contextlib.asynccontextmanager
+    async def step_container(self, state: StageState, config: dict[str, Any], probe_cmd: list[str],
+                             emit: Emit) -> AsyncIterator[None]:
+        """dockerd's classic builder creates (never starts) a container for a metadata or WORKDIR
+        step and removes it after the commit ("Removing intermediate container …"): so do we."""
+        manager = self.build.containers
+        if manager is None or not state.image_id:
+            yield
+            return
+        body = {**copy.deepcopy(config), "Image": state.image_id, "Cmd": probe_cmd, "Entrypoint": [""],
+                "HostConfig": {"LogConfig": {"Type": "none"}, "NetworkMode": "none"}}
+        for drop in ("OnBuild", "Shell", "StopSignal", "Healthcheck", "Volumes"):
+            body.pop(drop, None)
+        container_id = await run_step.create(manager, body)
+        ok = False
+        try:
+            yield
+            ok = True
+        finally:
+            options = self.build.options
+            if options.force_rm or (options.rm and ok):
+                await run_step.remove(manager, container_id)
+                with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+                    await emit(messages.removing(container_id))
 
     async def arg(self, state: StageState, instruction: ins.Arg, emit: Emit) -> None:
         words = []
@@ -168,66 +198,9 @@ class Steps:
                             tar.addfile(info)
                 return len(missing)
 
-            await self.commit(state, key, config, history.created_by(probe), write)
+            async with self.step_container(state, config, probe, emit):
+                await self.commit(state, key, config, history.created_by(probe), write)
         state.config = config
-
-    # -- RUN ---------------------------------------------------------------------------------------
-
-    async def run(self, state: StageState, instruction: ins.Run, emit: Emit) -> None:
-        build = self.build
-        argv = run_argv(instruction.command, state.shell)
-        config_env = list(state.config.get("Env") or ())
-        env_args, keyed = state.args.for_run(config_env)
-        probe = history.run_command(argv, keyed)
-        key, hit = await self.cached(state, {**state.config, "Cmd": probe}, emit)
-        if hit:
-            return
-        manager = build.containers
-        if manager is None:
-            raise BuildFailed("this engine runs no containers: RUN is not available")
-        if instruction.mounts:
-            raise BuildFailed("the --mount option requires BuildKit")
-        body = {**copy.deepcopy(state.config), "Image": state.image_id, "Cmd": argv, "Entrypoint": [""],
-                "Env": config_env + [f"{k}={v}" for k, v in env_args.items()],
-                "Healthcheck": {"Test": ["NONE"]}, "AttachStdout": True, "AttachStderr": True,
-                "HostConfig": build.options.host_config(
-                    "" if instruction.network == "default" else instruction.network)}
-        for drop in ("OnBuild", "Shell", "StopSignal"):
-            body.pop(drop, None)
-        container_id = await run_step.create(manager, body)
-        build.made_containers.append(container_id)
-        await emit(messages.running_in(container_id))
-        failed = True
-        try:
-            async def output(data: bytes) -> None:
-                await emit(messages.raw(data.decode("utf-8", errors="replace")))
-
-            code = await run_step.run(manager, container_id, output)
-            if code != 0:
-                raise BuildFailed(f"The command '{' '.join(argv)}' returned a non-zero code: {code}", code)
-            await self.commit(state, key, copy.deepcopy(state.config), history.created_by(probe),
-                              run_step.layer_writer(manager, container_id))
-            failed = False
-        finally:
-            if build.options.force_rm or (build.options.rm and not failed):
-                await run_step.remove(manager, container_id)
-                build.made_containers.remove(container_id)
-                await emit(messages.removing(container_id))
-
-
-def run_argv(command: ins.Command, shell: list[str]) -> list[str]:
-    """A RUN/CMD command's argv: exec form as it is, shell form through the shell (heredocs as
-    the shell reads them: the line, then each body and its delimiter)."""
-    if command.exec_form or not command.heredocs:
-        return command_line(command, shell)
-    text = " ".join(command.args)
-    if command.heredocs:
-        only = len(command.heredocs) == 1 and text.strip().lstrip("<-").strip("'\"") == command.heredocs[0].name
-        if only:
-            return [*shell, command.heredocs[0].content]
-        for doc in command.heredocs:
-            text += "\n" + doc.content + doc.name
-    return [*shell, text]
 
 
 def _parents(path: str) -> list[str]:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 
 from runtime.dockerfile import instructions as ins
 from runtime.dockerfile.durations import parse_go_duration
 from runtime.dockerfile.errors import WordError, suggest
 from runtime.dockerfile.flags import Flags
 from runtime.dockerfile.mounts import parse_mount
+from runtime.dockerfile.scanner import chomp
 from runtime.dockerfile.syntax import Node, parse_heredoc
 
 NAMES = ("add", "arg", "cmd", "copy", "entrypoint", "env", "expose", "from", "healthcheck", "label", "maintainer",
@@ -52,8 +54,12 @@ def _pairs(node: Node, name: str) -> tuple[tuple[str, str], ...]:
     return pairs
 
 
+def _chomped(heredoc: ins.Heredoc) -> ins.Heredoc:
+    return replace(heredoc, content=chomp(heredoc.content)) if heredoc.chomp else heredoc
+
+
 def _command(node: Node, args: tuple[str, ...]) -> ins.Command:
-    return ins.Command(exec_form=node.json, args=args, heredocs=node.heredocs)
+    return ins.Command(exec_form=node.json, args=args, heredocs=tuple(_chomped(h) for h in node.heredocs))
 
 
 def parse_from(node: Node) -> ins.From:
@@ -84,7 +90,7 @@ def _sources(node: Node, name: str) -> tuple[tuple[str, ...], str, tuple[ins.Her
             paths.append(source)
         else:
             body = bodies.get(head.name)
-            docs.append(body if body is not None else head)
+            docs.append(_chomped(body) if body is not None else head)
     return tuple(paths), dest, tuple(docs)
 
 

@@ -4,7 +4,8 @@
 `dockerfile parse error on line 12: unknown instruction: FOO`. Errors found while
 reading lines (directives, heredocs, an empty file) are reported by dockerd as
 `failed to parse Dockerfile: <message>` (kind "scan"), and a few as the bare message
-(kind "plain", e.g. "no build stage in current context"). `.line` and `.message`
+(kind "plain", e.g. "no build stage in current context"); a zero-byte file is
+"the Dockerfile (<name>) cannot be empty" (kind "empty"). `.line` and `.message`
 are there for callers that print `path:LINE: message` (compose).
 `WordError` is what variable substitution raises (no line: the caller knows it).
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Literal
 
-Kind = Literal["instruction", "scan", "plain"]
+Kind = Literal["instruction", "scan", "plain", "empty"]
 
 
 class DockerfileError(Exception):
@@ -31,6 +32,8 @@ class DockerfileError(Exception):
             return f"dockerfile parse error on line {self.line}: {self.message}"
         if self.kind == "scan":
             return f"failed to parse {name}: {self.message}"
+        if self.kind == "empty":
+            return f"the Dockerfile ({name}) cannot be empty"
         return self.message
 
     def __str__(self) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 class Heredoc:
     name: str  # the delimiter word, e.g. EOF
     content: str  # the body with the trailing newline; tabs already stripped for `<<-`
-    expand: bool  # False when the delimiter was quoted
+    expand: bool  # False when the delimiter was quoted; COPY/ADD bodies: words.expand_heredoc when True
     chomp: bool  # `<<-`
 
 
@@ -24,8 +24,8 @@ class Heredoc:
 class Command:
     """RUN/CMD/ENTRYPOINT/HEALTHCHECK CMD: an exec-form JSON array or a shell-form string."""
     exec_form: bool
-    args: tuple[str, ...]  # exec form: the array; shell form: one element, the text as written
-    heredocs: tuple[Heredoc, ...] = ()
+    args: tuple[str, ...]  # exec form: the array; shell form: one element, the text as written (none if empty)
+    heredocs: tuple[Heredoc, ...] = ()  # RUN's; run_argv.run_argv turns them into the argv
 
 
 @dataclass(frozen=True)
@@ -68,8 +68,9 @@ class Run(Instruction):
 
 @dataclass(frozen=True)
 class Copy(Instruction):
-    """COPY and ADD (`add` True); sources may be heredocs (`heredocs`, named by their delimiter)."""
-    sources: tuple[str, ...]  # raw words
+    """COPY and ADD (`add` True). Heredoc sources (`COPY <<EOF /f`) are not in `sources`: they are
+    `heredocs`, in order, each a file named by its delimiter holding its body."""
+    sources: tuple[str, ...]  # raw words (paths, globs, URLs), heredoc words left out
     dest: str  # raw word
     add: bool = False
     from_: str = ""
@@ -151,7 +152,7 @@ class Healthcheck(Instruction):
 
 @dataclass(frozen=True)
 class OnBuild(Instruction):
-    trigger: str  # the instruction text kept in the image's OnBuild, e.g. "RUN echo hi"
+    trigger: str  # the instruction text kept in the image's OnBuild, e.g. "RUN echo hi" (heredoc bodies appended)
 
 
 @dataclass(frozen=True)
@@ -177,3 +178,4 @@ class Dockerfile:
     check: str = ""
     global_args: tuple[Arg, ...] = ()  # ARGs before the first FROM
     stages: tuple[Stage, ...] = field(default_factory=tuple)
+    warnings: tuple[str, ...] = ()  # lines dockerd's builder prints before the steps ("[WARNING]: ...")

@@ -50,4 +50,5 @@ def parse(text: str) -> ins.Dockerfile:
         global_args=tuple(global_args),
         stages=tuple(ins.Stage(index=i, base=base, instructions=tuple(body))
                      for i, (base, body) in enumerate(stages)),
+        warnings=scanned.warnings,
     )

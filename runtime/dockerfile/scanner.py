@@ -14,12 +14,14 @@ from dataclasses import dataclass, field, replace
 from runtime.dockerfile.errors import DockerfileError, WordError
 from runtime.dockerfile.instructions import Heredoc
 from runtime.dockerfile.syntax import Node, heredocs_in_line, node_from_line
+from runtime.dockerfile.words import go_quote
 
 MAX_LINE = 64 * 1024  # Go's bufio.MaxScanTokenSize
 _DIRECTIVE = re.compile(r"([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*(.+?)[\t\n\f\r ]*\Z")
 _LINES = re.compile(r"[^\n]*\n|[^\n]+\Z")
 _LEADING_TABS = re.compile(r"^\t+", re.MULTILINE)
 DIRECTIVES = ("syntax", "escape", "check")
+GO_BOOLS = ("1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False")
 
 
 @dataclass
@@ -45,11 +47,30 @@ class Directives:
             raise ValueError(f"only one {key} parser directive can be used")
         value = match.group(2)
         self.values[key] = value
+        if key == "check":
+            check_options(value)
         if key == "escape":
             if value not in ("\\", "`"):
                 raise ValueError(f"invalid escape token '{value}' does not match ` or \\")
             self.escape = value
             self.continuation = _continuation(value)
+
+
+def check_options(text: str) -> None:
+    """The `# check=skip=A,B;error=true;experimental=all` directive, refused as buildkit refuses it."""
+    text = text.strip()
+    if not text:
+        return
+    for part in text.split(";", 2):
+        key, has_value, value = part.partition("=")
+        if not has_value:
+            raise ValueError(f"invalid check option {go_quote(part)}")
+        key = key.strip()
+        if key == "error" and value.strip() not in GO_BOOLS:
+            raise ValueError(f"failed to parse check option {go_quote(part)}: strconv.ParseBool: parsing "
+                             f"{go_quote(value.strip())}: invalid syntax")
+        if key not in ("skip", "experimental", "error"):
+            raise ValueError(f"invalid check option {go_quote(key)}")
 
 
 def _continuation(escape: str) -> re.Pattern[str]:
@@ -97,6 +118,8 @@ class _Lines:
 
 
 def scan(text: str) -> Scanned:
+    if not text:
+        raise DockerfileError(0, "the Dockerfile cannot be empty", kind="empty")
     text = text.removeprefix("\ufeff")
     lines = _Lines(text)
     directives = Directives()
@@ -125,7 +148,7 @@ def scan(text: str) -> Scanned:
             parts.append(directives.continuation.sub(lambda m: m.group(1) or "", token))
         line = "".join(parts)
         if empty_continuation:
-            warnings.append(f"Empty continuation line found in: {line}")
+            warnings.append(f"[WARNING]: Empty continuation line found in: {line}")
         try:
             node = node_from_line(line, directives.escape)
             heredocs = _heredoc_heads(node, line)
@@ -137,6 +160,8 @@ def scan(text: str) -> Scanned:
         nodes.append(replace(node, heredocs=tuple(bodies), line=start, end_line=lines.number))
     if not nodes:
         raise DockerfileError(lines.number, "file with no instructions", kind="scan")
+    if warnings:
+        warnings.append("[WARNING]: Empty continuation lines will become errors in a future release.")
     return Scanned(nodes=tuple(nodes), escape=directives.escape, directives=dict(directives.values),
                    warnings=tuple(warnings))
 
@@ -161,7 +186,6 @@ def _read_body(lines: _Lines, heredoc: Heredoc, start: int) -> Heredoc:
         if heredoc.chomp:
             candidate = candidate.lstrip("\t")
         if candidate == heredoc.name:
-            body = "".join(content)
-            return replace(heredoc, content=chomp(body) if heredoc.chomp else body)
+            return replace(heredoc, content="".join(content))  # tabs of `<<-` still there (ONBUILD keeps them)
         content.append(raw)
     raise DockerfileError(start, "unterminated heredoc", kind="scan", end_line=lines.number)

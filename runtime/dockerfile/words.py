@@ -5,6 +5,7 @@
   what the builder does to ENV/LABEL/WORKDIR/USER/COPY... words at each step.
 - `expand_words(text, env)`: the same, split on unquoted whitespace after substitution.
 - `split_words(text)`: the raw split the parser does (quotes and escapes kept).
+- `expand_heredoc(body, env)`: a COPY/ADD heredoc body (quotes kept, `$` and `\\` processed).
 
 Errors are `WordError`s worded as buildkit's (`failed to process "${x": syntax error: missing '}'`).
 """
@@ -42,21 +43,20 @@ def go_quote(text: str) -> str:
 
 @dataclass
 class _Words:
-    buf: list[str] = field(default_factory=list)
+    buf: str = ""
     words: list[str] = field(default_factory=list)
     in_word: bool = False
 
     def add_char(self, ch: str) -> None:
         if ch.isspace():
             if self.in_word and self.buf:
-                self.words.append("".join(self.buf))
-                self.buf.clear()
-                self.in_word = False
+                self.words.append(self.buf)
+                self.buf, self.in_word = "", False
         else:
             self.add_raw(ch)
 
     def add_raw(self, text: str) -> None:
-        self.buf.append(text)
+        self.buf += text
         self.in_word = True
 
     def add_string(self, text: str) -> None:
@@ -64,10 +64,9 @@ class _Words:
             self.add_char(ch)
 
     def result(self) -> list[str]:
-        joined = "".join(self.buf)
-        if joined:
-            self.words.append(joined)
-            self.buf.clear()
+        if self.buf:
+            self.words.append(self.buf)
+            self.buf = ""
         return self.words
 
 
@@ -80,6 +79,7 @@ class Lexer:
     raw_quotes: bool = False
     raw_escapes: bool = False
     skip_unset: bool = False
+    skip_quotes: bool = False
     _text: str = ""
     _pos: int = 0
     _env: Mapping[str, str] = field(default_factory=dict)
@@ -121,7 +121,7 @@ class Lexer:
                     value = self._dollar()
                     result.append(value)
                     words.add_string(value)
-                elif ch in "<'\"":
+                elif ch == "<" or (ch in "'\"" and not self.skip_quotes):
                     value = self._heredoc_start() if ch == "<" else self._quoted(ch)
                     result.append(value)
                     words.add_raw(value)
@@ -290,6 +290,12 @@ class Lexer:
 def expand(word: str, env: Mapping[str, str], escape: str = "\\") -> str:
     """The value of one word: quotes removed, `$` references substituted."""
     return Lexer(escape=escape).process(word, env)[0]
+
+
+def expand_heredoc(content: str, env: Mapping[str, str]) -> str:
+    """A COPY/ADD heredoc body whose delimiter was not quoted: `$` references substituted and `\\`
+    escapes applied, quotes left as they are (buildkit's SkipProcessQuotes; always `\\`)."""
+    return Lexer(skip_quotes=True).process(content, env)[0]
 
 
 def expand_words(text: str, env: Mapping[str, str], escape: str = "\\") -> list[str]:

@@ -82,6 +82,11 @@ def test_errors(ctx: Path) -> None:
 def test_exclude_and_parents(ctx: Path) -> None:
     assert names(select(ctx, ["hom*"], excludes=["*.txt"])) == [("homer.py", ["homer.py"])]
     assert names(select(ctx, ["src"], excludes=["**/*.md"])) == [("src", ["a.txt", "inner", "sub"])]
+    # patterns are relative to each source: a directory's own paths, a file's name
+    assert names(select(ctx, ["src"], excludes=["sub/*.md"])) == [("src", ["a.txt", "inner", "sub"])]
+    assert names(select(ctx, ["src"], excludes=["*.md"])) == [("src", ["a.txt", "inner", "sub", "sub/b.md"])]
+    assert names(select(ctx, ["s*"], excludes=["a.txt", "inner"])) == [("src", ["sub", "sub/b.md"])]
+    assert names(select(ctx, ["src/a.txt", "home.txt"], excludes=["a.*"])) == [("home.txt", ["home.txt"])]
     both = select(ctx, ["src/a.txt", "src/sub/b.md"], parents=True)
     assert names(both) == [("src/a.txt", ["src/a.txt"]), ("src/sub/b.md", ["src/sub/b.md"])]
     pivot = select(ctx, ["./src/./sub/*.md"], parents=True)
@@ -102,6 +107,15 @@ def test_digest_ignores_mtime_not_content_or_mode(ctx: Path) -> None:
     assert digest(select(ctx, ["other", "src"])).startswith("multi:")
     os.setxattr(ctx / "other", "user.note", b"x")
     assert digest(select(ctx, ["other"])) != digest(select(ctx, ["homer.py"]))
+
+
+def test_a_source_gone_before_reading_is_a_copy_error(ctx: Path) -> None:
+    selection = select(ctx, ["other"])
+    (ctx / "other").unlink()
+    with pytest.raises(CopyError, match="failed to compute cache key: other: No such file or directory"):
+        digest(selection)
+    with pytest.raises(CopyError, match="failed to copy other: No such file or directory"):
+        write_tar(selection, "/o", io.BytesIO(), dest_is_dir=False)
 
 
 def test_destination_rules(ctx: Path, tmp_path: Path) -> None:
@@ -151,6 +165,20 @@ def test_heredoc_source(tmp_path: Path) -> None:
     assert (out / "etc" / "greeting").read_text() == "hello\n"
     out = extract(selection, "/d/", tmp_path)
     assert (out / "d" / "EOF").stat().st_mode & 0o777 == 0o644
+
+
+def test_resolve_path_follows_links_inside_the_root() -> None:
+    from runtime.build.copying import resolve_path
+
+    links = {"/bin": "usr/bin", "/usr/bin/sh": "busybox", "/up": "../../..", "/abs": "/opt/x", "/loop": "/loop"}
+    assert resolve_path("/bin/", links.get) == "/usr/bin/"
+    assert resolve_path("/bin/tool", links.get) == "/usr/bin/tool"
+    assert resolve_path("/bin/sh", links.get) == "/usr/bin/busybox"  # the last component too
+    assert resolve_path("/up/etc", links.get) == "/etc"  # never above the root
+    assert resolve_path("/abs/y/", links.get) == "/opt/x/y/"
+    assert resolve_path("/", links.get) == "/" and resolve_path("/plain/file", links.get) == "/plain/file"
+    with pytest.raises(CopyError, match="too many levels of symbolic links"):
+        resolve_path("/loop/x", links.get)
 
 
 def test_resolve_dest() -> None:

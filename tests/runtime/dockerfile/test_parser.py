@@ -32,6 +32,10 @@ def test_directives_at_the_top_only() -> None:
     ("# escape=\\\n# escape=`\nFROM a", 2, "only one escape parser directive can be used"),
     ("# escape=x\nFROM a", 1, "invalid escape token 'x' does not match ` or \\"),
     ("# syntax=a\n# SYNTAX=b\nFROM a", 2, "only one syntax parser directive can be used"),
+    ("# check=skip\nFROM a", 1, 'invalid check option "skip"'),
+    ("# check=error=maybe\nFROM a", 1,
+     'failed to parse check option "error=maybe": strconv.ParseBool: parsing "maybe": invalid syntax'),
+    ("# check=colour=red\nFROM a", 1, 'invalid check option "colour"'),
 ])  # fmt: skip
 def test_directive_errors(text: str, line: int, message: str) -> None:
     with pytest.raises(DockerfileError) as caught:
@@ -52,6 +56,9 @@ def test_continuations_skip_comments_and_blank_lines() -> None:
     first, second = df.stages[0].instructions
     assert isinstance(first, ins.Run) and first.command.args == ("echo a      b\t c",)
     assert first.line == 2 and second.line == 8
+    assert df.warnings == ("[WARNING]: Empty continuation line found in: RUN echo a      b\t c",
+                           "[WARNING]: Empty continuation lines will become errors in a future release.")
+    assert parse("FROM a\nRUN a \\\n  # only a comment\n  b").warnings == ()
 
 
 def test_comments_blank_lines_bom_crlf() -> None:
@@ -111,3 +118,10 @@ def test_instruction_before_from_and_unknown_instruction() -> None:
     with pytest.raises(DockerfileError) as caught:
         parse("# only a comment\n\n")
     assert (caught.value.line, str(caught.value)) == (2, "failed to parse Dockerfile: file with no instructions")
+
+
+def test_an_empty_file() -> None:
+    with pytest.raises(DockerfileError) as caught:
+        parse("")
+    assert str(caught.value) == "the Dockerfile (Dockerfile) cannot be empty"
+    assert caught.value.text("app.Dockerfile") == "the Dockerfile (app.Dockerfile) cannot be empty"

@@ -1,0 +1,130 @@
+"""The tar a COPY/ADD applies at `/` of the step's root: Docker's destination rules, the
+new owner (`--chown`), `--chmod` (octal or symbolic), parent directories made 0755, and
+for ADD the local archives unpacked in place of the file.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import tarfile
+import time
+from collections.abc import Callable
+from typing import BinaryIO
+
+from runtime.build.archives import add_members, is_archive
+from runtime.build.modes import ModeError, parse_chmod
+from runtime.build.selection import CopyError, Entry, Selection, Source
+
+
+def resolve_dest(dest: str, workdir: str) -> str:
+    """The destination as an absolute path: relative to WORKDIR, a trailing `/` (or `.`) kept as `/`."""
+    as_dir = dest.endswith("/") or dest in (".", "") or dest.endswith("/.")
+    path = posixpath.normpath(posixpath.join("/", workdir or "/", dest))
+    return path if not as_dir or path == "/" else path + "/"
+
+
+def check_dest(selection: Selection, dest: str, what: str = "COPY") -> None:
+    """dockerd's refusal of several sources to a destination that does not end with `/`."""
+    if len(selection.sources) > 1 and not dest.endswith("/"):
+        raise CopyError(f"When using {what} with more than one source file, "
+                        "the destination must be a directory and end with a /")
+
+
+def write_tar(selection: Selection, dest: str, out: BinaryIO, *, dest_is_dir: bool, uid: int | None = None,
+              gid: int | None = None, chmod: str = "", mtime: float | None = None,
+              exists: Callable[[str], bool] | None = None, unpack: bool = False, what: str = "COPY") -> None:
+    """The tar that, extracted at `/`, performs the copy to the absolute `dest`.
+
+    `dest_is_dir`: `dest` is a directory in the step's root already. `uid`/`gid` None keep the
+    files' ids. `exists(path)` (absolute), when given, tells which parent directories the root
+    has: those it lacks are written 0755 with the new owner, as Docker creates them. `unpack`
+    (ADD of local files): a source that is a tar archive is extracted into `dest` instead."""
+    check_dest(selection, dest, what)
+    try:
+        mode_of = parse_chmod(chmod)
+    except ModeError as exc:
+        raise CopyError(str(exc)) from None
+    base = posixpath.normpath("/" + dest.lstrip("/"))
+    nested = any("/" in e.rel for s in selection.sources for e in s.entries)
+    archives = {i for i, s in enumerate(selection.sources) if unpack and _unpackable(s)}
+    as_dir = (dest.endswith("/") or dest_is_dir or base == "/" or not selection.single_file or nested
+              or bool(archives))
+    now = time.time() if mtime is None else mtime
+    owner = (0 if uid is None else uid, 0 if gid is None else gid)
+    written: set[str] = set()
+    with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+        def parents_of(path: str) -> None:
+            parent = posixpath.dirname(path)
+            if parent == "/" or parent in written:
+                return
+            parents_of(parent)
+            written.add(parent)
+            if exists is not None and not exists(parent):
+                tar.addfile(_dir_info(parent, owner, now))
+
+        if as_dir and base != "/":
+            parents_of(base + "/x")
+        for index, source in enumerate(selection.sources):
+            if index in archives:
+                host = source.entries[0].host
+                assert host is not None
+                add_members(tar, host, base, uid=uid, gid=gid)
+                continue
+            for entry in source.entries:
+                target = posixpath.join(base, entry.rel) if as_dir else base
+                parents_of(target)
+                info = _info(entry, target, uid, gid, mtime)
+                if mode_of is not None:
+                    info.mode = mode_of.apply(info.mode, entry.kind == "dir")
+                written.add(target)
+                if entry.kind == "file":
+                    _add_file(tar, info, entry)
+                else:
+                    tar.addfile(info)
+
+
+def _unpackable(source: Source) -> bool:
+    if source.is_dir or not source.unpack or len(source.entries) != 1:
+        return False
+    entry = source.entries[0]
+    return entry.kind == "file" and entry.host is not None and is_archive(entry.host)
+
+
+def _dir_info(path: str, owner: tuple[int, int], mtime: float) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(path.lstrip("/"))
+    info.type = tarfile.DIRTYPE
+    info.mode = 0o755
+    info.uid, info.gid = owner
+    info.mtime = int(mtime)
+    return info
+
+
+_TYPES = {"file": tarfile.REGTYPE, "dir": tarfile.DIRTYPE, "symlink": tarfile.SYMTYPE, "fifo": tarfile.FIFOTYPE}
+
+
+def _info(entry: Entry, target: str, uid: int | None, gid: int | None, mtime: float | None) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(target.lstrip("/"))
+    info.type = _TYPES[entry.kind]
+    info.mode = entry.mode
+    info.uid = entry.uid if uid is None else uid
+    info.gid = entry.gid if gid is None else gid
+    info.size = entry.size if entry.kind == "file" else 0
+    info.mtime = int(entry.mtime if mtime is None else mtime)
+    info.linkname = entry.linkname
+    if entry.xattrs:
+        info.pax_headers = {f"SCHILY.xattr.{k}": v.decode("utf-8", "surrogateescape") for k, v in entry.xattrs}
+    return info
+
+
+def _add_file(tar: tarfile.TarFile, info: tarfile.TarInfo, entry: Entry) -> None:
+    if entry.data is not None:
+        tar.addfile(info, io.BytesIO(entry.data))
+        return
+    assert entry.host is not None
+    try:
+        f = open(entry.host, "rb")  # noqa: SIM115 - closed below; only opening is the source's fault
+    except OSError as exc:
+        raise CopyError(f"failed to copy {entry.rel}: {exc.strerror or exc}") from None
+    with f:
+        tar.addfile(info, f)
