@@ -26,7 +26,9 @@ from runtime.images.reference import parse as parse_reference
 
 
 class Ordered:
-    """Lines of concurrent stages, written in stage order."""
+    """Lines of concurrent stages, written in stage order: the first unfinished stage writes as it
+    goes, later ones are held until the stages before them are done. One lock makes a flush of
+    held lines and a new line of the next stage never cross."""
 
     def __init__(self, emit: Emit, order: Iterable[int]) -> None:
         self._emit = emit
@@ -34,24 +36,27 @@ class Ordered:
         self._head = 0
         self._buffers: dict[int, list[messages.Message]] = {i: [] for i in self._order}
         self._done: set[int] = set()
+        self._lock = anyio.Lock()
 
     def for_stage(self, index: int) -> Emit:
         async def emit(message: messages.Message) -> None:
-            if self._head < len(self._order) and self._order[self._head] == index:
-                await self._emit(message)
-            else:
-                self._buffers[index].append(message)
+            async with self._lock:
+                if self._head < len(self._order) and self._order[self._head] == index:
+                    await self._emit(message)
+                else:
+                    self._buffers[index].append(message)
 
         return emit
 
     async def finished(self, index: int) -> None:
-        self._done.add(index)
-        while self._head < len(self._order) and self._order[self._head] in self._done:
-            self._head += 1
-            if self._head < len(self._order):
-                pending, self._buffers[self._order[self._head]] = self._buffers[self._order[self._head]], []
-                for message in pending:
-                    await self._emit(message)
+        async with self._lock:
+            self._done.add(index)
+            while self._head < len(self._order) and self._order[self._head] in self._done:
+                self._head += 1
+                if self._head < len(self._order):
+                    pending, self._buffers[self._order[self._head]] = self._buffers[self._order[self._head]], []
+                    for message in pending:
+                        await self._emit(message)
 
 
 def label_instruction(labels: Iterable[tuple[str, str]]) -> ins.Label | None:

@@ -26,7 +26,7 @@ from typing import BinaryIO
 from runtime.errors import bad_request
 from runtime.images.compression import decompressed, sniff
 from runtime.images.errors import LayerError
-from runtime.images.layers import apply_layer
+from runtime.images.layers import Reuse, apply_layer
 
 MODE = 0o700
 STALE = 24 * 3600  # seconds after which a build's leftover work directory is removed
@@ -61,7 +61,7 @@ def work_dir(state_root: Path) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def unpack(stream: BinaryIO, dest: Path) -> None:
+def unpack(stream: BinaryIO, dest: Path, reuse: Reuse | None = None) -> None:
     """Extract the context tar from `stream` into the empty directory `dest`."""
     reader: BinaryIO = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream)  # type: ignore[type-var]
     kind = sniff(reader.peek(8)[:8])  # type: ignore[attr-defined]
@@ -72,12 +72,12 @@ def unpack(stream: BinaryIO, dest: Path) -> None:
                 shutil.copyfileobj(reader, out, 1 << 20)
             try:
                 with decompressed(spool) as (plain, _):
-                    apply_layer(plain, dest, "build context")
+                    apply_layer(_Padded(plain), dest, "build context", reuse=reuse)  # type: ignore[arg-type]
             finally:
                 spool.unlink(missing_ok=True)
             return
         with _plain(reader, kind) as plain:
-            apply_layer(_Padded(plain), dest, "build context")  # type: ignore[arg-type]
+            apply_layer(_Padded(plain), dest, "build context", reuse=reuse)  # type: ignore[arg-type]
     except LayerError as exc:
         raise bad_request(str(exc)) from None
     except (OSError, EOFError, lzma.LZMAError) as exc:

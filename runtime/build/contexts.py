@@ -16,7 +16,10 @@ import hashlib
 import json
 import os
 import shutil
+import stat
+import tarfile
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -27,6 +30,8 @@ KEEP = 4
 CHUNK = 1 << 20
 LOCK = ".lock"
 DOCKERFILE = "dockerfile.json"
+RECEIVED = "received"  # when the body began to arrive
+RACY = 2.0  # seconds
 
 
 def _spool(body: BinaryIO, path: Path) -> str:
@@ -46,6 +51,7 @@ def context_dir(state_root: Path, body: BinaryIO, work: Path, dockerfile: str) -
     root = build_root(state_root) / "contexts"
     root.mkdir(mode=0o700, exist_ok=True)
     spooled = work / "context.tar"
+    received = time.time()
     key = hashlib.sha256(f"{_spool(body, spooled)}\0{dockerfile}".encode()).hexdigest()
     place = root / key
     if not (place / LOCK).exists():
@@ -53,11 +59,12 @@ def context_dir(state_root: Path, body: BinaryIO, work: Path, dockerfile: str) -
         try:
             tree = fresh / "tree"
             tree.mkdir(mode=0o700)
-            with open(spooled, "rb") as f:
-                unpack(f, tree)
+            with open(spooled, "rb") as f, _previous(root) as reuse:
+                unpack(f, tree, reuse)
             found = find_dockerfile(tree, dockerfile, dockerfile != "Dockerfile")
             remove_ignored_files(found)
             (fresh / DOCKERFILE).write_text(json.dumps({"path": found.dockerfile, "text": found.text}))
+            (fresh / RECEIVED).write_text(repr(received))
             (fresh / LOCK).touch()
             try:
                 os.rename(fresh, place)
@@ -78,10 +85,79 @@ def context_dir(state_root: Path, body: BinaryIO, work: Path, dockerfile: str) -
         os.close(fd)
 
 
-def _evict(root: Path, keep: Path) -> None:
+_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+class _Same:
+    """Finds, in the previous context's tree, a regular file identical to a tar entry (same path,
+    size, mode, owner and mtime, no xattrs): the new tree links it instead of writing it again
+    (creating a file costs ~25 times a link here). Parents are walked without following links."""
+
+    def __init__(self, tree_fd: int, received: float) -> None:
+        self.tree_fd = tree_fd
+        self.received = received
+
+    def __call__(self, member: tarfile.TarInfo) -> int | None:
+        # Racy files (git's word): one changed within a second of the previous context being read
+        # can keep its size and (whole-second) mtime; only files older than that are trusted.
+        if member.mtime > self.received - RACY or any(k.startswith("SCHILY.xattr.") for k in member.pax_headers):
+            return None
+        parts = [p for p in member.name.split("/") if p not in ("", ".")]
+        if not parts or ".." in parts:
+            return None
+        fd = os.dup(self.tree_fd)
+        try:
+            for part in parts[:-1]:
+                next_fd = os.open(part, _DIR, dir_fd=fd)
+                os.close(fd)
+                fd = next_fd
+            leaf = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=fd)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        st = os.fstat(leaf)
+        same = (stat.S_IMODE(st.st_mode) == member.mode & 0o7777 and (st.st_uid, st.st_gid) == (member.uid, member.gid)
+                and abs(st.st_mtime_ns / 1e9 - member.mtime) < 1e-6)
+        if stat.S_ISREG(st.st_mode) and st.st_size == member.size and same:
+            return leaf
+        os.close(leaf)
+        return None
+
+
+@contextlib.contextmanager
+def _previous(root: Path) -> Iterator[_Same | None]:
+    """The newest kept context, held (shared lock) while a new one links its unchanged files."""
     kept = sorted((p for p in root.iterdir() if not p.name.startswith(".")), key=lambda p: p.stat().st_mtime,
                   reverse=True)
-    for old in kept[KEEP:]:
+    held: list[int] = []
+    received = 0.0
+    try:
+        if kept:
+            held.append(os.open(kept[0] / LOCK, os.O_RDONLY | os.O_CLOEXEC))
+            fcntl.flock(held[0], fcntl.LOCK_SH)
+            held.append(os.open(kept[0] / "tree", _DIR))
+            received = float((kept[0] / RECEIVED).read_text())
+    except (OSError, ValueError):
+        received = 0.0
+    try:
+        yield _Same(held[1], received) if len(held) == 2 and received else None
+    finally:
+        for fd in held:
+            os.close(fd)
+
+
+def drop_unused(state_root: Path) -> None:
+    """`POST /build/prune`: every kept context no build is using."""
+    root = build_root(state_root) / "contexts"
+    if root.is_dir():
+        _evict(root, keep=None, limit=0)
+
+
+def _evict(root: Path, keep: Path | None, limit: int = KEEP) -> None:
+    kept = sorted((p for p in root.iterdir() if not p.name.startswith(".")), key=lambda p: p.stat().st_mtime,
+                  reverse=True)
+    for old in kept[limit:]:
         if old == keep:
             continue
         try:

@@ -39,7 +39,8 @@ def write_tar(selection: Selection, dest: str, out: BinaryIO, *, dest_is_dir: bo
     `dest_is_dir`: `dest` is a directory in the step's root already. `uid`/`gid` None keep the
     files' ids. `exists(path)` (absolute), when given, tells which parent directories the root
     has: those it lacks are written 0755 with the new owner, as Docker creates them. `unpack`
-    (ADD of local files): a source that is a tar archive is extracted into `dest` instead."""
+    (ADD of local files): a source that is a tar archive is extracted into `dest` instead, its
+    members keeping the archive's owners and modes (dockerd applies neither --chown nor --chmod)."""
     check_dest(selection, dest, what)
     try:
         mode_of = parse_chmod(chmod)
@@ -69,7 +70,7 @@ def write_tar(selection: Selection, dest: str, out: BinaryIO, *, dest_is_dir: bo
             if index in archives:
                 host = source.entries[0].host
                 assert host is not None
-                add_members(tar, host, base, uid=uid, gid=gid)
+                add_members(tar, host, base)  # the archive's owners, --chown or not, as dockerd's untar
                 continue
             for entry in source.entries:
                 target = posixpath.join(base, entry.rel) if as_dir else base

@@ -33,14 +33,13 @@ from runtime.build.selection import (
     Source,
     heredoc_source,
     resolve_in,
-    resolve_path,
 )
 
 CHUNK = 1 << 20
 _KEPT_XATTRS = ("user.", "security.capability")
 
 __all__ = ["CopyError", "Entry", "Selection", "Source", "check_dest", "digest", "heredoc_source", "resolve_dest",
-           "resolve_in", "resolve_path", "select", "write_tar"]
+           "resolve_in", "select", "write_tar"]
 
 
 def select(root: Path, sources: Sequence[str], *, excludes: Sequence[str] = (), parents: bool = False,

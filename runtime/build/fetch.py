@@ -5,7 +5,6 @@
   `--checksum=sha256:` verified; never unpacked.
 - `fetch_remote_context`: `POST /build?remote=` of an http(s) URL: a tar (maybe
   compressed) is the context; a plain text answer is the Dockerfile alone.
-- `url_sources`: the URLs of one ADD fetched, as sources for `copying.write_tar`.
 - `is_archive` / `unpack`: ADD of a local tar (plain, gzip, bzip2, xz, zstd).
 """
 
@@ -19,9 +18,9 @@ import posixpath
 import tarfile
 import time
 import urllib.parse
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
 from typing import BinaryIO
@@ -29,13 +28,10 @@ from typing import BinaryIO
 import httpx
 
 from runtime.build.archives import add_members, is_archive
-from runtime.build.copying import select
-from runtime.build.globs import escape
-from runtime.build.selection import CopyError, Source
+from runtime.build.selection import CopyError
 from runtime.images.compression import sniff
 
-__all__ = ["FetchError", "Fetched", "fetch_remote_context", "fetch_url", "is_archive", "is_url", "unpack",
-           "url_sources"]
+__all__ = ["FetchError", "Fetched", "fetch_remote_context", "fetch_url", "is_archive", "is_url", "unpack"]
 CHUNK = 1 << 20
 TIMEOUT = httpx.Timeout(60.0, connect=15.0)
 _PREAMBLE = 512
@@ -104,22 +100,6 @@ async def fetch_url(url: str, dest_dir: Path, *, checksum: str = "",
     if modified is not None:
         os.utime(path, (modified, modified))
     return Fetched(path, name, modified)
-
-
-async def url_sources(urls: Sequence[str], dest_dir: Path, *, checksum: str = "", unpack: bool = False,
-                      client: httpx.AsyncClient | None = None) -> list[Source]:
-    """ADD's URL sources downloaded into `dest_dir` (one folder each); `write_tar(unpack=True)`
-    extracts them only when `unpack` (ADD --unpack=true): a URL is never unpacked by default."""
-    if checksum and len(urls) != 1:
-        raise FetchError("checksum can't be specified for multiple sources")
-    out: list[Source] = []
-    for index, url in enumerate(urls):
-        folder = dest_dir / f"url-{index}"
-        folder.mkdir(parents=True, exist_ok=True)
-        got = await fetch_url(url, folder, checksum=checksum, client=client)
-        for source in select(folder, [escape(got.name)], what="ADD", context=False).sources:
-            out.append(replace(source, unpack=unpack))
-    return out
 
 
 def _filename(url_path: str, disposition: str) -> str:

@@ -31,11 +31,6 @@ def has_wildcards(pattern: str) -> bool:
     return False
 
 
-def escape(name: str) -> str:
-    """A plain name as a pattern that matches only it."""
-    return "".join("\\" + ch if ch in "*?[\\" else ch for ch in name)
-
-
 def unescape(pattern: str) -> str:
     """A pattern without wildcards as the plain name it matches (`\\x` -> `x`)."""
     out: list[str] = []

@@ -4,6 +4,7 @@ Filters as dockerd takes them for the build cache: `until` (entries not used sin
 `id` (entry key or image ID prefix); `all` is accepted (our cache holds nothing a build
 needs to keep); `keep-storage` keeps the most recently used entries within that many bytes.
 An image goes only when nothing else holds it: no tag or digest, no container, no entry kept.
+RUN cache mounts no step holds go too, the kept contexts no build uses, the remembered COPY digests.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from runtime.build.cache import BuildCache, Entry
+from runtime.build.contexts import drop_unused
+from runtime.build.run_mounts import prune_caches
 from runtime.errors import bad_request
 from runtime.images import filters as image_filters
 
@@ -62,6 +65,7 @@ def prune(cache: BuildCache, images: object, in_use: Callable[[str], bool], spec
     assert isinstance(images, ImageStore)
     entries = list(cache.entries())
     shutil.rmtree(cache.root.parent / "digests", ignore_errors=True)  # remembered COPY source digests
+    drop_unused(cache.root.parent.parent)  # kept contexts no build uses
     before = images.layer_sizes()
     sizes = {image_id: sum(size for _chain, size in layers) for image_id, layers in before.items()}
     going = chosen(entries, spec, keep_storage, sizes, time.time())
@@ -79,9 +83,11 @@ def prune(cache: BuildCache, images: object, in_use: Callable[[str], bool], spec
             with contextlib.suppress(Exception):  # held by another: it stays
                 images.remove(image_id, in_use=in_use)
         deleted.append(entry.key)
+    mounts, mount_bytes = prune_caches(cache.root.parent / "run-cache")  # RUN --mount=type=cache dirs
+    deleted += mounts
     after = images.layer_sizes()
     gone_chains = {c: s for layers in before.values() for c, s in layers}
     for layers in after.values():
         for chain, _size in layers:
             gone_chains.pop(chain, None)
-    return PruneReport(tuple(deleted), sum(gone_chains.values()))
+    return PruneReport(tuple(deleted), sum(gone_chains.values()) + mount_bytes)

@@ -82,6 +82,8 @@ async def run_instruction(steps: Steps, state: StageState, instruction: ins.Run,
         host_config = build.options.host_config("" if instruction.network == "default" else instruction.network)
         if extra_mounts:
             host_config["Mounts"] = extra_mounts
+        if mount_plan.tmpfs:
+            host_config["Tmpfs"] = dict(mount_plan.tmpfs)
         body = {**copy.deepcopy(state.config), "Image": state.image_id, "Cmd": formed.argv, "Entrypoint": [""],
                 "Env": config_env + [f"{k}={v}" for k, v in env_args.items()] + mount_plan.env,
                 "Healthcheck": {"Test": ["NONE"]}, "AttachStdout": True, "AttachStderr": True,

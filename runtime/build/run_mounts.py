@@ -6,12 +6,12 @@
   the target), made with `mode`/`uid`/`gid` (0755, 0:0) or seeded from `from`/`source`.
   `sharing=shared` lets steps use it at once, `locked` waits for the holder, `private`
   takes a directory of its own while another step holds it. Its content is in no cache key.
-- `tmpfs`: a tmpfs with `size`.
+- `tmpfs`: a tmpfs with `size`, as BuildKit's (nosuid, but exec and dev: a HostConfig.Tmpfs entry).
 - `secret`: the build's secret `id` as a file (mode 0400, `/run/secrets/<id>` unless
   `target`) and/or an environment variable (`env=`); missing: skipped, or an error when
   `required`. `ssh` is refused with a clear message.
 
-`host_mounts` returns HostConfig.Mounts entries, the environment to add to the step (never
+`host_mounts` returns HostConfig.Mounts entries, HostConfig.Tmpfs entries, the environment to add to the step (never
 to the image's config) and `plan.close()` to call after the step: it drops locks and
 removes throwaway copies and secret files. It may block (a `locked` cache): run it in a
 worker thread. `prune_caches` empties
@@ -45,6 +45,7 @@ class MountError(ValueError):
 @dataclass
 class RunMountPlan:
     mounts: list[dict[str, Any]] = field(default_factory=list)  # HostConfig.Mounts entries
+    tmpfs: dict[str, str] = field(default_factory=dict)  # HostConfig.Tmpfs: target -> options
     env: list[str] = field(default_factory=list)  # `NAME=value` for secret env= mounts
     cleanup: list[Path] = field(default_factory=list)  # removed by close()
     locks: list[int] = field(default_factory=list)  # fds holding cache locks
@@ -89,11 +90,8 @@ def _one(plan: RunMountPlan, index: int, mount: RunMount, context_dir: Path, sta
         _bind(plan, index, mount, context_dir, stage_rootfs, work_dir, workdir)
     elif kind == "cache":
         _cache(plan, mount, stage_rootfs, cache_root, workdir)
-    elif kind == "tmpfs":
-        entry: dict[str, Any] = {"Type": "tmpfs", "Target": _target(mount, workdir)}
-        if mount.size:
-            entry["TmpfsOptions"] = {"SizeBytes": mount.size}
-        plan.mounts.append(entry)
+    elif kind == "tmpfs":  # BuildKit mounts it nosuid only: programs run from it (HostConfig.Tmpfs can say so)
+        plan.tmpfs[_target(mount, workdir)] = "exec,dev" + (f",size={mount.size}" if mount.size else "")
     elif kind == "secret":
         _secret(plan, index, mount, secrets, work_dir, workdir)
     elif kind == "ssh":

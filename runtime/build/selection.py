@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import stat
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,36 +64,6 @@ def heredoc_source(name: str, content: bytes, mode: int = 0o644) -> Source:
     entry = Entry(rel=name, kind="file", mode=mode, uid=0, gid=0, size=len(content), mtime=time.time(),
                   data=content)
     return Source(name=name, is_dir=False, entries=(entry,), unpack=False)
-
-
-def resolve_path(path: str, readlink: Callable[[str], str | None]) -> str:
-    """An absolute destination with the step root's symlinks followed inside that root (as dockerd
-    resolves a COPY's destination: `/bin/x` where /bin -> usr/bin is `/usr/bin/x`); a trailing `/`
-    is kept. `readlink(path)` gives a link's target, None for anything else or nothing."""
-    trailing = path.endswith("/")
-    parts = [p for p in path.split("/") if p]
-    done: list[str] = []
-    links = 0
-    while parts:
-        comp = parts.pop(0)
-        if comp == ".":
-            continue
-        if comp == "..":
-            if done:
-                done.pop()
-            continue
-        target = readlink("/" + "/".join([*done, comp]))
-        if target is None:
-            done.append(comp)
-            continue
-        links += 1
-        if links > MAX_LINKS:
-            raise CopyError(f"{path}: too many levels of symbolic links")
-        if target.startswith("/"):
-            done = []
-        parts = [p for p in target.split("/") if p] + parts
-    out = "/" + "/".join(done)
-    return out + "/" if trailing and out != "/" else out
 
 
 def resolve_in(root: Path, rel: str, follow_last: bool = True) -> str | None:

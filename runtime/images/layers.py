@@ -15,7 +15,7 @@ import os
 import shutil
 import stat
 import tarfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -58,9 +58,15 @@ class _DirMeta:
     xattrs: dict[str, bytes]
 
 
+# For a regular file entry: an open fd of an identical file to hard-link instead of writing the
+# data (a build context unpacked again beside the previous one), or None.
+Reuse = Callable[[tarfile.TarInfo], "int | None"]
+
+
 class _Extractor:
-    def __init__(self, dest: Path, what: str) -> None:
+    def __init__(self, dest: Path, what: str, reuse: Reuse | None = None) -> None:
         self.what = what
+        self.reuse = reuse
         self.root_fd = os.open(dest, _DIR_FLAGS)
         self.result = ApplyResult()
         self.dirs: dict[tuple[str, ...], _DirMeta] = {}
@@ -167,7 +173,14 @@ class _Extractor:
             self.dirs[tuple(parts)] = self._meta(member)
         elif member.isreg():
             self._clear(pfd, leaf)
-            self._write_file(pfd, leaf, member, tar)
+            same = self.reuse(member) if self.reuse is not None else None
+            if same is not None:
+                try:
+                    os.link(f"/proc/self/fd/{same}", leaf, dst_dir_fd=pfd, follow_symlinks=True)
+                finally:
+                    os.close(same)
+            else:
+                self._write_file(pfd, leaf, member, tar)
         elif member.issym():
             self._clear(pfd, leaf)
             os.symlink(member.linkname, leaf, dir_fd=pfd)
@@ -290,9 +303,9 @@ def _xattrs(member: tarfile.TarInfo) -> dict[str, bytes]:
     return out
 
 
-def apply_layer(stream: BinaryIO, dest: Path, what: str = "layer") -> ApplyResult:
+def apply_layer(stream: BinaryIO, dest: Path, what: str = "layer", *, reuse: Reuse | None = None) -> ApplyResult:
     """Extract an uncompressed layer tar from `stream` into the empty directory `dest`."""
-    ex = _Extractor(dest, what)
+    ex = _Extractor(dest, what, reuse)
     current = ""
     try:
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -136,18 +137,30 @@ class Removal:
         deleted: list[dict[str, Any]] = []
         freed = 0
         with self._lock:
-            for image in self._meta.images():
-                if dangling_only and self._meta.refs_of(image.id):
-                    continue
-                if until is not None and (parse_time(image.created) or 0.0) >= until:
-                    continue
-                if not match_labels(spec, labels_of(self._config(image.id))):
-                    continue
-                if in_use(image.id):
-                    continue
-                freed += self._delete(image, deleted)
+            images = self._meta.images()
+            # As dockerd: an image with children (a build's steps) is never deleted before them, so
+            # the parents of a kept image stay; a chain goes from its head down.
+            children = Counter(image.parent for image in images if image.parent)
+            candidates = [image for image in images if self._prunable(image, dangling_only, until, spec, in_use)]
+            going = True
+            while going:
+                going = False
+                for image in candidates:
+                    if children[image.id] == 0 and self._meta.image(image.id) is not None:
+                        freed += self._delete(image, deleted)
+                        children[image.parent] -= 1
+                        going = True
+                candidates = [image for image in candidates if self._meta.image(image.id) is not None]
             _freed, _removed = self.collect()  # anything an earlier crash orphaned
         return {"ImagesDeleted": deleted, "SpaceReclaimed": freed + _freed}
+
+    def _prunable(self, image: ImageRecord, dangling_only: bool, until: float | None, spec: filters.Filters,
+                  in_use: InUse) -> bool:
+        if dangling_only and self._meta.refs_of(image.id):
+            return False
+        if until is not None and (parse_time(image.created) or 0.0) >= until:
+            return False
+        return match_labels(spec, labels_of(self._config(image.id))) and not in_use(image.id)
 
     def _config(self, image_id: str) -> dict[str, Any]:
         try:

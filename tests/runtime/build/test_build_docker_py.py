@@ -78,3 +78,14 @@ def test_cache_survives_an_engine_restart(tmp_path: Path) -> None:
         assert docker(again, "run", "--rm", "kept").stdout == "kept\n"
     finally:
         stop_engine(again)
+
+
+def test_image_prune_keeps_the_parents_of_tagged_builds(engine: EngineHandle, busybox: str, tmp_path: Path) -> None:
+    ctx = write(tmp_path, {"Dockerfile": "FROM busybox\nRUN echo keep > /k\nENV K=1\nRUN echo more > /m\n"})
+    docker(engine, "build", "-t", "kept-chain", str(ctx))
+    loose = write(tmp_path / "loose", {"Dockerfile": "FROM busybox\nRUN echo loose > /l\nENV L=1\n"})
+    dangling = docker(engine, "build", "-q", str(loose)).stdout.strip()
+    pruned = docker(engine, "image", "prune", "-f").stdout
+    assert dangling.removeprefix("sha256:") in pruned, pruned
+    marks = steps(docker(engine, "build", "-t", "kept-chain", str(ctx)).stdout)
+    assert [cached for _, cached in marks] == [False, True, True, True], marks

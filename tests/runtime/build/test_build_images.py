@@ -61,3 +61,17 @@ def test_from_a_private_registry_uses_x_registry_config(engine: EngineHandle, bu
     denied = write(tmp_path / "d", {"Dockerfile": f"FROM {reg.host}/private/other:1\n"})
     failed = docker(engine, "build", str(denied), check=False)
     assert failed.returncode != 0 and failed.stderr.strip(), failed.stderr
+
+
+def test_copy_from_an_image_and_a_stage_index_and_platform_args(engine: EngineHandle, busybox: str,
+                                                                 tmp_path: Path) -> None:
+    ctx = write(tmp_path, {"Dockerfile": (
+        "FROM busybox\nRUN echo zero > /zero\n"
+        "FROM scratch\nCOPY --from=busybox /etc/passwd /passwd\nCOPY --from=0 /zero /zero\n"
+        "FROM busybox\nARG TARGETPLATFORM\nARG TARGETARCH\nCOPY --from=1 / /copied/\n"
+        "RUN echo \"$TARGETPLATFORM $TARGETARCH\" > /platform\n")})
+    docker(engine, "build", "-t", "from-image", str(ctx))
+    out = docker(engine, "run", "--rm", "from-image", "sh", "-c",
+                 "cat /copied/zero /platform; head -1 /copied/passwd").stdout.splitlines()
+    arch = docker(engine, "version", "-f", "{{.Server.Arch}}").stdout.strip()
+    assert out == ["zero", f"linux/{arch} {arch}", "root:x:0:0:root:/root:/bin/sh"], out

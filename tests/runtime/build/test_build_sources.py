@@ -22,12 +22,13 @@ pytestmark = pytest.mark.root
 CONF = b"listen 8080\n"
 
 
-def tar_gz(files: dict[str, bytes]) -> bytes:
+def tar_gz(files: dict[str, bytes], owner: tuple[int, int] = (0, 0)) -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
         for name, data in files.items():
             info = tarfile.TarInfo(name)
             info.size, info.mode = len(data), 0o640
+            info.uid, info.gid = owner
             tar.addfile(info, io.BytesIO(data))
     return buf.getvalue()
 
@@ -204,15 +205,15 @@ def test_add_archives_and_urls(engine: EngineHandle, busybox: str, tmp_path: Pat
                        "COPY pkg.tar.gz /copied/\n"),
         "plain.txt": "p\n",
     })
-    (ctx / "pkg.tar.gz").write_bytes(tar_gz({"bin/tool": b"tool\n", "README": b"readme\n"}))
+    (ctx / "pkg.tar.gz").write_bytes(tar_gz({"bin/tool": b"tool\n", "README": b"readme\n"}, owner=(7, 8)))
     docker(engine, "build", "-t", "added", str(ctx))
     got = files_of(engine, "added", "/opt/pkg/bin/tool", "/opt/pkg/README", "/opt/pkg/pkg.tar.gz", "/opt/plain.txt",
                    "/etc/app/app.conf", "/checked", "/copied/pkg.tar.gz", "/downloaded/pkg.tar.gz",
                    "/downloaded/inside")
-    assert got == {"/opt/pkg/bin/tool": "0:0 640", "/opt/pkg/README": "0:0 640", "/opt/pkg/pkg.tar.gz": "missing",
+    assert got == {"/opt/pkg/bin/tool": "7:8 640", "/opt/pkg/README": "7:8 640", "/opt/pkg/pkg.tar.gz": "missing",
                    "/opt/plain.txt": "0:0 644", "/etc/app/app.conf": "0:0 600", "/checked": "0:0 600",
                    "/copied/pkg.tar.gz": "0:0 644", "/downloaded/pkg.tar.gz": "0:0 600",
-                   "/downloaded/inside": "missing"}  # ADD unpacks a local tar, not a URL's; COPY never
+                   "/downloaded/inside": "missing"}  # ADD unpacks a local tar (owners kept), not a URL's
     assert cat(engine, "added", "/etc/app/app.conf") == CONF.decode()
     mtime = docker(engine, "run", "--rm", "added", "stat", "-c", "%Y", "/etc/app/app.conf").stdout.strip()
     assert mtime == "1445412480"  # Last-Modified
@@ -243,7 +244,8 @@ def test_run_mounts(engine: EngineHandle, busybox: str, tmp_path: Path) -> None:
             "RUN --mount=type=bind,source=src,target=/mnt cp /mnt/a.txt /from-bind\n"
             "RUN --mount=type=bind,target=/ctx,rw rm /ctx/src/a.txt && touch /ctx/new\n"
             "RUN --mount=type=bind,from=tools,source=/tools,target=/t cp /t/t /from-stage\n"
-            "RUN --mount=type=tmpfs,target=/scratch,size=1048576 grep ' /scratch ' /proc/mounts > /tmpfs-line\n"
+            "RUN --mount=type=tmpfs,target=/scratch,size=8388608 grep ' /scratch ' /proc/mounts > /tmpfs-line"
+            " && cp /bin/busybox /scratch/ && /scratch/busybox true\n"
             "RUN --mount=type=cache,target=/owned,id=owned,uid=1000,gid=1001,mode=0700 stat -c '%u:%g %a' /owned"
             " > /cache-owner\n"
             "RUN --mount=type=bind,source=src/a.txt,target=/one.txt cat /one.txt > /from-file-bind\n"
@@ -254,12 +256,17 @@ def test_run_mounts(engine: EngineHandle, busybox: str, tmp_path: Path) -> None:
     assert "runs=1" in first, first
     again = docker(engine, "build", "--no-cache", "-t", "mounted", str(ctx)).stdout
     assert "runs=2" in again, again  # the cache directory outlives the build
+    docker(engine, "builder", "prune", "-af")
+    pruned = docker(engine, "build", "--no-cache", "-t", "mounted", str(ctx)).stdout
+    assert "runs=1" in pruned, pruned  # a prune empties the cache mounts too
     assert (ctx / "src" / "a.txt").exists() and not (ctx / "new").exists()  # rw binds write to a copy
     assert cat(engine, "mounted", "/from-bind") == "a\n"
     assert cat(engine, "mounted", "/from-stage") == "tool\n"
-    assert "tmpfs" in cat(engine, "mounted", "/tmpfs-line")
+    line = cat(engine, "mounted", "/tmpfs-line").split()
+    assert line[2] == "tmpfs" and "nosuid" in line[3] and "noexec" not in line[3], line  # as BuildKit's
     assert cat(engine, "mounted", "/cache-owner") == "1000:1001 700\n"
     assert cat(engine, "mounted", "/from-file-bind") == "a\n"
-    got = files_of(engine, "mounted", "/cache/log", "/mnt/a.txt", "/scratch/x")
-    assert got == {"/cache/log": "missing", "/mnt/a.txt": "missing", "/scratch/x": "missing"}
+    got = files_of(engine, "mounted", "/cache", "/mnt", "/ctx", "/t", "/scratch", "/owned", "/one.txt")
+    assert got == {"/cache": "missing", "/mnt": "missing", "/ctx": "missing", "/t": "missing", "/scratch": "missing",
+                   "/owned": "missing", "/one.txt": "missing"}  # mount points made for a step leave with it
     docker(engine, "rmi", "mounted")

@@ -123,3 +123,60 @@ def test_dockerfile_lookup(tmp_path: Path) -> None:
     with pytest.raises(EngineError, match="cannot be empty"):
         find_dockerfile(tmp_path, "empty", True)
     assert json.dumps(platform_args("linux/arm64/v8")["TARGETVARIANT"]) == '"v8"'
+
+
+def _tar(files: dict[str, tuple[bytes, float]]) -> bytes:
+    import io
+    import tarfile
+
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w") as tar:
+        for name, (content, mtime) in files.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(content), mtime, 0o644
+            tar.addfile(info, io.BytesIO(content))
+    return data.getvalue()
+
+
+def test_contexts_kept_by_content_and_old_files_linked(tmp_path: Path) -> None:
+    import io
+    import time
+
+    from runtime.build.contexts import context_dir
+
+    old, now = time.time() - 3600, time.time()
+    first = _tar({"Dockerfile": (b"FROM busybox\n", old), "old.txt": (b"same\n", old), "new.txt": (b"abc\n", now)})
+    work = tmp_path / "work"
+    work.mkdir()
+    with context_dir(tmp_path, io.BytesIO(first), work, "Dockerfile") as one:
+        assert one.text == "FROM busybox\n"
+        with context_dir(tmp_path, io.BytesIO(first), work, "Dockerfile") as again:
+            assert again.root == one.root  # the same bytes: the same directory
+        second = _tar({"Dockerfile": (b"FROM busybox\n", old), "old.txt": (b"same\n", old),
+                       "new.txt": (b"xyz\n", now)})  # same size and mtime: a racy file, written again
+        with context_dir(tmp_path, io.BytesIO(second), work, "Dockerfile") as two:
+            assert two.root != one.root
+            assert (two.root / "old.txt").stat().st_ino == (one.root / "old.txt").stat().st_ino
+            assert (two.root / "new.txt").read_text() == "xyz\n"
+            assert (one.root / "new.txt").read_text() == "abc\n"
+
+
+def test_ordered_output_flush_and_new_lines_never_cross() -> None:
+    seen: list[str] = []
+
+    async def slow_sink(message: dict[str, object]) -> None:
+        await anyio.sleep(0.001)
+        seen.append(str(message["stream"]))
+
+    async def main() -> None:
+        ordered = Ordered(slow_sink, [0, 1])
+        for n in range(5):
+            await ordered.for_stage(1)({"stream": f"held{n}"})
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(ordered.finished, 0)
+            await anyio.sleep(0)
+            for n in range(5):
+                tasks.start_soon(ordered.for_stage(1), {"stream": f"live{n}"})
+
+    anyio.run(main)
+    assert seen[:5] == [f"held{n}" for n in range(5)], seen

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from runtime.build.copying import CopyError, Selection, select, write_tar
-from runtime.build.fetch import FetchError, fetch_remote_context, fetch_url, is_archive, unpack, url_sources
+from runtime.build.copying import CopyError, select, write_tar
+from runtime.build.fetch import FetchError, fetch_remote_context, fetch_url, is_archive, unpack
 from runtime.images.layers import apply_layer
 
 pytestmark = pytest.mark.anyio
@@ -108,25 +108,6 @@ async def test_fetch_checksum_and_errors(server: str, tmp_path: Path) -> None:
         await fetch_url("http://127.0.0.1:1/x", tmp_path)
 
 
-async def test_url_sources_are_never_unpacked(server: str, tmp_path: Path) -> None:
-    sources = await url_sources([f"{server}/ctx.tar.gz", f"{server}/files/app.conf"], tmp_path / "dl")
-    assert [(s.name, s.unpack, s.entries[0].mode) for s in sources] == [("ctx.tar.gz", False, 0o600),
-                                                                          ("app.conf", False, 0o600)]
-    buf = io.BytesIO()
-    write_tar(Selection(tuple(sources)), "/srv/", buf, dest_is_dir=False, unpack=True, what="ADD")
-    buf.seek(0)
-    with tarfile.open(fileobj=buf) as tar:
-        assert tar.getnames() == ["srv/ctx.tar.gz", "srv/app.conf"]
-    unpacked = await url_sources([f"{server}/ctx.tar.gz"], tmp_path / "dl2", unpack=True)  # ADD --unpack=true
-    buf = io.BytesIO()
-    write_tar(Selection(tuple(unpacked)), "/srv/", buf, dest_is_dir=False, unpack=True, what="ADD")
-    buf.seek(0)
-    with tarfile.open(fileobj=buf) as tar:
-        assert tar.getnames() == ["srv/Dockerfile"]
-    with pytest.raises(FetchError, match="checksum can't be specified for multiple sources"):
-        await url_sources(["a", "b"], tmp_path, checksum="sha256:" + "0" * 64)
-
-
 async def test_remote_context(server: str, tmp_path: Path) -> None:
     archive = await fetch_remote_context(f"{server}/ctx.tar.gz", tmp_path)
     with tarfile.open(archive) as tar:
@@ -213,12 +194,14 @@ def test_add_unpacks_local_archives_beside_files(tmp_path: Path) -> None:
     (ctx / "plain.txt").write_text("p\n")
     buf = io.BytesIO()
     write_tar(select(ctx, ["x.tar.gz", "plain.txt"], what="ADD"), "/srv/", buf, dest_is_dir=False, unpack=True,
-              what="ADD")
+              uid=0, gid=0, what="ADD")
     buf.seek(0)
     out = tmp_path / "out"
     out.mkdir()
     apply_layer(buf, out)
     assert sorted(os.listdir(out / "srv")) == ["abs.txt", "pkg", "plain.txt"]
+    st = (out / "srv" / "pkg" / "a.txt").stat()
+    assert (st.st_uid, st.st_gid) == (7, 8)  # members keep the archive's owners
     buf = io.BytesIO()  # COPY never unpacks
     write_tar(select(ctx, ["x.tar.gz"]), "/srv/", buf, dest_is_dir=False)
     buf.seek(0)
