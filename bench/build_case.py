@@ -67,7 +67,8 @@ AFTER = re.compile(r"^(?:Successfully built |(?:\[\d+/\d+\] )?COMMIT )")
 
 
 def make_context(where: Path) -> Path:
-    """The Dockerfile, 2,000 small files (deterministic) and a 50 MB file of random bytes."""
+    """The Dockerfile, 2,000 small files (deterministic) and a 50 MB file of random bytes, all last
+    modified a day ago."""
     rng = random.Random(11)
     src = where / "app" / "src"
     src.mkdir(parents=True)
@@ -78,6 +79,9 @@ def make_context(where: Path) -> Path:
         for _ in range(BIG_MB):
             f.write(rng.randbytes(1 << 20))
     (where / "Dockerfile").write_text(DOCKERFILE)
+    yesterday = time.time() - 86400  # a checkout made earlier, as a developer's is; a change is made now
+    for path in (where / "Dockerfile", where / "app" / "big.bin", *src.iterdir()):
+        os.utime(path, (yesterday, yesterday))
     return where
 
 
@@ -87,6 +91,7 @@ class Changes:
     def __init__(self, context: Path) -> None:
         self.path = context / CHANGED
         self.original = self.path.read_text()
+        self.mtime = self.path.stat().st_mtime
         self.count = itertools.count(1)
 
     def next(self) -> None:
@@ -96,6 +101,7 @@ class Changes:
 
     def restore(self) -> None:
         self.path.write_text(self.original)
+        os.utime(self.path, (self.mtime, self.mtime))
 
 
 # -- one build -----------------------------------------------------------------------------------
