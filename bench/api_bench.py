@@ -32,12 +32,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests import engine_fixture  # noqa: E402
-from tests.compose.cli.engines import stop_supervisor  # noqa: E402
-from tests.runtime.images.busybox import build_busybox_rootfs_tar  # noqa: E402
+from bench.common import RESULTS, ROOT, write_results
+from tests import engine_fixture
+from tests.compose.cli.engines import stop_supervisor
+from tests.runtime.images.busybox import build_busybox_rootfs_tar
 
 LIST_SECONDS = 1.0
 CREATE_SECONDS = 2.0
@@ -129,7 +129,7 @@ def main() -> int:
     parser.add_argument("--containers", type=int, default=100)
     parser.add_argument("--engine-repo", type=Path, default=None,
                         help="also measure an engine run from this checkout, round by round beside ours")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "api_bench.json")
+    parser.add_argument("--out", type=Path, default=RESULTS / "api_bench.json")
     args = parser.parse_args()
     engines = {"this": ROOT} | ({"other": args.engine_repo.resolve()} if args.engine_repo else {})
     rates: dict[str, dict[str, list[float]]] = {e: {"list": [], "create_delete": []} for e in engines}
@@ -180,9 +180,7 @@ def main() -> int:
                                              statistics.median(per_cpu["other"][case]), 3)}
             for case in rates["this"]}
         print("this / other:", result["this_vs_other"])
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"written to {args.out}")
+    write_results("api_bench", result, args.out)
     return 0
 
 

@@ -10,7 +10,6 @@ bench/results/config_bench.json.
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import subprocess
@@ -19,12 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from compose.cli.warm.server import stop_servers, wait_for_server  # noqa: E402
+from bench.common import PYCOMPOSE, write_results
+from compose.cli.warm.server import stop_servers, wait_for_server
 
-PYCOMPOSE = str(Path(sys.executable).parent / "pycompose")
 RUNS = 7
 
 
@@ -70,25 +68,23 @@ def main() -> None:
         warm = {**os.environ, "PYCOMPOSE_CLI_DIR": str(cli_dir)}
         cold = {**warm, "PYCOMPOSE_CLI_SERVER": "0"}
         try:
-            subprocess.run([PYCOMPOSE, "--help"], check=True, capture_output=True, env=warm)
+            subprocess.run([*PYCOMPOSE, "--help"], check=True, capture_output=True, env=warm)
             wait_for_server(str(cli_dir))
             baseline = timed([sys.executable, "-c", "pass"], cwd)
             rows = [
                 ("python -c pass", baseline, None),
-                ("pycompose config -q (500 services)", timed([PYCOMPOSE, "config", "-q"], cwd, warm), 0.300),
-                ("pycompose --help", timed([PYCOMPOSE, "--help"], cwd, warm), 0.120),
-                ("  the same, no CLI server: config -q", timed([PYCOMPOSE, "config", "-q"], cwd, cold), None),
-                ("  the same, no CLI server: --help", timed([PYCOMPOSE, "--help"], cwd, cold), None),
+                ("pycompose config -q (500 services)", timed([*PYCOMPOSE, "config", "-q"], cwd, warm), 0.300),
+                ("pycompose --help", timed([*PYCOMPOSE, "--help"], cwd, warm), 0.120),
+                ("  the same, no CLI server: config -q", timed([*PYCOMPOSE, "config", "-q"], cwd, cold), None),
+                ("  the same, no CLI server: --help", timed([*PYCOMPOSE, "--help"], cwd, cold), None),
             ]
         finally:
             stop_servers(str(cli_dir))
     print(f"{'what':40} {'median s':>9} {'x baseline':>10} {'goal s':>7}")
     for name, seconds, goal in rows:
         print(f"{name:40} {seconds:9.3f} {seconds / baseline:10.1f} {goal if goal else '':>7}")
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    result = {name: {"median_s": s, "ratio_to_python": s / baseline, "goal_s": g} for name, s, g in rows}
-    (out / "config_bench.json").write_text(json.dumps(result, indent=2))
+    write_results("config_bench", {name: {"median_s": s, "ratio_to_python": s / baseline, "goal_s": g}
+                                   for name, s, g in rows})
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ table and writes bench/results/devices_bench.json.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import statistics
@@ -18,12 +17,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from runtime.linux import bpf_devices, cgroups, devices  # noqa: E402
-from runtime.linux.cgroups import Cgroup, Mounts  # noqa: E402
-from runtime.spec import Resources  # noqa: E402
+from bench.common import write_results
+from runtime.linux import bpf_devices, cgroups, devices
+from runtime.linux.cgroups import Cgroup, Mounts
+from runtime.spec import Resources
 
 RUNS = 200
 
@@ -66,10 +65,7 @@ def main() -> None:
     print(f"{'cgroup create + remove':<34} {'median ms':>10}")
     for label, ms in rows:
         print(f"{label:<34} {'not available' if ms is None else f'{ms:.3f}':>10}")
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "devices_bench.json").write_text(json.dumps(
-        {"runs": RUNS, "layout": m.layout, "median_ms": dict(rows)}, indent=2) + "\n")
+    write_results("devices_bench", {"runs": RUNS, "layout": m.layout, "median_ms": dict(rows)})
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ writes bench/results/fixture_bench.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import re
@@ -29,24 +28,19 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from compose.cli.warm.server import stop_servers  # noqa: E402
-from compose.client.blocking import BlockingClient  # noqa: E402
-from tests.engine_fixture import start_private_engine  # noqa: E402
-from tests.runtime.images.busybox import build_busybox_rootfs_tar  # noqa: E402
+from bench.common import NOT_INSTALLED, PYCOMPOSE, ROOT, private_engine, write_results
+from compose.client.blocking import BlockingClient
 
 SUITE = ROOT / "examples" / "pytest"
-PYCOMPOSE = str(Path(sys.executable).parent / "pycompose")
 WAYS: dict[str, tuple[tuple[str, ...], str | None]] = {  # name -> (pytest flags, COMPOSE_COMMAND)
     "our plugin": (("-p", "no:docker"), None),
-    "pytest-docker + pycompose": ((), PYCOMPOSE),
+    "pytest-docker + pycompose": ((), PYCOMPOSE[0]),
     "pytest-docker + docker-compose": ((), "docker-compose"),
 }
 
@@ -80,7 +74,7 @@ def clean(client: BlockingClient) -> None:
 def measure(flags: tuple[str, ...], command: str | None, env: dict[str, str], runs: int,
             client: BlockingClient) -> dict[str, Any]:
     if command is not None and shutil.which(command) is None:
-        return {"status": "not installed"}
+        return {"status": NOT_INSTALLED}
     times = []
     for i in range(runs + 1):  # the first is the warm-up
         elapsed, failure = session(flags, command, env)
@@ -111,36 +105,17 @@ def main() -> int:
     if os.geteuid() != 0:
         print("fixture_bench: needs root", file=sys.stderr)
         return 1
-    work = Path(tempfile.mkdtemp(prefix="pyc-fixture-"))
-    handle = start_private_engine(work / "engine", log_level="info")
-    cli_dir = work / "cli"
-    cli_dir.mkdir(mode=0o700)
-    env = {**os.environ, **handle.docker_env, "HOME": str(work), "DOCKER_CONFIG": str(work / ".docker"),
-           "PYCOMPOSE_CLI_DIR": str(cli_dir)}
-    env.pop("COMPOSE_PROJECT_NAME", None)
-    client = BlockingClient(handle.host)
     results: dict[str, Any] = {"runs": args.runs, "kernel": platform.release(), "python": platform.python_version(),
                                "cpus": os.cpu_count(), "ways": {}}
-    try:
-        tar = build_busybox_rootfs_tar(work / "busybox.tar")
-        client.call("POST", "/images/create", {"fromSrc": "-", "repo": "busybox", "tag": "latest",
-                                               "changes": ['CMD ["sh"]']}, body=tar.read_bytes())
-        tar.unlink()
-        for way, (flags, command) in WAYS.items():
-            results["ways"][way] = measure(flags, command, env, args.runs, client)
-    finally:
+    with private_engine("pyc-fixture-") as engine:
         try:
-            clean(client)
+            for way, (flags, command) in WAYS.items():
+                results["ways"][way] = measure(flags, command, engine.env, args.runs, engine.client)
         finally:
-            handle.stop()
-            stop_servers(str(cli_dir))
-            shutil.rmtree(work, ignore_errors=True)
+            clean(engine.client)
     print(table(results))
     if not args.no_write:
-        out = ROOT / "bench" / "results" / "fixture_bench.json"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(results, indent=2) + "\n")
-        print(f"\nwrote {out.relative_to(ROOT)}")
+        write_results("fixture_bench", results)
     return 0
 
 

@@ -21,15 +21,14 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from runtime.images import ImageStore  # noqa: E402
+from bench.common import timed, write_results
+from runtime.images import ImageStore
 
 MB = 1 << 20
 WORDS = b"alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma".split()
@@ -85,12 +84,6 @@ def make_archive(work: Path, scale: float) -> Path:
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     return archive
-
-
-def timed(action: Callable[[], Any]) -> float:
-    start = time.perf_counter()
-    action()
-    return time.perf_counter() - start
 
 
 def run(scale: float, keep: bool) -> dict[str, Any]:
@@ -167,10 +160,7 @@ def main() -> None:
         print("skopeo not installed: no baseline (Debian package skopeo)")
     elif result["skopeo"] is not True:
         print(f"skopeo {result['skopeo']}")
-    out = ROOT / "bench" / "results" / "image_bench.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"written {out.relative_to(ROOT)}")
+    write_results("image_bench", result)
 
 
 if __name__ == "__main__":

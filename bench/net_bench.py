@@ -35,13 +35,13 @@ from ipaddress import IPv4Interface
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from runtime.network import nat  # noqa: E402
-from runtime.network.bridge import EndpointConfig, Links, bridge_name, read_host_routes, veth_name  # noqa: E402
-from runtime.network.ipam import plan_pool  # noqa: E402
-from runtime.network.ports import PortReservations, PortSpec  # noqa: E402
+from bench.common import RESULTS, write_results
+from runtime.network import nat
+from runtime.network.bridge import EndpointConfig, Links, bridge_name, read_host_routes, veth_name
+from runtime.network.ipam import plan_pool
+from runtime.network.ports import PortReservations, PortSpec
 
 MB = 1 << 20
 SINK_PORT = 5001
@@ -189,7 +189,7 @@ def main() -> int:
     parser.add_argument("--direct", help="IP:PORT of a sink reached directly")
     parser.add_argument("--published", help="HOST:PORT of the same sink through a published port")
     parser.add_argument("--client", help=argparse.SUPPRESS)  # internal: measure one target, print JSON
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "net_bench.json")
+    parser.add_argument("--out", type=Path, default=RESULTS / "net_bench.json")
     args = parser.parse_args()
     total = args.mb * MB
     if args.client:
@@ -215,10 +215,8 @@ def main() -> int:
         print(f"{name:<34} {r['mib_per_s']:>9.0f} {r['median_s']:>9.3f} {r['conns_per_s']:>8.0f}")
     for name, ms in steps.items():
         print(f"{name:<34} {ms:>9.2f} ms")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"mib": args.mb, "conns": args.conns, "results": results, "setup_ms": steps},
-                                   indent=2) + "\n")
-    print(f"wrote {args.out}")
+    write_results("net_bench", {"mib": args.mb, "conns": args.conns, "results": results, "setup_ms": steps},
+                  args.out)
     return 0
 
 

@@ -9,10 +9,8 @@ fails is marked with its error. Writes bench/results/pull_bench.json.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -20,13 +18,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.compose.cli.engines import stop_engine  # noqa: E402
-from tests.engine_fixture import start_private_engine  # noqa: E402
-from tests.registry_fixture import start_registry  # noqa: E402
-from tests.registry_images import big_layers, oci_layout, push_layout  # noqa: E402
+from bench.common import NOT_INSTALLED, Podman, dockerd_missing, last_line, private_dockerd, summary, write_results
+from tests.compose.cli.engines import stop_engine
+from tests.engine_fixture import start_private_engine
+from tests.registry_fixture import start_registry
+from tests.registry_images import big_layers, oci_layout, push_layout
 
 MB = 1 << 20
 SIZES = [64 * MB, 48 * MB, 32 * MB, 16 * MB]
@@ -42,7 +40,7 @@ def timed(cmd: list[str], env: dict[str, str] | None = None, reset: Callable[[],
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
         elapsed = time.perf_counter() - start
         if done.returncode != 0:
-            raise RuntimeError((done.stderr or done.stdout).strip().splitlines()[-1])
+            raise RuntimeError(last_line(done.stderr or done.stdout))
         times.append(elapsed)
     return times
 
@@ -63,42 +61,27 @@ def ours(ref: str, tmp: Path) -> list[float]:
 
 def podman(ref: str, tmp: Path) -> list[float]:
     if shutil.which("podman") is None:
-        raise FileNotFoundError("not installed")
-    root, run = tmp / "podman-root", tmp / "podman-run"
-    base = ["podman", "--root", str(root), "--runroot", str(run), "--storage-driver", "overlay"]
+        raise FileNotFoundError(NOT_INSTALLED)
+    peer = Podman(tmp)
 
     def reset() -> None:
-        subprocess.run([*base, "rmi", "-af"], capture_output=True)
+        peer.run("rmi", "-af", check=False)
 
     try:
-        return timed([*base, "pull", "-q", "--tls-verify=false", ref], reset=reset)
+        return timed([*peer.argv, "pull", "-q", "--tls-verify=false", ref], peer.env, reset)
     finally:
-        reset()
-        subprocess.run(["umount", "-R", str(run)], capture_output=True)
+        peer.close()
 
 
 def dockerd(ref: str, tmp: Path) -> list[float]:
-    if shutil.which("dockerd") is None:
-        raise FileNotFoundError("not installed")
-    sock = tmp / "dockerd.sock"
-    daemon = subprocess.Popen(["dockerd", "--data-root", str(tmp / "dockerd-data"), "--exec-root",
-                               str(tmp / "dockerd-exec"), "--pidfile", str(tmp / "dockerd.pid"), "--host",
-                               f"unix://{sock}", "--bridge", "none", "--iptables=false"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    env = {**os.environ, "DOCKER_HOST": f"unix://{sock}", "DOCKER_CONFIG": str(tmp / "docker-config")}
-    try:
-        for _ in range(100):
-            if subprocess.run(["docker", "version"], env=env, capture_output=True).returncode == 0:
-                break
-            time.sleep(0.2)
+    if dockerd_missing():
+        raise FileNotFoundError(NOT_INSTALLED)
+    with private_dockerd(tmp / "dockerd") as daemon:
 
         def reset() -> None:
-            subprocess.run(["docker", "rmi", "-f", ref], env=env, capture_output=True)
+            subprocess.run(["docker", "rmi", "-f", ref], env=daemon.env, capture_output=True)
 
-        return timed(["docker", "pull", "-q", ref], env, reset)
-    finally:
-        daemon.terminate()
-        daemon.wait(30)
+        return timed(["docker", "pull", "-q", ref], daemon.env, reset)
 
 
 def main() -> None:
@@ -112,10 +95,10 @@ def main() -> None:
         for name, peer in (("pycompose engine", ours), ("podman pull", podman), ("dockerd", dockerd)):
             try:
                 times = peer(ref, tmp)
-                results[name] = {"best_s": round(min(times), 3), "median_s": round(statistics.median(times), 3),
+                results[name] = {"best_s": round(min(times), 3), "median_s": summary(times, "s", 3)["median_s"],
                                  "runs": [round(t, 3) for t in times]}
             except FileNotFoundError:
-                results[name] = {"status": "not installed"}
+                results[name] = {"status": NOT_INSTALLED}
             except Exception as exc:  # a peer that refuses is marked, never a crash
                 results[name] = {"status": f"failed: {exc}"}
     finally:
@@ -130,10 +113,7 @@ def main() -> None:
             print(f"{name:<20} {best:>8.2f} {float(row['median_s']):>9.2f} {total / best:>7.0f}")  # type: ignore[arg-type]
         else:
             print(f"{name:<20} {row['status']}")
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "pull_bench.json").write_text(json.dumps({"image_mb": total, "layers": len(SIZES), "runs": RUNS,
-                                                     "results": results}, indent=2) + "\n")
+    write_results("pull_bench", {"image_mb": total, "layers": len(SIZES), "runs": RUNS, "results": results})
 
 
 if __name__ == "__main__":

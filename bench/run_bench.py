@@ -44,25 +44,22 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.run_memory import bench_memory  # noqa: E402
-from compose.cli.warm.server import stop_servers, wait_for_server  # noqa: E402
-from compose.client.blocking import BlockingClient  # noqa: E402
-from tests.engine_fixture import EngineHandle, start_private_engine  # noqa: E402
-from tests.runtime.images.busybox import build_busybox_rootfs_tar  # noqa: E402
+from bench import common
+from bench.common import PYCOMPOSE, PrivateEngine, private_engine, run_ms, summary, write_results
+from bench.run_memory import bench_memory
+from compose.cli.warm.server import wait_for_server
+from compose.client.blocking import BlockingClient
 
-# The console script a user runs (the venv's), else the same entry point through -c.
-_SCRIPT = Path(sys.executable).parent / "pycompose"
-PYCOMPOSE = [str(_SCRIPT)] if _SCRIPT.exists() else [
-    sys.executable, "-c", "import sys; from compose.cli.main import main; sys.argv[0] = 'pycompose'; sys.exit(main())"]
+# bench/exec_bench.py imports these from here.
+import_busybox = common.import_busybox
+remove_all = common.remove_containers
 GOAL_END_TO_END_MS = 60.0
 GOAL_RUNTIME_VS_CRUN = 2.0
 GOAL_MIB_PER_IDLE = 0.4
@@ -107,31 +104,10 @@ def rounds(cases: dict[str, Case], runs: int, refused: dict[str, str]) -> dict[s
 
 
 def command(argv: list[str], env: dict[str, str]) -> Case:
-    def run() -> float:
-        start = time.perf_counter()
-        done = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, check=False)
-        ms = (time.perf_counter() - start) * 1000
-        if done.returncode != 0:
-            raise RuntimeError(f"{' '.join(argv)}: exit {done.returncode}: {done.stderr.decode(errors='replace')}")
-        return ms
-
-    return run
-
-
-def summary(times: list[float]) -> dict[str, float]:
-    return {"median_ms": round(statistics.median(times), 2), "min_ms": round(min(times), 2),
-            "max_ms": round(max(times), 2)}
+    return lambda: run_ms(argv, env)
 
 
 # -- the engine and its containers ---------------------------------------------------------------
-
-
-def import_busybox(client: BlockingClient, where: Path) -> None:
-    tar = build_busybox_rootfs_tar(where / "busybox.tar")
-    client.call("POST", "/images/create", {"fromSrc": "-", "repo": "busybox", "tag": "latest",
-                                           "changes": ['CMD ["sh"]']}, body=tar.read_bytes())
-    tar.unlink()
 
 
 def run_detached(client: BlockingClient, args: list[str], name: str | None = None) -> str:
@@ -140,15 +116,10 @@ def run_detached(client: BlockingClient, args: list[str], name: str | None = Non
     return str(created["Id"])
 
 
-def remove_all(client: BlockingClient) -> None:
-    for c in client.call("GET", "/containers/json", {"all": True}) or []:
-        client.call("DELETE", f"/containers/{c['Id']}", {"force": True})
-
-
-def template_spec(handle: EngineHandle, client: BlockingClient) -> dict[str, Any]:
+def template_spec(engine: PrivateEngine) -> dict[str, Any]:
     """The spec the engine makes for `busybox true` (read from its record: this is our own engine)."""
-    created = client.call("POST", "/containers/create", json={"Image": "busybox", "Cmd": ["true"]})
-    record = json.loads((handle.root / "containers" / created["Id"] / "config.json").read_text())
+    created = engine.client.call("POST", "/containers/create", json={"Image": "busybox", "Cmd": ["true"]})
+    record = json.loads((engine.handle.root / "containers" / created["Id"] / "config.json").read_text())
     spec: dict[str, Any] = record["spec"]
     return spec
 
@@ -330,63 +301,49 @@ def main() -> int:
     if os.geteuid() != 0:
         print("run_bench: needs root", file=sys.stderr)
         return 1
-    work = Path(tempfile.mkdtemp(prefix="pyc-bench-"))
-    handle = start_private_engine(work / "engine", log_level="info")
-    cli_dir = work / "cli"
-    cli_dir.mkdir(mode=0o700)
-    env = {**os.environ, **handle.docker_env, "HOME": str(work), "DOCKER_CONFIG": str(work / ".docker"),
-           "PYCOMPOSE_CLI_DIR": str(cli_dir)}
-    cold = {**env, "PYCOMPOSE_CLI_SERVER": "0"}
-    client = BlockingClient(handle.host)
     cases: dict[str, dict[str, float]] = {}
     results: dict[str, Any] = {"runs": args.runs, "kernel": platform.release(), "python": platform.python_version(),
                                "cases": cases, "not_supported": {}}
-    crun: Crun | None = None
-    try:
-        import_busybox(client, work)
-        template = template_spec(handle, client)
-        bundles = Bundles(template, work / "bundles")
-        target = run_detached(client, ["sleep", "1000000"], "bench-exec")
-        pid = client.call("GET", f"/containers/{target}/json")["State"]["Pid"]
-        docker = shutil.which("docker")
-        phases: dict[str, list[float]] = {}
-        todo: dict[str, Case] = {
-            "exec_cli": command([*PYCOMPOSE, "container", "exec", "bench-exec", "true"], env),
-            "nsenter": command(["nsenter", "-a", "-t", str(pid), "true"], env),
-            "unshare": command(["unshare", "-fmuipn", "true"], env),
-            "runtime_supervisor": supervisor_case(handle.root, bundles, phases),
-            "runtime_birth_once": birth_case(bundles),
-            "end_to_end_cli": command([*PYCOMPOSE, "container", "run", "--rm", "busybox", "true"], env),
-            "end_to_end_cli_no_server": command([*PYCOMPOSE, "container", "run", "--rm", "busybox", "true"], cold),
-        }
-        subprocess.run([*PYCOMPOSE, "--help"], env=env, capture_output=True, check=True)
-        wait_for_server(str(cli_dir))
-        if shutil.which("crun") and shutil.which("unshare"):
-            crun = Crun(template, work, handle.prefix)
-            todo["crun"] = crun
-        if docker:
-            todo["exec_docker"] = command([docker, "exec", "bench-exec", "true"], env)
-            todo["end_to_end_docker"] = command([docker, "run", "--rm", "busybox", "true"], env)
-        for name, times in rounds(todo, args.runs, results["not_supported"]).items():
-            cases[name] = summary(times)
-        results["runtime_phases_ms"] = {k: round(statistics.median(v[WARMUP:]), 2) for k, v in phases.items()}
-        client.call("DELETE", f"/containers/{target}", {"force": True})
-        results["memory"] = bench_memory(handle, client, args.idle,
-                                         lambda: run_detached(client, ["sleep", "1000000"]))
-    finally:
+    with private_engine("pyc-bench-") as engine:
+        work, handle, client, env = engine.work, engine.handle, engine.client, engine.env
+        cold = {**env, "PYCOMPOSE_CLI_SERVER": "0"}
+        crun: Crun | None = None
         try:
+            template = template_spec(engine)
+            bundles = Bundles(template, work / "bundles")
+            target = run_detached(client, ["sleep", "1000000"], "bench-exec")
+            pid = client.call("GET", f"/containers/{target}/json")["State"]["Pid"]
+            docker = shutil.which("docker")
+            phases: dict[str, list[float]] = {}
+            todo: dict[str, Case] = {
+                "exec_cli": command([*PYCOMPOSE, "container", "exec", "bench-exec", "true"], env),
+                "nsenter": command(["nsenter", "-a", "-t", str(pid), "true"], env),
+                "unshare": command(["unshare", "-fmuipn", "true"], env),
+                "runtime_supervisor": supervisor_case(handle.root, bundles, phases),
+                "runtime_birth_once": birth_case(bundles),
+                "end_to_end_cli": command([*PYCOMPOSE, "container", "run", "--rm", "busybox", "true"], env),
+                "end_to_end_cli_no_server": command([*PYCOMPOSE, "container", "run", "--rm", "busybox", "true"],
+                                                    cold),
+            }
+            subprocess.run([*PYCOMPOSE, "--help"], env=env, capture_output=True, check=True)
+            wait_for_server(str(engine.cli_dir))
+            if shutil.which("crun") and shutil.which("unshare"):
+                crun = Crun(template, work, handle.prefix)
+                todo["crun"] = crun
+            if docker:
+                todo["exec_docker"] = command([docker, "exec", "bench-exec", "true"], env)
+                todo["end_to_end_docker"] = command([docker, "run", "--rm", "busybox", "true"], env)
+            for name, times in rounds(todo, args.runs, results["not_supported"]).items():
+                cases[name] = summary(times)
+            results["runtime_phases_ms"] = {k: round(statistics.median(v[WARMUP:]), 2) for k, v in phases.items()}
+            client.call("DELETE", f"/containers/{target}", {"force": True})
+            results["memory"] = bench_memory(handle, client, args.idle,
+                                             lambda: run_detached(client, ["sleep", "1000000"]))
+        finally:
             if crun is not None:
                 crun.close()
-            remove_all(client)
-        finally:
-            handle.stop()
-            stop_servers(str(cli_dir))
-            shutil.rmtree(work, ignore_errors=True)
     print(table(results))
-    out = ROOT / "bench" / "results" / "run_bench.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nwrote {out.relative_to(ROOT)}")
+    write_results("run_bench", results)
     return 0
 
 

@@ -41,34 +41,25 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from compose.cli.warm.server import stop_servers  # noqa: E402
-from compose.client.blocking import BlockingClient  # noqa: E402
-from tests.engine_fixture import start_private_engine  # noqa: E402
-from tests.runtime.images.busybox import build_busybox_rootfs_tar  # noqa: E402
+from bench.common import PODMAN_CONF, PYCOMPOSE, busybox_tar, private_engine, summary, write_results
+from compose.client.blocking import BlockingClient
 
-_SCRIPT = Path(sys.executable).parent / "pycompose"
-PYCOMPOSE = [str(_SCRIPT)] if _SCRIPT.exists() else [
-    sys.executable, "-c", "import sys; from compose.cli.main import main; sys.argv[0] = 'pycompose'; sys.exit(main())"]
 TOOLS = {"pycompose": PYCOMPOSE, "no CLI server": PYCOMPOSE, "docker-compose": ["docker-compose"],
          "podman-compose": ["podman-compose"]}
 # Ours again with the CLI server turned off: what a first command line (or PYCOMPOSE_CLI_SERVER=0) costs.
 TOOL_ENV = {"no CLI server": {"PYCOMPOSE_CLI_SERVER": "0"}}
 TOOL_CASES = {"no CLI server": {"up_1", "down_1", "up_10", "down_10"}}
 OURS = ("pycompose", "no CLI server")
-PODMAN_CONF = ROOT / "bench" / "podman-containers.conf"
 SIZES = (1, 10, 50)
 CHAIN = 10
 SLOW = 10
@@ -239,11 +230,6 @@ def measure(stack: Stack, states: States, cases: list[str], runs: int,
     return out
 
 
-def summary(times: list[float]) -> dict[str, float]:
-    return {"median_ms": round(statistics.median(times), 1), "min_ms": round(min(times), 1),
-            "max_ms": round(max(times), 1), "runs": len(times)}
-
-
 # -- report --------------------------------------------------------------------------------------
 
 
@@ -348,50 +334,33 @@ def main() -> int:
         print("stack_bench: needs root", file=sys.stderr)
         return 1
     only = set(args.only.split(",")) if args.only else None
-    work = Path(tempfile.mkdtemp(prefix="pyc-stack-"))
-    handle = start_private_engine(work / "engine", log_level="info")
-    cli_dir = work / "cli"
-    cli_dir.mkdir(mode=0o700)
-    env = {**os.environ, **handle.docker_env, "HOME": str(work), "DOCKER_CONFIG": str(work / ".docker"),
-           "PYCOMPOSE_CLI_DIR": str(cli_dir)}
-    env.pop("COMPOSE_PROJECT_NAME", None)
-    client = BlockingClient(handle.host)
     results: dict[str, Any] = {"runs": args.runs, "health_runs": args.health_runs, "kernel": platform.release(),
                                "python": platform.python_version(), "cpus": os.cpu_count(), "tools": {},
                                "reference": {k: {"goal_ms": g, "docker_compose_1_29_ms": d, "podman_compose_1_6_ms": p}
                                              for k, (g, d, p) in GOALS.items()}}
-    try:
-        tar = build_busybox_rootfs_tar(work / "busybox.tar")
-        client.call("POST", "/images/create", {"fromSrc": "-", "repo": "busybox", "tag": "latest",
-                                               "changes": ['CMD ["sh"]']}, body=tar.read_bytes())
-        no_podman = podman_busybox(tar, env) if shutil.which("podman-compose") and shutil.which("podman") else None
-        tar.unlink()
-        results["baseline"] = {"python_c_pass": summary(baseline([sys.executable, "-c", "pass"], 20))}
-        if shutil.which("unshare"):
-            results["baseline"]["unshare"] = summary(baseline(["unshare", "-fmuipn", "true"], 20))
-        for tool, argv in TOOLS.items():
-            if shutil.which(argv[0]) is None:
-                results["tools"][tool] = None
-                continue
-            broken = no_podman if tool == "podman-compose" else None
-            results["tools"][tool] = run_tool(tool, argv, work, env, client, only, args, broken)
-    finally:
+    podman = shutil.which("podman-compose") and shutil.which("podman")
+    with private_engine("pyc-stack-") as engine:
+        work, client, env = engine.work, engine.client, engine.env
         try:
-            for c in client.call("GET", "/containers/json", {"all": True}) or []:
-                client.call("DELETE", f"/containers/{c['Id']}", {"force": True})
+            tar = busybox_tar(work / "busybox.tar")
+            no_podman = podman_busybox(tar, env) if podman else None
+            tar.unlink()
+            results["baseline"] = {"python_c_pass": summary(baseline([sys.executable, "-c", "pass"], 20))}
+            if shutil.which("unshare"):
+                results["baseline"]["unshare"] = summary(baseline(["unshare", "-fmuipn", "true"], 20))
+            for tool, argv in TOOLS.items():
+                if shutil.which(argv[0]) is None:
+                    results["tools"][tool] = None
+                    continue
+                broken = no_podman if tool == "podman-compose" else None
+                results["tools"][tool] = run_tool(tool, argv, work, env, client, only, args, broken)
         finally:
-            handle.stop()
-            stop_servers(str(cli_dir))
-            if shutil.which("podman-compose") and shutil.which("podman"):
+            if podman:
                 subprocess.run(["podman", "rmi", "-f", "docker.io/library/busybox:latest"], capture_output=True,
                                env=peer_env("podman-compose", env), check=False)
-            shutil.rmtree(work, ignore_errors=True)
     print(table(results))
     if not args.no_write:
-        out = ROOT / "bench" / "results" / "stack_bench.json"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(results, indent=2) + "\n")
-        print(f"\nwrote {out.relative_to(ROOT)}")
+        write_results("stack_bench", results)
     return 0
 
 

@@ -11,7 +11,6 @@ writes bench/results/supervisor_death_bench.json. Needs root and the docker CLI.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -23,14 +22,14 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from runtime.containers.supervisor import launch  # noqa: E402
-from tests.compose.cli.engines import cli_env  # noqa: E402
-from tests.conftest import _stop_supervisor  # noqa: E402
-from tests.engine_fixture import start_private_engine  # noqa: E402
-from tests.runtime.api.containers_env import import_busybox  # noqa: E402
+from bench.common import write_results
+from runtime.containers.supervisor import launch
+from tests.compose.cli.engines import cli_env
+from tests.conftest import _stop_supervisor
+from tests.engine_fixture import start_private_engine
+from tests.runtime.api.containers_env import import_busybox
 
 COUNTS = (5, 20)
 KILLS = 5
@@ -113,9 +112,7 @@ def main() -> None:
         print(f"{r['containers']:>10} {r['kills']:>5} {r['answered_s']:>12.3f}s {r['served_s']:>12.3f}s "
               f"{r['served_max_s']:>12.3f}s {r['lines']:>7} {r['missing']:>7} {r['doubled']:>7} "
               f"{r['holder_kib']:>10} {r['supervisor_kib']:>8}")
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "supervisor_death_bench.json").write_text(json.dumps(rows, indent=2) + "\n")
+    write_results("supervisor_death_bench", rows)
 
 
 if __name__ == "__main__":
