@@ -13,6 +13,7 @@ import anyio
 import anyio.abc
 
 from runtime.containers import attach, snapshot, waits
+from runtime.containers.live import PendingAttach
 from runtime.containers.supervisor.protocol import parse_frames
 from runtime.errors import EngineError
 
@@ -30,14 +31,23 @@ async def create(manager: ContainerManager, body: Mapping[str, Any]) -> str:
 async def run(manager: ContainerManager, container_id: str, output: Output) -> int:
     """Start the created container, pass its output on, and return its exit code."""
     table = manager.table
-    _record, sock = await attach.attach(table, container_id, stdin=False)
+    _record, attached = await attach.attach(table, container_id, stdin=False)
     result = waits.waiter(table, container_id, "next-exit")
-    if sock is None:
-        await manager.start(container_id)  # raises why it cannot be born
-        raise EngineError(500, f"container {container_id[:12]} could not be attached")
-    stream = await anyio.abc.UNIXSocketStream.from_socket(sock)
+    started = False
+    if isinstance(attached, PendingAttach):  # not born at the attach: the start's birth hands the stream over
+        try:
+            await manager.start(container_id)  # raises why it cannot be born
+        except BaseException:
+            attached.abandoned = True
+            raise
+        await attached.ready.wait()
+        if attached.sock is None:
+            raise EngineError(500, f"container {container_id[:12]} could not be attached")
+        attached, started = attached.sock, True
+    stream = await anyio.abc.UNIXSocketStream.from_socket(attached)
     async with stream:
-        await manager.start(container_id)
+        if not started:
+            await manager.start(container_id)
         await _pump(stream, output)
     answer = await result()
     return int(answer["StatusCode"])
