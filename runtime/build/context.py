@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from runtime.build.globs import Excluder
 from runtime.errors import bad_request
 from runtime.images.compression import decompressed, sniff
 from runtime.images.errors import LayerError
@@ -154,12 +155,17 @@ def _inside(root: Path, relative: str) -> Path | None:
 
 
 def remove_ignored_files(ctx: Context) -> None:
-    """dockerd drops the Dockerfile and .dockerignore from the context when .dockerignore lists
-    them; the CLI has already left out everything else the file excludes."""
+    """dockerd drops the Dockerfile and .dockerignore from the context when .dockerignore's rules
+    exclude them (the CLI puts a Dockerfile from stdin under a random name it lists there); the
+    CLI has already left out everything else the file excludes."""
     ignore = ctx.root / ".dockerignore"
     if not ignore.is_file():
         return
-    patterns = [line.strip() for line in ignore.read_text(errors="replace").splitlines()]
+    lines = ignore.read_text(errors="replace").splitlines()
+    try:
+        rules = Excluder([line.strip() for line in lines if line.strip() and not line.startswith("#")])
+    except ValueError as exc:
+        raise bad_request(f"failed to parse .dockerignore: {exc}") from None
     for name in (ctx.dockerfile, ".dockerignore"):
-        if name in (p.strip("/") for p in patterns if p and not p.startswith(("#", "!"))):
+        if rules.excluded(name):
             (ctx.root / name).unlink(missing_ok=True)

@@ -15,10 +15,10 @@ import os
 import shutil
 import stat
 import tarfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from runtime.images.errors import LayerError
 
@@ -173,7 +173,7 @@ class _Extractor:
             self.dirs[tuple(parts)] = self._meta(member)
         elif member.isreg():
             self._clear(pfd, leaf)
-            if not self._link_same(pfd, leaf, member):
+            if not self._link_same(pfd, leaf, member, tar):
                 self._write_file(pfd, leaf, member, tar)
         elif member.issym():
             self._clear(pfd, leaf)
@@ -200,29 +200,61 @@ class _Extractor:
         else:
             self.result.skipped.append(f"{member.name}: unsupported tar entry type {member.type!r}")
 
-    def _link_same(self, pfd: int, leaf: str, member: tarfile.TarInfo) -> bool:
-        """Hard-link the identical file `reuse` offers, if any (another device: write it instead)."""
+    def _link_same(self, pfd: int, leaf: str, member: tarfile.TarInfo, tar: tarfile.TarFile) -> bool:
+        """Hard-link the file `reuse` offers when its bytes are the entry's; otherwise write the entry.
+
+        The offer rests on metadata (size, mode, owner, mtime), which a client can give two different
+        files alike (generated entries, reproducible builds with mtime 0): the content decides.
+        """
         same = self.reuse(member) if self.reuse is not None else None
         if same is None:
             return False
         try:
-            os.link(f"/proc/self/fd/{same}", leaf, dst_dir_fd=pfd, follow_symlinks=True)
-        except OSError:
-            return False
+            src = tar.extractfile(member)
+            matched = 0
+            while src is not None and (chunk := src.read(CHUNK)):
+                if os.pread(same, len(chunk), matched) != chunk:
+                    self._write_rest(pfd, leaf, member, src, same, matched, chunk)
+                    return True
+                matched += len(chunk)
+            try:
+                os.link(f"/proc/self/fd/{same}", leaf, dst_dir_fd=pfd, follow_symlinks=True)
+            except OSError:  # another device: a copy of what matched
+                self._write_rest(pfd, leaf, member, None, same, matched, b"")
+                return True
         finally:
             os.close(same)
         self.result.size += member.size
         return True
 
+    def _write_rest(self, pfd: int, leaf: str, member: tarfile.TarInfo, src: IO[bytes] | None, same: int,
+                    matched: int, chunk: bytes) -> None:
+        """The entry as a new file: the `matched` bytes it shares with `same`, then `chunk` and the rest of `src`."""
+        def parts() -> Iterator[bytes]:
+            offset = 0
+            while offset < matched:
+                piece = os.pread(same, min(CHUNK, matched - offset), offset)
+                if not piece:
+                    raise LayerError(f"{self.what}: {member.name}: the file to reuse shrank")
+                offset += len(piece)
+                yield piece
+            yield chunk
+            while src is not None and (more := src.read(CHUNK)):
+                yield more
+
+        self._write_chunks(pfd, leaf, member, parts())
+
     def _write_file(self, pfd: int, leaf: str, member: tarfile.TarInfo, tar: tarfile.TarFile) -> None:
+        src = tar.extractfile(member)
+        self._write_chunks(pfd, leaf, member, iter(lambda: src.read(CHUNK), b"") if src is not None else iter(()))
+
+    def _write_chunks(self, pfd: int, leaf: str, member: tarfile.TarInfo, chunks: Iterator[bytes]) -> None:
         fd = os.open(leaf, _FILE_FLAGS, 0o600, dir_fd=pfd)
         with os.fdopen(fd, "wb", buffering=0) as out:
-            src = tar.extractfile(member)
-            if src is not None:
-                while chunk := src.read(CHUNK):
-                    view = memoryview(chunk)
-                    while view:
-                        view = view[out.write(view) or 0 :]
+            for chunk in chunks:
+                view = memoryview(chunk)
+                while view:
+                    view = view[out.write(view) or 0 :]
             os.fchown(fd, member.uid, member.gid)
             os.fchmod(fd, member.mode & 0o7777)  # after chown, which clears set-id bits
             self._set_xattrs(fd, None, member)
