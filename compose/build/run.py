@@ -2,7 +2,7 @@
 
 A service is built after those it depends on (`depends_on`) and after any
 built service whose image its Dockerfile names in a `FROM` (one service
-built from another's image). Services that share an image name are built
+built from another's image) or its `additional_contexts` name (`service:x`). Services that share an image name are built
 once, shown under the first. The first failure stops the others and is the
 command's one-line error. Credentials for the registries a Dockerfile's
 FROMs name go in `X-Registry-Config`, as the docker CLI sends them.
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from compose.build.extension import IMAGE
 from compose.build.spec import BuildFlags, BuildSpec, build_spec
 from compose.build.stream import BuildError, Built, run_build
 from compose.errors import ComposeError
@@ -62,7 +63,7 @@ def build_order(project: Project, specs: Mapping[str, BuildSpec]) -> dict[str, s
     out: dict[str, set[str]] = {}
     for name, spec in specs.items():
         before = {a for a in ancestors(graph, name) if a in specs}
-        froms = from_images(spec)
+        froms = from_images(spec) | {v[len(IMAGE):] for v in spec.named_contexts.values() if v.startswith(IMAGE)}
         before |= {other for other, o in specs.items() if other != name
                    and any(_same(ref, tag) for ref in froms for tag in o.names)}
         out[name] = before - {name}

@@ -103,7 +103,8 @@ class Builder:
         tags = check_tags(options.tags)
         for arg in df.global_args:
             self.args.declare_globals(arg.pairs, self._expand)
-        plan = stages.plan(df, options.target, lambda word: self._expand(word, self.args.for_from()))
+        plan = stages.plan(df, options.target, lambda word: self._expand(word, self.args.for_from()),
+                           frozenset(self.build.named))
         target = plan.order[-1]
         extra = label_instruction(options.labels)
         self.build.stage_names = {s.name: s.index for s in df.stages if s.name}
@@ -190,7 +191,13 @@ class Builder:
         build = self.build
         index = stages.stage_index(self.dockerfile.stages, base, stage.index)
         state = StageState(stage.index, "", {}, StageArgs(self.args), self.dockerfile.escape)
-        if index is not None:
+        named = build.named.get(base.lower())
+        if named is not None:
+            from runtime.build.named_use import base_image
+
+            platform = self._expand(stage.base.platform, self.args.for_from()) if stage.base.platform else ""
+            image_id = await base_image(self.steps, state, named, emit, platform)
+        elif index is not None:
             image_id = build.stage_images[index]
         elif base.lower() == "scratch":
             image_id = ""

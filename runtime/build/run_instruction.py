@@ -16,6 +16,7 @@ import anyio.to_thread
 
 from runtime.build import history, messages, rootfs, run_mounts, run_step
 from runtime.build.context import build_root
+from runtime.build.named import Named
 from runtime.build.state import BuildFailed, Emit, StageState
 from runtime.dockerfile import instructions as ins
 from runtime.dockerfile.mounts import parse_mount
@@ -31,6 +32,10 @@ def _mount_key(mount: ins.RunMount) -> dict[str, Any]:
     """What of a mount is in the step's cache key (buildkit: ids and paths, never cache contents)."""
     return {"type": mount.type, "target": mount.target, "source": mount.source, "from": mount.from_,
             "id": mount.id, "rw": mount.rw, "env": mount.env}
+
+
+def _local(named: Named | None) -> Path | None:
+    return None if named is None else named.path
 
 
 async def run_instruction(steps: Steps, state: StageState, instruction: ins.Run, emit: Emit) -> None:
@@ -54,19 +59,21 @@ async def run_instruction(steps: Steps, state: StageState, instruction: ins.Run,
     if manager is None:
         raise BuildFailed("this engine runs no containers: RUN is not available")
     from_layers: dict[str, list[Path]] = {}
+    local = {m.from_: p for m in mounts if m.from_ and (p := _local(build.named.get(m.from_.lower()))) is not None}
     for mount in mounts:
-        if mount.from_ and mount.from_ not in from_layers:
+        if mount.from_ and mount.from_ not in from_layers and mount.from_ not in local:
             from runtime.build.copy_step import source_root_layers
 
             from_layers[mount.from_] = (await source_root_layers(steps, mount.from_, emit))[1]
     with contextlib.ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=build.work)))
         roots = {name: stack.enter_context(rootfs.mounted(layers, build.work)) for name, layers in from_layers.items()}
+        roots.update(local)
 
         def plan() -> run_mounts.RunMountPlan:
             return run_mounts.host_mounts(
                 mounts, context_dir=build.context, stage_rootfs=lambda name: roots[name],
-                cache_root=build_root(build.root) / "run-cache", secrets={}, work_dir=work,
+                cache_root=build_root(build.root) / "run-cache", secrets=build.options.secrets, work_dir=work,
                 workdir=str(state.config.get("WorkingDir") or "/"))
 
         try:
