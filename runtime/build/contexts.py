@@ -109,7 +109,8 @@ class _Same:
         # can keep its size and (whole-second) mtime; only files older than that are trusted.
         # A member of mtime 0 was made up by the client (a rewritten .dockerignore, an inline
         # Dockerfile): its size and mtime say nothing of its content.
-        if member.mtime <= 0 or member.mtime > self.received - RACY or any(k.startswith("SCHILY.xattr.") for k in member.pax_headers):
+        if member.mtime <= 0 or member.mtime > self.received - RACY or any(
+                k.startswith("SCHILY.xattr.") for k in member.pax_headers):
             return None
         parts = [p for p in member.name.split("/") if p not in ("", ".")]
         if not parts or ".." in parts:
