@@ -150,7 +150,8 @@ class Builder:
         return final
 
     async def _cache_sources(self) -> None:
-        """`--cache-from`: a hit must be one of these images or one of their parents."""
+        """`--cache-from`: a hit must be one of these images or one of their parents; else a step
+        is matched against their history (cache_from.py)."""
         refs = self.build.options.cache_from
         if not refs:
             return
@@ -160,6 +161,7 @@ class Builder:
             for ref in refs:
                 try:
                     image_id = self.build.images.resolve(ref)
+                    self.build.cache_from.append((image_id, self.build.images.image_config(image_id)))
                 except Exception:
                     continue
                 while image_id and image_id not in found:

@@ -156,7 +156,7 @@ async def copy_files(steps: Steps, state: StageState, instruction: ins.Copy, emi
                                                                  ("chmod", instruction.chmod)) if value)
         probe = history.nop_string(state.shell, f"{what} {flags}{digest} in {dest} ")
         config = copy.deepcopy(state.config)
-        key, hit = await steps.cached(state, {**config, "Cmd": probe}, emit)
+        key, hit = await steps.cached(state, {**config, "Cmd": probe}, emit, config)
         if hit:
             return
         if selection is None:

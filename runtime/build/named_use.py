@@ -41,7 +41,7 @@ async def base_image(steps: Steps, state: StageState, named: Named, emit: Emit, 
     except (copying.CopyError, ValueError) as exc:
         raise BuildFailed(str(exc)) from None
     probe = history.nop_string(list(DEFAULT_SHELL), f"COPY {digest} in / ")
-    key, hit = await steps.cached(state, {"Cmd": probe}, _quiet)  # FROM prints no "Using cache"
+    key, hit = await steps.cached(state, {"Cmd": probe}, _quiet, {})  # FROM prints no "Using cache"
     if hit:
         return state.image_id
 

@@ -52,7 +52,7 @@ async def run_instruction(steps: Steps, state: StageState, instruction: ins.Run,
     probe_config: dict[str, Any] = {**state.config, "Cmd": probe}
     if mounts or instruction.network != "default":
         probe_config["RunOptions"] = {"mounts": [_mount_key(m) for m in mounts], "network": instruction.network}
-    key, hit = await steps.cached(state, probe_config, emit)
+    key, hit = await steps.cached(state, probe_config, emit, state.config)
     if hit:
         return
     manager = build.containers
