@@ -154,6 +154,7 @@ async def copy_files(steps: Steps, state: StageState, instruction: ins.Copy, emi
         # dockerd: "COPY --chown=1:1file:… in /dst " (the flag glued to the hash); --chmod likewise.
         flags = "".join(f"--{name}={value}" for name, value in (("chown", expand(instruction.chown)),
                                                                  ("chmod", instruction.chmod)) if value)
+        flags += "--link " if instruction.link else ""  # its layer differs: a key of its own
         probe = history.nop_string(state.shell, f"{what} {flags}{digest} in {dest} ")
         config = copy.deepcopy(state.config)
         key, hit = await steps.cached(state, {**config, "Cmd": probe}, emit, config)
@@ -174,9 +175,13 @@ async def copy_files(steps: Steps, state: StageState, instruction: ins.Copy, emi
         parent_layers = list(state.layers)
         unpack = instruction.add and instruction.unpack is not False
         # Symlinks on the destination's path are followed in the step's root (a layer must not
-        # put a directory where the root has a link: /bin -> usr/bin).
-        target = rootfs.resolve(parent_layers, dest)
-        dest_is_dir = rootfs.is_dir(parent_layers, target)
+        # put a directory where the root has a link: /bin -> usr/bin). `--link` copies onto an
+        # empty root, as buildkit: nothing of the step's root is looked at, links are replaced.
+        link = instruction.link
+        target = dest if link else rootfs.resolve(parent_layers, dest)
+        dest_is_dir = False if link else rootfs.is_dir(parent_layers, target)
+        if link:
+            parent_layers = []
 
         def write(out: BinaryIO) -> int:
             counted = _Counting(out)
