@@ -97,3 +97,29 @@ def test_a_missing_secret_and_a_bad_context_are_one_line(stack: Stack) -> None:
     failed = stack.run("build")
     assert failed.returncode != 0 and "additional_contexts: extra" in failed.stderr
     assert "Traceback" not in failed.stderr
+
+
+SERVICES = """
+services:
+  app:
+    build:
+      context: ./app
+      network: none
+      additional_contexts: {base: "service:base"}
+    network_mode: none
+  base:
+    build: {context: ./base, network: none}
+    network_mode: none
+"""
+
+
+def test_a_service_context_is_built_first_and_is_the_base(stack: Stack) -> None:
+    stack.write(SERVICES)
+    for folder in ("app", "base"):
+        (stack.dir / folder).mkdir()
+    stack.write("FROM busybox\nRUN echo from-base > /base.txt\n", "base/Dockerfile")
+    stack.write("FROM base\nCOPY --from=base /base.txt /copied.txt\nCMD [\"cat\", \"/base.txt\", \"/copied.txt\"]\n",
+                "app/Dockerfile")
+    out = stack.ok("--progress", "plain", "build").stderr
+    assert out.index("Service base  Built") < out.index("Service app  Building"), out
+    assert docker(stack, "run", "--rm", "--network", "none", f"{stack.name}-app") == "from-base\nfrom-base\n"
