@@ -48,12 +48,15 @@ def parse_secrets(header: str) -> dict[str, bytes]:
     text = header.strip()
     try:
         doc = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-        if not isinstance(doc, dict):
+        if not isinstance(doc, dict) or not all(isinstance(v, str) for v in doc.values()):
             raise ValueError
-        return {str(k): base64.b64decode(v, validate=True) for k, v in doc.items() if isinstance(v, str)
-                and k and "/" not in k}
+        secrets = {str(k): base64.b64decode(v, validate=True) for k, v in doc.items()}
     except (ValueError, TypeError, binascii.Error):
         raise bad_request(f"error reading {SECRETS_HEADER}: not base64url JSON of {{id: base64 content}}") from None
+    for ident in secrets:
+        if not ident or "/" in ident or ident in (".", ".."):
+            raise bad_request(f"invalid secret id {ident!r}")
+    return secrets
 
 
 def encode_secrets(secrets: Mapping[str, bytes]) -> str:

@@ -76,6 +76,8 @@ def test_names_and_bad_input(tmp_path: Path) -> None:
     assert not extension.is_ours({"Platform": {"Name": "Docker Engine - Community"}}) and not extension.is_ours({})
     with pytest.raises(EngineError, match="error reading X-Pycompose-Build-Secrets"):
         named.parse_secrets("!!not base64")
+    with pytest.raises(EngineError, match="invalid secret id"):
+        named.parse_secrets(named.encode_secrets({"../x": b"v"}))
     with pytest.raises(EngineError, match="unsupported source"):
         named.parse_contexts('{"x": "local:../../etc"}')
     with pytest.raises(EngineError, match="unsupported source"):
