@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from compose.build.extension import PREFIX, local_folders
 from compose.build.ignore import Matcher, ignore_file, read_patterns
 from compose.build.spec import BuildSpec
 from compose.errors import ComposeError
@@ -59,7 +60,10 @@ def _info(path: Path, name: str) -> tarfile.TarInfo | None:
     return info
 
 
-def _walk(root: Path, matcher: Matcher, skip: str | None, out: tarfile.TarFile) -> int:
+def _walk(root: Path, matcher: Matcher, skip: str | None, out: tarfile.TarFile, into: str = "",
+          reserve: bool = False) -> int:
+    """Write `root`'s files not excluded, named `into` + their path under root; `reserve`: refuse
+    a top-level entry named as the additional contexts' folder."""
     count = 0
 
     def visit(folder: Path, prefix: str) -> None:
@@ -75,7 +79,9 @@ def _walk(root: Path, matcher: Matcher, skip: str | None, out: tarfile.TarFile) 
                 if is_dir and matcher.may_hold_exception(rel):
                     visit(path, rel + "/")
                 continue
-            info = None if rel == skip else _info(path, rel)
+            if reserve and rel == PREFIX:
+                raise ComposeError(f"build context: {path}: {PREFIX} is a name reserved for additional contexts")
+            info = None if rel == skip else _info(path, into + rel)
             if info is None:
                 continue
             if info.isreg():
@@ -118,15 +124,41 @@ def write_context(spec: BuildSpec, out: IO[bytes]) -> Context:
     matcher = Matcher(sent)
     rewrite = bool(extra) or (found is not None and found != context / IGNORE)
     with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
-        count = _walk(context, matcher, IGNORE if rewrite else None, tar)
+        count = _walk(context, matcher, IGNORE if rewrite else None, tar, reserve=bool(spec.named_contexts))
         if rewrite:
             _add_bytes(tar, IGNORE, "".join(f"{p}\n" for p in [*patterns, extra] if p).encode())
             count += 1
+        if spec.named_contexts:
+            count += _named(spec, tar)
         if extra:
             text = spec.inline if spec.inline is not None else _read(spec.dockerfile)
             _add_bytes(tar, extra, text.encode(), 0o600)
             count += 1
     return Context(dockerfile_name, count)
+
+
+def _named(spec: BuildSpec, tar: tarfile.TarFile) -> int:
+    """The local additional contexts under PREFIX, each with its own `.dockerignore` applied."""
+    folders = local_folders(spec.named_contexts)
+    if not folders:
+        return 0
+    _add_dir(tar, PREFIX)
+    count = 1
+    for token, folder in folders:
+        _add_dir(tar, f"{PREFIX}/{token}")
+        found = ignore_file(folder, None)
+        try:
+            patterns = read_patterns(found.read_text(errors="replace")) if found else []
+        except OSError as exc:
+            raise ComposeError(f"{found}: {exc.strerror}") from None
+        count += 1 + _walk(folder, Matcher(patterns), None, tar, f"{PREFIX}/{token}/")
+    return count
+
+
+def _add_dir(out: tarfile.TarFile, name: str) -> None:
+    info = tarfile.TarInfo(name + "/")
+    info.type, info.mode, info.uid, info.gid = tarfile.DIRTYPE, 0o755, 0, 0
+    out.addfile(info)
 
 
 def _read(path: Path | None) -> str:

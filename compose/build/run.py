@@ -2,10 +2,11 @@
 
 A service is built after those it depends on (`depends_on`) and after any
 built service whose image its Dockerfile names in a `FROM` (one service
-built from another's image). Services that share an image name are built
+built from another's image) or its `additional_contexts` name (`service:x`). Services that share an image name are built
 once, shown under the first. The first failure stops the others and is the
 command's one-line error. Credentials for the registries a Dockerfile's
-FROMs name go in `X-Registry-Config`, as the docker CLI sends them.
+FROMs (and `docker-image://` additional contexts) name go in
+`X-Registry-Config`, as the docker CLI sends them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from compose.build.extension import IMAGE
 from compose.build.spec import BuildFlags, BuildSpec, build_spec
 from compose.build.stream import BuildError, Built, run_build
 from compose.errors import ComposeError
@@ -44,6 +46,11 @@ def from_images(spec: BuildSpec) -> set[str]:
     return set(_FROM.findall(text))
 
 
+def images_named(spec: BuildSpec) -> set[str]:
+    """The FROMs' images and the `docker-image://` additional contexts'."""
+    return from_images(spec) | {v[len(IMAGE):] for v in spec.named_contexts.values() if v.startswith(IMAGE)}
+
+
 def _tagged(ref: str) -> str:
     return ref if ":" in ref.rsplit("/", 1)[-1] or "@" in ref else ref + ":latest"
 
@@ -62,7 +69,7 @@ def build_order(project: Project, specs: Mapping[str, BuildSpec]) -> dict[str, s
     out: dict[str, set[str]] = {}
     for name, spec in specs.items():
         before = {a for a in ancestors(graph, name) if a in specs}
-        froms = from_images(spec)
+        froms = images_named(spec)
         before |= {other for other, o in specs.items() if other != name
                    and any(_same(ref, tag) for ref in froms for tag in o.names)}
         out[name] = before - {name}
@@ -87,7 +94,7 @@ def registry_config(spec: BuildSpec, environ: Mapping[str, str]) -> dict[str, st
 
     store = CredentialStore.from_environ(environ)
     config: dict[str, dict[str, str]] = {}
-    for image in sorted(from_images(spec)):
+    for image in sorted(images_named(spec)):
         if "$" in image or image == "scratch":
             continue
         try:

@@ -3,13 +3,13 @@
 Pure. The image is `<project>-<service>` unless `image:` names it; `tags`
 are more names for the same build. A git URL context is kept as `remote`
 (remote.py clones it when the build runs); another URL is refused, as are
-`ssh`, `secrets`, `additional_contexts`, the other
-BuildKit-only keys when set (`entitlements`, `privileged`, `cache_to`,
-`no_cache_filter`, `provenance`, `sbom`) and more than one platform are
-refused in one line: the classic builder protocol (`POST /build`) has no
-way to carry them. The image is labelled with the compose version, project
-and service, as Docker Compose labels what it builds. `query()` gives the request's
-query parameters as the docker CLI sends them.
+`ssh`, the other BuildKit-only keys when set (`entitlements`, `privileged`,
+`cache_to`, `no_cache_filter`, `provenance`, `sbom`) and more than one
+platform are refused in one line: the classic builder protocol (`POST
+/build`) has no way to carry them. `secrets` and `additional_contexts` go
+through our engine's extension of it (extension.py), refused on any other.
+The image is labelled with the compose version, project and service, as
+Docker Compose labels what it builds. `query()` gives the request's query parameters as the docker CLI sends them.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from compose import labels as L
+from compose.build.extension import CONTEXTS_PARAM, BuildSecret, contexts_param, parse_secrets, parse_sources
 from compose.build.remote import is_git_url
 from compose.errors import ComposeError
 from compose.model import Project
@@ -65,6 +66,13 @@ class BuildSpec:
     dockerfile_name: str = "Dockerfile"  # as the build section says it, relative to the context
     isolation: str = ""
     memory: int = 0
+    secrets: tuple[BuildSecret, ...] = field(default=(), repr=False)  # through our engine's extension only
+    named_contexts: Mapping[str, str] = field(default_factory=dict)  # name -> folder | docker-image://ref
+
+    @property
+    def extension(self) -> str:
+        """What of this build only our engine's extension carries ("" for nothing), for a refusal."""
+        return ", ".join(k for k, v in (("secrets", self.secrets), ("additional_contexts", self.named_contexts)) if v)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -101,6 +109,8 @@ class BuildSpec:
             params["isolation"] = self.isolation
         if self.memory:
             params["memory"] = self.memory
+        if self.named_contexts:
+            params[CONTEXTS_PARAM] = contexts_param(self.named_contexts)
         return params
 
 
@@ -183,9 +193,8 @@ def build_spec(project: Project, service: str, flags: BuildFlags = BuildFlags(),
             raise _refuse(service, f"context {context_text!r}: only git URLs and local folders are supported "
                           "(not tarball or Dockerfile URLs)")
         remote = context_text
-    for key, why in (("ssh", "ssh forwarding needs BuildKit"), ("secrets", "build secrets need BuildKit"),
-                     ("additional_contexts", "additional contexts need BuildKit"),
-                     ("entitlements", "entitlements need BuildKit"), ("privileged", "privileged builds need BuildKit"),
+    for key, why in (("ssh", "ssh forwarding needs BuildKit"), ("entitlements", "entitlements need BuildKit"),
+                     ("privileged", "privileged builds need BuildKit"),
                      ("cache_to", "cache export needs BuildKit"), ("no_cache_filter", "no_cache_filter needs BuildKit"),
                      ("provenance", "provenance attestations need BuildKit"),
                      ("sbom", "SBOM attestations need BuildKit")):
@@ -219,4 +228,8 @@ def build_spec(project: Project, service: str, flags: BuildFlags = BuildFlags(),
         platform=str(platforms[0]) if platforms else platform, quiet=flags.quiet,
         ulimits=_ulimits(raw.get("ulimits")), isolation=str(raw.get("isolation") or ""),
         memory=flags.memory,
+        secrets=parse_secrets(service, raw.get("secrets"), project.secrets, project.environment),
+        named_contexts=parse_sources(service, raw.get("additional_contexts"),
+                                     {n: s.image or f"{project.name}-{n}" for n, s in project.services.items()},
+                                     project.working_dir),
     )

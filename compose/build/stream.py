@@ -108,6 +108,13 @@ async def run_build(client: EngineClient, spec: BuildSpec, on_line: Callable[[st
     """Send the context, stream the output line by line to `on_line`, and return the image built."""
     from compose.client import EngineError
 
+    if spec.extension:
+        from compose.build.extension import is_ours, secrets_header
+
+        if not is_ours(await client.version()):
+            raise BuildError(f'service "{spec.service}": build: {spec.extension}: need BuildKit, and the engine '
+                             "speaks the classic builder protocol")
+        headers = {**(headers or {}), **await anyio.to_thread.run_sync(secrets_header, spec.secrets, spec.service)}
     with tempfile.TemporaryFile() as tar:
         context = await anyio.to_thread.run_sync(_write, spec, tar)
         await anyio.to_thread.run_sync(tar.seek, 0)

@@ -88,6 +88,10 @@ async def system_df(engine: Engine, request: Request) -> Response:
             usage.update(LayersSize=0, Images=[])
         if "container" not in wanted:
             usage["Containers"] = []
+        if "build-cache" in wanted:
+            from runtime.build.usage import build_cache_usage
+
+            usage["BuildCache"] = build_cache_usage(engine.root, engine.images, engine.image_in_use)
         return usage
 
     return json_response(await anyio.to_thread.run_sync(work))

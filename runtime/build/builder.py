@@ -103,7 +103,8 @@ class Builder:
         tags = check_tags(options.tags)
         for arg in df.global_args:
             self.args.declare_globals(arg.pairs, self._expand)
-        plan = stages.plan(df, options.target, lambda word: self._expand(word, self.args.for_from()))
+        plan = stages.plan(df, options.target, lambda word: self._expand(word, self.args.for_from()),
+                           frozenset(self.build.named))
         target = plan.order[-1]
         extra = label_instruction(options.labels)
         self.build.stage_names = {s.name: s.index for s in df.stages if s.name}
@@ -149,7 +150,8 @@ class Builder:
         return final
 
     async def _cache_sources(self) -> None:
-        """`--cache-from`: a hit must be one of these images or one of their parents."""
+        """`--cache-from`: a hit must be one of these images or one of their parents; else a step
+        is matched against their history (cache_from.py)."""
         refs = self.build.options.cache_from
         if not refs:
             return
@@ -159,6 +161,7 @@ class Builder:
             for ref in refs:
                 try:
                     image_id = self.build.images.resolve(ref)
+                    self.build.cache_from.append((image_id, self.build.images.image_config(image_id)))
                 except Exception:
                     continue
                 while image_id and image_id not in found:
@@ -190,7 +193,13 @@ class Builder:
         build = self.build
         index = stages.stage_index(self.dockerfile.stages, base, stage.index)
         state = StageState(stage.index, "", {}, StageArgs(self.args), self.dockerfile.escape)
-        if index is not None:
+        named = build.named.get(base.lower())
+        if named is not None:
+            from runtime.build.named_use import base_image
+
+            platform = self._expand(stage.base.platform, self.args.for_from()) if stage.base.platform else ""
+            image_id = await base_image(self.steps, state, named, emit, platform)
+        elif index is not None:
             image_id = build.stage_images[index]
         elif base.lower() == "scratch":
             image_id = ""

@@ -42,6 +42,7 @@ def step_key(parent: str, config: Mapping[str, Any], platform: str) -> str:
 class BuildCache:
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._uses = root.parent / "cache-uses"
         root.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     def _path(self, key: str) -> Path:
@@ -57,7 +58,27 @@ class BuildCache:
             return None
         with contextlib.suppress(OSError):
             os.utime(self._path(key))  # last used: what prune's `until` filter reads
+            self._count(key)
         return entry.image_id
+
+    def _count(self, key: str) -> None:
+        """One more use (`GET /system/df`'s UsageCount): a byte appended to `<root>/../cache-uses/<key>`."""
+        try:
+            fd = os.open(self._uses / key, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except FileNotFoundError:
+            self._uses.mkdir(mode=0o700, exist_ok=True)
+            fd = os.open(self._uses / key, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            os.write(fd, b".")
+        finally:
+            os.close(fd)
+
+    def uses(self, key: str) -> int:
+        """How often the step was made or reused."""
+        try:
+            return 1 + (self._uses / key).stat().st_size
+        except OSError:
+            return 1
 
     def record(self, key: str, image_id: str, parent: str) -> None:
         doc = {"image": image_id, "parent": parent, "created": time.time()}
@@ -77,6 +98,7 @@ class BuildCache:
 
     def drop(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+        (self._uses / key).unlink(missing_ok=True)
 
     def _read(self, path: Path) -> Entry | None:
         try:

@@ -38,6 +38,7 @@ class Context:
     root: Path  # the unpacked context
     dockerfile: str  # the Dockerfile's path inside it, as found
     text: str  # the Dockerfile's content
+    named: Path | None = None  # the local named contexts' folders (named.py), taken out of root
 
 
 def build_root(state_root: Path) -> Path:

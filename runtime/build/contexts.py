@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from runtime.build.context import Context, build_root, find_dockerfile, remove_ignored_files, unpack
+from runtime.build.named import PREFIX
 
 KEEP = 4
 CHUNK = 1 << 20
@@ -32,6 +33,8 @@ LOCK = ".lock"
 DOCKERFILE = "dockerfile.json"
 RECEIVED = "received"  # when the body began to arrive
 RACY = 2.0  # seconds
+NAMED = "named"  # the named contexts' folders, beside the tree
+NAMED_KEY = "\0named"
 
 
 def _spool(body: BinaryIO, path: Path) -> str:
@@ -44,15 +47,17 @@ def _spool(body: BinaryIO, path: Path) -> str:
 
 
 @contextlib.contextmanager
-def context_dir(state_root: Path, body: BinaryIO, work: Path, dockerfile: str) -> Iterator[Context]:
+def context_dir(state_root: Path, body: BinaryIO, work: Path, dockerfile: str,
+                named: bool = False) -> Iterator[Context]:
     """The unpacked context of `body` and its Dockerfile, for as long as the block runs (blocking:
     run it in a worker thread). The Dockerfile and .dockerignore are dropped from the tree when
-    .dockerignore lists them, as dockerd does, before the directory is published."""
+    .dockerignore lists them, as dockerd does, before the directory is published. `named`: the
+    tar's named contexts (named.PREFIX) are moved out of the tree, beside it."""
     root = build_root(state_root) / "contexts"
     root.mkdir(mode=0o700, exist_ok=True)
     spooled = work / "context.tar"
     received = time.time()
-    key = hashlib.sha256(f"{_spool(body, spooled)}\0{dockerfile}".encode()).hexdigest()
+    key = hashlib.sha256(f"{_spool(body, spooled)}\0{dockerfile}{NAMED_KEY if named else ''}".encode()).hexdigest()
     place = root / key
     if not (place / LOCK).exists():
         fresh = Path(tempfile.mkdtemp(prefix=".new-", dir=root))
@@ -61,6 +66,8 @@ def context_dir(state_root: Path, body: BinaryIO, work: Path, dockerfile: str) -
             tree.mkdir(mode=0o700)
             with open(spooled, "rb") as f, _previous(root) as reuse:
                 unpack(f, tree, reuse)
+            if named and (tree / PREFIX).is_dir() and not (tree / PREFIX).is_symlink():
+                os.rename(tree / PREFIX, fresh / NAMED)
             found = find_dockerfile(tree, dockerfile, dockerfile != "Dockerfile")
             remove_ignored_files(found)
             (fresh / DOCKERFILE).write_text(json.dumps({"path": found.dockerfile, "text": found.text}))
@@ -80,7 +87,7 @@ def context_dir(state_root: Path, body: BinaryIO, work: Path, dockerfile: str) -
         os.utime(place)
         _evict(root, keep=place)
         saved = json.loads((place / DOCKERFILE).read_text())
-        yield Context(place / "tree", saved["path"], saved["text"])
+        yield Context(place / "tree", saved["path"], saved["text"], place / NAMED if named else None)
     finally:
         os.close(fd)
 
@@ -100,7 +107,10 @@ class _Same:
     def __call__(self, member: tarfile.TarInfo) -> int | None:
         # Racy files (git's word): one changed within a second of the previous context being read
         # can keep its size and (whole-second) mtime; only files older than that are trusted.
-        if member.mtime > self.received - RACY or any(k.startswith("SCHILY.xattr.") for k in member.pax_headers):
+        # A member of mtime 0 was made up by the client (a rewritten .dockerignore, an inline
+        # Dockerfile): its size and mtime say nothing of its content.
+        if member.mtime <= 0 or member.mtime > self.received - RACY or any(
+                k.startswith("SCHILY.xattr.") for k in member.pax_headers):
             return None
         parts = [p for p in member.name.split("/") if p not in ("", ".")]
         if not parts or ".." in parts:

@@ -48,6 +48,12 @@ async def source_root_layers(steps: Steps, ref: str, emit: Emit) -> tuple[str, l
     """The image and layers of what `--from` names: a stage built before, or an image (pulled if
     missing)."""
     build = steps.build
+    named = build.named.get(ref.lower())
+    if named is not None and named.image:
+        from runtime.build.pulling import ensure_image
+
+        image_id = await ensure_image(build, named.image, emit)
+        return image_id, await anyio.to_thread.run_sync(build.images.rootfs_layers, image_id)
     index = build.stage_names.get(ref.lower())
     if index is None and ref.isdigit():
         index = int(ref)
@@ -91,12 +97,15 @@ async def copy_files(steps: Steps, state: StageState, instruction: ins.Copy, emi
     if any(fetch.is_git(u) for u in urls):
         raise BuildFailed(f"{what} failed: git sources are not supported by this engine")
     dest = copying.resolve_dest(expand(instruction.dest), str(state.config.get("WorkingDir") or "/"))
-    from_image, layers = await source_root_layers(steps, expand(instruction.from_), emit) \
-        if instruction.from_ else ("", None)
+    source_ref = expand(instruction.from_) if instruction.from_ else ""
+    named = build.named.get(source_ref.lower()) if source_ref else None
+    local = named.path if named is not None and named.path is not None else None
+    from_image, layers = await source_root_layers(steps, source_ref, emit) \
+        if source_ref and local is None else ("", None)
     env = state.env()
     texts = {name: heredoc_text(doc, env) for name, doc in heredocs.items()}
     with contextlib.ExitStack() as stack:
-        root = build.context if layers is None else stack.enter_context(rootfs.mounted(layers, build.work))
+        root = (local or build.context) if layers is None else stack.enter_context(rootfs.mounted(layers, build.work))
         downloads = stack.enter_context(tempfile.TemporaryDirectory(dir=build.work)) if urls else ""
         fetched: list[copying.Source] = []
         for number, url in enumerate(urls):
@@ -125,7 +134,8 @@ async def copy_files(steps: Steps, state: StageState, instruction: ins.Copy, emi
 
         # The context and image layers never change: a selection's digest over them is kept.
         excludes = [expand(e) for e in instruction.excludes]
-        identity = f"ctx:{build.context.parent.name}" if layers is None else f"img:{from_image}"
+        identity = f"ctx:{build.context.parent.name}:{source_ref.lower() if local else ''}" if layers is None \
+            else f"img:{from_image}"
         remember = None if urls else build_root(build.root) / "digests" / _digest_key(
             identity, what, files, instruction, excludes, texts, dest)
         digest = await anyio.to_thread.run_sync(_remembered, remember) if remember is not None else None
@@ -144,9 +154,10 @@ async def copy_files(steps: Steps, state: StageState, instruction: ins.Copy, emi
         # dockerd: "COPY --chown=1:1file:… in /dst " (the flag glued to the hash); --chmod likewise.
         flags = "".join(f"--{name}={value}" for name, value in (("chown", expand(instruction.chown)),
                                                                  ("chmod", instruction.chmod)) if value)
+        flags += "--link " if instruction.link else ""  # its layer differs: a key of its own
         probe = history.nop_string(state.shell, f"{what} {flags}{digest} in {dest} ")
         config = copy.deepcopy(state.config)
-        key, hit = await steps.cached(state, {**config, "Cmd": probe}, emit)
+        key, hit = await steps.cached(state, {**config, "Cmd": probe}, emit, config)
         if hit:
             return
         if selection is None:
@@ -164,9 +175,13 @@ async def copy_files(steps: Steps, state: StageState, instruction: ins.Copy, emi
         parent_layers = list(state.layers)
         unpack = instruction.add and instruction.unpack is not False
         # Symlinks on the destination's path are followed in the step's root (a layer must not
-        # put a directory where the root has a link: /bin -> usr/bin).
-        target = rootfs.resolve(parent_layers, dest)
-        dest_is_dir = rootfs.is_dir(parent_layers, target)
+        # put a directory where the root has a link: /bin -> usr/bin). `--link` copies onto an
+        # empty root, as buildkit: nothing of the step's root is looked at, links are replaced.
+        link = instruction.link
+        target = dest if link else rootfs.resolve(parent_layers, dest)
+        dest_is_dir = False if link else rootfs.is_dir(parent_layers, target)
+        if link:
+            parent_layers = []
 
         def write(out: BinaryIO) -> int:
             counted = _Counting(out)

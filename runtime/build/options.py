@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from runtime.build.named import CONTEXTS_PARAM, SECRETS_HEADER, Named, parse_contexts, parse_secrets
 from runtime.errors import EngineError, bad_request
 
 # Query values as the API layer has them: name -> every value given.
@@ -46,6 +47,9 @@ class BuildOptions:
     extra_hosts: tuple[str, ...] = ()
     ulimits: tuple[Mapping[str, Any], ...] = ()
     registry_auths: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # X-Registry-Config
+    # Our extension (named.py): secrets from its header (never printed), named contexts from its param.
+    secrets: Mapping[str, bytes] = field(default_factory=dict, repr=False)
+    named_contexts: tuple[Named, ...] = ()
 
     def host_config(self, network: str = "") -> dict[str, Any]:
         """The HostConfig of a RUN step's container: the build's limits, network and hosts."""
@@ -139,6 +143,8 @@ def parse(query: Query, headers: Mapping[str, str] | None = None) -> BuildOption
         network_mode=_first(query, "networkmode"), platform=_first(query, "platform"),
         target=_first(query, "target"), extra_hosts=tuple(hosts), ulimits=tuple(ulimits),
         registry_auths=registry_config((headers or {}).get("x-registry-config", "")),
+        secrets=parse_secrets((headers or {}).get(SECRETS_HEADER.lower(), "")),
+        named_contexts=parse_contexts(_first(query, CONTEXTS_PARAM)),
     )
 
 

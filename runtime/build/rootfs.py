@@ -100,13 +100,20 @@ def mounted(layers: Sequence[Path], work: Path) -> Iterator[Path]:
 
     target = Path(tempfile.mkdtemp(prefix="rootfs-", dir=work))
     lower = ":".join(str(p) for p in reversed(layers))
-    if len(lower) > MAX_LOWER:  # the mount options fit a page: short links to the layers instead
-        links = Path(tempfile.mkdtemp(prefix="l", dir=work))
-        for number, layer in enumerate(reversed(layers)):
-            (links / format(number, "x")).symlink_to(layer)
-        lower = ":".join(str(links / format(n, "x")) for n in range(len(layers)))
-    syscalls.mount("overlay", str(target), "overlay", os.MS_RDONLY if hasattr(os, "MS_RDONLY") else 1,
-                   f"lowerdir={lower}")
+    fds: list[int] = []
+    try:
+        if len(lower) > MAX_LOWER:  # the mount options fit a page: the layers as short fd paths instead
+            fds = [os.open(p, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC) for p in reversed(layers)]
+            lower = ":".join(f"/proc/self/fd/{fd}" for fd in fds)
+        syscalls.mount("overlay", str(target), "overlay", os.MS_RDONLY if hasattr(os, "MS_RDONLY") else 1,
+                       f"lowerdir={lower}")
+    except BaseException:
+        with contextlib.suppress(OSError):
+            target.rmdir()
+        raise
+    finally:
+        for fd in fds:
+            os.close(fd)
     try:
         yield target
     finally:

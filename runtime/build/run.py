@@ -17,6 +17,7 @@ from runtime.build.builder import Builder
 from runtime.build.cache import BuildCache
 from runtime.build.context import build_root, work_dir
 from runtime.build.contexts import context_dir
+from runtime.build.named import placed
 from runtime.build.options import BuildOptions
 from runtime.build.selection import CopyError
 from runtime.build.state import Build, Emit
@@ -76,7 +77,7 @@ async def _build(engine: Engine, options: BuildOptions, body: BinaryIO, emit: Em
             body = stack.enter_context(open(downloaded, "rb"))
         started = time.monotonic()
         found = await anyio.to_thread.run_sync(
-            stack.enter_context, context_dir(engine.root, body, work, options.dockerfile))
+            stack.enter_context, context_dir(engine.root, body, work, options.dockerfile, bool(options.named_contexts)))
         log.debug("build context ready in %.3f s", time.monotonic() - started)
         context = found.root
         try:
@@ -85,7 +86,8 @@ async def _build(engine: Engine, options: BuildOptions, body: BinaryIO, emit: Em
             raise bad_request(exc.text(options.dockerfile)) from None
         cache = BuildCache(build_root(engine.root) / "cache")
         build = Build(root=engine.root, images=engine.images, containers=engine.containers, options=options,
-                      cache=cache, context=context, work=work, platform=options.platform or _host_platform())
+                      cache=cache, context=context, work=work, platform=options.platform or _host_platform(),
+                      named=placed(options.named_contexts, found.named))
         return await Builder(build, dockerfile, emit).run()
 
 

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 
-from runtime.build import history, messages, rootfs, run_mounts, run_step
+from runtime.build import copying, history, messages, rootfs, run_mounts, run_step
 from runtime.build.context import build_root
+from runtime.build.named import Named
 from runtime.build.state import BuildFailed, Emit, StageState
 from runtime.dockerfile import instructions as ins
 from runtime.dockerfile.mounts import parse_mount
@@ -33,6 +34,29 @@ def _mount_key(mount: ins.RunMount) -> dict[str, Any]:
             "id": mount.id, "rw": mount.rw, "env": mount.env}
 
 
+def _local(named: Named | None) -> Path | None:
+    return None if named is None else named.path
+
+
+async def _content(steps: Steps, mount: ins.RunMount, local: dict[str, Path],
+                   sources: dict[str, tuple[str, list[Path]]]) -> str:
+    """What a bind mount shows, for the step's key (as buildkit keys it by content): the image of a
+    stage or image, else the digest of the files taken from the context or a named context."""
+    if (mount.type or "bind") != "bind":
+        return ""
+    if mount.from_ in sources:
+        return f"img:{sources[mount.from_][0]}:{mount.source}"
+    root = local.get(mount.from_, steps.build.context) if mount.from_ else steps.build.context
+
+    def digest() -> str:
+        try:
+            return copying.digest(copying.select(root, [mount.source or "."], what="RUN --mount", context=False))
+        except (copying.CopyError, ValueError):
+            return "missing"  # the mount's own check says so when the step runs
+
+    return await anyio.to_thread.run_sync(digest)
+
+
 async def run_instruction(steps: Steps, state: StageState, instruction: ins.Run, emit: Emit) -> None:
     build = steps.build
     try:
@@ -45,28 +69,32 @@ async def run_instruction(steps: Steps, state: StageState, instruction: ins.Run,
     env_args, keyed = state.args.for_run(config_env)
     probe = history.run_command(formed.argv, keyed)
     probe_config: dict[str, Any] = {**state.config, "Cmd": probe}
+    local = {m.from_: p for m in mounts if m.from_ and (p := _local(build.named.get(m.from_.lower()))) is not None}
+    sources: dict[str, tuple[str, list[Path]]] = {}
+    for mount in mounts:
+        if mount.from_ and mount.from_ not in sources and mount.from_ not in local:
+            from runtime.build.copy_step import source_root_layers
+
+            sources[mount.from_] = await source_root_layers(steps, mount.from_, emit)
     if mounts or instruction.network != "default":
-        probe_config["RunOptions"] = {"mounts": [_mount_key(m) for m in mounts], "network": instruction.network}
-    key, hit = await steps.cached(state, probe_config, emit)
+        keys = [{**_mount_key(m), "content": await _content(steps, m, local, sources)} for m in mounts]
+        probe_config["RunOptions"] = {"mounts": keys, "network": instruction.network}
+    key, hit = await steps.cached(state, probe_config, emit, state.config)
     if hit:
         return
     manager = build.containers
     if manager is None:
         raise BuildFailed("this engine runs no containers: RUN is not available")
-    from_layers: dict[str, list[Path]] = {}
-    for mount in mounts:
-        if mount.from_ and mount.from_ not in from_layers:
-            from runtime.build.copy_step import source_root_layers
-
-            from_layers[mount.from_] = (await source_root_layers(steps, mount.from_, emit))[1]
+    from_layers = {name: layers for name, (_image, layers) in sources.items()}
     with contextlib.ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=build.work)))
         roots = {name: stack.enter_context(rootfs.mounted(layers, build.work)) for name, layers in from_layers.items()}
+        roots.update(local)
 
         def plan() -> run_mounts.RunMountPlan:
             return run_mounts.host_mounts(
                 mounts, context_dir=build.context, stage_rootfs=lambda name: roots[name],
-                cache_root=build_root(build.root) / "run-cache", secrets={}, work_dir=work,
+                cache_root=build_root(build.root) / "run-cache", secrets=build.options.secrets, work_dir=work,
                 workdir=str(state.config.get("WorkingDir") or "/"))
 
         try:

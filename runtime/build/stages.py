@@ -1,13 +1,14 @@
 """Which stages a build runs and what each waits for (pure).
 
 The target (`--target`, default the last stage) and, transitively, the stages it names: a
-`FROM <stage>`, a `COPY --from=<stage>` or a `RUN --mount=…,from=<stage>`, by name or index.
+`FROM <stage>`, a `COPY --from=<stage>` or a `RUN --mount=…,from=<stage>`, by name or index
+(unless a named context of that name shadows it).
 Anything else named there is an image. Stages run as soon as the stages they name are built.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from runtime.dockerfile.instructions import Copy, Dockerfile, Run, Stage
@@ -44,7 +45,9 @@ def target_index(dockerfile: Dockerfile, target: str) -> int:
     raise bad_request(f"failed to reach build target {target} in Dockerfile")
 
 
-def plan(dockerfile: Dockerfile, target: str, expand_from: Callable[[str], str]) -> Plan:
+def plan(dockerfile: Dockerfile, target: str, expand_from: Callable[[str], str],
+         named: Collection[str] = frozenset()) -> Plan:
+    """`named`: the build's named contexts, which shadow stages of the same name."""
     stages = dockerfile.stages
     last = target_index(dockerfile, target)
     needs: dict[int, frozenset[int]] = {}
@@ -58,7 +61,7 @@ def plan(dockerfile: Dockerfile, target: str, expand_from: Callable[[str], str])
                 refs.append(instruction.from_)
             elif isinstance(instruction, Run):
                 refs += [m.from_ for m in instruction.mounts if m.from_]
-        found = {stage_index(stages, ref, stage.index) for ref in refs}
+        found = {stage_index(stages, ref, stage.index) for ref in refs if ref.lower() not in named}
         needs[stage.index] = frozenset(i for i in found if i is not None)
     wanted: set[int] = set()
     todo = [last]

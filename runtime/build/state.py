@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from runtime.build.args import StageArgs
 from runtime.build.cache import BuildCache
 from runtime.build.messages import Message
+from runtime.build.named import Named
 from runtime.build.options import BuildOptions
 
 if TYPE_CHECKING:
@@ -66,3 +67,5 @@ class Build:
     stage_images: dict[int, str] = field(default_factory=dict)  # built stages
     stage_names: Mapping[str, int] = field(default_factory=dict)
     cache_sources: frozenset[str] | None = None  # --cache-from: the images a hit must come from
+    cache_from: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # --cache-from: (ID, config)
+    named: Mapping[str, Named] = field(default_factory=dict)  # named contexts by (lowercase) name

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import logging
 import posixpath
 import tarfile
 import time
@@ -29,6 +30,8 @@ from runtime.dockerfile.words import expand as expand_word
 from runtime.images import docker_json
 from runtime.images.commit import commit_config
 from runtime.images.layers import Reuse
+
+log = logging.getLogger("pycompose.build")
 
 
 def _nothing(_out: BinaryIO) -> int:
@@ -70,18 +73,46 @@ class Steps:
 
     # -- the cache and commits -------------------------------------------------------------------
 
-    async def cached(self, state: StageState, probe: dict[str, Any], emit: Emit) -> tuple[str, bool]:
-        """(the step's cache key, whether the cache had it: then the state moved to that image)."""
+    async def cached(self, state: StageState, probe: dict[str, Any], emit: Emit,
+                     real: dict[str, Any] | None = None) -> tuple[str, bool]:
+        """(the step's cache key, whether the cache had it: then the state moved to that image).
+        `real`: the config the step commits (`probe`'s Cmd is the step's command), for an image
+        restored from a `--cache-from` source."""
         build = self.build
         key = step_key(state.image_id, probe, build.platform)
         if build.options.no_cache:
             return key, False
         hit = await anyio.to_thread.run_sync(build.cache.lookup, key, self._exists)
-        if hit is None or (build.cache_sources is not None and hit not in build.cache_sources):
+        if hit is not None and build.cache_sources is not None and hit not in build.cache_sources:
+            hit = None
+        if hit is None and build.cache_from:
+            parent = state.image_id
+            config = {k: v for k, v in (real if real is not None else probe).items() if k != "RunOptions"}
+            try:
+                hit = await anyio.to_thread.run_sync(self._from_sources, parent, probe, config, key)
+            except (ValueError, OSError) as exc:
+                log.warning("--cache-from: %s", exc)
+                hit = None
+        if hit is None:
             return key, False
         await emit(messages.using_cache())
         await self.move_to(state, hit)
         return key, True
+
+    def _from_sources(self, parent: str, probe: dict[str, Any], config: dict[str, Any], key: str) -> str | None:
+        """dockerd's fallback: the step matched against the `--cache-from` images' history (blocking)."""
+        from runtime.build import cache_from
+
+        build = self.build
+        parent_doc = build.images.image_config(parent) if parent else None
+        found = cache_from.match(parent_doc, build.cache_from, history.created_by(probe.get("Cmd") or []))
+        if found is None:
+            return None
+        image_id = found.source if found.last else cache_from.restore(build.images, parent, found.source, found,
+                                                                      config)
+        build.cache_from = [s for s in build.cache_from if s[0] == found.source]  # as dockerd narrows them
+        build.cache.record(key, image_id, parent)
+        return image_id
 
     def _exists(self, image_id: str) -> bool:
         try:
@@ -133,7 +164,7 @@ class Steps:
 
     async def commit_config_step(self, state: StageState, config: dict[str, Any], probe_cmd: list[str],
                                  emit: Emit) -> None:
-        key, hit = await self.cached(state, {**config, "Cmd": probe_cmd}, emit)
+        key, hit = await self.cached(state, {**config, "Cmd": probe_cmd}, emit, config)
         if not hit:
             async with self.step_container(state, config, probe_cmd, emit):
                 await self.commit(state, key, config, history.created_by(probe_cmd))
@@ -186,7 +217,7 @@ class Steps:
             raise BuildFailed(exc.message) from None
         path = str(config.get("WorkingDir") or "/")
         probe = history.nop_string(state.shell, "WORKDIR " + path)
-        key, hit = await self.cached(state, {**config, "Cmd": probe}, emit)
+        key, hit = await self.cached(state, {**config, "Cmd": probe}, emit, config)
         if not hit:
             missing = [] if rootfs.is_dir(state.layers, path) else _parents(path)
 

@@ -63,7 +63,6 @@ def test_image_names_the_build(tmp_path: Path) -> None:
     ("{context: 'https://example.com/context.tar.gz'}", "only git URLs and local folders are supported"),
     ("{context: ., ssh: [default]}", "ssh: ssh forwarding needs BuildKit"),
     ("{context: ., platforms: [linux/amd64, linux/arm64]}", "one platform at a time"),
-    ("{context: ., secrets: [s]}", "secrets: build secrets need BuildKit"),
     ("{context: ., privileged: true}", "privileged: privileged builds need BuildKit"),
     ("{context: ./nowhere}", "no such file or directory"),
     ("{context: ., dockerfile: Missing}", "Dockerfile"),
