@@ -179,7 +179,7 @@ services:
     outside = stack.ok("run", "--rm", "outside").stdout.split()
     assert "a.txt" in inline and "b.txt" not in inline and "c.txt" in inline
     assert "a.txt" not in outside and "b.txt" in outside and "c.txt" in outside
-    assert not [name for name in inline + outside if name.startswith(".dockerfile.")], (inline, outside)  # the CLI's hidden name
+    assert not [name for name in inline + outside if name.startswith(".dockerfile.")]  # the CLI's hidden name
 
 
 def test_independent_services_build_at_once(stack: Stack) -> None:
