@@ -46,6 +46,7 @@ log = logging.getLogger("pycompose.containers")
 
 DEFAULT_STOP_TIMEOUT = 10
 KILL_WAIT = 10.0
+EXIT_NEWS_WAIT = 2.0  # how long an exit the supervisor saw may take to reach the table
 
 
 class NotModified(Exception):
@@ -277,8 +278,12 @@ class ContainerManager:
         try:
             await self.table.supervisor.kill(record.id, number)
         except Exception as exc:
-            if record.state.status in ("running", "paused"):
+            # The process may have just exited, its exit still on the way from the supervisor: that
+            # is not a failure to signal it (as dockerd, whose kill of an exiting process succeeds).
+            if record.state.status in ("running", "paused") and not await self._wait_exit(
+                    self.table.live(record), EXIT_NEWS_WAIT):
                 raise EngineError(unavailable_status(exc), f"cannot kill container {record.id}: {exc}") from exc
+            return
         if record.state.status == "paused" and (stopping or number in (signal.SIGKILL, _stop_signal(record))):
             # As Docker: a paused container is resumed after its stop signal or SIGKILL, to act on it.
             await freeze(self.table, record, False)
