@@ -10,9 +10,9 @@ import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import docker as docker_py
 import pytest
 
+from tests.compose.cli.engines import docker_py_client
 from tests.engine_fixture import EngineHandle
 from tests.runtime.build.clients import docker, steps, write
 from tests.runtime.build.http_files import Routes, serving
@@ -202,11 +202,8 @@ def test_add_archives_and_urls(engine: EngineHandle, busybox: str, tmp_path: Pat
     assert f"failed to GET {url}/nothere with status 404 Not Found" in failed.stderr, failed.stderr
     routes["/ctx.tar.gz"] = (200, {"Content-Type": "application/x-gzip"}, tar_gz({
         "Dockerfile": f"FROM {busybox}\nCOPY hello.txt /\n".encode(), "hello.txt": b"remote\n"}))
-    client = docker_py.DockerClient(base_url=engine.host, version="auto")
-    try:
+    with docker_py_client(engine) as client:
         client.images.build(path=f"{url}/ctx.tar.gz", tag="remote-ctx")
-    finally:
-        client.close()
     assert cat(engine, "remote-ctx", "/hello.txt") == "remote\n"
     docker(engine, "rmi", "added", "remote-ctx")
 
