@@ -12,8 +12,8 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from runtime.images import symlinks
 from runtime.images.layers import OPAQUE_XATTR
+from runtime.linux import symlinks
 
 MAX_LOWER = 3900  # bytes of lowerdir= (overlay's options are limited to a page)
 

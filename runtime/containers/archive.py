@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from runtime.errors import EngineError, bad_request, not_found
-from runtime.images import symlinks
 from runtime.images.errors import LayerError
 from runtime.images.layers import OPAQUE_XATTR, ApplyResult, _Extractor, split_name
+from runtime.linux import symlinks
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 MAX_SYMLINKS = symlinks.MAX_LINKS

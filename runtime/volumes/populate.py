@@ -17,7 +17,7 @@ import stat
 from collections.abc import Sequence
 from pathlib import Path
 
-from runtime.images import symlinks
+from runtime.linux import symlinks
 
 OPAQUE_XATTR = "trusted.overlay.opaque"
 _CHUNK = 1 << 20

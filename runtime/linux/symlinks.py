@@ -1,7 +1,7 @@
 """A path's symlinks followed inside a root, as the kernel walks a path but never leaving the root:
 `..` stops at it, an absolute link target starts again from it.
 
-The root is whatever can say what stands at a path (an image's layers, a volume's source, a
+The root is whatever can say what stands at a path (a host directory, an image's layers, a
 container's tree): `link_at(components, more)` gives the target of the symlink at those
 components, or None where there is no symlink (`more`: components follow it). A caller that
 wants the kernel's strictness raises from `link_at` (FileNotFoundError, NotADirectoryError) and

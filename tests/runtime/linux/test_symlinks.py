@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from runtime.images import symlinks
+from runtime.linux import symlinks
 
 TREE = {"bin": "usr/bin", "usr/lib64": "/usr/lib", "up": "../../..", "loop": "loop", "empty": ""}
 
