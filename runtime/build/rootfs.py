@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from runtime.images.layers import OPAQUE_XATTR
+from runtime.images.layers import is_opaque
 from runtime.linux import symlinks
 
 MAX_LOWER = 3900  # bytes of lowerdir= (overlay's options are limited to a page)
@@ -32,7 +32,7 @@ def lookup(layers: Sequence[Path], path: str) -> Path | None:
                 break
             if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
                 return None  # a whiteout
-            if depth < len(parts) - 1 and stat.S_ISDIR(st.st_mode) and _opaque(current):
+            if depth < len(parts) - 1 and stat.S_ISDIR(st.st_mode) and is_opaque(current):
                 # Nothing below this directory comes from lower layers.
                 rest = current.joinpath(*parts[depth + 1 :])
                 return rest if os.path.lexists(rest) else None
@@ -53,13 +53,6 @@ def resolve(layers: Sequence[Path], path: str, hops: int = symlinks.MAX_LINKS) -
     trailing = path.endswith("/") and path != "/"
     out = "/" + "/".join(symlinks.follow(path.split("/"), link_at, hops, strict=False))
     return out + "/" if trailing and out != "/" else out
-
-
-def _opaque(path: Path) -> bool:
-    try:
-        return os.getxattr(path, OPAQUE_XATTR, follow_symlinks=False) == b"y"
-    except OSError:
-        return False
 
 
 def is_dir(layers: Sequence[Path], path: str) -> bool:

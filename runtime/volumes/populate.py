@@ -17,9 +17,9 @@ import stat
 from collections.abc import Sequence
 from pathlib import Path
 
+from runtime.images.layers import is_opaque
 from runtime.linux import symlinks
 
-OPAQUE_XATTR = "trusted.overlay.opaque"
 _CHUNK = 1 << 20
 
 
@@ -82,7 +82,7 @@ def merged_entry(dirs: Sequence[str], name: str, overlay: bool) -> tuple[list[st
                 return [path], False
             break
         found.append(path)
-        if overlay and _opaque(path):
+        if overlay and is_opaque(path):
             break
     return found, True
 
@@ -209,13 +209,6 @@ def _lstat(path: str) -> os.stat_result | None:
 
 def _whiteout(st: os.stat_result) -> bool:
     return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
-
-
-def _opaque(path: str) -> bool:
-    try:
-        return os.getxattr(path, OPAQUE_XATTR, follow_symlinks=False) == b"y"
-    except OSError:
-        return False
 
 
 def is_empty(path: Path) -> bool:
