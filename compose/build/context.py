@@ -111,10 +111,7 @@ def write_context(spec: BuildSpec, out: IO[bytes]) -> Context:
     context = spec.context
     inner = None if spec.dockerfile is None else _inside(context, spec.dockerfile)
     found = ignore_file(context, spec.dockerfile)
-    try:
-        patterns = read_patterns(found.read_text(errors="replace")) if found else []
-    except OSError as exc:
-        raise ComposeError(f"{found}: {exc.strerror}") from None
+    patterns = _patterns(found)
     extra = "" if inner is not None else ".dockerfile." + secrets.token_hex(10)
     dockerfile_name = inner if inner is not None else extra
     sent = list(patterns)  # the docker CLI's TrimBuildFilesFromExcludes: these two always go
@@ -146,13 +143,17 @@ def _named(spec: BuildSpec, tar: tarfile.TarFile) -> int:
     count = 1
     for token, folder in folders:
         _add_dir(tar, f"{PREFIX}/{token}")
-        found = ignore_file(folder, None)
-        try:
-            patterns = read_patterns(found.read_text(errors="replace")) if found else []
-        except OSError as exc:
-            raise ComposeError(f"{found}: {exc.strerror}") from None
+        patterns = _patterns(ignore_file(folder, None))
         count += 1 + _walk(folder, Matcher(patterns), None, tar, f"{PREFIX}/{token}/")
     return count
+
+
+def _patterns(found: Path | None) -> list[str]:
+    """The patterns of the ignore file `found` (none without one); unreadable, a ComposeError."""
+    try:
+        return read_patterns(found.read_text(errors="replace")) if found else []
+    except OSError as exc:
+        raise ComposeError(f"{found}: {exc.strerror}") from None
 
 
 def _add_dir(out: tarfile.TarFile, name: str) -> None:

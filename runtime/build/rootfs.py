@@ -12,7 +12,8 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from runtime.images.layers import OPAQUE_XATTR
+from runtime.images.layers import is_opaque
+from runtime.linux import symlinks
 
 MAX_LOWER = 3900  # bytes of lowerdir= (overlay's options are limited to a page)
 
@@ -31,7 +32,7 @@ def lookup(layers: Sequence[Path], path: str) -> Path | None:
                 break
             if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
                 return None  # a whiteout
-            if depth < len(parts) - 1 and stat.S_ISDIR(st.st_mode) and _opaque(current):
+            if depth < len(parts) - 1 and stat.S_ISDIR(st.st_mode) and is_opaque(current):
                 # Nothing below this directory comes from lower layers.
                 rest = current.joinpath(*parts[depth + 1 :])
                 return rest if os.path.lexists(rest) else None
@@ -40,38 +41,18 @@ def lookup(layers: Sequence[Path], path: str) -> Path | None:
     return None
 
 
-def resolve(layers: Sequence[Path], path: str, hops: int = 40) -> str:
+def resolve(layers: Sequence[Path], path: str, hops: int = symlinks.MAX_LINKS) -> str:
     """`path` (absolute) with the symlinks on it followed inside the root, as a copy into the
     root's file system would: every component, the last one too; `..` and absolute link targets
-    stay inside the root. A trailing `/` is kept."""
+    stay inside the root; past `hops` links, a link is taken as it is. A trailing `/` is kept."""
+
+    def link_at(parts: list[str], more: bool) -> str | None:
+        found = lookup(layers, "/" + "/".join(parts))
+        return os.readlink(found) if found is not None and found.is_symlink() else None
+
     trailing = path.endswith("/") and path != "/"
-    todo = [p for p in path.split("/") if p and p != "."]
-    done: list[str] = []
-    while todo:
-        part = todo.pop(0)
-        if part == "..":
-            if done:
-                done.pop()
-            continue
-        candidate = "/" + "/".join([*done, part])
-        found = lookup(layers, candidate)
-        if found is not None and found.is_symlink() and hops > 0:
-            hops -= 1
-            target = os.readlink(found)
-            if target.startswith("/"):
-                done = []
-            todo[:0] = [p for p in target.split("/") if p and p != "."]
-            continue
-        done.append(part)
-    out = "/" + "/".join(done)
+    out = "/" + "/".join(symlinks.follow(path.split("/"), link_at, hops, strict=False))
     return out + "/" if trailing and out != "/" else out
-
-
-def _opaque(path: Path) -> bool:
-    try:
-        return os.getxattr(path, OPAQUE_XATTR, follow_symlinks=False) == b"y"
-    except OSError:
-        return False
 
 
 def is_dir(layers: Sequence[Path], path: str) -> bool:

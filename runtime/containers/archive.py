@@ -34,9 +34,10 @@ from typing import BinaryIO
 from runtime.errors import EngineError, bad_request, not_found
 from runtime.images.errors import LayerError
 from runtime.images.layers import OPAQUE_XATTR, ApplyResult, _Extractor, split_name
+from runtime.linux import symlinks
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-MAX_SYMLINKS = 40
+MAX_SYMLINKS = symlinks.MAX_LINKS
 _HOST_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.ENOMEM})
 
 
@@ -105,29 +106,15 @@ class MergedView:
 
     def resolve(self, parts: Sequence[str]) -> list[str]:
         """`parts` with every symlink replaced by its target, inside the container's root."""
-        resolved: list[str] = []
-        todo = list(parts)
-        hops = 0
-        while todo:
-            comp = todo.pop(0)
-            if comp in ("", "."):
-                continue
-            if comp == "..":
-                if resolved:
-                    resolved.pop()
-                continue
-            found = self.lookup([*resolved, comp])
-            if found is not None and stat.S_ISLNK(found.st.st_mode):
-                hops += 1
-                if hops > MAX_SYMLINKS:
-                    raise bad_request(f"too many levels of symbolic links at /{'/'.join([*resolved, comp])}")
-                target = self._readlink(found.layer, [*resolved, comp])
-                if target.startswith("/"):
-                    resolved = []
-                todo = [p for p in target.split("/") if p] + todo
-                continue
-            resolved.append(comp)
-        return resolved
+
+        def link_at(at: list[str], more: bool) -> str | None:
+            found = self.lookup(at)
+            return self._readlink(found.layer, at) if found is not None and stat.S_ISLNK(found.st.st_mode) else None
+
+        try:
+            return symlinks.follow(parts, link_at, MAX_SYMLINKS)
+        except symlinks.TooManyLinks as exc:
+            raise bad_request(f"too many levels of symbolic links at {exc.at}") from None
 
     def _readlink(self, layer: int, parts: Sequence[str]) -> str:
         fd = self._open(layer, parts[:-1])

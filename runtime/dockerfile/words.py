@@ -319,17 +319,10 @@ def split_words(text: str, escape: str = "\\") -> list[str]:
                 continue
             in_word = True
         if quote:
+            escaped = ch != quote and ch == escape and quote != "'"
             if ch == quote:
                 quote = ""
-            elif ch == escape and quote != "'":
-                if i + 1 == n:
-                    i += 1
-                    continue
-                cur.append(ch)
-                i += 1
-                ch = text[i]
-            cur.append(ch)
-            i += 1
+            i = _take(text, i, cur, escaped)
             continue
         if ch.isspace():
             if blank_ok or cur:
@@ -339,15 +332,19 @@ def split_words(text: str, escape: str = "\\") -> list[str]:
             continue
         if ch in "'\"":
             quote, blank_ok = ch, True
-        if ch == escape:
-            if i + 1 == n:
-                i += 1
-                continue
-            cur.append(ch)
-            i += 1
-            ch = text[i]
-        cur.append(ch)
-        i += 1
+        i = _take(text, i, cur, ch == escape)
     if in_word and (blank_ok or cur):
         words.append("".join(cur))
     return words
+
+
+def _take(text: str, i: int, cur: list[str], escaped: bool) -> int:
+    """`text[i]` onto `cur`, and the character after it when it is an escape (kept, as the split
+    keeps escapes; an escape that ends the text is dropped); the index after what was taken."""
+    if escaped:
+        if i + 1 == len(text):
+            return i + 1
+        cur.append(text[i])
+        i += 1
+    cur.append(text[i])
+    return i + 1

@@ -33,6 +33,15 @@ _XATTR_ALLOWED = ("user.", "security.capability")
 _HOST_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.ENOMEM})
 
 
+def is_opaque(path: str | os.PathLike[str]) -> bool:
+    """Whether the directory at `path` (not followed) is an overlay opaque one: nothing below comes
+    from the layers under it."""
+    try:
+        return os.getxattr(path, OPAQUE_XATTR, follow_symlinks=False) == b"y"
+    except OSError:
+        return False
+
+
 @dataclass
 class ApplyResult:
     size: int = 0  # bytes of regular-file content written

@@ -16,6 +16,7 @@ import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from runtime.linux import symlinks
 from runtime.linux import syscalls as sc
 from runtime.spec import Mount, Rootfs
 
@@ -54,7 +55,7 @@ DEV_LINKS: tuple[tuple[str, str], ...] = (
     ("stderr", "/proc/self/fd/2"), ("ptmx", "pts/ptmx"), ("core", "/proc/kcore"),
 )
 _MAX_MOUNT_DATA = 4000  # one page, minus the kernel's slack
-_MAX_LINKS = 40
+_MAX_LINKS = symlinks.MAX_LINKS
 
 
 @dataclass(frozen=True)
@@ -91,32 +92,19 @@ def resolve_in_root(root: str, path: str) -> str:
 
     Components that do not exist yet are taken literally (they cannot be links).
     """
-    parts = [p for p in path.split("/") if p not in ("", ".")]
-    resolved: list[str] = []
-    links = 0
-    while parts:
-        part = parts.pop(0)
-        if part == "..":
-            if resolved:
-                resolved.pop()
-            continue
-        candidate = os.path.join(root, *resolved, part)
+
+    def link_at(parts: list[str], more: bool) -> str | None:
+        candidate = os.path.join(root, *parts)
         try:
             mode = os.lstat(candidate).st_mode
         except (FileNotFoundError, NotADirectoryError):
-            resolved.append(part)
-            continue
-        if stat.S_ISLNK(mode):
-            links += 1
-            if links > _MAX_LINKS:
-                raise OSError(errno.ELOOP, f"too many symlinks resolving {path!r} in {root}")
-            target = os.readlink(candidate)
-            if target.startswith("/"):
-                resolved = []
-            parts = [p for p in target.split("/") if p not in ("", ".")] + parts
-            continue
-        resolved.append(part)
-    return os.path.join(root, *resolved)
+            return None
+        return os.readlink(candidate) if stat.S_ISLNK(mode) else None
+
+    try:
+        return os.path.join(root, *symlinks.follow(path.split("/"), link_at, _MAX_LINKS))
+    except symlinks.TooManyLinks:
+        raise OSError(errno.ELOOP, f"too many symlinks resolving {path!r} in {root}") from None
 
 
 def ensure_target(path: str, kind: str) -> None:

@@ -17,8 +17,9 @@ import stat
 from collections.abc import Sequence
 from pathlib import Path
 
-OPAQUE_XATTR = "trusted.overlay.opaque"
-_MAX_LINKS = 40
+from runtime.images.layers import is_opaque
+from runtime.linux import symlinks
+
 _CHUNK = 1 << 20
 
 
@@ -41,32 +42,24 @@ class Layers:
 
     def resolve(self, path: str) -> list[str] | None:
         """The components of `path` with every symlink followed inside the merged tree; None if it is absent."""
-        todo = [p for p in path.split("/") if p not in ("", ".")]
-        done: list[str] = []
-        links = 0
-        while todo:
-            part = todo.pop(0)
-            if part == "..":
-                if done:
-                    done.pop()
-                continue
-            entry = self.stack([*done, part])
+
+        def link_at(parts: list[str], more: bool) -> str | None:
+            entry = self.stack(parts)
             if not entry:
-                return None
+                raise FileNotFoundError(path)
             st = os.lstat(entry[0])
             if stat.S_ISLNK(st.st_mode):
-                links += 1
-                if links > _MAX_LINKS:
-                    raise OSError(errno.ELOOP, f"too many symlinks resolving {path!r}")
-                target = os.readlink(entry[0])
-                if target.startswith("/"):
-                    done = []
-                todo = [p for p in target.split("/") if p not in ("", ".")] + todo
-                continue
-            if todo and not stat.S_ISDIR(st.st_mode):
-                return None
-            done.append(part)
-        return done
+                return os.readlink(entry[0])
+            if more and not stat.S_ISDIR(st.st_mode):
+                raise NotADirectoryError(path)
+            return None
+
+        try:
+            return symlinks.follow(path.split("/"), link_at)
+        except symlinks.TooManyLinks:
+            raise OSError(errno.ELOOP, f"too many symlinks resolving {path!r}") from None
+        except (FileNotFoundError, NotADirectoryError):
+            return None
 
 
 def merged_entry(dirs: Sequence[str], name: str, overlay: bool) -> tuple[list[str], bool]:
@@ -89,7 +82,7 @@ def merged_entry(dirs: Sequence[str], name: str, overlay: bool) -> tuple[list[st
                 return [path], False
             break
         found.append(path)
-        if overlay and _opaque(path):
+        if overlay and is_opaque(path):
             break
     return found, True
 
@@ -216,13 +209,6 @@ def _lstat(path: str) -> os.stat_result | None:
 
 def _whiteout(st: os.stat_result) -> bool:
     return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
-
-
-def _opaque(path: str) -> bool:
-    try:
-        return os.getxattr(path, OPAQUE_XATTR, follow_symlinks=False) == b"y"
-    except OSError:
-        return False
 
 
 def is_empty(path: Path) -> bool:

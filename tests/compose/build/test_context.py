@@ -11,6 +11,7 @@ from pathlib import Path
 from compose.build.context import write_context
 from compose.build.spec import build_spec
 from tests.compose.build.helpers import project
+from tests.runtime.build.clients import write
 
 
 def tar_of(folder: Path, build: str) -> tuple[str, dict[str, tarfile.TarInfo], dict[str, bytes]]:
@@ -24,16 +25,9 @@ def tar_of(folder: Path, build: str) -> tuple[str, dict[str, tarfile.TarInfo], d
     return context.dockerfile, members, data
 
 
-def files(folder: Path, names: dict[str, str]) -> None:
-    for name, text in names.items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-
-
 def test_ignore_rules_exceptions_and_the_files_always_sent(tmp_path: Path) -> None:
     ctx = tmp_path / "ctx"
-    files(ctx, {"Dockerfile": "FROM busybox\n", ".dockerignore": "*.log\n!keep.log\ndocs\n!docs/README\nDockerfile\n"
+    write(ctx, {"Dockerfile": "FROM busybox\n", ".dockerignore": "*.log\n!keep.log\ndocs\n!docs/README\nDockerfile\n"
                 ".dockerignore\nnode_modules\n", "a.log": "", "keep.log": "k", "docs/README": "r", "docs/x": "",
                 "node_modules/m/i.js": "", "src/main.c": "int main;"})
     os.symlink("/etc/passwd", ctx / "src" / "link")
@@ -48,7 +42,7 @@ def test_ignore_rules_exceptions_and_the_files_always_sent(tmp_path: Path) -> No
 
 
 def test_a_dockerfile_outside_the_context_goes_in_under_a_random_name(tmp_path: Path) -> None:
-    files(tmp_path, {"Dockerfile.web": "FROM busybox\n", "ctx/a": "a", "ctx/.dockerignore": "b\n", "ctx/b": ""})
+    write(tmp_path, {"Dockerfile.web": "FROM busybox\n", "ctx/a": "a", "ctx/.dockerignore": "b\n", "ctx/b": ""})
     name, members, data = tar_of(tmp_path, "{context: ./ctx, dockerfile: ../Dockerfile.web}")
     assert name.startswith(".dockerfile.") and len(name) == len(".dockerfile.") + 20
     assert data[name] == b"FROM busybox\n" and set(members) == {"a", ".dockerignore", name}
@@ -62,7 +56,7 @@ def test_dockerfile_inline(tmp_path: Path) -> None:
 
 
 def test_the_dockerfile_own_ignore_file_is_the_one_sent(tmp_path: Path) -> None:
-    files(tmp_path, {"docker/app.Dockerfile": "FROM busybox\n", "docker/app.Dockerfile.dockerignore": "secret\n",
+    write(tmp_path, {"docker/app.Dockerfile": "FROM busybox\n", "docker/app.Dockerfile.dockerignore": "secret\n",
                      ".dockerignore": "public\n", "secret": "", "public": "p"})
     name, members, data = tar_of(tmp_path, "{context: ., dockerfile: docker/app.Dockerfile}")
     assert name == "docker/app.Dockerfile"
@@ -70,6 +64,6 @@ def test_the_dockerfile_own_ignore_file_is_the_one_sent(tmp_path: Path) -> None:
 
 
 def test_an_excluded_folder_holding_the_dockerfile_is_entered(tmp_path: Path) -> None:
-    files(tmp_path, {"build/Dockerfile": "FROM busybox\n", "build/other": "", ".dockerignore": "build\n"})
+    write(tmp_path, {"build/Dockerfile": "FROM busybox\n", "build/other": "", ".dockerignore": "build\n"})
     name, members, _ = tar_of(tmp_path, "{context: ., dockerfile: build/Dockerfile}")
     assert name == "build/Dockerfile" and "build/Dockerfile" in members and "build/other" not in members

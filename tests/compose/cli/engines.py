@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -131,3 +132,15 @@ def docker_cli(handle: EngineHandle, *args: str, check: bool = True,
 def docker_out(handle: EngineHandle, *args: str) -> str:
     """What docker prints for a command that must succeed, to compare our CLI's output with."""
     return docker_cli(handle, *args).stdout
+
+
+@contextmanager
+def docker_py_client(handle: EngineHandle) -> Iterator[Any]:
+    """docker-py's client on the engine (API version negotiated), closed when the block ends."""
+    import docker
+
+    api = docker.DockerClient(base_url=handle.host, version="auto")
+    try:
+        yield api
+    finally:
+        api.close()

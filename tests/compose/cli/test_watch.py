@@ -44,6 +44,16 @@ def cat(stack: Stack, path: str) -> str:
     return result.stdout if result.returncode == 0 else ""
 
 
+def interrupt(process: subprocess.Popen[str], timeout: float) -> tuple[str, str]:
+    """Ctrl+C, then the command's (stdout, stderr); killed if it has not ended within `timeout`."""
+    process.send_signal(signal.SIGINT)
+    try:
+        return process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.communicate()
+
+
 def test_watch_syncs_without_a_restart(stack: Stack) -> None:
     stack.write(APP)
     (stack.dir / "src").mkdir()
@@ -77,12 +87,7 @@ def test_watch_syncs_without_a_restart(stack: Stack) -> None:
         (stack.dir / "restart.conf").write_text("b\n")
         assert wait_for(lambda: cat(stack, "/tmp/starts") == "started\nstarted\n", timeout=15)
     finally:
-        watcher.send_signal(signal.SIGINT)
-        try:
-            _out, err = watcher.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            watcher.kill()
-            _out, err = watcher.communicate()
+        _out, err = interrupt(watcher, 15)
     assert "Traceback" not in err, err
     assert "Syncing" in err, err
 
@@ -110,12 +115,7 @@ services:
         assert wait_for(lambda: cat(stack, "/version") == "v2\n", timeout=60), "rebuilt and recreated"
         assert stack.inspect(f"{stack.name}-app-1")["Id"] != first
     finally:
-        watcher.send_signal(signal.SIGINT)
-        try:
-            _out, err = watcher.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            watcher.kill()
-            _out, err = watcher.communicate()
+        _out, err = interrupt(watcher, 15)
     assert "Traceback" not in err, err
     assert 'Rebuilt image and recreated service "app"' in err, err
 
@@ -159,11 +159,6 @@ services:
         (stack.dir / "src" / "new.txt").write_text("fresh\n")
         assert wait_for(lambda: cat(stack, "/app/new.txt") == "fresh\n", timeout=5)
     finally:
-        up.send_signal(signal.SIGINT)
-        try:
-            out, err = up.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            up.kill()
-            out, err = up.communicate()
+        out, err = interrupt(up, 30)
     assert "app is up" in out, out + err
     assert "Traceback" not in err, err

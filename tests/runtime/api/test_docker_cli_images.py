@@ -25,7 +25,7 @@ from typing import Any
 import docker as docker_py
 import pytest
 
-from tests.compose.cli.engines import DOCKER, busybox_engine, docker_cli, stop_engine, stop_supervisor
+from tests.compose.cli.engines import DOCKER, busybox_engine, docker_cli, docker_py_client, stop_engine, stop_supervisor
 from tests.engine_fixture import EngineHandle, start_private_engine
 
 pytestmark = pytest.mark.root
@@ -54,11 +54,8 @@ def busybox_id(handle: EngineHandle) -> str:
 
 @pytest.fixture
 def client(engine: EngineHandle) -> Iterator[Any]:
-    api = docker_py.DockerClient(base_url=engine.host, version="auto")
-    try:
+    with docker_py_client(engine) as api:
         yield api
-    finally:
-        api.close()
 
 
 # the docker CLI
@@ -166,8 +163,6 @@ def test_docker_py_images_list(client: Any) -> None:
 
 
 def test_docker_py_images_get(client: Any, engine: EngineHandle) -> None:
-    import docker as docker_py
-
     image = client.images.get("busybox")
     assert image.id == busybox_id(engine) and image.attrs["Config"]["Cmd"] == ["sh"]
     assert image.history()[0]["Id"] == image.id

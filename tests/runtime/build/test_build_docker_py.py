@@ -10,7 +10,7 @@ from typing import Any
 import docker as docker_py
 import pytest
 
-from tests.compose.cli.engines import engine_with_busybox, stop_engine
+from tests.compose.cli.engines import docker_py_client, engine_with_busybox, stop_engine
 from tests.engine_fixture import EngineHandle, start_private_engine
 from tests.runtime.build.clients import docker, steps, write
 
@@ -19,11 +19,8 @@ pytestmark = pytest.mark.root
 
 @pytest.fixture
 def client(engine: EngineHandle) -> Iterator[Any]:
-    api = docker_py.DockerClient(base_url=engine.host, version="auto")
-    try:
+    with docker_py_client(engine) as api:
         yield api
-    finally:
-        api.close()
 
 
 def test_docker_py_build(client: Any, busybox: str, tmp_path: Path) -> None:

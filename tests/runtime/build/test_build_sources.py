@@ -7,16 +7,15 @@ import hashlib
 import io
 import os
 import tarfile
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import docker as docker_py
 import pytest
 
+from tests.compose.cli.engines import docker_py_client
 from tests.engine_fixture import EngineHandle
 from tests.runtime.build.clients import docker, steps, write
+from tests.runtime.build.http_files import Routes, serving
 
 pytestmark = pytest.mark.root
 CONF = b"listen 8080\n"
@@ -33,34 +32,11 @@ def tar_gz(files: dict[str, bytes], owner: tuple[int, int] = (0, 0)) -> bytes:
     return buf.getvalue()
 
 
-class Handler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        routes = self.server.routes  # type: ignore[attr-defined]
-        status, headers, body = routes.get(self.path, (404, {}, b"not found"))
-        self.send_response(status)
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def server() -> Iterator[tuple[str, dict[str, tuple[int, dict[str, str], bytes]]]]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    routes: dict[str, tuple[int, dict[str, str], bytes]] = {
-        "/conf/app.conf": (200, {"Last-Modified": "Wed, 21 Oct 2015 07:28:00 GMT"}, CONF),
-    }
-    httpd.routes = routes  # type: ignore[attr-defined]
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", routes
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+def server() -> Iterator[tuple[str, Routes]]:
+    routes: Routes = {"/conf/app.conf": (200, {"Last-Modified": "Wed, 21 Oct 2015 07:28:00 GMT"}, CONF)}
+    with serving(routes) as url:
+        yield url, routes
 
 
 def files_of(engine: EngineHandle, image: str, *paths: str) -> dict[str, str]:
@@ -194,7 +170,7 @@ def test_copy_cache_keys_content_and_metadata_not_mtime(engine: EngineHandle, bu
 
 
 def test_add_archives_and_urls(engine: EngineHandle, busybox: str, tmp_path: Path,
-                               server: tuple[str, dict[str, tuple[int, dict[str, str], bytes]]]) -> None:
+                               server: tuple[str, Routes]) -> None:
     url, routes = server
     routes["/pkg.tar.gz"] = (200, {}, tar_gz({"inside": b"i\n"}))
     ctx = write(tmp_path / "ctx", {
@@ -226,11 +202,8 @@ def test_add_archives_and_urls(engine: EngineHandle, busybox: str, tmp_path: Pat
     assert f"failed to GET {url}/nothere with status 404 Not Found" in failed.stderr, failed.stderr
     routes["/ctx.tar.gz"] = (200, {"Content-Type": "application/x-gzip"}, tar_gz({
         "Dockerfile": f"FROM {busybox}\nCOPY hello.txt /\n".encode(), "hello.txt": b"remote\n"}))
-    client = docker_py.DockerClient(base_url=engine.host, version="auto")
-    try:
+    with docker_py_client(engine) as client:
         client.images.build(path=f"{url}/ctx.tar.gz", tag="remote-ctx")
-    finally:
-        client.close()
     assert cat(engine, "remote-ctx", "/hello.txt") == "remote\n"
     docker(engine, "rmi", "added", "remote-ctx")
 

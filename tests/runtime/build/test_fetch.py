@@ -11,9 +11,7 @@ import os
 import shutil
 import subprocess
 import tarfile
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ import pytest
 from runtime.build.copying import CopyError, select, write_tar
 from runtime.build.fetch import FetchError, fetch_remote_context, fetch_url, is_archive, unpack
 from runtime.images.layers import apply_layer
+from tests.runtime.build.http_files import Routes, serving
 
 pytestmark = pytest.mark.anyio
 BODY = b"downloaded content\n"
@@ -37,7 +36,7 @@ def tar_bytes(files: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
-ROUTES: dict[str, tuple[int, dict[str, str], bytes]] = {
+ROUTES: Routes = {
     "/files/app.conf": (200, {"Last-Modified": "Wed, 21 Oct 2015 07:28:00 GMT"}, BODY),
     "/download/": (200, {"Content-Disposition": 'attachment; filename="named.bin"'}, BODY),
     "/nameless/": (200, {}, BODY),
@@ -49,31 +48,10 @@ ROUTES: dict[str, tuple[int, dict[str, str], bytes]] = {
 }
 
 
-class Handler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        status, headers, body = ROUTES.get(self.path, (404, {}, b"not found"))
-        self.send_response(status)
-        for key, value in headers.items():
-            self.send_header(key, value)
-        if "Content-Type" not in headers:
-            self.send_header("Content-Type", "")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def server() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+    with serving(ROUTES, blank_type=True) as url:
+        yield url
 
 
 @pytest.fixture

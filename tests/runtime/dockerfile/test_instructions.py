@@ -7,12 +7,7 @@ import pytest
 from runtime.dockerfile import instructions as ins
 from runtime.dockerfile.errors import DockerfileError
 from runtime.dockerfile.parser import parse
-
-
-def only(text: str) -> ins.Instruction:
-    (stage,) = parse("FROM scratch\n" + text).stages
-    (instruction,) = stage.instructions
-    return instruction
+from tests.runtime.dockerfile.helpers import only
 
 
 def test_run_flags_and_mounts() -> None:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from runtime.dockerfile import instructions as ins
-from runtime.dockerfile.parser import parse
 from runtime.dockerfile.run_argv import RunArgv, ScriptFile, run_argv
+from tests.runtime.dockerfile.helpers import only
 
 
 def run_of(text: str) -> ins.Run:
-    (stage,) = parse("FROM scratch\n" + text).stages
-    (run,) = stage.instructions
+    run = only(text)
     assert isinstance(run, ins.Run)
     return run
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from runtime.images.layers import OPAQUE_XATTR
 from runtime.volumes import VolumeStore
-from runtime.volumes.populate import OPAQUE_XATTR, copy_directory, copy_image_path
+from runtime.volumes.populate import copy_directory, copy_image_path
 
 pytestmark = pytest.mark.root
 
