@@ -20,22 +20,25 @@ MAX_LOWER = 3900  # bytes of lowerdir= (overlay's options are limited to a page)
 
 def lookup(layers: Sequence[Path], path: str) -> Path | None:
     """The host path of `path` in the topmost layer holding it (`layers` lowest first); None
-    when absent or deleted by a whiteout above it."""
+    when absent, deleted by a whiteout above it, or under something that is not a directory (a
+    symlink on the way is not followed, here or on the host: `resolve` first)."""
     parts = [p for p in path.split("/") if p and p != "."]
     for layer in reversed(layers):
         current = layer
         for depth, part in enumerate(parts):
             current = current / part
             try:
-                st = os.lstat(current)
-            except (FileNotFoundError, NotADirectoryError):
+                st = os.lstat(current)  # its parents were lstat-ed as directories: nothing followed
+            except FileNotFoundError:
                 break
             if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
                 return None  # a whiteout
-            if depth < len(parts) - 1 and stat.S_ISDIR(st.st_mode) and is_opaque(current):
-                # Nothing below this directory comes from lower layers.
-                rest = current.joinpath(*parts[depth + 1 :])
-                return rest if os.path.lexists(rest) else None
+            if depth == len(parts) - 1:
+                return current
+            if not stat.S_ISDIR(st.st_mode):
+                return None  # a file or a link here hides whatever lower layers hold below this path
+            if is_opaque(current):  # nothing below this directory comes from lower layers
+                return lookup([current], "/".join(parts[depth + 1 :]))
         else:
             return current
     return None
@@ -56,12 +59,12 @@ def resolve(layers: Sequence[Path], path: str, hops: int = symlinks.MAX_LINKS) -
 
 
 def is_dir(layers: Sequence[Path], path: str) -> bool:
-    found = lookup(layers, path)
+    found = lookup(layers, resolve(layers, path))
     return found is not None and found.is_dir() and not found.is_symlink()
 
 
 def read_file(layers: Sequence[Path], path: str) -> bytes | None:
-    found = lookup(layers, path)
+    found = lookup(layers, resolve(layers, path))
     if found is None or not found.is_file() or found.is_symlink():
         return None
     return found.read_bytes()
