@@ -125,9 +125,11 @@ class Exec(DrainedExit):
                 pid, pidfd, born_in = births.clone_in_cgroup(0, cgroup_fd)
                 if pid == 0:
                     _child(self.spec, c, ns, root, stdio, child_sync, bpf, born_in)
+            finally:
+                # Also when the clone failed (the container's PID 1 just died: ENOMEM): a supervisor
+                # left with a dead pid_for_children fails every later birth's clone with EINVAL.
                 if pid_ns >= 0:
                     sc.setns(own_pid_ns, sc.CLONE_NEWPID)
-            finally:
                 os.close(own_pid_ns)
                 if cgroup_fd is not None:
                     os.close(cgroup_fd)
