@@ -72,6 +72,8 @@ async def build_image(engine: Engine, request: Request) -> Response:
                         exc = item.exc
                         code = getattr(exc, "code", None)
                         if not started and code is None:
+                            if type(exc).__name__ == "BuildFailed":  # the Dockerfile's fault, found before any line
+                                raise bad_request(str(exc)) from exc
                             raise exc
                         message = str(getattr(exc, "message", "") or exc) or type(exc).__name__
                         if not isinstance(exc, EngineError) and code is None and type(exc).__name__ != "BuildFailed":

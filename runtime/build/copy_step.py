@@ -9,8 +9,12 @@ import dataclasses
 import hashlib
 import json
 import logging
+import os
+import stat
+import tarfile
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -172,9 +176,45 @@ async def copy_files(steps: Steps, state: StageState, instruction: ins.Copy, emi
             return 1 if counted.count > 1024 else _has_members(counted)
 
         try:
-            await steps.commit(state, key, config, history.created_by(probe), write)
+            # Context files the layer holds unchanged are linked into its snapshot, not written again.
+            reuse = same_sources(chosen) if layers is None else None
+            await steps.commit(state, key, config, history.created_by(probe), write, reuse)
         except copying.CopyError as exc:
             raise BuildFailed(str(exc)) from None
+
+
+def same_sources(selection: copying.Selection) -> Callable[[tarfile.TarInfo], int | None]:
+    """For the layer's unpacking: the context file a tar member was written from, opened, when
+    it is that file exactly (size, mode, owner, mtime; so no --chown/--chmod changed it)."""
+    by_rel: dict[str, list[copying.Entry]] = {}
+    files = [e for s in selection.sources for e in s.entries if e.kind == "file" and e.host is not None]
+    for entry in files:
+        by_rel.setdefault(entry.rel, []).append(entry)
+
+    def find(member: tarfile.TarInfo) -> int | None:
+        parts = [p for p in member.name.split("/") if p]
+        found: list[copying.Entry] = []
+        for start in range(len(parts)):
+            found = by_rel.get("/".join(parts[start:]), [])
+            if found:
+                break
+        if not found and len(files) == 1:
+            found = files
+        if len(found) != 1 or found[0].host is None:
+            return None
+        try:
+            fd = os.open(found[0].host, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            return None
+        st = os.fstat(fd)
+        if (stat.S_ISREG(st.st_mode) and st.st_size == member.size and stat.S_IMODE(st.st_mode) == member.mode & 0o7777
+                and (st.st_uid, st.st_gid) == (member.uid, member.gid)
+                and abs(st.st_mtime_ns / 1e9 - member.mtime) < 1e-6):
+            return fd
+        os.close(fd)
+        return None
+
+    return find
 
 
 class _Counting:

@@ -47,7 +47,7 @@ def removing(container_id: str) -> Message:
 
 
 def triggers(count: int) -> Message:
-    return stream(f"# Executing {count} build {'trigger' if count == 1 else 'triggers'}")
+    return stream(f"# Executing {count} build {'trigger' if count == 1 else 'triggers'}...")
 
 
 def unused_args(names: list[str]) -> Message:

@@ -78,9 +78,9 @@ def prune(cache: BuildCache, images: object, in_use: Callable[[str], bool], spec
         if image_id in kept_images or image_id not in before or in_use(image_id):
             deleted.append(entry.key)
             continue
-        doc = images.inspect(image_id)
-        if not doc.get("RepoTags") and not doc.get("RepoDigests"):
-            with contextlib.suppress(Exception):  # held by another: it stays
+        with contextlib.suppress(Exception):  # gone with a chain already, or held by another: it stays
+            doc = images.inspect(image_id)
+            if not doc.get("RepoTags") and not doc.get("RepoDigests"):
                 images.remove(image_id, in_use=in_use)
         deleted.append(entry.key)
     mounts, mount_bytes = prune_caches(cache.root.parent / "run-cache")  # RUN --mount=type=cache dirs

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from runtime.images.layers import OPAQUE_XATTR
 
+MAX_LOWER = 3900  # bytes of lowerdir= (overlay's options are limited to a page)
+
 
 def lookup(layers: Sequence[Path], path: str) -> Path | None:
     """The host path of `path` in the topmost layer holding it (`layers` lowest first); None
@@ -98,6 +100,11 @@ def mounted(layers: Sequence[Path], work: Path) -> Iterator[Path]:
 
     target = Path(tempfile.mkdtemp(prefix="rootfs-", dir=work))
     lower = ":".join(str(p) for p in reversed(layers))
+    if len(lower) > MAX_LOWER:  # the mount options fit a page: short links to the layers instead
+        links = Path(tempfile.mkdtemp(prefix="l", dir=work))
+        for number, layer in enumerate(reversed(layers)):
+            (links / format(number, "x")).symlink_to(layer)
+        lower = ":".join(str(links / format(n, "x")) for n in range(len(layers)))
     syscalls.mount("overlay", str(target), "overlay", os.MS_RDONLY if hasattr(os, "MS_RDONLY") else 1,
                    f"lowerdir={lower}")
     try:

@@ -3,6 +3,7 @@ mounts, the build args in its environment (and `|N k=v` in its history), then th
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import copy
 import logging
@@ -106,8 +107,12 @@ async def _container(steps: Steps, state: StageState, key: str, body: dict[str, 
     await emit(messages.running_in(container_id))
     remove = build.options.force_rm
     try:
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")  # a character split across reads
+
         async def output(data: bytes) -> None:
-            await emit(messages.raw(data.decode("utf-8", errors="replace")))
+            text = decoder.decode(data)
+            if text:
+                await emit(messages.raw(text))
 
         code = await run_step.run(manager, container_id, output)
         ran = time.monotonic()

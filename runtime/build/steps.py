@@ -28,6 +28,7 @@ from runtime.dockerfile.errors import DockerfileError
 from runtime.dockerfile.words import expand as expand_word
 from runtime.images import docker_json
 from runtime.images.commit import commit_config
+from runtime.images.layers import Reuse
 
 
 def _nothing(_out: BinaryIO) -> int:
@@ -94,7 +95,7 @@ class Steps:
         state.layers = await anyio.to_thread.run_sync(self.build.images.rootfs_layers, image_id)
 
     async def commit(self, state: StageState, key: str, config: dict[str, Any], created_by: str,
-                     write: Callable[[BinaryIO], int] = _nothing) -> str:
+                     write: Callable[[BinaryIO], int] = _nothing, reuse: Reuse | None = None) -> str:
         parent = state.image_id
         created = docker_json.format_time(time.time())
         author = state.author
@@ -104,7 +105,7 @@ class Steps:
                                  created_by=created_by)
 
         def work() -> str:
-            image_id = self.build.images.commit(parent, write, make, None, None, parent_link=parent)
+            image_id = self.build.images.commit(parent, write, make, None, None, parent_link=parent, reuse=reuse)
             self.build.cache.record(key, image_id, parent)
             return image_id
 

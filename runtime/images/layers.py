@@ -173,13 +173,7 @@ class _Extractor:
             self.dirs[tuple(parts)] = self._meta(member)
         elif member.isreg():
             self._clear(pfd, leaf)
-            same = self.reuse(member) if self.reuse is not None else None
-            if same is not None:
-                try:
-                    os.link(f"/proc/self/fd/{same}", leaf, dst_dir_fd=pfd, follow_symlinks=True)
-                finally:
-                    os.close(same)
-            else:
+            if not self._link_same(pfd, leaf, member):
                 self._write_file(pfd, leaf, member, tar)
         elif member.issym():
             self._clear(pfd, leaf)
@@ -205,6 +199,20 @@ class _Extractor:
             )
         else:
             self.result.skipped.append(f"{member.name}: unsupported tar entry type {member.type!r}")
+
+    def _link_same(self, pfd: int, leaf: str, member: tarfile.TarInfo) -> bool:
+        """Hard-link the identical file `reuse` offers, if any (another device: write it instead)."""
+        same = self.reuse(member) if self.reuse is not None else None
+        if same is None:
+            return False
+        try:
+            os.link(f"/proc/self/fd/{same}", leaf, dst_dir_fd=pfd, follow_symlinks=True)
+        except OSError:
+            return False
+        finally:
+            os.close(same)
+        self.result.size += member.size
+        return True
 
     def _write_file(self, pfd: int, leaf: str, member: tarfile.TarInfo, tar: tarfile.TarFile) -> None:
         fd = os.open(leaf, _FILE_FLAGS, 0o600, dir_fd=pfd)

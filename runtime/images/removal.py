@@ -77,8 +77,21 @@ class Removal:
         out.extend({"Deleted": chain} for chain in layer_order if chain in removed)
         return freed
 
+    def _has_children(self, image_id: str) -> bool:
+        return any(other.parent == image_id for other in self._meta.images())
+
+    def _delete_chain(self, image: ImageRecord, out: list[dict[str, Any]], in_use: InUse) -> None:
+        """Delete the image, then its untagged parents no other image or container holds (dockerd's
+        prune of a build's steps: `docker rmi` takes the chain of a built image with it)."""
+        self._delete(image, out)
+        parent = self._meta.image(image.parent) if image.parent else None
+        while (parent is not None and not self._meta.refs_of(parent.id) and not in_use(parent.id)
+               and not self._has_children(parent.id)):
+            self._delete(parent, out)
+            parent = self._meta.image(parent.parent) if parent.parent else None
+
     def remove(
-        self, image_id: str, ref: str, by_name: Reference | None, force: bool, in_use: InUse
+        self, image_id: str, ref: str, by_name: Reference | None, force: bool, in_use: InUse, prune: bool = True
     ) -> list[dict[str, Any]]:
         with self._lock:
             image = self._meta.image(image_id)
@@ -101,8 +114,13 @@ class Removal:
                             f"container is using its referenced image {_short(image_id)}"
                         )
                     return self._untag(going)
-                self._delete(image, out)
+                if self._has_children(image_id):
+                    return self._untag(going)  # a parent of other images loses its name only, as in dockerd
+                self._delete_going(image, out, in_use, prune)
                 return out
+            if self._has_children(image_id):
+                raise ImageConflict(f"conflict: unable to delete {_short(image_id)} (cannot be forced) - "
+                                    "image has dependent child images")
             repos = {parse(r.name).name for r in refs if r.kind == "tag"}
             if len(repos) > 1 and not force:
                 raise ImageConflict(
@@ -119,8 +137,14 @@ class Removal:
                     self._meta.delete_ref(row.name)
                     out.append({"Untagged": familiar(row.name)})
                 return out
-            self._delete(image, out)
+            self._delete_going(image, out, in_use, prune)
             return out
+
+    def _delete_going(self, image: ImageRecord, out: list[dict[str, Any]], in_use: InUse, prune: bool) -> None:
+        if prune:
+            self._delete_chain(image, out, in_use)
+        else:
+            self._delete(image, out)
 
     def _untag(self, names: list[str]) -> list[dict[str, Any]]:
         for name in names:

@@ -25,6 +25,7 @@ from runtime.images.distribution import Distribution
 from runtime.images.errors import ImageConflict, ImageInvalid, ImageNotFound
 from runtime.images.imports import import_config, ingest_layer
 from runtime.images.ingest import Ingest
+from runtime.images.layers import Reuse
 from runtime.images.leases import Lease, Leases
 from runtime.images.reference import Reference, familiar, parse, try_parse, validate_tag
 from runtime.images.removal import Removal
@@ -209,11 +210,11 @@ class ImageStore:
     def remove(
         self, ref: str, force: bool = False, noprune: bool = False, in_use: InUse = _never
     ) -> list[dict]:
-        """`docker rmi`: [{"Untagged": ...}, {"Deleted": image ID}, {"Deleted": chain ID}...].
-        `noprune` is accepted for the API; there are no parent images to keep here."""
+        """`docker rmi`: [{"Untagged": ...}, {"Deleted": image ID}, {"Deleted": chain ID}...]; the
+        untagged parents nothing else holds go too (a build's steps) unless `noprune`."""
         with self._lock:
             image_id, by_name = self._resolve(ref)
-            return self._removal.remove(image_id, ref, by_name, force, in_use)
+            return self._removal.remove(image_id, ref, by_name, force, in_use, prune=not noprune)
 
     def prune(
         self, dangling_only: bool = True, filters: dict[str, list[str]] | None = None, in_use: InUse = _never
@@ -305,11 +306,12 @@ class ImageStore:
 
     def commit(self, parent: str, write_layer: Callable[[BinaryIO], int],
                make_config: Callable[[dict[str, Any], str | None], bytes], repo: str | None, tag: str | None,
-               *, parent_link: str = "") -> str:
+               *, parent_link: str = "", reuse: Reuse | None = None) -> str:
         """`docker commit`: `parent`'s layers and the one `write_layer` writes (none if it wrote no
         entry), with the config `make_config(parent's config, new diff ID)`; returns the image ID.
         `parent` "" starts from nothing (a build's `FROM scratch`); `parent_link` is recorded as
-        the image's Parent (the builder's steps: dockerd hides untagged parents in `docker images`)."""
+        the image's Parent (the builder's steps: dockerd hides untagged parents in `docker images`);
+        `reuse` offers identical files to link into the new layer's snapshot (a COPY's sources)."""
         target = _target(repo, tag, "commit")
         image_id = self.resolve(parent) if parent else ""
         layers = self._image(image_id, parent).layers if parent else ()
@@ -324,7 +326,7 @@ class ImageStore:
                 layer = writer.commit()
             config = make_config(self._config(image_id) if parent else {}, layer if entries else None)
             blobs = [blob for _chain, blob in layers] + ([layer] if entries else [])
-            prepared = self._unpacker.prepare(config, blobs, lease, now)
+            prepared = self._unpacker.prepare(config, blobs, lease, now, reuse=reuse)
             if parent_link:
                 prepared.record = dataclasses.replace(prepared.record, parent=parent_link)
             refs = [(str(target), "tag")] if target is not None else []

@@ -16,7 +16,7 @@ from typing import Any
 
 from runtime.images.compression import HashingReader, decompressed
 from runtime.images.errors import ImageInvalid, LayerError
-from runtime.images.layers import ApplyResult, apply_layer
+from runtime.images.layers import ApplyResult, Reuse, apply_layer
 from runtime.images.leases import Lease
 from runtime.images.oci import chain_ids, config_diff_ids, layer_media_type, parse_object, sha256_digest
 from runtime.images.snapshots import Snapshots
@@ -41,10 +41,10 @@ class Applied:
     result: ApplyResult
 
 
-def apply_blob(path: Path, dest: Path, what: str) -> Applied:
+def apply_blob(path: Path, dest: Path, what: str, reuse: Reuse | None = None) -> Applied:
     with decompressed(path) as (plain, compression):
         reader = HashingReader(plain)
-        result = apply_layer(reader, dest, what)  # type: ignore[arg-type]
+        result = apply_layer(reader, dest, what, reuse=reuse)  # type: ignore[arg-type]
         reader.drain()
     return Applied(reader.digest, reader.count, compression, result)
 
@@ -82,6 +82,7 @@ class Unpacker:
         lease: Lease,
         now: float,
         manifest: str | None = None,
+        reuse: Reuse | None = None,
     ) -> Prepared:
         """Store the config, apply every layer; returns what `Metadata.add_image` records."""
         image_id = sha256_digest(config_bytes)
@@ -104,7 +105,7 @@ class Unpacker:
             lease.add(chain)
             what = f"layer {index + 1}/{len(diff_ids)} ({blob[:19]})"
             parent = chains[index - 1] if index else ""
-            row = self._layer(diff_id, chain, parent, blob, what, prepared)
+            row = self._layer(diff_id, chain, parent, blob, what, prepared, reuse)
             layers.append((chain, blob))
             size += row.size
         prepared.record = ImageRecord(
@@ -112,7 +113,8 @@ class Unpacker:
         )
         return prepared
 
-    def _layer(self, diff_id: str, chain: str, parent: str, blob: str, what: str, out: Prepared) -> SnapshotRow:
+    def _layer(self, diff_id: str, chain: str, parent: str, blob: str, what: str, out: Prepared,
+               reuse: Reuse | None = None) -> SnapshotRow:
         known_blob = self.meta.layer_blob(blob)
         if known_blob is not None and known_blob.diff_id != diff_id:
             raise LayerError(f"{what}: blob holds DiffID {known_blob.diff_id}, config says {diff_id}")
@@ -123,7 +125,7 @@ class Unpacker:
             return row
 
         def fill(fs: Path) -> Applied:
-            applied = apply_blob(self.blobs.path(blob), fs, what)
+            applied = apply_blob(self.blobs.path(blob), fs, what, reuse)
             if applied.diff_id != diff_id:
                 raise LayerError(f"{what}: content has DiffID {applied.diff_id}, config says {diff_id}")
             return applied

@@ -106,3 +106,10 @@ def test_independent_stages_both_built(engine: EngineHandle, busybox: str, tmp_p
                      "RUN sleep 1 && echo right > /r", "FROM busybox", "COPY --from=left /l /",
                      "COPY --from=right /r /"], out
     assert docker(engine, "run", "--rm", "joined", "cat", "/l", "/r").stdout == "left\nright\n"
+
+
+def test_a_bad_from_word_is_a_400(engine: EngineHandle, busybox: str, tmp_path: Path) -> None:
+    ctx = write(tmp_path, {"Dockerfile": "FROM ${BASE\n"})
+    result = docker(engine, "build", str(ctx), check=False)
+    assert result.returncode != 0 and "Error response from daemon" in result.stderr, result.stderr
+    assert "500" not in result.stderr

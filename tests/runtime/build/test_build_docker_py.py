@@ -89,3 +89,35 @@ def test_image_prune_keeps_the_parents_of_tagged_builds(engine: EngineHandle, bu
     assert dangling.removeprefix("sha256:") in pruned, pruned
     marks = steps(docker(engine, "build", "-t", "kept-chain", str(ctx)).stdout)
     assert [cached for _, cached in marks] == [False, True, True, True], marks
+
+
+def test_rmi_takes_a_built_chain_and_refuses_a_parent(engine: EngineHandle, busybox: str, tmp_path: Path) -> None:
+    before = set(docker(engine, "images", "-aq", "--no-trunc").stdout.split())
+    ctx = write(tmp_path, {"Dockerfile": "FROM busybox\nRUN echo chain > /c\nENV C=1\nRUN echo end > /e\n"})
+    docker(engine, "build", "-t", "chained", str(ctx))
+    made = set(docker(engine, "images", "-aq", "--no-trunc").stdout.split()) - before
+    assert len(made) == 3, made
+    final = docker(engine, "image", "inspect", "-f", "{{.Id}}", "chained").stdout.strip()
+    parent = docker(engine, "image", "inspect", "-f", "{{.Parent}}", "chained").stdout.strip()
+    refused = docker(engine, "rmi", parent, check=False)
+    assert refused.returncode != 0 and "image has dependent child images" in refused.stderr, refused.stderr
+    out = docker(engine, "rmi", "chained").stdout.split()
+    assert out[:2] == ["Untagged:", "chained:latest"] and f"Deleted: {final}" in " ".join(out)
+    assert set(docker(engine, "images", "-aq", "--no-trunc").stdout.split()) == before
+
+
+@pytest.mark.parametrize("kind", ["bz2", "xz"])
+def test_compressed_contexts(client: Any, busybox: str, kind: str) -> None:
+    import bz2
+    import lzma
+    import tarfile
+
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tar:
+        for name, data in (("Dockerfile", b"FROM busybox\nCOPY f /f\n"), ("f", kind.encode())):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    packed = bz2.compress(raw.getvalue()) if kind == "bz2" else lzma.compress(raw.getvalue())
+    image, _ = client.images.build(fileobj=io.BytesIO(packed), custom_context=True, tag=f"ctx-{kind}")
+    assert client.containers.run(image.id, ["cat", "/f"], remove=True) == kind.encode()

@@ -70,3 +70,15 @@ def test_a_client_that_goes_away_stops_the_build(engine: EngineHandle, busybox: 
     while time.monotonic() < deadline and docker(engine, "ps", "-aq").stdout.strip():
         time.sleep(0.2)
     assert docker(engine, "ps", "-aq").stdout.strip() == ""
+
+
+def test_limits_reach_run_steps(engine: EngineHandle, busybox: str, tmp_path: Path) -> None:
+    ctx = write(tmp_path, {"Dockerfile": (
+        "FROM busybox\nRUN (cat /sys/fs/cgroup/memory.max 2>/dev/null"
+        " || cat /sys/fs/cgroup/memory/memory.limit_in_bytes) > /mem"
+        " && (cat /sys/fs/cgroup/cpuset.cpus 2>/dev/null || cat /sys/fs/cgroup/cpuset/cpuset.cpus) > /cpus"
+        " && df -k /dev/shm | tail -1 > /shm\n")})
+    docker(engine, "build", "--memory", "64m", "--cpuset-cpus", "0", "--shm-size", "32m", "-t", "limited", str(ctx))
+    assert docker(engine, "run", "--rm", "limited", "cat", "/mem").stdout.strip() == str(64 * 1024 * 1024)
+    assert docker(engine, "run", "--rm", "limited", "cat", "/cpus").stdout.strip() == "0"
+    assert docker(engine, "run", "--rm", "limited", "cat", "/shm").stdout.split()[1] == "32768"

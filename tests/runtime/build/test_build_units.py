@@ -180,3 +180,23 @@ def test_ordered_output_flush_and_new_lines_never_cross() -> None:
 
     anyio.run(main)
     assert seen[:5] == [f"held{n}" for n in range(5)], seen
+
+
+@pytest.mark.root
+def test_many_layers_mount_through_short_links(tmp_path: Path) -> None:
+    import os
+
+    from runtime.build import rootfs
+
+    layers = []
+    for i in range(60):
+        layer = tmp_path / ("snapshots-" + "x" * 60) / f"{i:064x}" / "fs"
+        layer.mkdir(parents=True)
+        (layer / f"f{i}").write_text(str(i))
+        layers.append(layer)
+    assert len(":".join(map(str, layers))) > rootfs.MAX_LOWER
+    work = tmp_path / "work"
+    work.mkdir()
+    with rootfs.mounted(layers, work) as root:
+        assert len(os.listdir(root)) == 60 and (root / "f59").read_text() == "59"
+    assert not any(p.name.startswith("rootfs-") for p in work.iterdir())
