@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
 
 CHUNK = 64 * 1024
+BATCH = 1 << 20
 
 
 class _BodyReader(io.RawIOBase):
@@ -32,18 +33,35 @@ class _BodyReader(io.RawIOBase):
     def __init__(self, receive: Callable[[], Coroutine[Any, Any, bytes]]) -> None:
         self._receive = receive
         self._buffer = b""
+        self._offset = 0
         self._eof = False
+        self._ended = False  # the body's end came with the last batch
 
     def readable(self) -> bool:
         return True
 
+    async def _batch(self) -> bytes:
+        """The body's next chunks, up to BATCH bytes: one trip to the event loop for many of them
+        (a trip costs ~0.1 ms; a 50 MB upload comes in ~800 chunks)."""
+        parts: list[bytes] = []
+        size = 0
+        while size < BATCH:
+            chunk = await self._receive()
+            if not chunk:
+                self._ended = True
+                break
+            parts.append(chunk)
+            size += len(chunk)
+        return b"".join(parts)
+
     def readinto(self, target: memoryview) -> int:  # type: ignore[override]
-        if not self._buffer and not self._eof:
-            self._buffer = anyio.from_thread.run(self._receive)
+        if self._offset == len(self._buffer) and not self._eof:
+            self._buffer = b"" if self._ended else anyio.from_thread.run(self._batch)
+            self._offset = 0
             self._eof = not self._buffer
-        n = min(len(target), len(self._buffer))
-        target[:n] = self._buffer[:n]
-        self._buffer = self._buffer[n:]
+        n = min(len(target), len(self._buffer) - self._offset)
+        target[:n] = memoryview(self._buffer)[self._offset : self._offset + n]
+        self._offset += n
         return n
 
 

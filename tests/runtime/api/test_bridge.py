@@ -63,3 +63,22 @@ async def test_closing_the_stream_early_stops_the_producer() -> None:
         assert await anext(chunks)
         await chunks.aclose()  # type: ignore[attr-defined]
     assert stopped.is_set()
+
+
+async def test_sync_reader_takes_many_small_chunks_in_one_trip_to_the_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    parts = [b"z" * 1024] * 1000 + [b""]  # a client's upload, as the connection hands it over
+
+    async def receive() -> bytes:
+        return parts.pop(0)
+
+    trips = []
+    real = anyio.from_thread.run
+
+    def counting(fn, *args):  # type: ignore[no-untyped-def]
+        trips.append(fn)
+        return real(fn, *args)
+
+    monkeypatch.setattr(anyio.from_thread, "run", counting)
+    data = await anyio.to_thread.run_sync(lambda: sync_reader(receive).read())
+    assert data == b"z" * 1_024_000
+    assert len(trips) <= 2  # up to a MiB a trip (a thread hop costs ~0.1 ms), not one per chunk
