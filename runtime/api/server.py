@@ -36,6 +36,7 @@ App = Callable[[Request], Awaitable[Response]]
 log = logging.getLogger("pycompose.api")
 
 READ_SIZE = 65536
+BODY_READ_SIZE = 1 << 20  # a request body's reads: fewer trips through h11 and the loop
 # Go's http.Server allows 1 MiB of request head (registry auth headers are big).
 MAX_HEAD = 1024 * 1024
 # How much of an unread request body we swallow to keep the connection alive;
@@ -137,7 +138,8 @@ class _Connection:
             if event is not h11.NEED_DATA:
                 return event
             try:
-                data = await self.stream.receive(READ_SIZE)
+                size = BODY_READ_SIZE if self.h11.their_state is h11.SEND_BODY else READ_SIZE
+                data = await self.stream.receive(size)
             except _GONE:
                 data = b""
             self.h11.receive_data(data)

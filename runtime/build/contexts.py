@@ -2,8 +2,8 @@
 uses the directory unpacked then (`<root>/build/contexts/<sha256 of the tar>`), so an unchanged
 rebuild does not write its context's files again (on this disk, creating a file costs ~0.2 ms).
 
-The request body is spooled to the build's work directory while it is hashed; on a miss it is
-unpacked into a fresh directory that is then renamed into place (complete or absent). A build
+The request body is kept (in memory; past SPILL bytes, in the build's work directory) while it is
+hashed; on a miss it is unpacked into a fresh directory then renamed into place (complete or absent). A build
 holds a shared lock on the directory it uses; the oldest directories beyond `KEEP` are removed
 when nobody holds them. Nothing writes into a kept context (RUN --mount rw binds get copies).
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -29,6 +30,7 @@ from runtime.build.named import PREFIX
 
 KEEP = 4
 CHUNK = 1 << 20
+SPILL = 128 << 20  # bytes of context kept in memory while it is hashed
 LOCK = ".lock"
 DOCKERFILE = "dockerfile.json"
 RECEIVED = "received"  # when the body began to arrive
@@ -37,13 +39,52 @@ NAMED = "named"  # the named contexts' folders, beside the tree
 NAMED_KEY = "\0named"
 
 
-def _spool(body: BinaryIO, path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "wb") as out:
+class _Spool(io.RawIOBase):
+    """The request body, hashed as it arrives and kept for unpacking on a miss: in memory up to
+    SPILL bytes (writing 52 MB to this disk and deleting it costs ~0.1 s), past that in `path`."""
+
+    def __init__(self, body: BinaryIO, path: Path) -> None:
+        digest = hashlib.sha256()
+        self.chunks: list[bytes] = []
+        self.file: BinaryIO | None = None
+        size = 0
         while chunk := body.read(CHUNK):
             digest.update(chunk)
-            out.write(chunk)
-    return digest.hexdigest()
+            size += len(chunk)
+            if self.file is None and size > SPILL:
+                self.file = open(path, "w+b")  # noqa: SIM115 - closed by close()
+                self.file.writelines(self.chunks)
+                self.chunks = []
+            if self.file is not None:
+                self.file.write(chunk)
+            else:
+                self.chunks.append(chunk)
+        self.digest = digest.hexdigest()
+        self.path = path
+        if self.file is not None:
+            self.file.seek(0)
+        self._view = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target: memoryview) -> int:  # type: ignore[override]
+        if self.file is not None:
+            return self.file.readinto(target)  # type: ignore[attr-defined]
+        if not self._view and self.chunks:
+            self._view = memoryview(self.chunks.pop(0))
+        n = min(len(target), len(self._view))
+        target[:n] = self._view[:n]
+        self._view = self._view[n:]
+        return n
+
+    def close(self) -> None:
+        self.chunks = []
+        self._view = memoryview(b"")
+        if self.file is not None:
+            self.file.close()
+            self.path.unlink(missing_ok=True)
+        super().close()
 
 
 @contextlib.contextmanager
@@ -55,32 +96,12 @@ def context_dir(state_root: Path, body: BinaryIO, work: Path, dockerfile: str,
     tar's named contexts (named.PREFIX) are moved out of the tree, beside it."""
     root = build_root(state_root) / "contexts"
     root.mkdir(mode=0o700, exist_ok=True)
-    spooled = work / "context.tar"
     received = time.time()
-    key = hashlib.sha256(f"{_spool(body, spooled)}\0{dockerfile}{NAMED_KEY if named else ''}".encode()).hexdigest()
-    place = root / key
-    if not (place / LOCK).exists():
-        fresh = Path(tempfile.mkdtemp(prefix=".new-", dir=root))
-        try:
-            tree = fresh / "tree"
-            tree.mkdir(mode=0o700)
-            with open(spooled, "rb") as f, _previous(root) as reuse:
-                unpack(f, tree, reuse)
-            if named and (tree / PREFIX).is_dir() and not (tree / PREFIX).is_symlink():
-                os.rename(tree / PREFIX, fresh / NAMED)
-            found = find_dockerfile(tree, dockerfile, dockerfile != "Dockerfile")
-            remove_ignored_files(found)
-            (fresh / DOCKERFILE).write_text(json.dumps({"path": found.dockerfile, "text": found.text}))
-            (fresh / RECEIVED).write_text(repr(received))
-            (fresh / LOCK).touch()
-            try:
-                os.rename(fresh, place)
-            except OSError:  # another build put the same context there first
-                shutil.rmtree(fresh, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(fresh, ignore_errors=True)
-            raise
-    spooled.unlink(missing_ok=True)
+    with _Spool(body, work / "context.tar") as spooled:
+        key = hashlib.sha256(f"{spooled.digest}\0{dockerfile}{NAMED_KEY if named else ''}".encode()).hexdigest()
+        place = root / key
+        if not (place / LOCK).exists():
+            _publish(root, place, io.BufferedReader(spooled, CHUNK), dockerfile, named, received)
     fd = os.open(place / LOCK, os.O_RDONLY | os.O_CLOEXEC)
     try:
         fcntl.flock(fd, fcntl.LOCK_SH)
@@ -90,6 +111,30 @@ def context_dir(state_root: Path, body: BinaryIO, work: Path, dockerfile: str,
         yield Context(place / "tree", saved["path"], saved["text"], place / NAMED if named else None)
     finally:
         os.close(fd)
+
+
+def _publish(root: Path, place: Path, stream: BinaryIO, dockerfile: str, named: bool, received: float) -> None:
+    """Unpack the context into a fresh directory, then rename it to `place` (complete or absent)."""
+    fresh = Path(tempfile.mkdtemp(prefix=".new-", dir=root))
+    try:
+        tree = fresh / "tree"
+        tree.mkdir(mode=0o700)
+        with _previous(root) as reuse:
+            unpack(stream, tree, reuse)
+        if named and (tree / PREFIX).is_dir() and not (tree / PREFIX).is_symlink():
+            os.rename(tree / PREFIX, fresh / NAMED)
+        found = find_dockerfile(tree, dockerfile, dockerfile != "Dockerfile")
+        remove_ignored_files(found)
+        (fresh / DOCKERFILE).write_text(json.dumps({"path": found.dockerfile, "text": found.text}))
+        (fresh / RECEIVED).write_text(repr(received))
+        (fresh / LOCK).touch()
+        try:
+            os.rename(fresh, place)
+        except OSError:  # another build put the same context there first
+            shutil.rmtree(fresh, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(fresh, ignore_errors=True)
+        raise
 
 
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
