@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from runtime.build import sums
 from runtime.build.context import Context, build_root, find_dockerfile, remove_ignored_files, unpack
 from runtime.build.named import PREFIX
 
@@ -108,6 +109,7 @@ def context_dir(state_root: Path, body: BinaryIO, work: Path, dockerfile: str,
         os.utime(place)
         _evict(root, keep=place)
         saved = json.loads((place / DOCKERFILE).read_text())
+        sums.publish(place / "tree")
         yield Context(place / "tree", saved["path"], saved["text"], place / NAMED if named else None)
     finally:
         os.close(fd)
@@ -119,8 +121,9 @@ def _publish(root: Path, place: Path, stream: BinaryIO, dockerfile: str, named: 
     try:
         tree = fresh / "tree"
         tree.mkdir(mode=0o700)
-        with _previous(root) as reuse:
+        with _previous(root) as (reuse, previous):
             unpack(stream, tree, reuse)
+            inherited = sums.inherit(previous, tree) if previous is not None else {}
         if named and (tree / PREFIX).is_dir() and not (tree / PREFIX).is_symlink():
             os.rename(tree / PREFIX, fresh / NAMED)
         found = find_dockerfile(tree, dockerfile, dockerfile != "Dockerfile")
@@ -132,6 +135,8 @@ def _publish(root: Path, place: Path, stream: BinaryIO, dockerfile: str, named: 
             os.rename(fresh, place)
         except OSError:  # another build put the same context there first
             shutil.rmtree(fresh, ignore_errors=True)
+        else:
+            sums.publish(place / "tree", inherited)
     except BaseException:
         shutil.rmtree(fresh, ignore_errors=True)
         raise
@@ -181,7 +186,7 @@ class _Same:
 
 
 @contextlib.contextmanager
-def _previous(root: Path) -> Iterator[_Same | None]:
+def _previous(root: Path) -> Iterator[tuple[_Same | None, Path | None]]:
     """The newest kept context, held (shared lock) while a new one links its unchanged files."""
     kept = sorted((p for p in root.iterdir() if not p.name.startswith(".")), key=lambda p: p.stat().st_mtime,
                   reverse=True)
@@ -196,7 +201,8 @@ def _previous(root: Path) -> Iterator[_Same | None]:
     except (OSError, ValueError):
         received = 0.0
     try:
-        yield _Same(held[1], received) if len(held) == 2 and received else None
+        usable = len(held) == 2 and received
+        yield (_Same(held[1], received), kept[0] / "tree") if usable else (None, None)
     finally:
         for fd in held:
             os.close(fd)
@@ -231,6 +237,7 @@ def _evict(root: Path, keep: Path | None, limit: int = KEEP) -> None:
             continue
         finally:
             os.close(fd)
+        sums.forget(old / "tree")
         shutil.rmtree(trash, ignore_errors=True)
     for stale in root.glob(".new-*"):
         with contextlib.suppress(OSError):

@@ -24,6 +24,7 @@ import stat
 from collections.abc import Sequence
 from pathlib import Path
 
+from runtime.build import sums
 from runtime.build.copy_tar import check_dest, resolve_dest, write_tar
 from runtime.build.globs import Excluder, has_wildcards, match, unescape
 from runtime.build.selection import (
@@ -225,6 +226,9 @@ def _content_hash(entry: Entry) -> bytes:
     if entry.data is not None:
         return hashlib.sha256(entry.data).digest()
     assert entry.host is not None
+    known = sums.lookup(entry.host)
+    if known is not None:
+        return known
     h = hashlib.sha256()
     try:
         with open(entry.host, "rb") as f:
@@ -232,4 +236,5 @@ def _content_hash(entry: Entry) -> bytes:
                 h.update(chunk)
     except OSError as exc:
         raise CopyError(f"failed to compute cache key: {entry.rel}: {exc.strerror or exc}") from None
+    sums.remember(entry.host, h.digest())
     return h.digest()

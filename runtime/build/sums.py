@@ -1,0 +1,67 @@
+"""The sha256 of the files of kept context trees (contexts.py), remembered in this process so a
+COPY does not read 52 MB again to find its cache key when the files have not changed.
+
+A kept tree is never written once published, so a hash known for one of its paths stays true
+while the tree is kept. A new tree's file that is the previous tree's inode (contexts.py links
+it only after comparing its bytes with the tar's) takes the previous tree's hash: never on size
+or mtime alone. A tree's hashes are dropped when it is evicted.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+_lock = threading.Lock()
+_trees: dict[str, dict[str, bytes]] = {}  # a kept tree's path -> its file's relative path -> sha256
+
+
+def _split(host: Path) -> tuple[dict[str, bytes], str] | None:
+    text = str(host)
+    with _lock:
+        for tree, sums in _trees.items():
+            if text.startswith(tree + "/"):
+                return sums, text[len(tree) + 1:]
+    return None
+
+
+def lookup(host: Path) -> bytes | None:
+    found = _split(host)
+    return None if found is None else found[0].get(found[1])
+
+
+def remember(host: Path, digest: bytes) -> None:
+    found = _split(host)
+    if found is not None:
+        with _lock:
+            found[0][found[1]] = digest
+
+
+def publish(tree: Path, inherited: dict[str, bytes] | None = None) -> None:
+    """`tree` is kept from now on (published; nothing writes into it)."""
+    with _lock:
+        sums = _trees.setdefault(str(tree), {})
+        for rel, digest in (inherited or {}).items():
+            sums.setdefault(rel, digest)
+
+
+def forget(tree: Path) -> None:
+    with _lock:
+        _trees.pop(str(tree), None)
+
+
+def inherit(previous: Path, fresh: Path) -> dict[str, bytes]:
+    """The hashes of `previous`'s files that `fresh` holds as the same inode (hard links)."""
+    with _lock:
+        known = dict(_trees.get(str(previous), {}))
+    kept: dict[str, bytes] = {}
+    for rel, digest in known.items():
+        try:
+            old = os.stat(previous / rel, follow_symlinks=False)
+            new = os.stat(fresh / rel, follow_symlinks=False)
+        except OSError:
+            continue
+        if (old.st_dev, old.st_ino) == (new.st_dev, new.st_ino):
+            kept[rel] = digest
+    return kept
