@@ -16,10 +16,12 @@ import hashlib
 import io
 import json
 import os
+import queue
 import shutil
 import stat
 import tarfile
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,28 +42,50 @@ NAMED = "named"  # the named contexts' folders, beside the tree
 NAMED_KEY = "\0named"
 
 
+class _Hasher(threading.Thread):
+    """Hashes the chunks put on its queue (None ends) while the body's next ones are received:
+    sha256 releases the GIL, and the event loop reads the socket meanwhile."""
+
+    def __init__(self) -> None:
+        super().__init__(name="context-hash", daemon=True)
+        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
+        self.digest = hashlib.sha256()
+
+    def run(self) -> None:
+        while (chunk := self.queue.get()) is not None:
+            self.digest.update(chunk)
+
+
 class _Spool(io.RawIOBase):
     """The request body, hashed as it arrives and kept for unpacking on a miss: in memory up to
     SPILL bytes (writing 52 MB to this disk and deleting it costs ~0.1 s), past that in `path`."""
 
     def __init__(self, body: BinaryIO, path: Path) -> None:
-        digest = hashlib.sha256()
         self.chunks: list[bytes] = []
         self.file: BinaryIO | None = None
-        size = 0
-        while chunk := body.read(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-            if self.file is None and size > SPILL:
-                self.file = open(path, "w+b")  # noqa: SIM115 - closed by close()
-                self.file.writelines(self.chunks)
-                self.chunks = []
-            if self.file is not None:
-                self.file.write(chunk)
-            else:
-                self.chunks.append(chunk)
-        self.digest = digest.hexdigest()
         self.path = path
+        size = 0
+        hasher = _Hasher()
+        hasher.start()
+        try:
+            while chunk := body.read(CHUNK):
+                hasher.queue.put(chunk)
+                size += len(chunk)
+                if self.file is None and size > SPILL:
+                    self.file = open(path, "w+b")  # noqa: SIM115 - closed by close()
+                    self.file.writelines(self.chunks)
+                    self.chunks = []
+                if self.file is not None:
+                    self.file.write(chunk)
+                else:
+                    self.chunks.append(chunk)
+        except BaseException:
+            self.close()
+            raise
+        finally:
+            hasher.queue.put(None)
+            hasher.join()
+        self.digest = hasher.digest.hexdigest()
         if self.file is not None:
             self.file.seek(0)
         self._view = memoryview(b"")
