@@ -56,12 +56,22 @@ def inherit(previous: Path, fresh: Path) -> dict[str, bytes]:
     with _lock:
         known = dict(_trees.get(str(previous), {}))
     kept: dict[str, bytes] = {}
-    for rel, digest in known.items():
+    if not known:
+        return kept
+    old_fd = os.open(previous, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        new_fd = os.open(fresh, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
-            old = os.stat(previous / rel, follow_symlinks=False)
-            new = os.stat(fresh / rel, follow_symlinks=False)
-        except OSError:
-            continue
-        if (old.st_dev, old.st_ino) == (new.st_dev, new.st_ino):
-            kept[rel] = digest
+            for rel, digest in known.items():
+                try:
+                    old = os.stat(rel, dir_fd=old_fd, follow_symlinks=False)
+                    new = os.stat(rel, dir_fd=new_fd, follow_symlinks=False)
+                except OSError:
+                    continue
+                if old.st_ino == new.st_ino and old.st_dev == new.st_dev:
+                    kept[rel] = digest
+        finally:
+            os.close(new_fd)
+    finally:
+        os.close(old_fd)
     return kept
