@@ -177,6 +177,24 @@ class _Same:
     def __init__(self, tree_fd: int, received: float) -> None:
         self.tree_fd = tree_fd
         self.received = received
+        self.dirs: dict[tuple[str, ...], int | None] = {(): tree_fd}  # opened once (the tree is kept)
+
+    def _dir(self, parts: tuple[str, ...]) -> int | None:
+        if parts in self.dirs:
+            return self.dirs[parts]
+        parent = self._dir(parts[:-1])
+        fd = None
+        if parent is not None:
+            with contextlib.suppress(OSError):
+                fd = os.open(parts[-1], _DIR, dir_fd=parent)
+        self.dirs[parts] = fd
+        return fd
+
+    def close(self) -> None:
+        for parts, fd in self.dirs.items():
+            if parts and fd is not None:
+                os.close(fd)
+        self.dirs = {}
 
     def __call__(self, member: tarfile.TarInfo) -> int | None:
         # Racy files (git's word): one changed within a second of the previous context being read
@@ -189,17 +207,13 @@ class _Same:
         parts = [p for p in member.name.split("/") if p not in ("", ".")]
         if not parts or ".." in parts:
             return None
-        fd = os.dup(self.tree_fd)
+        fd = self._dir(tuple(parts[:-1]))
+        if fd is None:
+            return None
         try:
-            for part in parts[:-1]:
-                next_fd = os.open(part, _DIR, dir_fd=fd)
-                os.close(fd)
-                fd = next_fd
             leaf = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=fd)
         except OSError:
             return None
-        finally:
-            os.close(fd)
         st = os.fstat(leaf)
         same = (stat.S_IMODE(st.st_mode) == member.mode & 0o7777 and (st.st_uid, st.st_gid) == (member.uid, member.gid)
                 and abs(st.st_mtime_ns / 1e9 - member.mtime) < 1e-6)
@@ -226,7 +240,12 @@ def _previous(root: Path) -> Iterator[tuple[_Same | None, Path | None]]:
         received = 0.0
     try:
         usable = len(held) == 2 and received
-        yield (_Same(held[1], received), kept[0] / "tree") if usable else (None, None)
+        same = _Same(held[1], received) if usable else None
+        try:
+            yield (same, kept[0] / "tree") if same is not None else (None, None)
+        finally:
+            if same is not None:
+                same.close()
     finally:
         for fd in held:
             os.close(fd)
