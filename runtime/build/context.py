@@ -30,6 +30,7 @@ from runtime.images.errors import LayerError
 from runtime.images.layers import Reuse, apply_layer
 
 MODE = 0o700
+CHUNK = 1 << 20  # the tar is read from a buffer of this size (tarfile reads 10 KiB a call)
 STALE = 24 * 3600  # seconds after which a build's leftover work directory is removed
 
 
@@ -74,12 +75,12 @@ def unpack(stream: BinaryIO, dest: Path, reuse: Reuse | None = None) -> None:
                 shutil.copyfileobj(reader, out, 1 << 20)
             try:
                 with decompressed(spool) as (plain, _):
-                    apply_layer(_Padded(plain), dest, "build context", reuse=reuse)  # type: ignore[arg-type]
+                    apply_layer(io.BufferedReader(_Padded(plain), CHUNK), dest, "build context", reuse=reuse)
             finally:
                 spool.unlink(missing_ok=True)
             return
         with _plain(reader, kind) as plain:
-            apply_layer(_Padded(plain), dest, "build context", reuse=reuse)  # type: ignore[arg-type]
+            apply_layer(io.BufferedReader(_Padded(plain), CHUNK), dest, "build context", reuse=reuse)
     except LayerError as exc:
         raise bad_request(str(exc)) from None
     except (OSError, EOFError, lzma.LZMAError) as exc:
