@@ -255,12 +255,16 @@ def drop_unused(state_root: Path) -> None:
     """`POST /build/prune`: every kept context no build is using."""
     root = build_root(state_root) / "contexts"
     if root.is_dir():
-        _evict(root, keep=None, limit=0)
+        _evict(root, keep=None, limit=0, background=False)
 
 
-def _evict(root: Path, keep: Path | None, limit: int = KEEP) -> None:
+def _evict(root: Path, keep: Path | None, limit: int = KEEP, background: bool = True) -> None:
+    """Drop the kept contexts past the newest `limit` that no build holds. Their trees (thousands of
+    files) are deleted off the build's path, in a thread of their own, unless `background` is False
+    (a prune reports what it freed); a tree a stopped engine left half-deleted goes next time."""
     kept = sorted((p for p in root.iterdir() if not p.name.startswith(".")), key=lambda p: p.stat().st_mtime,
                   reverse=True)
+    trash: list[Path] = []
     for old in kept[limit:]:
         if old == keep:
             continue
@@ -274,15 +278,26 @@ def _evict(root: Path, keep: Path | None, limit: int = KEEP) -> None:
             os.close(fd)
             continue  # in use by a build
         try:
-            trash = root / f".old-{old.name}"
-            os.rename(old, trash)
+            os.rename(old, root / f".old-{old.name}")
+            trash.append(root / f".old-{old.name}")
         except OSError:
             continue
         finally:
             os.close(fd)
         sums.forget(old / "tree")
-        shutil.rmtree(trash, ignore_errors=True)
-    for stale in root.glob(".new-*"):
+    trash += [left for left in root.glob(".old-*") if left not in trash]  # nobody uses these
+    for stale in root.glob(".new-*"):  # a context being unpacked, unless it is an hour old
         with contextlib.suppress(OSError):
             if stale.stat().st_mtime < os.path.getmtime(root) - 3600:
-                shutil.rmtree(stale, ignore_errors=True)
+                trash.append(stale)
+    if not trash:
+        return
+    if background:
+        threading.Thread(target=_remove_trees, args=(trash,), name="build-contexts-evict", daemon=True).start()
+    else:
+        _remove_trees(trash)
+
+
+def _remove_trees(trees: list[Path]) -> None:
+    for tree in trees:
+        shutil.rmtree(tree, ignore_errors=True)

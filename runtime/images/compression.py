@@ -5,6 +5,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import hashlib
+import io
 import lzma
 import os
 import shutil
@@ -12,9 +13,12 @@ import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from runtime.images.errors import ImageInvalid
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 CHUNK = 1 << 20
 _MAGIC = (
@@ -32,7 +36,7 @@ def sniff(head: bytes) -> str:
     return "none"
 
 
-class HashingReader:
+class HashingReader(io.RawIOBase):
     """Passes reads through while counting and sha256-hashing every byte."""
 
     def __init__(self, src: BinaryIO) -> None:
@@ -46,6 +50,15 @@ class HashingReader:
             self._hash.update(data)
             self.count += len(data)
         return data
+
+    def readinto(self, buffer: WriteableBuffer) -> int:  # so that io.BufferedReader can read ahead
+        view = memoryview(buffer).cast("B")
+        data = self.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+    def readable(self) -> bool:
+        return True
 
     def drain(self) -> None:
         while self.read(CHUNK):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import tarfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -36,3 +37,21 @@ def test_context_in_memory_or_spooled(tmp_path: Path, monkeypatch: pytest.Monkey
         for name, data in files.items():
             assert (ctx.root / name).read_bytes() == data
     assert list(work.iterdir()) == []
+
+
+def test_old_contexts_are_evicted_off_the_build_path(tmp_path: Path) -> None:
+    state, work = tmp_path / "state", tmp_path / "work"
+    state.mkdir()
+    work.mkdir()
+    for n in range(contexts.KEEP + 3):
+        body = io.BufferedReader(io.BytesIO(_tar({"Dockerfile": b"FROM scratch\n", "n": str(n).encode()})))
+        with contexts.context_dir(state, body, work, "Dockerfile") as ctx:
+            assert (ctx.root / "n").read_text() == str(n)
+    root = contexts.build_root(state) / "contexts"
+    for thread in [t for t in threading.enumerate() if t.name == "build-contexts-evict"]:
+        thread.join(10)
+    assert len([p for p in root.iterdir() if not p.name.startswith(".")]) == contexts.KEEP
+    assert not list(root.glob(".old-*"))
+    (root / ".old-left-by-a-stopped-engine" / "tree").mkdir(parents=True)  # deleted by the next eviction
+    contexts.drop_unused(state)
+    assert list(root.iterdir()) == []
