@@ -24,6 +24,7 @@ from runtime.build import copying, fetch, history, owners, rootfs
 from runtime.build.context import build_root
 from runtime.build.state import BuildFailed, Emit, StageState
 from runtime.dockerfile import instructions as ins
+from runtime.images.layers import Offer
 from runtime.store.durable import write_atomic
 
 if TYPE_CHECKING:
@@ -198,15 +199,17 @@ async def copy_files(steps: Steps, state: StageState, instruction: ins.Copy, emi
             raise BuildFailed(str(exc)) from None
 
 
-def same_sources(selection: copying.Selection) -> Callable[[tarfile.TarInfo], int | None]:
+def same_sources(selection: copying.Selection) -> Callable[[tarfile.TarInfo], Offer | None]:
     """For the layer's unpacking: the context file a tar member was written from, opened, when
-    it is that file exactly (size, mode, owner, mtime; so no --chown/--chmod changed it)."""
+    it is that file exactly (size, mode, owner, mtime; so no --chown/--chmod changed it). Its bytes
+    are the entry's by construction: the member was just written from it, and a kept context's
+    tree is never written to."""
     by_rel: dict[str, list[copying.Entry]] = {}
     files = [e for s in selection.sources for e in s.entries if e.kind == "file" and e.host is not None]
     for entry in files:
         by_rel.setdefault(entry.rel, []).append(entry)
 
-    def find(member: tarfile.TarInfo) -> int | None:
+    def find(member: tarfile.TarInfo) -> Offer | None:
         parts = [p for p in member.name.split("/") if p]
         found: list[copying.Entry] = []
         for start in range(len(parts)):
@@ -225,7 +228,7 @@ def same_sources(selection: copying.Selection) -> Callable[[tarfile.TarInfo], in
         if (stat.S_ISREG(st.st_mode) and st.st_size == member.size and stat.S_IMODE(st.st_mode) == member.mode & 0o7777
                 and (st.st_uid, st.st_gid) == (member.uid, member.gid)
                 and abs(st.st_mtime_ns / 1e9 - member.mtime) < 1e-6):
-            return fd
+            return Offer(fd, known=True)
         os.close(fd)
         return None
 

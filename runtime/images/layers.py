@@ -69,7 +69,16 @@ class _DirMeta:
 
 # For a regular file entry: an open fd of an identical file to hard-link instead of writing the
 # data (a build context unpacked again beside the previous one), or None.
-Reuse = Callable[[tarfile.TarInfo], "int | None"]
+@dataclass(frozen=True)
+class Offer:
+    """A file offered for an entry: `known` when the caller wrote the entry from this very file, whose
+    bytes cannot have changed since (the builder's COPY from a kept context); else its bytes are compared."""
+
+    fd: int
+    known: bool = False
+
+
+Reuse = Callable[[tarfile.TarInfo], "int | Offer | None"]
 
 
 class _Extractor:
@@ -215,21 +224,22 @@ class _Extractor:
         The offer rests on metadata (size, mode, owner, mtime), which a client can give two different
         files alike (generated entries, reproducible builds with mtime 0): the content decides.
         """
-        same = self.reuse(member) if self.reuse is not None else None
-        if same is None:
+        offered = self.reuse(member) if self.reuse is not None else None
+        if offered is None:
             return False
+        same, known = (offered.fd, offered.known) if isinstance(offered, Offer) else (offered, False)
         try:
             src = tar.extractfile(member)
             matched = 0
-            while src is not None and (chunk := src.read(CHUNK)):
+            while not known and src is not None and (chunk := src.read(CHUNK)):
                 if os.pread(same, len(chunk), matched) != chunk:
                     self._write_rest(pfd, leaf, member, src, same, matched, chunk)
                     return True
                 matched += len(chunk)
             try:
                 os.link(f"/proc/self/fd/{same}", leaf, dst_dir_fd=pfd, follow_symlinks=True)
-            except OSError:  # another device: a copy of what matched
-                self._write_rest(pfd, leaf, member, None, same, matched, b"")
+            except OSError:  # another device: a copy of what matched, and of what was not read
+                self._write_rest(pfd, leaf, member, src if known else None, same, matched, b"")
                 return True
         finally:
             os.close(same)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import io
 import os
 import tarfile
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from runtime.images.layers import Reuse, apply_layer
+from runtime.images.layers import Offer, Reuse, apply_layer
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="ownership needs root")
 
@@ -48,4 +49,26 @@ def test_an_identical_file_is_linked(tmp_path: Path) -> None:
     dest = tmp_path / "fs"
     dest.mkdir()
     apply_layer(one_file("f", b"same\n" * 1000), dest, reuse=offer(previous))
+    assert os.stat(dest / "f").st_ino == os.stat(previous).st_ino
+
+
+def test_a_known_offer_on_another_device_is_copied_from_the_layer(tmp_path: Path) -> None:
+    with tempfile.NamedTemporaryFile(dir="/dev/shm") as other:  # another file system: no hard link
+        other.write(b"same\n" * 1000)
+        other.flush()
+        dest = tmp_path / "fs"
+        dest.mkdir()
+        apply_layer(one_file("f", b"same\n" * 1000), dest, reuse=lambda _m: Offer(os.open(other.name, os.O_RDONLY),
+                                                                                   known=True))
+        assert (dest / "f").read_bytes() == b"same\n" * 1000
+        assert os.stat(dest / "f").st_ino != os.stat(other.name).st_ino
+
+
+def test_a_known_offer_is_linked_without_reading(tmp_path: Path) -> None:
+    previous = tmp_path / "previous"
+    previous.write_bytes(b"same\n" * 1000)
+    dest = tmp_path / "fs"
+    dest.mkdir()
+    apply_layer(one_file("f", b"same\n" * 1000), dest, reuse=lambda _m: Offer(os.open(previous, os.O_RDONLY),
+                                                                               known=True))
     assert os.stat(dest / "f").st_ino == os.stat(previous).st_ino
