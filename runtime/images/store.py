@@ -326,7 +326,7 @@ class ImageStore:
                 layer = writer.commit()
             config = make_config(self._config(image_id) if parent else {}, layer if entries else None)
             blobs = [blob for _chain, blob in layers] + ([layer] if entries else [])
-            prepared = self._unpacker.prepare(config, blobs, lease, now, reuse=reuse)
+            prepared = self._unpacker.prepare(config, blobs, lease, now, reuse=reuse, written=layer if entries else "")
             if parent_link:
                 prepared.record = dataclasses.replace(prepared.record, parent=parent_link)
             refs = [(str(target), "tag")] if target is not None else []

@@ -42,7 +42,13 @@ class Applied:
     result: ApplyResult
 
 
-def apply_blob(path: Path, dest: Path, what: str, reuse: Reuse | None = None) -> Applied:
+def apply_blob(path: Path, dest: Path, what: str, reuse: Reuse | None = None, written: str = "") -> Applied:
+    """Extract a layer blob into `dest`; `written`: the DiffID of an uncompressed blob this process
+    has just written and hashed (a commit's or a build step's), not hashed a second time."""
+    if written:
+        with open(path, "rb") as raw:
+            result = apply_layer(io.BufferedReader(raw, CHUNK), dest, what, reuse=reuse)
+        return Applied(written, path.stat().st_size, "none", result)
     with decompressed(path) as (plain, compression):
         reader = HashingReader(plain)
         # tarfile reads 10 KiB a call: a 1 MiB read-ahead between it and the hashing (what the
@@ -86,8 +92,10 @@ class Unpacker:
         now: float,
         manifest: str | None = None,
         reuse: Reuse | None = None,
+        written: str = "",
     ) -> Prepared:
-        """Store the config, apply every layer; returns what `Metadata.add_image` records."""
+        """Store the config, apply every layer; returns what `Metadata.add_image` records. `written`:
+        an uncompressed layer blob the caller has just written (its digest is its DiffID)."""
         image_id = sha256_digest(config_bytes)
         lease.add(image_id)
         self.blobs.put_bytes(config_bytes, image_id)
@@ -108,7 +116,7 @@ class Unpacker:
             lease.add(chain)
             what = f"layer {index + 1}/{len(diff_ids)} ({blob[:19]})"
             parent = chains[index - 1] if index else ""
-            row = self._layer(diff_id, chain, parent, blob, what, prepared, reuse)
+            row = self._layer(diff_id, chain, parent, blob, what, prepared, reuse, written == blob == diff_id)
             layers.append((chain, blob))
             size += row.size
         prepared.record = ImageRecord(
@@ -117,7 +125,7 @@ class Unpacker:
         return prepared
 
     def _layer(self, diff_id: str, chain: str, parent: str, blob: str, what: str, out: Prepared,
-               reuse: Reuse | None = None) -> SnapshotRow:
+               reuse: Reuse | None = None, just_written: bool = False) -> SnapshotRow:
         known_blob = self.meta.layer_blob(blob)
         if known_blob is not None and known_blob.diff_id != diff_id:
             raise LayerError(f"{what}: blob holds DiffID {known_blob.diff_id}, config says {diff_id}")
@@ -128,7 +136,7 @@ class Unpacker:
             return row
 
         def fill(fs: Path) -> Applied:
-            applied = apply_blob(self.blobs.path(blob), fs, what, reuse)
+            applied = apply_blob(self.blobs.path(blob), fs, what, reuse, diff_id if just_written else "")
             if applied.diff_id != diff_id:
                 raise LayerError(f"{what}: content has DiffID {applied.diff_id}, config says {diff_id}")
             return applied
