@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -71,6 +72,26 @@ def busybox_engine(tmp: Path) -> Iterator[tuple[EngineHandle, Path]]:
         yield handle, rootfs
     finally:
         stop_engine(handle)
+
+
+@contextmanager
+def busybox_engine_in_tmp(prefix: str) -> Iterator[EngineHandle]:
+    """`busybox_engine` in a folder of its own under /tmp, removed at the end (a `pyc-` prefix
+    puts what the engine leaves behind in the leak check's view)."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        with busybox_engine(tmp) as (handle, _):
+            yield handle
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def remove_containers_then(handle: EngineHandle, *prune: str, volumes: bool = False) -> None:
+    """After a test on a shared module engine: its containers go, then `docker <prune...>`."""
+    leftovers = docker_out(handle, "ps", "-aq").split()
+    if leftovers:
+        docker_cli(handle, "rm", "-f", *(["-v"] if volumes else []), *leftovers)
+    docker_cli(handle, *prune)
 
 
 def import_busybox(handle: EngineHandle, rootfs: Path, ref: str = "busybox:latest") -> None:

@@ -3,10 +3,7 @@ side by side with the docker CLI."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import click
@@ -16,7 +13,7 @@ from compose.cli.container import port_lines
 from compose.cli.container_create import CreateOptions, create_body
 from compose.cli.network import create_body as network_body
 from compose.cli.network import endpoint_config, network_rows, prune_report
-from tests.compose.cli.engines import busybox_engine, ok, pycompose
+from tests.compose.cli.engines import busybox_engine_in_tmp, ok, pycompose
 from tests.compose.cli.engines import docker_out as docker
 from tests.engine_fixture import EngineHandle
 
@@ -90,16 +87,12 @@ def test_port_lines() -> None:
 
 @pytest.fixture(scope="module")
 def engine() -> Iterator[EngineHandle]:
-    tmp = Path(tempfile.mkdtemp(prefix="pyc-netcli-"))
-    try:
-        with busybox_engine(tmp) as (handle, _):
-            try:
-                yield handle
-            finally:
-                for args in (("container", "rm", "-f", "web"), ("network", "rm", "cli1", "cli2")):
-                    pycompose(handle, *args)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with busybox_engine_in_tmp("pyc-netcli-") as handle:
+        try:
+            yield handle
+        finally:
+            for args in (("container", "rm", "-f", "web"), ("network", "rm", "cli1", "cli2")):
+                pycompose(handle, *args)
 
 
 @pytest.mark.root

@@ -57,6 +57,12 @@ def run(env: dict[str, str], *args: str, check: bool = True, stdin: bytes | None
     return result
 
 
+def run_text(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """`run` with its output decoded."""
+    done = run(env, *args, check=check)
+    return subprocess.CompletedProcess(done.args, done.returncode, done.stdout.decode(), done.stderr.decode())
+
+
 def out(env: dict[str, str], *args: str) -> str:
     return run(env, *args).stdout.decode()
 

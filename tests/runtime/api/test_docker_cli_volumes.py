@@ -6,14 +6,12 @@ The container tests check that the container manager uses the volume store
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.compose.cli.engines import DOCKER, busybox_engine
+from tests.compose.cli.engines import DOCKER, busybox_engine_in_tmp, remove_containers_then
 from tests.compose.cli.engines import docker_cli as docker
 from tests.compose.cli.engines import docker_out as out
 from tests.engine_fixture import EngineHandle
@@ -27,22 +25,14 @@ ANON = "com.docker.volume.anonymous"
 def module_engine() -> Iterator[EngineHandle]:
     if DOCKER is None:
         pytest.skip("no docker CLI on PATH")
-    # Under /tmp/pyc-*: a volume mount the engine leaves behind shows in the leak check.
-    tmp = Path(tempfile.mkdtemp(prefix="pyc-voldocker-"))
-    try:
-        with busybox_engine(tmp) as (handle, _):
-            yield handle
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with busybox_engine_in_tmp("pyc-voldocker-") as handle:
+        yield handle
 
 
 @pytest.fixture
 def engine(module_engine: EngineHandle) -> Iterator[EngineHandle]:
     yield module_engine
-    leftovers = out(module_engine, "ps", "-aq").split()
-    if leftovers:
-        docker(module_engine, "rm", "-f", "-v", *leftovers)
-    docker(module_engine, "volume", "prune", "--all", "--force")
+    remove_containers_then(module_engine, "volume", "prune", "--all", "--force", volumes=True)
 
 
 def mounted_under(path: Path) -> list[str]:

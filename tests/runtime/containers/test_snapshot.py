@@ -13,14 +13,10 @@ import pytest
 
 from tests.engine_fixture import EngineHandle
 from tests.runtime.api.containers_env import docker_env, private_engine, run
+from tests.runtime.api.containers_env import run_text as _cli
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(120)]
 __all__ = ["docker_env", "private_engine"]
-
-
-def _cli(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    done = run(env, *args, check=check)
-    return subprocess.CompletedProcess(done.args, done.returncode, done.stdout.decode(), done.stderr.decode())
 
 
 def _name() -> str:

@@ -8,18 +8,23 @@ by sending anything out.
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.compose.cli.engines import DOCKER, busybox_engine, engine_with_busybox, pycompose, stop_engine
+from tests.compose.cli.engines import (
+    DOCKER,
+    busybox_engine_in_tmp,
+    engine_with_busybox,
+    pycompose,
+    remove_containers_then,
+    stop_engine,
+)
 from tests.compose.cli.engines import docker_cli as docker
 from tests.compose.cli.engines import docker_out as out
 from tests.engine_fixture import EngineHandle, start_private_engine
@@ -35,21 +40,14 @@ def module_engine() -> Iterator[EngineHandle]:
         pytest.skip("no docker CLI on PATH")
     if not Path("/proc/net/if_inet6").exists():
         pytest.skip("this kernel has IPv6 disabled")
-    tmp = Path(tempfile.mkdtemp(prefix="pyc-net6-"))
-    try:
-        with busybox_engine(tmp) as (handle, _):
-            yield handle
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with busybox_engine_in_tmp("pyc-net6-") as handle:
+        yield handle
 
 
 @pytest.fixture
 def engine(module_engine: EngineHandle) -> Iterator[EngineHandle]:
     yield module_engine
-    leftovers = out(module_engine, "ps", "-aq").split()
-    if leftovers:
-        docker(module_engine, "rm", "-f", *leftovers)
-    docker(module_engine, "network", "prune", "--force")
+    remove_containers_then(module_engine, "network", "prune", "--force")
 
 
 def inspect(handle: EngineHandle, *args: str) -> object:

@@ -8,16 +8,13 @@ ping between two containers of the test's network) or in the kernel
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.compose.cli.engines import DOCKER, busybox_engine
+from tests.compose.cli.engines import DOCKER, busybox_engine_in_tmp, remove_containers_then
 from tests.compose.cli.engines import docker_cli as docker
 from tests.compose.cli.engines import docker_out as out
 from tests.engine_fixture import EngineHandle
@@ -29,21 +26,14 @@ pytestmark = [pytest.mark.root, pytest.mark.timeout(180)]
 def module_engine() -> Iterator[EngineHandle]:
     if DOCKER is None:
         pytest.skip("no docker CLI on PATH")
-    tmp = Path(tempfile.mkdtemp(prefix="pyc-netcli-"))
-    try:
-        with busybox_engine(tmp) as (handle, _):
-            yield handle
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with busybox_engine_in_tmp("pyc-netcli-") as handle:
+        yield handle
 
 
 @pytest.fixture
 def engine(module_engine: EngineHandle) -> Iterator[EngineHandle]:
     yield module_engine
-    leftovers = out(module_engine, "ps", "-aq").split()
-    if leftovers:
-        docker(module_engine, "rm", "-f", *leftovers)
-    docker(module_engine, "network", "prune", "--force")
+    remove_containers_then(module_engine, "network", "prune", "--force")
 
 
 def inspect(handle: EngineHandle, *args: str) -> Any:
