@@ -98,6 +98,28 @@ def summary(times: Sequence[float], unit: str = "ms", digits: int = 2) -> dict[s
 # -- results -------------------------------------------------------------------------------------
 
 
+def rounds(cases: dict[str, Callable[[], float]], runs: int, refused: dict[str, str], peers: Sequence[str],
+           warmup: int) -> dict[str, list[float]]:
+    """Every case once per round (each returns its time), `warmup` uncounted rounds first: load drift
+    hits all cases alike. A peer's case that fails is dropped and put in `refused` with its message
+    ("not supported"); a failure of ours ends the bench."""
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for i in range(warmup + runs):
+        for name, case in list(cases.items()):
+            try:
+                ms = case()
+            except Exception as exc:
+                if name not in peers:
+                    raise
+                refused[name] = last_line(str(exc)) or type(exc).__name__
+                print(f"{name}: not supported: {refused[name]}", file=sys.stderr)
+                del cases[name], times[name]
+                continue
+            if i >= warmup:
+                times[name].append(ms)
+    return times
+
+
 def write_results(name: str, data: Any, out: Path | None = None) -> Path:
     """bench/results/<name>.json (or `out`), its folder made when missing; says where."""
     path = out or RESULTS / f"{name}.json"

@@ -37,6 +37,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import common  # noqa: E402
 from bench.run_bench import (  # noqa: E402
     PYCOMPOSE,
     WARMUP,
@@ -62,23 +63,6 @@ def api_case(client: BlockingClient, target: str) -> Case:
         return (time.perf_counter() - start) * 1000
 
     return run
-
-
-def measure(cases: dict[str, Case], runs: int, refused: dict[str, str]) -> dict[str, dict[str, float]]:
-    times: dict[str, list[float]] = {name: [] for name in cases}
-    for i in range(WARMUP + runs):
-        for name, case in list(cases.items()):
-            try:
-                ms = case()
-            except Exception as exc:
-                if name not in PEERS:
-                    raise
-                refused[name] = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
-                del cases[name], times[name]
-                continue
-            if i >= WARMUP:
-                times[name].append(ms)
-    return {name: summary(t) for name, t in times.items()}
 
 
 def table(results: dict[str, Any]) -> str:
@@ -133,7 +117,8 @@ def main() -> int:
         if docker:
             todo["exec_docker"] = command([docker, "exec", "bench-exec", "true"], env)
             todo["stats_docker"] = command([docker, "stats", "--no-stream", "bench-exec"], env)
-        results["cases"] = measure(todo, args.runs, results["not_supported"])
+        times = common.rounds(todo, args.runs, results["not_supported"], PEERS, WARMUP)
+        results["cases"] = {name: summary(t) for name, t in times.items()}
         results["exec_cli_over_nsenter_ms"] = round(
             results["cases"]["exec_cli"]["median_ms"] - results["cases"]["nsenter"]["median_ms"], 2)
     finally:

@@ -81,28 +81,6 @@ Case = Callable[[], float]  # one run of a case: its milliseconds (set-up and cl
 PEERS = ("exec_docker", "end_to_end_docker", "crun")  # cases of other tools: a failure there is theirs
 
 
-def rounds(cases: dict[str, Case], runs: int, refused: dict[str, str]) -> dict[str, list[float]]:
-    """Every case once per round, WARMUP uncounted rounds first: load drift hits all cases alike.
-
-    A peer's case that fails is dropped and put in `refused` with its message ("not supported");
-    a failure of ours ends the bench."""
-    times: dict[str, list[float]] = {name: [] for name in cases}
-    for i in range(WARMUP + runs):
-        for name, case in list(cases.items()):
-            try:
-                ms = case()
-            except Exception as exc:
-                if name not in PEERS:
-                    raise
-                refused[name] = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
-                print(f"{name}: not supported: {refused[name]}", file=sys.stderr)
-                del cases[name], times[name]
-                continue
-            if i >= WARMUP:
-                times[name].append(ms)
-    return times
-
-
 def command(argv: list[str], env: dict[str, str]) -> Case:
     return lambda: run_ms(argv, env)
 
@@ -333,7 +311,7 @@ def main() -> int:
             if docker:
                 todo["exec_docker"] = command([docker, "exec", "bench-exec", "true"], env)
                 todo["end_to_end_docker"] = command([docker, "run", "--rm", "busybox", "true"], env)
-            for name, times in rounds(todo, args.runs, results["not_supported"]).items():
+            for name, times in common.rounds(todo, args.runs, results["not_supported"], PEERS, WARMUP).items():
                 cases[name] = summary(times)
             results["runtime_phases_ms"] = {k: round(statistics.median(v[WARMUP:]), 2) for k, v in phases.items()}
             client.call("DELETE", f"/containers/{target}", {"force": True})
