@@ -15,9 +15,10 @@ import lzma
 import os
 import posixpath
 import shutil
+import tarfile
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,8 +65,9 @@ def work_dir(state_root: Path) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def unpack(stream: BinaryIO, dest: Path, reuse: Reuse | None = None) -> None:
-    """Extract the context tar from `stream` into the empty directory `dest`."""
+def unpack(stream: BinaryIO, dest: Path, reuse: Reuse | None = None,
+           seen: Callable[[tarfile.TarInfo], None] | None = None) -> None:
+    """Extract the context tar from `stream` into the empty directory `dest` (`seen`: see apply_layer)."""
     reader: BinaryIO = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream)  # type: ignore[type-var]
     kind = sniff(reader.peek(8)[:8])  # type: ignore[attr-defined]
     try:
@@ -75,12 +77,12 @@ def unpack(stream: BinaryIO, dest: Path, reuse: Reuse | None = None) -> None:
                 shutil.copyfileobj(reader, out, 1 << 20)
             try:
                 with decompressed(spool) as (plain, _):
-                    apply_layer(io.BufferedReader(_Padded(plain), CHUNK), dest, "build context", reuse=reuse)
+                    apply_layer(io.BufferedReader(_Padded(plain), CHUNK), dest, "build context", reuse=reuse, seen=seen)
             finally:
                 spool.unlink(missing_ok=True)
             return
         with _plain(reader, kind) as plain:
-            apply_layer(io.BufferedReader(_Padded(plain), CHUNK), dest, "build context", reuse=reuse)
+            apply_layer(io.BufferedReader(_Padded(plain), CHUNK), dest, "build context", reuse=reuse, seen=seen)
     except LayerError as exc:
         raise bad_request(str(exc)) from None
     except (OSError, EOFError, lzma.LZMAError) as exc:
@@ -156,18 +158,21 @@ def _inside(root: Path, relative: str) -> Path | None:
     return Path(path)
 
 
-def remove_ignored_files(ctx: Context) -> None:
+def remove_ignored_files(ctx: Context) -> bool:
     """dockerd drops the Dockerfile and .dockerignore from the context when .dockerignore's rules
     exclude them (the CLI puts a Dockerfile from stdin under a random name it lists there); the
-    CLI has already left out everything else the file excludes."""
+    CLI has already left out everything else the file excludes. Whether one was removed."""
     ignore = ctx.root / ".dockerignore"
     if not ignore.is_file():
-        return
+        return False
     lines = ignore.read_text(errors="replace").splitlines()
     try:
         rules = Excluder([line.strip() for line in lines if line.strip() and not line.startswith("#")])
     except ValueError as exc:
         raise bad_request(f"failed to parse .dockerignore: {exc}") from None
+    removed = False
     for name in (ctx.dockerfile, ".dockerignore"):
-        if rules.excluded(name):
-            (ctx.root / name).unlink(missing_ok=True)
+        if rules.excluded(name) and os.path.lexists(ctx.root / name):
+            (ctx.root / name).unlink()
+            removed = True
+    return removed

@@ -1,11 +1,13 @@
-"""Unpacked contexts kept by content: a build whose context tar is byte for byte one seen before
-uses the directory unpacked then (`<root>/build/contexts/<sha256 of the tar>`), so an unchanged
-rebuild does not write its context's files again (on this disk, creating a file costs ~0.2 ms).
+"""Unpacked contexts kept by content: a build whose context tar holds the records of one seen
+before uses the directory unpacked then (`<root>/build/contexts/<key>`), so an unchanged rebuild
+does not write its context's files again (on this disk, creating a file costs ~0.2 ms).
 
-The request body is kept (in memory; past SPILL bytes, in the build's work directory) while it is
-hashed; on a miss it is unpacked into a fresh directory then renamed into place (complete or absent). A build
-holds a shared lock on the directory it uses; the oldest directories beyond `KEEP` are removed
-when nobody holds them. Nothing writes into a kept context (RUN --mount rw binds get copies).
+The request body is kept (spool.py) while it is cut into hashed records. On a miss, the tree
+the last build used is patched into the new one when few records changed and nobody holds it
+(context_patch.py); otherwise the tar is unpacked into a fresh directory, linking the files the
+last tree has alike. Either is renamed into place complete or not at all. A build holds a shared
+lock on the directory it uses; the oldest directories beyond `KEEP` are removed when nobody holds
+them. Nothing writes into a kept context while it is kept (RUN --mount rw binds get copies).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import hashlib
 import io
 import json
 import os
-import queue
+import secrets
 import shutil
 import stat
 import tarfile
@@ -27,89 +29,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from runtime.build import sums
+from runtime.build import context_patch, sums
 from runtime.build.context import Context, build_root, find_dockerfile, remove_ignored_files, unpack
 from runtime.build.named import PREFIX
+from runtime.build.spool import CHUNK, Spool
+from runtime.images.errors import LayerError
 
 KEEP = 4
-CHUNK = 1 << 20
-SPILL = 128 << 20  # bytes of context kept in memory while it is hashed
 LOCK = ".lock"
 DOCKERFILE = "dockerfile.json"
 RECEIVED = "received"  # when the body began to arrive
 RACY = 2.0  # seconds
 NAMED = "named"  # the named contexts' folders, beside the tree
 NAMED_KEY = "\0named"
-
-
-class _Hasher(threading.Thread):
-    """Hashes the chunks put on its queue (None ends) while the body's next ones are received:
-    sha256 releases the GIL, and the event loop reads the socket meanwhile."""
-
-    def __init__(self) -> None:
-        super().__init__(name="context-hash", daemon=True)
-        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
-        self.digest = hashlib.sha256()
-
-    def run(self) -> None:
-        while (chunk := self.queue.get()) is not None:
-            self.digest.update(chunk)
-
-
-class _Spool(io.RawIOBase):
-    """The request body, hashed as it arrives and kept for unpacking on a miss: in memory up to
-    SPILL bytes (writing 52 MB to this disk and deleting it costs ~0.1 s), past that in `path`."""
-
-    def __init__(self, body: BinaryIO, path: Path) -> None:
-        self.chunks: list[bytes] = []
-        self.file: BinaryIO | None = None
-        self.path = path
-        size = 0
-        hasher = _Hasher()
-        hasher.start()
-        try:
-            while chunk := body.read(CHUNK):
-                hasher.queue.put(chunk)
-                size += len(chunk)
-                if self.file is None and size > SPILL:
-                    self.file = open(path, "w+b")  # noqa: SIM115 - closed by close()
-                    self.file.writelines(self.chunks)
-                    self.chunks = []
-                if self.file is not None:
-                    self.file.write(chunk)
-                else:
-                    self.chunks.append(chunk)
-        except BaseException:
-            self.close()
-            raise
-        finally:
-            hasher.queue.put(None)
-            hasher.join()
-        self.digest = hasher.digest.hexdigest()
-        if self.file is not None:
-            self.file.seek(0)
-        self._view = memoryview(b"")
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, target: memoryview) -> int:  # type: ignore[override]
-        if self.file is not None:
-            return self.file.readinto(target)  # type: ignore[attr-defined]
-        if not self._view and self.chunks:
-            self._view = memoryview(self.chunks.pop(0))
-        n = min(len(target), len(self._view))
-        target[:n] = self._view[:n]
-        self._view = self._view[n:]
-        return n
-
-    def close(self) -> None:
-        self.chunks = []
-        self._view = memoryview(b"")
-        if self.file is not None:
-            self.file.close()
-            self.path.unlink(missing_ok=True)
-        super().close()
 
 
 @contextlib.contextmanager
@@ -122,14 +54,18 @@ def context_dir(state_root: Path, body: BinaryIO, work: Path, dockerfile: str,
     root = build_root(state_root) / "contexts"
     root.mkdir(mode=0o700, exist_ok=True)
     received = time.time()
-    with _Spool(body, work / "context.tar") as spooled:
+    with Spool(body, work / "context.tar") as spooled:
         key = hashlib.sha256(f"{spooled.digest}\0{dockerfile}{NAMED_KEY if named else ''}".encode()).hexdigest()
         place = root / key
-        if not (place / LOCK).exists():
-            _publish(root, place, io.BufferedReader(spooled, CHUNK), dockerfile, named, received)
-    fd = os.open(place / LOCK, os.O_RDONLY | os.O_CLOEXEC)
+        for _ in range(3):  # a kept directory can be taken away (patched, evicted) between look and hold
+            fd = _hold(place)
+            if fd is not None:
+                break
+            if not _patched(root, place, spooled, dockerfile, named):
+                _publish(root, place, spooled, dockerfile, named, received)
+        else:
+            raise RuntimeError(f"build context {key}: taken away while unpacked three times")
     try:
-        fcntl.flock(fd, fcntl.LOCK_SH)
         os.utime(place)
         _evict(root, keep=place)
         saved = json.loads((place / DOCKERFILE).read_text())
@@ -139,31 +75,102 @@ def context_dir(state_root: Path, body: BinaryIO, work: Path, dockerfile: str,
         os.close(fd)
 
 
-def _publish(root: Path, place: Path, stream: BinaryIO, dockerfile: str, named: bool, received: float) -> None:
+def _hold(place: Path) -> int | None:
+    """A shared lock on the kept directory at `place`, or None when there is none."""
+    try:
+        fd = os.open(place / LOCK, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    try:
+        same = os.path.samestat(os.fstat(fd), os.stat(place / LOCK))
+    except FileNotFoundError:
+        same = False
+    if not same:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _publish(root: Path, place: Path, spooled: Spool, dockerfile: str, named: bool, received: float) -> None:
     """Unpack the context into a fresh directory, then rename it to `place` (complete or absent)."""
     fresh = Path(tempfile.mkdtemp(prefix=".new-", dir=root))
     try:
         tree = fresh / "tree"
         tree.mkdir(mode=0o700)
+        members: dict[int, tarfile.TarInfo] = {}
         with _previous(root) as (reuse, previous):
-            unpack(stream, tree, reuse)
+            unpack(io.BufferedReader(spooled, CHUNK), tree, reuse, seen=lambda m: members.__setitem__(m.offset, m))
             inherited = sums.inherit(previous, tree) if previous is not None else {}
-        if named and (tree / PREFIX).is_dir() and not (tree / PREFIX).is_symlink():
-            os.rename(tree / PREFIX, fresh / NAMED)
-        found = find_dockerfile(tree, dockerfile, dockerfile != "Dockerfile")
-        remove_ignored_files(found)
-        (fresh / DOCKERFILE).write_text(json.dumps({"path": found.dockerfile, "text": found.text}))
-        (fresh / RECEIVED).write_text(repr(received))
-        (fresh / LOCK).touch()
-        try:
-            os.rename(fresh, place)
-        except OSError:  # another build put the same context there first
-            shutil.rmtree(fresh, ignore_errors=True)
-        else:
-            sums.publish(place / "tree", inherited)
+        index = None
+        if spooled.records is not None and not named:
+            index = context_patch.index_of(spooled.records, members)
+        _seal(fresh, place, dockerfile, named, received, index, inherited)
     except BaseException:
         shutil.rmtree(fresh, ignore_errors=True)
         raise
+
+
+def _seal(fresh: Path, place: Path, dockerfile: str, named: bool, received: float,
+          index: tuple[context_patch.Member, ...] | None, inherited: dict[str, bytes]) -> None:
+    """The unpacked tree in `fresh` completed (Dockerfile found, ignored files dropped, named
+    contexts moved beside it) and renamed to `place`."""
+    tree = fresh / "tree"
+    if named and (tree / PREFIX).is_dir() and not (tree / PREFIX).is_symlink():
+        os.rename(tree / PREFIX, fresh / NAMED)
+    found = find_dockerfile(tree, dockerfile, dockerfile != "Dockerfile")
+    if remove_ignored_files(found):
+        index = None  # the tree no longer holds what its records made
+    context_patch.write_index(fresh, index)
+    (fresh / DOCKERFILE).write_text(json.dumps({"path": found.dockerfile, "text": found.text}))
+    (fresh / RECEIVED).write_text(repr(received))
+    (fresh / LOCK).touch()
+    try:
+        os.rename(fresh, place)
+    except OSError:  # another build put the same context there first
+        shutil.rmtree(fresh, ignore_errors=True)
+    else:
+        sums.publish(place / "tree", inherited)
+
+
+def _patched(root: Path, place: Path, spooled: Spool, dockerfile: str, named: bool) -> bool:
+    """Make `place` from the newest kept context by patching its tree (context_patch.py), when
+    its index allows and no build holds it; False when the whole tar must be unpacked."""
+    kept = _newest(root)
+    if spooled.records is None or named or kept is None:
+        return False
+    index = context_patch.read_index(kept)
+    patch = None if index is None else context_patch.plan(index, spooled.records, spooled.read_range)
+    if patch is None:
+        return False
+    try:
+        fd = os.open(kept / LOCK, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            received = float((kept / RECEIVED).read_text())  # its files came then: racy ones stay so
+            fresh = root / f".new-{secrets.token_hex(8)}"
+            os.rename(kept, fresh)
+        except (OSError, ValueError):
+            return False
+        known = sums.take(kept / "tree")
+        try:
+            try:
+                context_patch.apply(fresh / "tree", patch)
+            except (OSError, LayerError):
+                shutil.rmtree(fresh, ignore_errors=True)
+                return False
+            gone = set(patch.removed) | patch.names
+            inherited = {} if patch.links_changed else {k: v for k, v in known.items() if k not in gone}
+            _seal(fresh, place, dockerfile, named, received, patch.index, inherited)
+        except BaseException:
+            shutil.rmtree(fresh, ignore_errors=True)
+            raise
+        return True
+    finally:
+        os.close(fd)
 
 
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -226,8 +233,7 @@ class _Same:
 @contextlib.contextmanager
 def _previous(root: Path) -> Iterator[tuple[_Same | None, Path | None]]:
     """The newest kept context, held (shared lock) while a new one links its unchanged files."""
-    kept = sorted((p for p in root.iterdir() if not p.name.startswith(".")), key=lambda p: p.stat().st_mtime,
-                  reverse=True)
+    kept = [newest] if (newest := _newest(root)) is not None else []
     held: list[int] = []
     received = 0.0
     try:
@@ -251,6 +257,22 @@ def _previous(root: Path) -> Iterator[tuple[_Same | None, Path | None]]:
             os.close(fd)
 
 
+def _newest(root: Path) -> Path | None:
+    """The kept context a build used last."""
+    return max(_kept(root), key=_used, default=None)
+
+
+def _kept(root: Path) -> list[Path]:
+    return [p for p in root.iterdir() if not p.name.startswith(".")]
+
+
+def _used(place: Path) -> float:
+    try:
+        return place.stat().st_mtime
+    except FileNotFoundError:
+        return 0.0
+
+
 def drop_unused(state_root: Path) -> None:
     """`POST /build/prune`: every kept context no build is using."""
     root = build_root(state_root) / "contexts"
@@ -262,8 +284,7 @@ def _evict(root: Path, keep: Path | None, limit: int = KEEP, background: bool = 
     """Drop the kept contexts past the newest `limit` that no build holds. Their trees (thousands of
     files) are deleted off the build's path, in a thread of their own, unless `background` is False
     (a prune reports what it freed); a tree a stopped engine left half-deleted goes next time."""
-    kept = sorted((p for p in root.iterdir() if not p.name.startswith(".")), key=lambda p: p.stat().st_mtime,
-                  reverse=True)
+    kept = sorted(_kept(root), key=_used, reverse=True)
     trash: list[Path] = []
     for old in kept[limit:]:
         if old == keep:

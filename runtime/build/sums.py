@@ -4,7 +4,8 @@ COPY does not read 52 MB again to find its cache key when the files have not cha
 A kept tree is never written once published, so a hash known for one of its paths stays true
 while the tree is kept. A new tree's file that is the previous tree's inode (contexts.py links
 it only after comparing its bytes with the tar's) takes the previous tree's hash: never on size
-or mtime alone. A tree's hashes are dropped when it is evicted.
+or mtime alone. A tree's hashes are dropped when it is evicted; a tree patched into a new context (context_patch.py)
+keeps those of the paths the patch did not touch (none if it touched a symlink).
 """
 
 from __future__ import annotations
@@ -47,8 +48,13 @@ def publish(tree: Path, inherited: dict[str, bytes] | None = None) -> None:
 
 
 def forget(tree: Path) -> None:
+    take(tree)
+
+
+def take(tree: Path) -> dict[str, bytes]:
+    """The hashes known for `tree`, forgotten (the tree is about to change or go)."""
     with _lock:
-        _trees.pop(str(tree), None)
+        return _trees.pop(str(tree), {})
 
 
 def inherit(previous: Path, fresh: Path) -> dict[str, bytes]:

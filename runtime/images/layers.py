@@ -362,8 +362,10 @@ def _xattrs(member: tarfile.TarInfo) -> dict[str, bytes]:
     return out
 
 
-def apply_layer(stream: BinaryIO, dest: Path, what: str = "layer", *, reuse: Reuse | None = None) -> ApplyResult:
-    """Extract an uncompressed layer tar from `stream` into the empty directory `dest`."""
+def apply_layer(stream: BinaryIO, dest: Path, what: str = "layer", *, reuse: Reuse | None = None,
+                seen: Callable[[tarfile.TarInfo], None] | None = None) -> ApplyResult:
+    """Extract an uncompressed layer tar from `stream` into the empty directory `dest`; `seen` is
+    shown each member before it is extracted."""
     ex = _Extractor(dest, what, reuse)
     current = ""
     try:
@@ -376,6 +378,8 @@ def apply_layer(stream: BinaryIO, dest: Path, what: str = "layer", *, reuse: Reu
         with tar:
             for member in tar:
                 current = member.name
+                if seen is not None:
+                    seen(member)
                 ex.entry(member, tar)
         current = ""
         ex.finish()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime.build import contexts
+from runtime.build import contexts, spool
 
 
 def _tar(files: dict[str, bytes]) -> bytes:
@@ -26,8 +26,8 @@ def _tar(files: dict[str, bytes]) -> bytes:
 
 @pytest.mark.parametrize("spill", [1 << 30, 4096])
 def test_context_in_memory_or_spooled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spill: int) -> None:
-    monkeypatch.setattr(contexts, "SPILL", spill)
-    monkeypatch.setattr(contexts, "CHUNK", 1024)
+    monkeypatch.setattr(spool, "SPILL", spill)
+    monkeypatch.setattr(spool, "CHUNK", 1024)
     files = {"Dockerfile": b"FROM scratch\n", "big.bin": os.urandom(50_000), "a/b.txt": b"b\n"}
     state, work = tmp_path / "state", tmp_path / "work"
     state.mkdir()
@@ -43,8 +43,9 @@ def test_old_contexts_are_evicted_off_the_build_path(tmp_path: Path) -> None:
     state, work = tmp_path / "state", tmp_path / "work"
     state.mkdir()
     work.mkdir()
-    for n in range(contexts.KEEP + 3):
-        body = io.BufferedReader(io.BytesIO(_tar({"Dockerfile": b"FROM scratch\n", "n": str(n).encode()})))
+    for n in range(contexts.KEEP + 3):  # each unlike the last: not patched from it (test_context_patch.py)
+        files = {"Dockerfile": f"FROM scratch\n# {n}\n".encode(), "n": str(n).encode()}
+        body = io.BufferedReader(io.BytesIO(_tar(files)))
         with contexts.context_dir(state, body, work, "Dockerfile") as ctx:
             assert (ctx.root / "n").read_text() == str(n)
     root = contexts.build_root(state) / "contexts"
