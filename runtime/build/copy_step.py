@@ -167,7 +167,11 @@ async def copy_files(steps: Steps, state: StageState, instruction: ins.Copy, emi
             except (copying.CopyError, ValueError) as exc:
                 raise BuildFailed(str(exc)) from None
         chosen = selection
-        uid, gid = 0, 0
+        # dockerd: files from the context are root's; from a stage or an image they keep their owners
+        # (the directories COPY creates on the way are root's either way).
+        uid: int | None
+        gid: int | None
+        uid, gid = (0, 0) if layers is None else (None, None)
         if instruction.chown:
             try:
                 uid, gid = owners.resolve(expand(instruction.chown), lambda path: rootfs.read_file(state.layers, path))

@@ -53,7 +53,12 @@ def cat(engine: EngineHandle, image: str, path: str) -> str:
 def test_copy_sources_owners_modes(engine: EngineHandle, busybox: str, tmp_path: Path) -> None:
     ctx = write(tmp_path / "ctx", {
         "Dockerfile": (
+            f"FROM {busybox} AS owned\n"
+            "RUN mkdir -p /d/sub && echo x > /d/sub/f && chown -R 1234:5678 /d && echo y > /g && chown 42:43 /g\n"
             f"FROM {busybox}\n"
+            "COPY --from=owned /d /fromstage\n"  # dockerd: a stage's (an image's) files keep their owners
+            "COPY --from=owned /g /fromstage-g\n"
+            "COPY --from=owned --chown=7:8 /g /fromstage-chowned\n"
             "RUN echo 'app:x:1000:1500::/home/app:/bin/sh' >> /etc/passwd && echo 'app:x:1500:' >> /etc/group"
             " && echo 'staff:x:50:' >> /etc/group && mkdir /exists\n"
             "COPY hom* /globbed/\n"
@@ -80,7 +85,8 @@ def test_copy_sources_owners_modes(engine: EngineHandle, busybox: str, tmp_path:
     got = files_of(engine, "sources:1", "/globbed/home.txt", "/globbed/homer.py", "/code/a.txt", "/code/sub/b.md",
                    "/code/src", "/owned", "/owned/a.txt", "/owned2/a.txt", "/numeric/a.txt", "/numeric/sub/b.md",
                    "/usr/local/bin/run.sh", "/sym.txt", "/noexcl/a.txt", "/noexcl/sub/b.md",
-                   "/parents/src/sub/b.md", "/linked", "/exists/home.txt", "/work/rel/home.txt", "/usr")
+                   "/parents/src/sub/b.md", "/linked", "/exists/home.txt", "/work/rel/home.txt", "/usr",
+                   "/fromstage", "/fromstage/sub", "/fromstage/sub/f", "/fromstage-g", "/fromstage-chowned")
     assert got == {
         "/globbed/home.txt": "0:0 644", "/globbed/homer.py": "0:0 644", "/code/a.txt": "0:0 644",
         "/code/sub/b.md": "0:0 644", "/code/src": "missing",  # a directory gives its contents
@@ -89,6 +95,8 @@ def test_copy_sources_owners_modes(engine: EngineHandle, busybox: str, tmp_path:
         "/usr/local/bin/run.sh": "0:0 751", "/sym.txt": "0:0 700", "/noexcl/a.txt": "0:0 644",
         "/noexcl/sub/b.md": "missing", "/parents/src/sub/b.md": "0:0 644", "/linked": "0:0 644",
         "/exists/home.txt": "0:0 644", "/work/rel/home.txt": "0:0 644", "/usr": "0:0 755",
+        "/fromstage": "0:0 755", "/fromstage/sub": "1234:5678 755", "/fromstage/sub/f": "1234:5678 644",
+        "/fromstage-g": "42:43 644", "/fromstage-chowned": "7:8 644",
     }
     assert cat(engine, "sources:1", "/renamed.txt") == "a\n"
     assert cat(engine, "sources:1", "/linked") == "a\n"  # a named symlink is followed
