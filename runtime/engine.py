@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runtime import layout
+from runtime.build.copy_reuse import Traces
 
 if TYPE_CHECKING:
     from runtime.containers.manager import ContainerManager
@@ -48,6 +49,8 @@ class Engine:
         self.containers: ContainerManager | None = None
         # Set by the daemon once its networks are up (None: containers get no bridge networking).
         self.networks: NetworkManager | None = None
+        # The last tars of COPY steps, which the next build of the same step starts from.
+        self.build_traces = Traces()
 
     @classmethod
     def open(cls, root: Path) -> Engine:

@@ -45,7 +45,7 @@ async def build_image(engine: Engine, request: Request) -> Response:
             with scope:
                 try:
                     images = await anyio.to_thread.run_sync(lambda: engine.images)
-                    using = run.Engine(engine.root, images, engine.containers)
+                    using = run.Engine(engine.root, images, engine.containers, engine.build_traces)
                     await run.run_build(using, options, sync_reader(request.body.receive), send.send)
                 except Exception as exc:
                     await send.send(_Failure(exc))

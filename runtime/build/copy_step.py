@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import anyio.to_thread
 
-from runtime.build import copying, fetch, history, owners, rootfs
+from runtime.build import copy_reuse, copy_tar, copying, fetch, history, owners, rootfs
 from runtime.build.context import build_root
 from runtime.build.state import BuildFailed, Emit, StageState
 from runtime.dockerfile import instructions as ins
@@ -188,11 +188,21 @@ async def copy_files(steps: Steps, state: StageState, instruction: ins.Copy, emi
         if link:
             parent_layers = []
 
+        # The tar this step wrote last time (same parent, same instruction) may start this one.
+        step = (state.image_id, f"{what} {flags}in {dest} ")
+        recorder: copy_reuse.Recorder | None = None
+
         def write(out: BinaryIO) -> int:
-            counted = _Counting(out)
-            copying.write_tar(chosen, target, counted, dest_is_dir=dest_is_dir, uid=uid, gid=gid,  # type: ignore[arg-type]
-                              chmod=instruction.chmod, exists=lambda p: rootfs.lookup(parent_layers, p) is not None,
-                              unpack=unpack, what=what)
+            nonlocal recorder
+            ops = copy_tar.plan_tar(chosen, target, dest_is_dir=dest_is_dir, uid=uid, gid=gid,
+                                    chmod=instruction.chmod, unpack=unpack, what=what,
+                                    exists=lambda p: rootfs.lookup(parent_layers, p) is not None)
+            recorder = copy_reuse.Recorder(ops, build.traces.get(step), build.images.blob_path)
+            start, offset = recorder.start(out)  # type: ignore[arg-type]
+            log.debug("%s tar: %d of %d members (%d bytes) from the last one's blob", what, start, len(ops), offset)
+            counted = _Counting(out, offset)
+            copy_tar.emit_tar(ops, counted, start=start, offset=offset,  # type: ignore[arg-type]
+                              boundary=recorder.boundary)
             return 1 if counted.count > 1024 else _has_members(counted)
 
         try:
@@ -201,6 +211,8 @@ async def copy_files(steps: Steps, state: StageState, instruction: ins.Copy, emi
             await steps.commit(state, key, config, history.created_by(probe), write, reuse)
         except copying.CopyError as exc:
             raise BuildFailed(str(exc)) from None
+        if recorder is not None:
+            build.traces.put(step, recorder.trace())
 
 
 def same_sources(selection: copying.Selection) -> Callable[[tarfile.TarInfo], Offer | None]:
@@ -242,9 +254,9 @@ def same_sources(selection: copying.Selection) -> Callable[[tarfile.TarInfo], Of
 class _Counting:
     """A write-only file that counts what passes."""
 
-    def __init__(self, out: BinaryIO) -> None:
+    def __init__(self, out: BinaryIO, count: int = 0) -> None:
         self.out = out
-        self.count = 0
+        self.count = count
         self.head = b""
 
     def write(self, data: bytes) -> int:

@@ -10,6 +10,8 @@ import posixpath
 import tarfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO
 
 from runtime.build.archives import add_members, is_archive
@@ -31,10 +33,29 @@ def check_dest(selection: Selection, dest: str, what: str = "COPY") -> None:
                         "the destination must be a directory and end with a /")
 
 
+@dataclass(frozen=True)
+class Op:
+    """One member of the tar, in order: its header, and where its data comes from."""
+
+    info: tarfile.TarInfo
+    entry: Entry | None = None  # a file's source (its data), None for what carries none
+    archive: Path | None = None  # ADD: a local archive extracted at `at`
+    at: str = ""
+
+
 def write_tar(selection: Selection, dest: str, out: BinaryIO, *, dest_is_dir: bool, uid: int | None = None,
               gid: int | None = None, chmod: str = "", mtime: float | None = None,
               exists: Callable[[str], bool] | None = None, unpack: bool = False, what: str = "COPY") -> None:
-    """The tar that, extracted at `/`, performs the copy to the absolute `dest`.
+    """The tar that, extracted at `/`, performs the copy to the absolute `dest` (plan_tar, then emit_tar)."""
+    ops = plan_tar(selection, dest, dest_is_dir=dest_is_dir, uid=uid, gid=gid, chmod=chmod, mtime=mtime,
+                   exists=exists, unpack=unpack, what=what)
+    emit_tar(ops, out)
+
+
+def plan_tar(selection: Selection, dest: str, *, dest_is_dir: bool, uid: int | None = None,
+             gid: int | None = None, chmod: str = "", mtime: float | None = None,
+             exists: Callable[[str], bool] | None = None, unpack: bool = False, what: str = "COPY") -> list[Op]:
+    """The members of the tar that performs the copy to the absolute `dest`, in order.
 
     `dest_is_dir`: `dest` is a directory in the step's root already. `uid`/`gid` None keep the
     files' ids. `exists(path)` (absolute), when given, tells which parent directories the root
@@ -54,36 +75,52 @@ def write_tar(selection: Selection, dest: str, out: BinaryIO, *, dest_is_dir: bo
     now = time.time() if mtime is None else mtime
     owner = (0 if uid is None else uid, 0 if gid is None else gid)
     written: set[str] = set()
-    sink = _Sink(out)
-    with tarfile.open(fileobj=sink, mode="w", format=tarfile.PAX_FORMAT, copybufsize=CHUNK) as tar:  # type: ignore[call-overload]
-        def parents_of(path: str) -> None:
-            parent = posixpath.dirname(path)
-            if parent == "/" or parent in written:
-                return
-            parents_of(parent)
-            written.add(parent)
-            if exists is not None and not exists(parent):
-                tar.addfile(_dir_info(parent, owner, now))
+    ops: list[Op] = []
 
-        if as_dir and base != "/":
-            parents_of(base + "/x")
-        for index, source in enumerate(selection.sources):
-            if index in archives:
-                host = source.entries[0].host
-                assert host is not None
-                add_members(tar, host, base)  # the archive's owners, --chown or not, as dockerd's untar
-                continue
-            for entry in source.entries:
-                target = posixpath.join(base, entry.rel) if as_dir else base
-                parents_of(target)
-                info = _info(entry, target, uid, gid, mtime)
-                if mode_of is not None:
-                    info.mode = mode_of.apply(info.mode, entry.kind == "dir")
-                written.add(target)
-                if entry.kind == "file":
-                    _add_file(tar, info, entry)
-                else:
-                    tar.addfile(info)
+    def parents_of(path: str) -> None:
+        parent = posixpath.dirname(path)
+        if parent == "/" or parent in written:
+            return
+        parents_of(parent)
+        written.add(parent)
+        if exists is not None and not exists(parent):
+            ops.append(Op(_dir_info(parent, owner, now)))
+
+    if as_dir and base != "/":
+        parents_of(base + "/x")
+    for index, source in enumerate(selection.sources):
+        if index in archives:
+            host = source.entries[0].host
+            assert host is not None
+            ops.append(Op(tarfile.TarInfo(base), archive=host, at=base))  # its owners kept, as dockerd's untar
+            continue
+        for entry in source.entries:
+            target = posixpath.join(base, entry.rel) if as_dir else base
+            parents_of(target)
+            info = _info(entry, target, uid, gid, mtime)
+            if mode_of is not None:
+                info.mode = mode_of.apply(info.mode, entry.kind == "dir")
+            written.add(target)
+            ops.append(Op(info, entry if entry.kind == "file" else None))
+    return ops
+
+
+def emit_tar(ops: list[Op], out: BinaryIO, *, start: int = 0, offset: int = 0,
+             boundary: Callable[[int, _Sink], None] | None = None) -> None:
+    """Write `ops[start:]` to `out` as a tar whose first `offset` bytes (ops[:start]) are already
+    there; `boundary(n, sink)` is called after each member, n members written in all."""
+    sink = _Sink(out, offset)
+    with tarfile.open(fileobj=sink, mode="w", format=tarfile.PAX_FORMAT, copybufsize=CHUNK) as tar:  # type: ignore[call-overload]
+        for index in range(start, len(ops)):
+            op = ops[index]
+            if op.archive is not None:
+                add_members(tar, op.archive, op.at)
+            elif op.entry is not None:
+                _add_file(tar, op.info, op.entry)
+            else:
+                tar.addfile(op.info)
+            if boundary is not None:
+                boundary(index + 1, sink)
     sink.flush()
 
 
@@ -95,9 +132,9 @@ class _Sink:
     gathered into 1 MiB writes (the stream mode "w|" wrote all of it 10 KiB a call), and the
     position it asks for. The bytes are those of the stream mode."""
 
-    def __init__(self, out: BinaryIO) -> None:
+    def __init__(self, out: BinaryIO, position: int = 0) -> None:
         self._out = out
-        self._pos = 0
+        self._pos = position
         self._parts: list[bytes] = []
         self._size = 0
 
@@ -116,6 +153,10 @@ class _Sink:
 
     def tell(self) -> int:
         return self._pos
+
+    @property
+    def buffered(self) -> int:
+        return self._size
 
     def flush(self) -> None:
         if self._parts:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -17,6 +17,7 @@ from runtime.build.builder import Builder
 from runtime.build.cache import BuildCache
 from runtime.build.context import build_root, work_dir
 from runtime.build.contexts import context_dir
+from runtime.build.copy_reuse import Traces
 from runtime.build.named import placed
 from runtime.build.options import BuildOptions
 from runtime.build.selection import CopyError
@@ -37,6 +38,7 @@ class Engine:
     root: Path
     images: ImageStore
     containers: ContainerManager | None
+    traces: Traces = field(default_factory=Traces)  # the engine's, kept across builds (copy_reuse.py)
 
 
 async def run_build(engine: Engine, options: BuildOptions, body: BinaryIO, emit: Emit) -> str:
@@ -87,7 +89,7 @@ async def _build(engine: Engine, options: BuildOptions, body: BinaryIO, emit: Em
         cache = BuildCache(build_root(engine.root) / "cache")
         build = Build(root=engine.root, images=engine.images, containers=engine.containers, options=options,
                       cache=cache, context=context, work=work, platform=options.platform or _host_platform(),
-                      named=placed(options.named_contexts, found.named))
+                      named=placed(options.named_contexts, found.named), traces=engine.traces)
         return await Builder(build, dockerfile, emit).run()
 
 

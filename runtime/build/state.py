@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from runtime.build.args import StageArgs
 from runtime.build.cache import BuildCache
+from runtime.build.copy_reuse import Traces
 from runtime.build.messages import Message
 from runtime.build.named import Named
 from runtime.build.options import BuildOptions
@@ -69,3 +70,4 @@ class Build:
     cache_sources: frozenset[str] | None = None  # --cache-from: the images a hit must come from
     cache_from: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # --cache-from: (ID, config)
     named: Mapping[str, Named] = field(default_factory=dict)  # named contexts by (lowercase) name
+    traces: Traces = field(default_factory=Traces)  # the engine's last COPY tars (copy_reuse.py)

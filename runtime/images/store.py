@@ -334,6 +334,10 @@ class ImageStore:
                 self._meta.add_image(prepared.record, prepared.blobs, prepared.snapshots, refs, time.time())
         return prepared.record.id
 
+    def blob_path(self, digest: str) -> Path:
+        """Where the blob `digest` lies (it may be gone by the time it is opened)."""
+        return self._blobs.path(digest)
+
     # saving
 
     def save(self, refs: list[str], out: BinaryIO) -> None:

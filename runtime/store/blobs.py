@@ -66,6 +66,34 @@ class BlobWriter:
     def digest(self) -> str:
         return "sha256:" + self._hash.hexdigest()
 
+    def hash_state(self) -> hashlib._Hash:
+        """The sha256 of what was written so far, as a state a blob starting alike can go on from (adopt)."""
+        return self._hash.copy()
+
+    def adopt(self, source: int, length: int, state: hashlib._Hash) -> None:
+        """Begin this (empty) blob with the first `length` bytes of the open file `source`, whose sha256
+        state after them is `state`: copied by the kernel, not hashed again."""
+        assert self._file is not None and self.size == 0, "adopt starts an empty blob"
+        fd = self._file.fileno()
+        copied = 0
+        try:
+            while copied < length:
+                n = os.copy_file_range(source, fd, length - copied, copied)
+                if n == 0:
+                    break
+                copied += n
+        except OSError:
+            pass  # a file system without it: the rest through user space
+        while copied < length:
+            piece = os.pread(source, min(CHUNK, length - copied), copied)
+            if not piece:
+                raise OSError(f"blob to adopt ends at {copied} of {length} bytes")
+            os.pwrite(fd, piece, copied)
+            copied += len(piece)
+        os.lseek(fd, length, os.SEEK_SET)
+        self._hash = state.copy()
+        self.size = length
+
     def commit(self, expected: str | None = None) -> str:
         """fsync, verify against `expected`, and move into place; returns the digest."""
         assert self._file is not None, "blob writer already closed"
