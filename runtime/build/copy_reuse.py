@@ -20,9 +20,10 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from runtime.build.copy_tar import Op
+if TYPE_CHECKING:
+    from runtime.build.copy_tar import Op
 
 CHECK_EVERY = 256 << 10  # bytes between checkpoints (each costs a flush and a hash state copy)
 KEEP = 16  # traces kept
