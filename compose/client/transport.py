@@ -108,6 +108,28 @@ def open_socket(ep: Endpoint) -> socket.socket:
         raise ep.failure(reason(exc)) from None
 
 
+async def connect_unix(path: str) -> anyio.abc.SocketStream:
+    """anyio.connect_unix without its race: cancelled while it waits for room in the engine's accept
+    backlog (parallel pulls, one failing), it leaves a callback that sets a cancelled future, and
+    asyncio prints that as a traceback on the user's terminal. Waiting through wait_writable is safe."""
+    import anyio
+    import anyio.abc
+
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.setblocking(False)
+    try:
+        while True:
+            try:
+                sock.connect(path)
+                break
+            except BlockingIOError:
+                await anyio.wait_writable(sock)
+    except BaseException:
+        sock.close()
+        raise
+    return await anyio.abc.UNIXSocketStream.from_socket(sock)
+
+
 async def open_stream(ep: Endpoint) -> anyio.abc.ByteStream:
     """A connected anyio byte stream (TLS done) to the engine."""
     import anyio
@@ -115,7 +137,7 @@ async def open_stream(ep: Endpoint) -> anyio.abc.ByteStream:
 
     try:
         if ep.scheme == "unix":
-            return await anyio.connect_unix(ep.path)
+            return await connect_unix(ep.path)
         if ep.scheme == "ssh":
             return await anyio.abc.UNIXSocketStream.from_socket(dial_ssh(ep))
         if ep.tls is None:
