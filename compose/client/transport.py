@@ -30,6 +30,7 @@ from compose.client.tls import TLSSettings, client_context, describe_tls_error, 
 if TYPE_CHECKING:
     import anyio.abc
 
+RETRY = 0.002  # seconds between connects to a unix socket whose accept backlog is full
 DIAL_ENV = "PYCOMPOSE_SSH_DIAL_STDIO"
 # The last ssh started per host: its stderr explains a connection that closed unanswered.
 _SSH: dict[str, subprocess.Popen[bytes]] = {}
@@ -109,9 +110,10 @@ def open_socket(ep: Endpoint) -> socket.socket:
 
 
 async def connect_unix(path: str) -> anyio.abc.SocketStream:
-    """anyio.connect_unix without its race: cancelled while it waits for room in the engine's accept
-    backlog (parallel pulls, one failing), it leaves a callback that sets a cancelled future, and
-    asyncio prints that as a traceback on the user's terminal. Waiting through wait_writable is safe."""
+    """anyio.connect_unix without its flaws: a unix socket whose accept backlog is full refuses a
+    non-blocking connect, and poll says writable at once, so anyio's wait spins; cancelled as room
+    comes, it left a callback that set the cancelled future, which asyncio printed as a traceback
+    on the user's terminal (parallel pulls, one failing). Here: try again every RETRY seconds."""
     import anyio
     import anyio.abc
 
@@ -123,7 +125,7 @@ async def connect_unix(path: str) -> anyio.abc.SocketStream:
                 sock.connect(path)
                 break
             except BlockingIOError:
-                await anyio.wait_writable(sock)
+                await anyio.sleep(RETRY)
     except BaseException:
         sock.close()
         raise

@@ -1,7 +1,8 @@
-"""compose.client.transport.connect_unix: a connect that waits for room in the engine's accept
-backlog and is cancelled just as the room comes leaves nothing behind. anyio's own left a callback
-that set the cancelled future: asyncio printed "Exception in callback ... InvalidStateError" on
-the user's terminal (parallel pulls, one failing, cancelled the others)."""
+"""compose.client.transport.connect_unix against an engine socket whose accept backlog is full:
+it connects once there is room, and a connect cancelled meanwhile leaves nothing behind (anyio's
+own spun on the socket, and left a callback that set the cancelled future: asyncio printed
+"Exception in callback ... InvalidStateError" on the user's terminal when parallel pulls, one
+failing, cancelled the others)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,15 @@ import anyio
 from compose.client.transport import connect_unix
 
 
-def _full_backlog(path: str) -> tuple[socket.socket, list[socket.socket]]:
+def _listening(path: str) -> socket.socket:
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(path)
     server.listen(0)
+    return server
+
+
+def _fill(path: str) -> list[socket.socket]:
+    """Connections that fill the accept backlog of the socket at `path` (not accepted)."""
     waiting = []
     while True:
         client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -27,42 +33,59 @@ def _full_backlog(path: str) -> tuple[socket.socket, list[socket.socket]]:
             client.connect(path)
         except BlockingIOError:
             client.close()
-            return server, waiting
+            return waiting
         waiting.append(client)
 
 
-def test_a_connect_cancelled_as_the_backlog_makes_room(tmp_path: Path) -> None:
+def test_a_connect_waits_for_room_and_can_be_cancelled(tmp_path: Path) -> None:
     path = str(tmp_path / "engine.sock")
-    server, waiting = _full_backlog(path)
+    server = _listening(path)
+    waiting = _fill(path)
     errors: list[dict[str, Any]] = []
+    accepted: list[socket.socket] = []
+
+    def accept_all() -> None:
+        server.setblocking(False)
+        while True:
+            try:
+                accepted.append(server.accept()[0])
+            except BlockingIOError:
+                return
 
     async def main() -> None:
         asyncio.get_running_loop().set_exception_handler(lambda _loop, context: errors.append(context))
-        scope = anyio.CancelScope()
+        with anyio.fail_after(10):
+            scope = anyio.CancelScope()
 
-        async def connecting() -> None:
-            with scope:
-                await connect_unix(path)
+            async def connecting() -> None:
+                with scope:
+                    await connect_unix(path)
 
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(connecting)
-            await anyio.sleep(0.05)  # it waits: no room
-            for _ in waiting:
-                server.accept()[0].close()  # room, which the loop's next poll reports
-            await anyio.sleep(0)  # back before the connect's wake-up runs
-            scope.cancel()
-        await anyio.sleep(0.05)
-        stream = await connect_unix(path)  # room: connected
-        peer, _ = server.accept()
-        await stream.send(b"x")
-        assert peer.recv(1) == b"x"
-        await stream.aclose()
-        peer.close()
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(connecting)
+                await anyio.sleep(0.05)  # it waits: no room
+                accept_all()  # room, which the loop's next poll reports
+                await anyio.sleep(0)  # back before the connect's wake-up runs
+                scope.cancel()
+            accept_all()  # what it may have connected meanwhile
+            waiting.extend(_fill(path))
+
+            async def room_later() -> None:
+                await anyio.sleep(0.05)
+                accept_all()
+
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(room_later)
+                stream = await connect_unix(path)  # waits for room, then connects
+            accept_all()
+            await stream.send(b"x")
+            assert accepted[-1].recv(1) == b"x"
+            await stream.aclose()
 
     try:
         anyio.run(main)
     finally:
-        server.close()
-        for client in waiting:
-            client.close()
+        for sock in (server, *waiting, *accepted):
+            sock.close()
     assert errors == []
+
