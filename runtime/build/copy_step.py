@@ -198,11 +198,15 @@ async def copy_files(steps: Steps, state: StageState, instruction: ins.Copy, emi
                                     chmod=instruction.chmod, unpack=unpack, what=what,
                                     exists=lambda p: rootfs.lookup(parent_layers, p) is not None)
             recorder = copy_reuse.Recorder(ops, build.traces.get(step), build.images.blob_path)
-            start, offset = recorder.start(out)  # type: ignore[arg-type]
-            log.debug("%s tar: %d of %d members (%d bytes) from the last one's blob", what, start, len(ops), offset)
-            counted = _Counting(out, offset)
-            copy_tar.emit_tar(ops, counted, start=start, offset=offset,  # type: ignore[arg-type]
-                              boundary=recorder.boundary)
+            try:
+                start, offset = recorder.start(out)  # type: ignore[arg-type]
+                log.debug("%s tar: %d of %d members (%d bytes) from the last one's blob", what, start, len(ops),
+                          offset)
+                counted = _Counting(out, offset)
+                copy_tar.emit_tar(ops, counted, start=start, offset=offset,  # type: ignore[arg-type]
+                                  boundary=recorder.boundary, replay=recorder)
+            finally:
+                recorder.close()
             return 1 if counted.count > 1024 else _has_members(counted)
 
         try:

@@ -9,10 +9,10 @@ import io
 import posixpath
 import tarfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from runtime.build.archives import add_members, is_archive
 from runtime.build.modes import ModeError, parse_chmod
@@ -106,23 +106,37 @@ def plan_tar(selection: Selection, dest: str, *, dest_is_dir: bool, uid: int | N
 
 
 def emit_tar(ops: list[Op], out: BinaryIO, *, start: int = 0, offset: int = 0,
-             boundary: Callable[[int, _Sink], None] | None = None) -> None:
+             boundary: Callable[[int, _Sink], None] | None = None, replay: Replay | None = None) -> None:
     """Write `ops[start:]` to `out` as a tar whose first `offset` bytes (ops[:start]) are already
-    there; `boundary(n, sink)` is called after each member, n members written in all."""
+    there; `boundary(n, sink)` is called after each member (or replayed run), n members written in
+    all. `replay.run(index, position)` gives runs of members whose bytes are known already (a
+    header holds no offset: a member's bytes are the same wherever it lies)."""
     sink = _Sink(out, offset)
     with tarfile.open(fileobj=sink, mode="w", format=tarfile.PAX_FORMAT, copybufsize=CHUNK) as tar:  # type: ignore[call-overload]
-        for index in range(start, len(ops)):
-            op = ops[index]
-            if op.archive is not None:
-                add_members(tar, op.archive, op.at)
-            elif op.entry is not None:
-                _add_file(tar, op.info, op.entry)
+        index = start
+        while index < len(ops):
+            count, pieces = replay.run(index, sink.tell()) if replay is not None else (0, iter(()))
+            if count:
+                for piece in pieces:
+                    sink.write(piece)
+                    tar.offset += len(piece)
+                index += count
             else:
-                tar.addfile(op.info)
+                op = ops[index]
+                if op.archive is not None:
+                    add_members(tar, op.archive, op.at)
+                elif op.entry is not None:
+                    _add_file(tar, op.info, op.entry)
+                else:
+                    tar.addfile(op.info)
+                index += 1
             if boundary is not None:
-                boundary(index + 1, sink)
+                boundary(index, sink)
     sink.flush()
 
+
+class Replay(Protocol):
+    def run(self, index: int, position: int) -> tuple[int, Iterator[bytes]]: ...
 
 CHUNK = 1 << 20
 

@@ -38,8 +38,9 @@ def _write(store: BlobStore, ctx: Path, previous: copy_reuse.Trace | None) -> Wr
     with store.writer() as writer:
         started = recorder.start(writer)
         copy_tar.emit_tar(ops, writer, start=started[0], offset=started[1],  # type: ignore[arg-type]
-                          boundary=recorder.boundary)
+                          boundary=recorder.boundary, replay=recorder)
         digest = writer.commit()
+    recorder.close()
     return digest, started, recorder.trace()
 
 
@@ -97,3 +98,20 @@ def test_a_rebuilt_copy_layer_is_the_layer_a_fresh_build_writes(engine: EngineHa
     assert copy_layer("reuse:2") == copy_layer("reuse:3") != copy_layer("reuse:1")
     assert docker(engine, "run", "--rm", "reuse:2", "cat", "/app/src/f200.txt").stdout == "changed\n"
     docker(engine, "rmi", "reuse:1", "reuse:2", "reuse:3")
+
+
+def test_runs_after_a_change_are_copied_and_shifted(tmp_path: Path) -> None:
+    ctx = _context(tmp_path / "ctx")
+    store = BlobStore(tmp_path / "blobs")
+    _, _, trace = _write(store, ctx, None)
+    edits = [
+        {"src/f100.txt": "longer now\n" * 300, "src/f300.txt": "x\n"},  # sizes change: what follows shifts
+        {"src/f399.txt": "the last one\n"},
+        {"src/f150.5.txt": "a new file between two\n"},  # members no longer in the same places
+        {"big.bin": "small now\n"},
+    ]
+    for number, edit in enumerate(edits):
+        for name, text in edit.items():
+            _replace(ctx / "app" / name, text)
+        digest, _, trace = _write(store, ctx, trace)
+        assert digest == _write(BlobStore(tmp_path / f"fresh{number}"), ctx, None)[0], edit
