@@ -24,6 +24,7 @@ from typing import Any
 
 import anyio
 import anyio.abc
+import anyio.to_thread
 
 from runtime.containers.supervisor.protocol import SOCKET_NAME, ZERO_TIME, LineReader, unix_path
 from runtime.spec import ContainerSpec, ExecSpec
@@ -85,8 +86,17 @@ class _Channel:
     @classmethod
     async def open(cls, root: Path) -> _Channel:
         address, dirfd = unix_path(root / SOCKET_NAME)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            stream = await anyio.connect_unix(address)
+            # A blocking connect in a worker: anyio.connect_unix spins while the backlog is full and,
+            # cancelled as room comes, leaves a callback that sets its cancelled future (a traceback
+            # in the engine's log). The supervisor accepts at once.
+            await anyio.to_thread.run_sync(sock.connect, address)
+            sock.setblocking(False)
+            stream = await anyio.abc.UNIXSocketStream.from_socket(sock)
+        except BaseException:
+            sock.close()
+            raise
         finally:
             if dirfd >= 0:
                 os.close(dirfd)
