@@ -188,7 +188,8 @@ async def copy_files(steps: Steps, state: StageState, instruction: ins.Copy, emi
         if link:
             parent_layers = []
 
-        # The tar this step wrote last time (same parent, same instruction) may start this one.
+        # The tar this step wrote last time (same parent, same instruction) may start this one. Only
+        # from a context: a stage's or an image's root is mounted afresh, its files never match.
         step = (state.image_id, f"{what} {flags}in {dest} ")
         recorder: copy_reuse.Recorder | None = None
 
@@ -197,6 +198,10 @@ async def copy_files(steps: Steps, state: StageState, instruction: ins.Copy, emi
             ops = copy_tar.plan_tar(chosen, target, dest_is_dir=dest_is_dir, uid=uid, gid=gid,
                                     chmod=instruction.chmod, unpack=unpack, what=what,
                                     exists=lambda p: rootfs.lookup(parent_layers, p) is not None)
+            if layers is not None:
+                counted = _Counting(out)
+                copy_tar.emit_tar(ops, counted)  # type: ignore[arg-type]
+                return 1 if counted.count > 1024 else _has_members(counted)
             recorder = copy_reuse.Recorder(ops, build.traces.get(step), build.images.blob_path)
             try:
                 start, offset = recorder.start(out)  # type: ignore[arg-type]

@@ -92,7 +92,6 @@ class _Channel:
             # cancelled as room comes, leaves a callback that sets its cancelled future (a traceback
             # in the engine's log). The supervisor accepts at once.
             await anyio.to_thread.run_sync(sock.connect, address)
-            sock.setblocking(False)
             stream = await anyio.abc.UNIXSocketStream.from_socket(sock)
         except BaseException:
             sock.close()
